@@ -1,0 +1,243 @@
+//! `cargo bench -p streamlab --bench inference [-- --requests N] [-- --no-peers]`
+//!
+//! Drains one backlog of N requests (default 100,000) on the embedded broker with:
+//!   (a) rdkafka consume → produce with no model: the ceiling;
+//!   (b) streamlab's inference service;
+//!   (c) the naive Python peer: kafka-python, one message at a time, scikit-learn predict per
+//!       message (on the first 2,000 requests: at ~100 msg/s the whole backlog takes too long);
+//!   (d) the batched Python peer: confluent-kafka consume(500), one predict per batch;
+//! then measures request → prediction latency of (b) at a steady 1,000 requests/s.
+//! The peers run when Python has scikit-learn, pandas, kafka-python and confluent-kafka and
+//! the data set is at ../shared/data (or $STREAMLAB_DATA). Prints one table.
+
+use futures::future::join_all;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::message::Message;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use streamlab::broker::{EmbeddedBroker, Storage};
+use streamlab::inference::{InferenceConfig, InferenceService};
+use streamlab::kafka::{ensure_topics, wait_ready, KafkaConfig};
+use streamlab::metrics::InferenceMetrics;
+use streamlab_model::profile::{DataProfile, COMBINATION_KEY, MEASUREMENTS};
+use streamlab_model::{Artifact, MushroomFeatures};
+use streamlab_wire::PredictionValue;
+
+/// Realistic requests: the mean mushroom of each combination in the shipped profile.
+fn requests(n: usize) -> Vec<Vec<u8>> {
+    let profile = DataProfile::shipped();
+    (0..n)
+        .map(|i| {
+            let c = &profile.combinations[i % profile.combinations.len()];
+            let mut v = [0.0; 8];
+            for (k, &j) in COMBINATION_KEY.iter().enumerate() {
+                v[j] = c.key[k];
+            }
+            for (k, &j) in MEASUREMENTS.iter().enumerate() {
+                v[j] = if j == 4 { c.deciles[k][5] } else { c.deciles[k][5].round() };
+            }
+            MushroomFeatures::new(v).unwrap().to_json().to_string().into_bytes()
+        })
+        .collect()
+}
+
+async fn produce(kafka: &KafkaConfig, topic: &str, values: &[Vec<u8>]) {
+    let producer: FutureProducer = kafka.client().set("linger.ms", "5").set("queue.buffering.max.messages", "1000000").create().unwrap();
+    for chunk in values.chunks(10_000) {
+        let sends = chunk.iter().enumerate().map(|(i, v)| {
+            let key = format!("k{i}");
+            let p = producer.clone();
+            let topic = topic.to_owned();
+            let v = v.clone();
+            async move { p.send(FutureRecord::to(&topic).key(&key).payload(&v), Duration::from_secs(60)).await.map(|_| ()).map_err(|(e, _)| e) }
+        });
+        for r in join_all(sends).await {
+            r.unwrap();
+        }
+    }
+}
+
+/// (a): the same loop shape as the service — batches, produce, wait for acks, commit — with
+/// the bytes copied through unchanged.
+fn passthrough(kafka: &KafkaConfig, from: &str, to: &str, n: usize) -> Duration {
+    let consumer: BaseConsumer = kafka.client().set("group.id", "bench-passthrough").set("enable.auto.commit", "false").set("auto.offset.reset", "earliest").create().unwrap();
+    consumer.subscribe(&[from]).unwrap();
+    let producer: FutureProducer = kafka.client().set("enable.idempotence", "true").set("linger.ms", "2").set("compression.type", "lz4").create().unwrap();
+    let mut done = 0;
+    let mut start = None;
+    while done < n {
+        let mut batch = Vec::new();
+        let mut timeout = Duration::from_millis(100);
+        while batch.len() < 500 {
+            match consumer.poll(timeout) {
+                Some(Ok(m)) => batch.push(m.detach()),
+                _ => break,
+            }
+            timeout = Duration::ZERO;
+        }
+        if batch.is_empty() {
+            continue;
+        }
+        start.get_or_insert_with(Instant::now);
+        let sends: Vec<_> = batch.iter().map(|m| producer.send(FutureRecord::to(to).key(m.key().unwrap_or_default()).payload(m.payload().unwrap_or_default()), Duration::from_secs(30))).collect();
+        for r in futures::executor::block_on(join_all(sends)) {
+            r.unwrap();
+        }
+        consumer.commit_consumer_state(CommitMode::Async).unwrap();
+        done += batch.len();
+    }
+    start.unwrap().elapsed()
+}
+
+fn service(kafka: &KafkaConfig, config: InferenceConfig) -> (Arc<AtomicBool>, Arc<InferenceMetrics>, std::thread::JoinHandle<()>) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let metrics = Arc::new(InferenceMetrics::default());
+    let s = InferenceService { kafka: kafka.clone(), config, model: Arc::new(Artifact::shipped().unwrap()), metrics: metrics.clone() };
+    let st = stop.clone();
+    (stop, metrics, std::thread::spawn(move || s.run_until(&st)))
+}
+
+fn answered(m: &InferenceMetrics) -> u64 {
+    m.edible.load(Ordering::Relaxed) + m.poisonous.load(Ordering::Relaxed) + m.dead_letters().values().sum::<u64>()
+}
+
+/// (b): time from the first request read to the last output acknowledged.
+fn drain_with_service(kafka: &KafkaConfig, config: InferenceConfig, n: usize) -> Duration {
+    let (stop, metrics, handle) = service(kafka, config);
+    let mut start = None;
+    while answered(&metrics) < n as u64 {
+        if start.is_none() && metrics.requests.load(Ordering::Relaxed) > 0 {
+            start = Some(Instant::now());
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    let elapsed = start.map_or(Duration::ZERO, |s| s.elapsed());
+    stop.store(true, Ordering::Relaxed);
+    handle.join().unwrap();
+    elapsed
+}
+
+fn python_peer(script: &str, kafka: &KafkaConfig, from: &str, to: &str, csv: &std::path::Path, count: usize) -> Option<(usize, f64)> {
+    let path = format!("{}/benches/{script}", env!("CARGO_MANIFEST_DIR"));
+    let out = std::process::Command::new("python3").args([&path, &kafka.bootstrap, from, to, csv.to_str()?, &count.to_string()]).output().ok()?;
+    if !out.status.success() {
+        eprintln!("{script} failed: {}", String::from_utf8_lossy(&out.stderr));
+        return None;
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut it = text.split_whitespace();
+    Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
+}
+
+/// Latency at a steady rate: requests are paced at `rate`/s for `seconds`; each
+/// prediction's `predicted_at_ms` minus its request's timestamp.
+async fn latency_at(kafka: &KafkaConfig, rate: u64, seconds: u64) -> (f64, f64, f64, usize) {
+    let config = InferenceConfig {
+        requests: "bench_latency_requests".into(),
+        predictions: "bench_latency_predictions".into(),
+        dead_letters: "bench_latency_dead".into(),
+        group: "bench-latency".into(),
+        ..InferenceConfig::default()
+    };
+    ensure_topics(kafka, &["bench_latency_requests", "bench_latency_predictions", "bench_latency_dead"], 3).await.unwrap();
+    let (stop, metrics, handle) = service(kafka, config);
+    // Let the group settle before the clock starts.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let producer: FutureProducer = kafka.client().set("linger.ms", "0").create().unwrap();
+    let values = requests(1000);
+    let n = (rate * seconds) as usize;
+    let mut ticker = tokio::time::interval(Duration::from_micros(1_000_000 / rate));
+    let mut pending = Vec::with_capacity(n);
+    for i in 0..n {
+        ticker.tick().await;
+        let key = format!("l{i}");
+        pending.push(producer.send_result(FutureRecord::to("bench_latency_requests").key(&key).payload(&values[i % values.len()])).map_err(|(e, _)| e).unwrap());
+    }
+    join_all(pending).await;
+    while answered(&metrics) < n as u64 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    handle.join().unwrap();
+
+    let consumer: BaseConsumer = kafka.client().set("group.id", "bench-latency-reader").set("auto.offset.reset", "earliest").create().unwrap();
+    consumer.subscribe(&["bench_latency_predictions"]).unwrap();
+    let mut lat = Vec::with_capacity(n);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while lat.len() < n && Instant::now() < deadline {
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(100)) {
+            let v: PredictionValue = serde_json::from_slice(m.payload().unwrap()).unwrap();
+            lat.push((v.predicted_at_ms - v.request.timestamp_ms.unwrap()) as f64);
+        }
+    }
+    lat.sort_by(f64::total_cmp);
+    let q = |p: f64| lat[((lat.len() - 1) as f64 * p) as usize];
+    (q(0.5), q(0.99), lat[lat.len() - 1], lat.len())
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let n: usize = args.iter().position(|a| a == "--requests").and_then(|i| args.get(i + 1)).and_then(|s| s.parse().ok()).unwrap_or(100_000);
+    let peers = !args.iter().any(|a| a == "--no-peers");
+    let csv = std::env::var_os("STREAMLAB_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/mushroom_cleaned.csv"));
+
+    let broker = EmbeddedBroker::start("127.0.0.1:0".parse().unwrap(), Storage::Memory).await.unwrap();
+    let kafka = KafkaConfig::new(broker.bootstrap());
+    wait_ready(&kafka, Duration::from_secs(30)).unwrap();
+    let topics = ["bench_requests", "bench_passthrough", "bench_predictions", "bench_dead", "bench_naive", "bench_batched"];
+    ensure_topics(&kafka, &topics, 3).await.unwrap();
+    eprintln!("producing a backlog of {n} requests on the embedded broker ...");
+    produce(&kafka, "bench_requests", &requests(n)).await;
+
+    let mut rows: Vec<(String, usize, f64)> = Vec::new();
+    let k = kafka.clone();
+    eprintln!("(a) rdkafka pass-through ...");
+    let a = tokio::task::spawn_blocking(move || passthrough(&k, "bench_requests", "bench_passthrough", n)).await.unwrap();
+    rows.push(("(a) rdkafka consume→produce, no model".into(), n, a.as_secs_f64()));
+    let k = kafka.clone();
+    eprintln!("(b) streamlab infer ...");
+    let config = InferenceConfig {
+        requests: "bench_requests".into(),
+        predictions: "bench_predictions".into(),
+        dead_letters: "bench_dead".into(),
+        group: "bench-infer".into(),
+        ..InferenceConfig::default()
+    };
+    let b = tokio::task::spawn_blocking(move || drain_with_service(&k, config, n)).await.unwrap();
+    rows.push(("(b) streamlab infer".into(), n, b.as_secs_f64()));
+
+    let python_ok = std::process::Command::new("python3")
+        .args(["-c", "import sklearn, pandas, kafka, confluent_kafka"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if peers && python_ok && csv.exists() {
+        eprintln!("(c) naive Python peer (2,000 requests) ...");
+        if let Some((count, secs)) = python_peer("peer_naive.py", &kafka, "bench_requests", "bench_naive", &csv, n.min(2_000)) {
+            rows.push(("(c) kafka-python, 1 msg + sklearn predict".into(), count, secs));
+        }
+        eprintln!("(d) batched Python peer ...");
+        if let Some((count, secs)) = python_peer("peer_batched.py", &kafka, "bench_requests", "bench_batched", &csv, n) {
+            rows.push(("(d) confluent-kafka consume(500) + predict".into(), count, secs));
+        }
+    } else if peers {
+        eprintln!("Python peers skipped: need python3 with scikit-learn, pandas, kafka-python, confluent-kafka and the data set");
+    }
+    eprintln!("latency at 1,000 requests/s for 20 s ...");
+    let (p50, p99, max, measured) = latency_at(&kafka, 1000, 20).await;
+
+    let rate = |row: &(String, usize, f64)| row.1 as f64 / row.2;
+    let (ra, rb) = (rate(&rows[0]), rate(&rows[1]));
+    println!("\nbacklog drain on the embedded broker, {n} requests, this machine ({} cores)\n", std::thread::available_parallelism().map_or(1, |n| n.get()));
+    println!("{:<44} {:>9} {:>9} {:>12} {:>12}", "pipeline", "requests", "seconds", "msg/s", "(b) is ×");
+    for row in &rows {
+        println!("{:<44} {:>9} {:>9.2} {:>12.0} {:>12.2}", row.0, row.1, row.2, rate(row), rb / rate(row));
+    }
+    println!("\n(b) reaches {:.0} % of the ceiling (a)", 100.0 * rb / ra);
+    println!("latency request → prediction at 1,000 requests/s ({measured} requests): p50 {p50:.0} ms, p99 {p99:.0} ms, max {max:.0} ms");
+}

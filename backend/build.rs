@@ -1,0 +1,41 @@
+//! Embeds the built browser lab (frontend/dist, or $STREAMLAB_FRONTEND_DIST) in the binary,
+//! so that a user runs one program and never a separate web server.
+
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+fn main() {
+    println!("cargo:rerun-if-env-changed=STREAMLAB_FRONTEND_DIST");
+    let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
+    let dist = std::env::var_os("STREAMLAB_FRONTEND_DIST")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| manifest.join("../frontend/dist"));
+    // A directory here makes cargo rebuild when any file below it changes.
+    println!("cargo:rerun-if-changed={}", dist.display());
+
+    let mut files = Vec::new();
+    if dist.join("index.html").is_file() {
+        collect(&dist, &dist, &mut files);
+    }
+    files.sort();
+    let mut out = String::from("pub static ASSETS: &[(&str, &[u8])] = &[\n");
+    for (name, path) in &files {
+        writeln!(out, "    ({name:?}, include_bytes!({:?})),", path.display().to_string()).unwrap();
+    }
+    out.push_str("];\n");
+    writeln!(out, "pub const FRONTEND_BUILT: bool = {};", !files.is_empty()).unwrap();
+    let dest = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("assets.rs");
+    std::fs::write(dest, out).unwrap();
+}
+
+fn collect(root: &Path, dir: &Path, files: &mut Vec<(String, PathBuf)>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            collect(root, &path, files);
+        } else {
+            let name = path.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
+            files.push((name, std::fs::canonicalize(&path).unwrap()));
+        }
+    }
+}

@@ -1,0 +1,231 @@
+//! Command-line flags. Every setting also reads an environment variable, so a container or
+//! a classroom script can configure streamlab without flags.
+
+use crate::kafka::{parse_property, KafkaConfig};
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(name = "streamlab", version, about = "Real-time mushroom inference on Kafka and a browser lab for teaching streaming.")]
+pub struct Cli {
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+    #[command(flatten)]
+    pub lab: LabArgs,
+    #[command(flatten)]
+    pub inference: InferArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Args)]
+pub struct KafkaArgs {
+    /// Use this Kafka cluster (HOST:PORT[,HOST:PORT..]) instead of starting the embedded broker.
+    #[arg(long, env = "KAFKA_BROKERS", global = true)]
+    pub brokers: Option<String>,
+    /// A librdkafka property for every client, like kcat's -X (security.protocol=SASL_SSL,
+    /// sasl.mechanism=PLAIN, sasl.username=.., ssl.ca.location=..). Repeatable.
+    #[arg(short = 'X', value_name = "KEY=VALUE", value_parser = parse_property, global = true)]
+    pub properties: Vec<(String, String)>,
+}
+
+impl KafkaArgs {
+    /// The cluster named by `--brokers`, if any.
+    pub fn external(&self) -> Option<KafkaConfig> {
+        self.brokers.as_ref().map(|b| KafkaConfig { bootstrap: b.clone(), properties: self.properties.clone() })
+    }
+
+    /// The cluster for a command that needs one: `--brokers`, or the lab's embedded broker.
+    pub fn cluster(&self) -> KafkaConfig {
+        self.external().unwrap_or_else(|| KafkaConfig { bootstrap: "127.0.0.1:9092".into(), properties: self.properties.clone() })
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct LabArgs {
+    /// Where the browser lab is served.
+    #[arg(long, env = "STREAMLAB_WEB_ADDR", default_value = "0.0.0.0:3005")]
+    pub web_addr: SocketAddr,
+    /// Where the embedded broker listens (ignored with --brokers).
+    #[arg(long, env = "STREAMLAB_BROKER_ADDR", default_value = "127.0.0.1:9092")]
+    pub broker_addr: SocketAddr,
+    /// Keep the embedded broker's data in DIR (a SQLite file) instead of in memory.
+    #[arg(long, env = "STREAMLAB_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Partitions of the lab topics when they are created.
+    #[arg(long, env = "STREAMLAB_PARTITIONS", default_value_t = 3, value_parser = clap::value_parser!(i32).range(1..=1000))]
+    pub partitions: i32,
+}
+
+/// The inference service's settings, for `streamlab infer` and the lab.
+#[derive(Debug, Clone, Args)]
+pub struct InferArgs {
+    /// Topic the requests arrive on.
+    #[arg(long, env = "STREAMLAB_REQUESTS_TOPIC", default_value = streamlab_wire::topics::REQUESTS)]
+    pub requests_topic: String,
+    /// Topic the predictions go to.
+    #[arg(long, env = "STREAMLAB_PREDICTIONS_TOPIC", default_value = streamlab_wire::topics::PREDICTIONS)]
+    pub predictions_topic: String,
+    /// Topic malformed requests go to, with headers saying why.
+    #[arg(long, env = "STREAMLAB_DEAD_LETTER_TOPIC", default_value = streamlab_wire::topics::DEAD_LETTERS)]
+    pub dead_letter_topic: String,
+    /// Consumer group; instances in one group share the partitions.
+    #[arg(long, env = "STREAMLAB_INFERENCE_GROUP", default_value = "streamlab-inference")]
+    pub group: String,
+    /// Most requests predicted together (a batch never waits to fill up).
+    #[arg(long, env = "STREAMLAB_MAX_BATCH", default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub max_batch: u32,
+    /// Kafka transactions: every request answered exactly once. Needs a broker with
+    /// transactions (Kafka, Redpanda); the embedded broker has none.
+    #[arg(long, env = "STREAMLAB_EXACTLY_ONCE")]
+    pub exactly_once: bool,
+    /// The transactional id with --exactly-once (default: unique per instance).
+    #[arg(long, env = "STREAMLAB_TRANSACTIONAL_ID")]
+    pub transactional_id: Option<String>,
+    /// A model file (default: the one built into streamlab).
+    #[arg(long, env = "STREAMLAB_MODEL", value_name = "PATH")]
+    pub model: Option<PathBuf>,
+}
+
+impl InferArgs {
+    pub fn config(&self) -> crate::inference::InferenceConfig {
+        crate::inference::InferenceConfig {
+            requests: self.requests_topic.clone(),
+            predictions: self.predictions_topic.clone(),
+            dead_letters: self.dead_letter_topic.clone(),
+            group: self.group.clone(),
+            max_batch: self.max_batch as usize,
+            exactly_once: self.exactly_once,
+            transactional_id: self.transactional_id.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the inference service alone against a cluster (default: the lab's broker at
+    /// 127.0.0.1:9092). Start several: they share the partitions of the request topic.
+    Infer {
+        #[command(flatten)]
+        args: InferArgs,
+        /// Where GET /metrics (Prometheus text) is served.
+        #[arg(long, env = "STREAMLAB_METRICS_ADDR", default_value = "127.0.0.1:9464")]
+        metrics_addr: SocketAddr,
+    },
+    /// The course's mushroom request generator: valid requests drawn from the data profile.
+    Datagen(DatagenArgs),
+    /// Print a topic's records as JSON lines (like `rpk topic consume`).
+    Tail {
+        topic: String,
+        /// Start at the earliest stored record or only show new ones.
+        #[arg(long, value_enum, default_value = "earliest")]
+        from: crate::tail::From,
+        /// Stop after this many records.
+        #[arg(short = 'n', long)]
+        count: Option<usize>,
+        /// Stop at the end of the topic instead of waiting for more.
+        #[arg(short = 'e', long)]
+        exit: bool,
+    },
+    /// Train, evaluate or describe the mushroom model.
+    #[command(subcommand)]
+    Model(ModelCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// Train on the mushroom CSV, print the evaluation and write the artifact and data profile.
+    Train {
+        /// The data set (mushroom_cleaned.csv).
+        #[arg(long, env = "STREAMLAB_DATA", value_name = "CSV")]
+        data: PathBuf,
+        /// Where to write the model; profile.json is written beside it.
+        #[arg(long, value_name = "PATH", default_value = "model/artifacts/mushroom-forest.bin")]
+        out: PathBuf,
+    },
+    /// Derive only the data profile the request generator draws from.
+    Profile {
+        #[arg(long, env = "STREAMLAB_DATA", value_name = "CSV")]
+        data: PathBuf,
+        #[arg(long, value_name = "PATH", default_value = "model/artifacts/profile.json")]
+        out: PathBuf,
+    },
+    /// Re-evaluate a model on the held-out split of the CSV.
+    Eval {
+        #[arg(long, env = "STREAMLAB_DATA", value_name = "CSV")]
+        data: PathBuf,
+        /// A model file (default: the one built into streamlab).
+        #[arg(long, env = "STREAMLAB_MODEL", value_name = "PATH")]
+        model: Option<PathBuf>,
+    },
+    /// Print a model's card: version, training data, metrics.
+    Info {
+        #[arg(long, env = "STREAMLAB_MODEL", value_name = "PATH")]
+        model: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CategoricalsArg {
+    /// Each code uniformly in its range (the course's generator).
+    Uniform,
+    /// Combinations of codes as real mushrooms have them.
+    Joint,
+}
+
+#[derive(Debug, Args)]
+pub struct DatagenArgs {
+    /// Topic to write requests to.
+    #[arg(short = 't', long, env = "STREAMLAB_DATAGEN_TOPIC", default_value = streamlab_wire::topics::REQUESTS)]
+    pub topic: String,
+    /// Milliseconds to sleep between bursts.
+    #[arg(short = 's', long = "sleep_interval", alias = "sleep-interval", default_value_t = 1000)]
+    pub sleep_interval: u64,
+    /// Requests per burst.
+    #[arg(short = 'b', long = "burst_size", alias = "burst-size", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub burst_size: u32,
+    /// Up to this many extra seconds of random wait after each burst.
+    #[arg(short = 'r', long, default_value_t = 1.0)]
+    pub randomness: f64,
+    /// Print every request sent.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+    /// A steady rate instead of bursts, e.g. 200/s or 20000/s.
+    #[arg(long, value_parser = crate::datagen::parse_rate, value_name = "N/s")]
+    pub rate: Option<f64>,
+    /// Stop after this many requests.
+    #[arg(long)]
+    pub count: Option<u64>,
+    /// How categorical codes are drawn.
+    #[arg(long, value_enum, default_value = "uniform")]
+    pub categoricals: CategoricalsArg,
+    /// Seed for reproducible requests.
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+impl DatagenArgs {
+    pub fn config(&self) -> anyhow::Result<crate::datagen::DatagenConfig> {
+        use crate::datagen::Pace;
+        anyhow::ensure!(self.randomness.is_finite() && self.randomness >= 0.0, "--randomness must be a number of seconds ≥ 0");
+        Ok(crate::datagen::DatagenConfig {
+            topic: self.topic.clone(),
+            pace: match self.rate {
+                Some(rate) => Pace::Rate(rate),
+                None => Pace::Bursts {
+                    burst: self.burst_size,
+                    sleep: std::time::Duration::from_millis(self.sleep_interval),
+                    randomness: std::time::Duration::from_secs_f64(self.randomness),
+                },
+            },
+            count: self.count,
+            categoricals: match self.categoricals {
+                CategoricalsArg::Uniform => streamlab_model::profile::Categoricals::Uniform,
+                CategoricalsArg::Joint => streamlab_model::profile::Categoricals::Joint,
+            },
+            verbose: self.verbose,
+            seed: self.seed,
+        })
+    }
+}

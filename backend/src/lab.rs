@@ -1,0 +1,123 @@
+//! `streamlab` with no command: the whole lab in one process — the embedded broker (unless
+//! `--brokers` names a cluster), the lab topics and the web server.
+
+use crate::broker::{EmbeddedBroker, Storage};
+use crate::cluster::ClusterReader;
+use crate::inference::{InferenceConfig, InferenceService};
+use crate::kafka::{ensure_topics, wait_ready, KafkaConfig};
+use crate::metrics::InferenceMetrics;
+use std::sync::atomic::{AtomicBool, Ordering};
+use streamlab_model::Artifact;
+use crate::web::{app, AppState, LabInfo};
+use anyhow::Context;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use streamlab_wire::TopicInfo;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+#[derive(Debug, Clone)]
+pub struct LabConfig {
+    /// A cluster to use; `None` starts the embedded broker.
+    pub kafka: Option<KafkaConfig>,
+    pub broker_addr: SocketAddr,
+    pub data_dir: Option<PathBuf>,
+    pub partitions: i32,
+    /// The inference service to run beside the lab, if any.
+    pub inference: Option<InferenceConfig>,
+    pub model: Arc<Artifact>,
+}
+
+/// A lab whose broker is up and whose topics exist, ready to serve.
+pub struct Lab {
+    pub kafka: KafkaConfig,
+    /// Held so that the embedded broker lives as long as the lab.
+    pub broker: Option<EmbeddedBroker>,
+    pub config: LabConfig,
+}
+
+impl Lab {
+    pub async fn start(config: &LabConfig) -> anyhow::Result<Lab> {
+        let (kafka, broker) = match &config.kafka {
+            Some(kafka) => (kafka.clone(), None),
+            None => {
+                let storage = config.data_dir.clone().map_or(Storage::Memory, Storage::Directory);
+                let broker = EmbeddedBroker::start(config.broker_addr, storage).await?;
+                (KafkaConfig::new(broker.bootstrap()), Some(broker))
+            }
+        };
+        let ready = kafka.clone();
+        tokio::task::spawn_blocking(move || wait_ready(&ready, Duration::from_secs(30))).await??;
+        let mut topics: Vec<&str> = streamlab_wire::topics::ALL.to_vec();
+        if let Some(i) = &config.inference {
+            topics.extend([i.requests.as_str(), i.predictions.as_str(), i.dead_letters.as_str()]);
+        }
+        topics.sort_unstable();
+        topics.dedup();
+        ensure_topics(&kafka, &topics, config.partitions).await?;
+        Ok(Lab { kafka, broker, config: config.clone() })
+    }
+
+    /// Serves the web app on `listener` until `shutdown` completes.
+    pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let (tx, rx) = watch::channel(Vec::new());
+        let reader = ClusterReader::new(&self.kafka)?;
+        let poller = tokio::spawn(poll_topics(reader, tx));
+        let metrics = Arc::new(InferenceMetrics::default());
+        let stop = Arc::new(AtomicBool::new(false));
+        let inference = self.config.inference.clone().map(|config| {
+            let service = InferenceService { kafka: self.kafka.clone(), config, model: self.config.model.clone(), metrics: metrics.clone() };
+            let stop = stop.clone();
+            std::thread::spawn(move || service.run_until(&stop))
+        });
+        let state = AppState {
+            info: Arc::new(LabInfo { brokers: self.kafka.bootstrap.clone(), embedded_broker: self.broker.is_some() }),
+            topics: rx,
+            inference: metrics,
+        };
+        let result = axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await;
+        poller.abort();
+        stop.store(true, Ordering::Relaxed);
+        if let Some(handle) = inference {
+            let _ = tokio::task::spawn_blocking(move || handle.join()).await;
+        }
+        result.context("web server failed")
+    }
+}
+
+/// Binds the web address with an error that says what to do when it is taken.
+pub async fn bind_web(addr: SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr).await.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AddrInUse {
+            anyhow::anyhow!(
+                "cannot serve the lab: {addr} is already in use. Choose another address with \
+                 --web-addr 0.0.0.0:PORT (env STREAMLAB_WEB_ADDR)."
+            )
+        } else {
+            anyhow::Error::new(e).context(format!("cannot serve the lab on {addr}"))
+        }
+    })
+}
+
+/// Refreshes the topic listing once a second; watchers are woken only when it changes.
+pub async fn poll_topics(reader: ClusterReader, tx: watch::Sender<Vec<TopicInfo>>) {
+    let reader = Arc::new(reader);
+    loop {
+        let r = reader.clone();
+        match tokio::task::spawn_blocking(move || r.topics()).await {
+            Ok(Ok(topics)) => {
+                tx.send_if_modified(|current| {
+                    let changed = *current != topics;
+                    *current = topics;
+                    changed
+                });
+            }
+            Ok(Err(e)) => tracing::warn!(error = %e, "cannot list topics"),
+            Err(e) => tracing::warn!(error = %e, "topic poller panicked"),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}

@@ -1,0 +1,32 @@
+//! streamlab: a real-time inference service and a browser lab for teaching Kafka streaming.
+//!
+//! Layout (each module does one thing):
+//! - [`cli`]: the flags and their environment variables.
+//! - [`broker`]: the embedded Kafka-compatible broker (nisshi), used when no `--brokers`.
+//! - [`kafka`]: client configuration (`--brokers`, `-X`) and topic creation.
+//! - [`cluster`]: reading topics and watermarks.
+//! - [`lab`]: the whole lab: broker, lab topics, web server. `Lab::serve(listener,
+//!   shutdown)` is what tests run.
+//! - [`web`]: the router (`app()`), the websocket and the HTTP API.
+//! - [`assets`]: the browser lab's files, embedded at build time.
+//! - [`model_cmd`]: `streamlab model train | eval | info`.
+//! - [`inference`]: requests → model → predictions or dead letters, nothing lost.
+//! - [`metrics`]: the inference metrics as Prometheus text.
+//! - [`tail`]: `streamlab tail TOPIC`, records as JSON lines.
+//! - [`datagen`]: `streamlab datagen`, the course's mushroom request generator.
+//!
+//! The wire types shared with the browser live in the `streamlab-wire` crate; the model,
+//! its features and validation in `streamlab-model`.
+
+pub mod assets;
+pub mod broker;
+pub mod cli;
+pub mod cluster;
+pub mod datagen;
+pub mod inference;
+pub mod kafka;
+pub mod lab;
+pub mod metrics;
+pub mod model_cmd;
+pub mod tail;
+pub mod web;

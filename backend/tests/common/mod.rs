@@ -1,0 +1,94 @@
+//! Test utilities: a real embedded broker on an ephemeral loopback port, and clients for it.
+#![allow(dead_code)]
+
+use rdkafka::consumer::BaseConsumer;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::ClientConfig;
+use std::time::Duration;
+use streamlab::broker::{EmbeddedBroker, Storage};
+use streamlab::kafka::{ensure_topics, wait_ready, KafkaConfig};
+
+pub struct TestBroker {
+    pub broker: EmbeddedBroker,
+    pub kafka: KafkaConfig,
+}
+
+/// Starts an in-memory embedded broker on a free loopback port.
+pub async fn start_broker() -> TestBroker {
+    let broker = EmbeddedBroker::start("127.0.0.1:0".parse().unwrap(), Storage::Memory)
+        .await
+        .expect("embedded broker starts");
+    let kafka = KafkaConfig::new(broker.bootstrap());
+    let ready = kafka.clone();
+    tokio::task::spawn_blocking(move || wait_ready(&ready, Duration::from_secs(30)))
+        .await
+        .unwrap()
+        .expect("broker answers metadata");
+    TestBroker { broker, kafka }
+}
+
+impl TestBroker {
+    pub fn bootstrap(&self) -> String {
+        self.kafka.bootstrap.clone()
+    }
+
+    pub async fn create_topic(&self, name: &str, partitions: i32) {
+        ensure_topics(&self.kafka, &[name], partitions).await.expect("topic created");
+    }
+
+    pub fn producer(&self) -> FutureProducer {
+        self.kafka.client().set("message.timeout.ms", "10000").create().expect("producer")
+    }
+
+    pub fn consumer_config(&self, group: &str) -> ClientConfig {
+        let mut c = self.kafka.client();
+        c.set("group.id", group)
+            .set("auto.offset.reset", "earliest")
+            .set("enable.auto.commit", "false")
+            .set("session.timeout.ms", "10000")
+            .set("heartbeat.interval.ms", "500");
+        c
+    }
+
+    pub fn consumer(&self, group: &str) -> BaseConsumer {
+        self.consumer_config(group).create().expect("consumer")
+    }
+
+    /// Produces `n` records `key-i` / `value-i` and waits for every acknowledgement.
+    pub async fn produce(&self, topic: &str, n: usize) {
+        let producer = self.producer();
+        for i in 0..n {
+            let (key, value) = (format!("key-{i}"), format!("value-{i}"));
+            producer
+                .send(FutureRecord::to(topic).key(&key).payload(&value), Duration::from_secs(10))
+                .await
+                .expect("record acknowledged");
+        }
+    }
+}
+
+/// Polls `consumer` until `n` records arrived or `timeout` passed.
+pub fn poll_n(consumer: &BaseConsumer, n: usize, timeout: Duration) -> Vec<rdkafka::message::OwnedMessage> {
+    let deadline = std::time::Instant::now() + timeout;
+    let mut out = Vec::new();
+    while out.len() < n && std::time::Instant::now() < deadline {
+        if let Some(m) = consumer.poll(Duration::from_millis(100)) {
+            out.push(m.expect("no consumer error").detach());
+        }
+    }
+    out
+}
+
+/// True when this run is CI, where a missing tool is a failure rather than a skip.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// Skips (returns false) or, in CI, fails when `what` is missing.
+pub fn require(available: bool, what: &str) -> bool {
+    if !available {
+        assert!(!in_ci(), "{what} is required in CI (.ci/run installs it)");
+        eprintln!("SKIPPED: {what} is not available here");
+    }
+    available
+}
