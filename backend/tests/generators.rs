@@ -92,7 +92,7 @@ async fn ten_thousand_requests_are_valid_and_distributed_like_the_data() {
             })
             .collect();
         // The statistic: two-sample Kolmogorov–Smirnov distance per measurement column; the
-        // threshold 0.05 means no value's cumulative share is off by more than 5 points.
+        // threshold 0.04 means no value's cumulative share is off by 4 points or more.
         for (name, d) in distances(&requests) {
             eprintln!("{topic}: KS distance of {name} = {d:.4}");
             assert!(d < 0.04, "{topic}: {name} is distributed unlike the data (KS {d:.4} ≥ 0.04)");

@@ -353,17 +353,6 @@ async fn a_killed_service_loses_nothing_after_restart() {
     eprintln!("{duplicates} requests answered twice (allowed at least once; subscribers drop them by partition and offset)");
 }
 
-/// The group's committed offset per partition of the request topic.
-fn committed(kafka: &KafkaConfig, c: &InferenceConfig) -> HashMap<i32, i64> {
-    let client: BaseConsumer = kafka.client().set("group.id", &c.group).create().unwrap();
-    let mut tpl = TopicPartitionList::new();
-    for p in 0..3 {
-        tpl.add_partition(&c.requests, p);
-    }
-    let committed = client.committed_offsets(tpl, Duration::from_secs(10)).unwrap();
-    committed.elements().iter().map(|e| (e.partition(), e.offset().to_raw().filter(|o| *o >= 0).unwrap_or(0))).collect()
-}
-
 /// Exactly-once mode on librdkafka's mock cluster, the one transactional broker available
 /// here: consume → predict → produce with the offsets sent in each transaction. Every
 /// request is answered exactly once.
