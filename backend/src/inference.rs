@@ -223,6 +223,8 @@ impl InferenceService {
             .set("auto.offset.reset", "earliest")
             // Only committed requests, in case the producer of requests is transactional.
             .set("isolation.level", "read_committed")
+            // A request should not wait in the broker for more to arrive: latency first.
+            .set("fetch.wait.max.ms", "10")
             .create()
             .context("cannot create the inference consumer")?;
         consumer.subscribe(&[&self.config.requests]).context("cannot subscribe to the request topic")?;
