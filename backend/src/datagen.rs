@@ -100,7 +100,7 @@ pub fn run(kafka: &KafkaConfig, config: &DatagenConfig, stop: &AtomicBool) -> an
     let limit = config.count.unwrap_or(u64::MAX);
     let send_one = |rng: &mut SmallRng, sent: &mut u64| -> anyhow::Result<()> {
         let request = sampler.sample(config.categoricals, rng).to_json().to_string();
-        let key = uuid::Uuid::from_u128(rng.r#gen()).to_string();
+        let key = uuid::Builder::from_random_bytes(rng.r#gen()).into_uuid().to_string();
         if config.verbose {
             println!("{key} {request}");
         }

@@ -92,6 +92,16 @@ pub struct Output {
     pub request_timestamp_ms: Option<i64>,
 }
 
+impl Output {
+    fn record(&self) -> FutureRecord<'_, [u8], [u8]> {
+        let record = FutureRecord::to(&self.topic).payload(self.payload.as_slice()).headers(self.headers.clone());
+        match &self.key {
+            Some(k) => record.key(k.as_slice()),
+            None => record,
+        }
+    }
+}
+
 fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
@@ -276,15 +286,8 @@ impl InferenceService {
 
     /// Produces every output and waits for all acknowledgements; any failure fails the round.
     fn deliver(&self, producer: &FutureProducer, outputs: Vec<Output>) -> anyhow::Result<()> {
-        let mut pending = Vec::with_capacity(outputs.len());
-        for o in &outputs {
-            let mut record = FutureRecord::to(&o.topic).payload(&o.payload).headers(o.headers.clone());
-            if let Some(k) = &o.key {
-                record = record.key(k);
-            }
-            // The queue holds 100k records; a full queue only needs a moment to drain.
-            pending.push(producer.send(record, Duration::from_secs(30)));
-        }
+        // `send` waits (up to 30 s) while the local queue is full instead of failing.
+        let pending: Vec<_> = outputs.iter().map(|o| producer.send(o.record(), Duration::from_secs(30))).collect();
         let results = futures::executor::block_on(join_all(pending));
         let acked = now_ms();
         for (o, r) in outputs.iter().zip(results) {
@@ -302,11 +305,7 @@ impl InferenceService {
         let result = (|| -> anyhow::Result<()> {
             let mut pending = Vec::with_capacity(outputs.len());
             for o in &outputs {
-                let mut record = FutureRecord::to(&o.topic).payload(&o.payload).headers(o.headers.clone());
-                if let Some(k) = &o.key {
-                    record = record.key(k);
-                }
-                pending.push(producer.send_result(record).map_err(|(e, _)| e)?);
+                pending.push(producer.send_result(o.record()).map_err(|(e, _)| e)?);
             }
             let metadata = consumer.group_metadata().context("the consumer has no group metadata")?;
             producer.send_offsets_to_transaction(offsets, &metadata, timeout)?;

@@ -353,19 +353,25 @@ async fn a_killed_service_loses_nothing_after_restart() {
     eprintln!("{duplicates} requests answered twice (allowed at least once; subscribers drop them by partition and offset)");
 }
 
+/// librdkafka's mock cluster with the service's topics and a backlog of `n` valid requests.
+async fn mock_with_backlog(prefix: &str, n: usize) -> (rdkafka::mocking::MockCluster<'static, rdkafka::producer::DefaultProducerContext>, KafkaConfig, InferenceConfig) {
+    let mock = rdkafka::mocking::MockCluster::new(3).unwrap();
+    let c = config(prefix);
+    for t in [&c.requests, &c.predictions, &c.dead_letters] {
+        mock.create_topic(t, 3, 3).unwrap();
+    }
+    let kafka = KafkaConfig::new(mock.bootstrap_servers());
+    produce_valid(&kafka, &c.requests, n).await;
+    (mock, kafka, c)
+}
+
 /// Exactly-once mode on librdkafka's mock cluster, the one transactional broker available
 /// here: consume → predict → produce with the offsets sent in each transaction. Every
 /// request is answered exactly once.
 #[tokio::test(flavor = "multi_thread")]
 async fn exactly_once_mode_answers_every_request_once_on_the_mock_cluster() {
-    let mock = rdkafka::mocking::MockCluster::new(3).unwrap();
-    let c = config("eos");
-    for t in [&c.requests, &c.predictions, &c.dead_letters] {
-        mock.create_topic(t, 3, 3).unwrap();
-    }
-    let kafka = KafkaConfig::new(mock.bootstrap_servers());
     let n = 5_000;
-    produce_valid(&kafka, &c.requests, n).await;
+    let (_mock, kafka, c) = mock_with_backlog("eos", n).await;
     let c2 = c.clone();
     let per_request = tokio::task::spawn_blocking(move || {
         let mut service = spawn_infer(&kafka.bootstrap, &c2, &["--exactly-once", "--max-batch", "200"]);
@@ -387,14 +393,8 @@ async fn exactly_once_mode_answers_every_request_once_on_the_mock_cluster() {
 /// reader still sees aborted records. README says which brokers give exactly once.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_kill_in_exactly_once_mode_loses_nothing() {
-    let mock = rdkafka::mocking::MockCluster::new(3).unwrap();
-    let c = config("eoskill");
-    for t in [&c.requests, &c.predictions, &c.dead_letters] {
-        mock.create_topic(t, 3, 3).unwrap();
-    }
-    let kafka = KafkaConfig::new(mock.bootstrap_servers());
     let n = 20_000;
-    produce_valid(&kafka, &c.requests, n).await;
+    let (_mock, kafka, c) = mock_with_backlog("eoskill", n).await;
     let c2 = c.clone();
     let per_request = tokio::task::spawn_blocking(move || {
         // A short session lets the group drop the killed member quickly; the same
