@@ -263,7 +263,7 @@ impl InferenceService {
         let version = self.model.version();
         tracing::info!(group = %self.config.group, topic = %self.config.requests, exactly_once = self.config.exactly_once, model = %version, "inference running");
         while !stop.load(Ordering::Relaxed) {
-            let batch = next_batch(&consumer, self.config.max_batch)?;
+            let batch = next_batch(&consumer, self.config.max_batch);
             if batch.is_empty() {
                 continue;
             }
@@ -317,7 +317,8 @@ impl InferenceService {
         })();
         if let Err(e) = result {
             let _ = producer.abort_transaction(timeout);
-            // Rewind: the aborted round's requests must be read again.
+            // The session ends with this error; the next one starts from the committed
+            // offsets, so the aborted round's requests are read again.
             return Err(e.context("transaction aborted"));
         }
         let acked = now_ms();
@@ -377,7 +378,7 @@ impl InferenceService {
 
 /// What the consumer has ready: waits up to 100 ms for the first record, then takes the
 /// rest without waiting, up to `max`.
-fn next_batch(consumer: &BaseConsumer, max: usize) -> anyhow::Result<Vec<OwnedMessage>> {
+fn next_batch(consumer: &BaseConsumer, max: usize) -> Vec<OwnedMessage> {
     let mut batch = Vec::new();
     let mut timeout = Duration::from_millis(100);
     while batch.len() < max {
@@ -392,7 +393,7 @@ fn next_batch(consumer: &BaseConsumer, max: usize) -> anyhow::Result<Vec<OwnedMe
         }
         timeout = Duration::ZERO;
     }
-    Ok(batch)
+    batch
 }
 
 #[cfg(test)]

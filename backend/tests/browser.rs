@@ -7,7 +7,6 @@ mod webdriver;
 
 use std::path::PathBuf;
 use std::time::Duration;
-use streamlab::lab::{Lab, LabConfig};
 use webdriver::Browser;
 
 fn screenshots() -> PathBuf {
@@ -25,18 +24,7 @@ async fn the_page_connects_its_websocket_and_lists_the_lab_topics() {
         common::require(false, "chromium and chromium-driver");
         return;
     };
-    let config = LabConfig {
-        kafka: None,
-        broker_addr: "127.0.0.1:0".parse().unwrap(),
-        data_dir: None,
-        partitions: 3,
-        inference: None,
-        model: std::sync::Arc::new(streamlab_model::Artifact::shipped().unwrap()),
-    };
-    let lab = Lab::start(&config).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(lab.serve(listener, std::future::pending()));
+    let (addr, _stop) = common::serve_lab(false).await;
 
     browser.goto(&format!("http://{addr}/")).await;
     browser

@@ -7,28 +7,11 @@ use futures::{SinkExt, StreamExt};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-use streamlab::lab::{Lab, LabConfig};
 use streamlab_wire::{topics, ServerMessage};
 use tokio_tungstenite::tungstenite::Message;
 
-/// Starts the lab (embedded broker on a free port) and serves it on a free port.
 async fn serve_lab() -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
-    let config = LabConfig {
-        kafka: None,
-        broker_addr: "127.0.0.1:0".parse().unwrap(),
-        data_dir: None,
-        partitions: 3,
-        inference: Some(Default::default()),
-        model: std::sync::Arc::new(streamlab_model::Artifact::shipped().unwrap()),
-    };
-    let lab = Lab::start(&config).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(lab.serve(listener, async {
-        let _ = stopped.await;
-    }));
-    (addr, stop)
+    common::serve_lab(true).await
 }
 
 async fn next_message<S>(ws: &mut S) -> ServerMessage

@@ -92,3 +92,24 @@ pub fn require(available: bool, what: &str) -> bool {
     }
     available
 }
+
+/// Starts the lab (embedded broker on a free port, with or without inference) and serves
+/// it on a free loopback port until the returned sender is dropped.
+pub async fn serve_lab(inference: bool) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
+    let config = streamlab::lab::LabConfig {
+        kafka: None,
+        broker_addr: "127.0.0.1:0".parse().unwrap(),
+        data_dir: None,
+        partitions: 3,
+        inference: inference.then(Default::default),
+        model: std::sync::Arc::new(streamlab_model::Artifact::shipped().unwrap()),
+    };
+    let lab = streamlab::lab::Lab::start(&config).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(lab.serve(listener, async {
+        let _ = stopped.await;
+    }));
+    (addr, stop)
+}
