@@ -5,15 +5,12 @@
 //! always valid, with the course's uniform categorical codes or, with
 //! `--categoricals joint`, combinations that real mushrooms have.
 
-use crate::kafka::KafkaConfig;
+use crate::kafka::{CountingContext, Deliveries, KafkaConfig, send_waiting};
 use anyhow::Context;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
-use rdkafka::types::RDKafkaErrorCode;
-use rdkafka::error::KafkaError;
-use rdkafka::ClientContext;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use streamlab_model::profile::{Categoricals, DataProfile, Sampler};
@@ -55,40 +52,15 @@ pub fn parse_rate(s: &str) -> Result<f64, String> {
     Ok(per_second)
 }
 
-/// Counts acknowledged and failed deliveries.
-#[derive(Default)]
-pub struct Deliveries {
-    pub acked: AtomicU64,
-    pub failed: AtomicU64,
-}
-
-struct Counting(Arc<Deliveries>);
-
-impl ClientContext for Counting {}
-
-impl ProducerContext for Counting {
-    type DeliveryOpaque = ();
-
-    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
-        match result {
-            Ok(_) => self.0.acked.fetch_add(1, Ordering::Relaxed),
-            Err((e, _)) => {
-                tracing::warn!(error = %e, "a request was not delivered");
-                self.0.failed.fetch_add(1, Ordering::Relaxed)
-            }
-        };
-    }
-}
-
 /// Runs until `count` requests were sent (and acknowledged) or `stop` is set. Returns the
 /// delivery counts.
 pub fn run(kafka: &KafkaConfig, config: &DatagenConfig, stop: &AtomicBool) -> anyhow::Result<Arc<Deliveries>> {
     let deliveries = Arc::new(Deliveries::default());
-    let producer: ThreadedProducer<Counting> = kafka
+    let producer: ThreadedProducer<CountingContext> = kafka
         .client()
         .set("linger.ms", "5")
         .set("queue.buffering.max.messages", "500000")
-        .create_with_context(Counting(deliveries.clone()))
+        .create_with_context(CountingContext(deliveries.clone()))
         .context("cannot create the generator's producer")?;
     let sampler = Sampler::new(DataProfile::shipped());
     let mut rng = match config.seed {
@@ -104,18 +76,8 @@ pub fn run(kafka: &KafkaConfig, config: &DatagenConfig, stop: &AtomicBool) -> an
         if config.verbose {
             println!("{key} {request}");
         }
-        let mut record = BaseRecord::to(&config.topic).key(&key).payload(&request);
-        loop {
-            match producer.send(record) {
-                Ok(()) => break,
-                // The local queue is full: wait for it to drain a little.
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
-                    record = r;
-                    std::thread::sleep(Duration::from_millis(1));
-                }
-                Err((e, _)) => return Err(e).context("cannot send a request"),
-            }
-        }
+        send_waiting(&producer, BaseRecord::to(&config.topic).key(key.as_str()).payload(request.as_bytes()))
+            .context("cannot send a request")?;
         *sent += 1;
         Ok(())
     };

@@ -1,7 +1,11 @@
 //! Kafka client configuration shared by every command, and the admin calls the lab needs.
 
 use anyhow::{Context, bail};
-use rdkafka::ClientConfig;
+use rdkafka::error::KafkaError;
+use rdkafka::producer::{BaseRecord, DeliveryResult, ProducerContext, ThreadedProducer};
+use rdkafka::{ClientConfig, ClientContext};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -75,4 +79,48 @@ pub async fn ensure_topics(config: &KafkaConfig, topics: &[&str], partitions: i3
         }
     }
     Ok(())
+}
+
+/// Counts a producer's acknowledged and failed deliveries.
+#[derive(Debug, Default)]
+pub struct Deliveries {
+    pub acked: AtomicU64,
+    pub failed: AtomicU64,
+}
+
+/// A producer context that counts deliveries into [`Deliveries`].
+pub struct CountingContext(pub Arc<Deliveries>);
+
+impl ClientContext for CountingContext {}
+
+impl ProducerContext for CountingContext {
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+        match result {
+            Ok(_) => self.0.acked.fetch_add(1, Ordering::Relaxed),
+            Err((e, _)) => {
+                tracing::warn!(error = %e, "a record was not delivered");
+                self.0.failed.fetch_add(1, Ordering::Relaxed)
+            }
+        };
+    }
+}
+
+/// Sends `record`, waiting while librdkafka's local queue is full instead of failing: a load
+/// generator outrunning the broker should slow down, not drop records.
+pub fn send_waiting<C: ProducerContext<DeliveryOpaque = ()>>(
+    producer: &ThreadedProducer<C>,
+    mut record: BaseRecord<'_, str, [u8]>,
+) -> Result<(), KafkaError> {
+    loop {
+        match producer.send(record) {
+            Ok(()) => return Ok(()),
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
+                record = r;
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            Err((e, _)) => return Err(e),
+        }
+    }
 }

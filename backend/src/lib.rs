@@ -14,15 +14,19 @@
 //! - [`metrics`]: the inference metrics as Prometheus text.
 //! - [`tail`]: `streamlab tail TOPIC`, records as JSON lines.
 //! - [`datagen`]: `streamlab datagen`, the course's mushroom request generator.
+//! - [`experiment`]: `streamlab experiment`, the course's experiment load producer.
+//! - [`avro`]: Avro object container files (the experiment producer's values).
 //!
 //! The wire types shared with the browser live in the `streamlab-wire` crate; the model,
 //! its features and validation in `streamlab-model`.
 
 pub mod assets;
+pub mod avro;
 pub mod broker;
 pub mod cli;
 pub mod cluster;
 pub mod datagen;
+pub mod experiment;
 pub mod inference;
 pub mod kafka;
 pub mod lab;

@@ -33,6 +33,7 @@ async fn main() -> anyhow::Result<()> {
             anyhow::ensure!(failed == 0, "{failed} requests were not delivered");
             Ok(())
         }
+        Some(Command::Experiment(args)) => run_experiment(cli.kafka, args).await,
         Some(Command::Tail { topic, from, count, exit }) => {
             let kafka = cli.kafka.cluster();
             tokio::task::spawn_blocking(move || streamlab::tail::tail(&kafka, &topic, from, count, exit, &mut std::io::stdout().lock()).map(|_| ())).await?
@@ -93,4 +94,72 @@ async fn run_infer(kafka: KafkaConfig, args: InferArgs, metrics_addr: std::net::
     }
     // Let the round in flight finish and its offsets be committed.
     Ok(running.await?)
+}
+
+async fn run_experiment(kafka: streamlab::cli::KafkaArgs, args: streamlab::cli::ExperimentArgs) -> anyhow::Result<()> {
+    use streamlab::experiment::{ExperimentConfig, ProducerMetrics};
+    let kafka = match &args.course_brokers {
+        Some(b) => KafkaConfig { bootstrap: b.clone(), properties: kafka.properties.clone() },
+        None => kafka.cluster(),
+    };
+    let experiments = args.experiments()?;
+    let config = ExperimentConfig {
+        topic: args.topic.clone(),
+        document_topic: args.topic_document.clone(),
+        experiments,
+        secret_key: args.secret_key.clone(),
+        seed: args.seed,
+    };
+    streamlab::experiment::hash::SecretKey::new(&config.secret_key).map_err(|e| anyhow::anyhow!("--secret-key: {e}"))?;
+    let mut topics = vec![config.topic.as_str()];
+    topics.extend(config.document_topic.as_deref());
+    // A course cluster may not let students create topics; the producer can still write to
+    // existing ones, so this is only a warning.
+    if let Err(e) = streamlab::kafka::ensure_topics(&kafka, &topics, 3).await {
+        tracing::warn!("{e:#}");
+    }
+    let metrics = Arc::new(ProducerMetrics::default());
+    if args.metrics_addr != "off" {
+        match tokio::net::TcpListener::bind(&args.metrics_addr).await {
+            Ok(listener) => {
+                let m = metrics.clone();
+                let app = axum::Router::new().route("/metrics", axum::routing::get(move || async move { m.render() }));
+                tokio::spawn(axum::serve(listener, app).into_future());
+            }
+            Err(e) => tracing::warn!("not serving metrics on {}: {e} (--metrics-addr HOST:PORT or off)", args.metrics_addr),
+        }
+    }
+    let total: f64 = config.experiments.iter().map(|s| s.events_per_second() * s.duration().as_secs_f64()).sum();
+    let end = config.experiments.iter().map(|s| s.start_time + s.duration().as_secs_f64()).fold(0.0, f64::max);
+    eprintln!("streamlab experiment: {} experiment(s) → {} on {}, about {total:.0} measurements over {end:.1} s",
+        config.experiments.len(), config.topic, kafka.bootstrap);
+    let stop = Arc::new(AtomicBool::new(false));
+    let s = stop.clone();
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        s.store(true, Ordering::Relaxed);
+    });
+    // A progress line per second: what was sent against what the load file says.
+    let progress = {
+        let (metrics, specs) = (metrics.clone(), config.experiments.clone());
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+            let mut last = 0;
+            loop {
+                tick.tick().await;
+                let t = started.elapsed().as_secs_f64();
+                let sent = metrics.total();
+                eprintln!("  {t:5.0} s  {:4} events/s  (load file: {:3.0} measurements/s)  {sent} sent",
+                    sent - last, streamlab::experiment::config::expected_rate(&specs, t - 1.0));
+                last = sent;
+            }
+        })
+    };
+    let report = tokio::task::spawn_blocking(move || streamlab::experiment::run(&kafka, &config, &metrics, &stop)).await??;
+    progress.abort();
+    let (acked, failed) = (report.deliveries.acked.load(Ordering::Relaxed), report.deliveries.failed.load(Ordering::Relaxed));
+    eprintln!("done: {acked} events delivered, experiments {}", report.experiments.join(", "));
+    anyhow::ensure!(failed == 0, "{failed} events were not delivered");
+    Ok(())
 }

@@ -22,20 +22,31 @@ pub fn bytes_to_json(bytes: &[u8]) -> Value {
     }
 }
 
+/// A record as one JSON object. An Avro object container value (the experiment producer's)
+/// is shown decoded, its schema's name in `avro_schema`.
 pub fn record_to_json<M: Message>(m: &M) -> Value {
     let headers: Vec<Value> = m
         .headers()
         .map(|hs| hs.iter().map(|h| json!({ "key": h.key, "value": h.value.map(bytes_to_json) })).collect())
         .unwrap_or_default();
-    json!({
+    let avro = m.payload().filter(|b| crate::avro::is_container(b)).and_then(|b| crate::avro::decode(b).ok());
+    let mut record = json!({
         "topic": m.topic(),
         "partition": m.partition(),
         "offset": m.offset(),
         "timestamp": m.timestamp().to_millis(),
         "key": m.key().map(|k| String::from_utf8_lossy(k).into_owned()),
         "headers": headers,
-        "value": m.payload().map(bytes_to_json),
-    })
+        "value": match &avro {
+            Some(d) if d.records.len() == 1 => d.record().clone(),
+            Some(d) => Value::Array(d.records.clone()),
+            None => m.payload().map_or(Value::Null, bytes_to_json),
+        },
+    });
+    if let Some(d) = avro {
+        record["avro_schema"] = d.schema_name.map_or(Value::Null, Value::String);
+    }
+    record
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

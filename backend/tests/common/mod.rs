@@ -79,6 +79,19 @@ pub fn poll_n(consumer: &BaseConsumer, n: usize, timeout: Duration) -> Vec<rdkaf
     out
 }
 
+/// The first `n` records of `topic`, every partition from its start (waits up to 2 min).
+pub fn read_from_start(kafka: &KafkaConfig, topic: &str, n: usize) -> Vec<rdkafka::message::OwnedMessage> {
+    use rdkafka::consumer::Consumer;
+    let c: BaseConsumer = kafka.client().set("group.id", format!("read-{}", uuid::Uuid::new_v4())).create().unwrap();
+    let md = c.fetch_metadata(Some(topic), Duration::from_secs(10)).unwrap();
+    let mut tpl = rdkafka::TopicPartitionList::new();
+    for p in md.topics()[0].partitions() {
+        tpl.add_partition_offset(topic, p.id(), rdkafka::Offset::Beginning).unwrap();
+    }
+    c.assign(&tpl).unwrap();
+    poll_n(&c, n, Duration::from_secs(120))
+}
+
 /// True when this run is CI, where a missing tool is a failure rather than a skip.
 pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
