@@ -146,6 +146,7 @@ async fn run_experiment(kafka: streamlab::cli::KafkaArgs, args: streamlab::cli::
             let started = std::time::Instant::now();
             let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
             let mut last = 0;
+            tick.tick().await; // the first tick is immediate
             loop {
                 tick.tick().await;
                 let t = started.elapsed().as_secs_f64();

@@ -276,7 +276,7 @@ mod experiment {
         eprintln!("rate trace of load 3 (events per second; expected = the load file's measurements/s):");
         eprintln!("  second  measured  expected");
         for s in 0..74 {
-            eprintln!("  {s:6}  {:8}  {:8}", count(s as f64, s as f64 + 1.0), (expected_rate(&specs, s as f64 + 0.25) + expected_rate(&specs, s as f64 + 0.75)) / 2.0 + 0.0);
+            eprintln!("  {s:6}  {:8}  {:8}", count(s as f64, s as f64 + 1.0), (expected_rate(&specs, s as f64 + 0.25) + expected_rate(&specs, s as f64 + 0.75)) / 2.0);
         }
         for (a, b, expected) in [(0.0, 30.0, 10.0), (30.0, 45.0, 50.0), (45.0, 48.0, 90.0), (48.0, 60.0, 50.0), (60.0, 72.5, 40.0)] {
             assert_eq!(expected_rate(&specs, (a + b) / 2.0), expected);

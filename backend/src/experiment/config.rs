@@ -115,8 +115,8 @@ pub fn expected_rate(specs: &[ExperimentSpec], t: f64) -> f64 {
     specs
         .iter()
         .filter(|s| t >= s.start_time && t < s.start_time + s.duration().as_secs_f64())
-        .map(ExperimentSpec::events_per_second)
-        .sum()
+        // A fold from +0.0: an empty f64 sum is -0.0, which prints as "-0".
+        .fold(0.0, |total, s| total + s.events_per_second())
 }
 
 #[cfg(test)]
