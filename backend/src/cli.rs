@@ -56,6 +56,30 @@ pub struct LabArgs {
     /// Partitions of the lab topics when they are created.
     #[arg(long, env = "STREAMLAB_PARTITIONS", default_value_t = 3, value_parser = clap::value_parser!(i32).range(1..=1000))]
     pub partitions: i32,
+    /// Deleting topics and resetting offsets through the lab needs this token
+    /// (`Authorization: Bearer TOKEN`). Without it anyone who can open the lab may.
+    #[arg(long, env = "STREAMLAB_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// Largest record the lab's API produces, in bytes.
+    #[arg(long, env = "STREAMLAB_MAX_RECORD_BYTES", default_value_t = 1 << 20)]
+    pub max_record_bytes: usize,
+    /// Live subscriptions one websocket may hold.
+    #[arg(long, env = "STREAMLAB_MAX_SUBSCRIPTIONS", default_value_t = 8)]
+    pub max_subscriptions: usize,
+    /// HTTP requests per second per client address (and websocket messages per socket).
+    #[arg(long, env = "STREAMLAB_REQUESTS_PER_SECOND", default_value_t = 50.0)]
+    pub requests_per_second: f64,
+}
+
+impl LabArgs {
+    pub fn limits(&self) -> crate::guard::Limits {
+        crate::guard::Limits {
+            admin_token: self.admin_token.clone().filter(|t| !t.is_empty()),
+            max_record_bytes: self.max_record_bytes,
+            max_subscriptions: self.max_subscriptions,
+            requests_per_second: self.requests_per_second,
+        }
+    }
 }
 
 /// The inference service's settings, for `streamlab infer` and the lab.

@@ -56,6 +56,12 @@ pub fn parse_rate(s: &str) -> Result<f64, String> {
 /// delivery counts.
 pub fn run(kafka: &KafkaConfig, config: &DatagenConfig, stop: &AtomicBool) -> anyhow::Result<Arc<Deliveries>> {
     let deliveries = Arc::new(Deliveries::default());
+    run_counting(kafka, config, stop, deliveries.clone())?;
+    Ok(deliveries)
+}
+
+/// [`run`], counting into `deliveries` as it goes (the lab's generator shows them live).
+pub fn run_counting(kafka: &KafkaConfig, config: &DatagenConfig, stop: &AtomicBool, deliveries: Arc<Deliveries>) -> anyhow::Result<()> {
     let producer: ThreadedProducer<CountingContext> = kafka
         .client()
         .set("linger.ms", "5")
@@ -113,7 +119,7 @@ pub fn run(kafka: &KafkaConfig, config: &DatagenConfig, stop: &AtomicBool) -> an
     }
     producer.flush(Duration::from_secs(30)).context("requests were still unsent after 30 s")?;
     tracing::info!(sent, acked = deliveries.acked.load(Ordering::Relaxed), seconds = started.elapsed().as_secs_f64(), "generator done");
-    Ok(deliveries)
+    Ok(())
 }
 
 #[cfg(test)]

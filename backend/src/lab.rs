@@ -8,6 +8,10 @@ use crate::kafka::{ensure_topics, wait_ready, KafkaConfig};
 use crate::metrics::InferenceMetrics;
 use std::sync::atomic::{AtomicBool, Ordering};
 use streamlab_model::Artifact;
+use crate::generator::Generator;
+use crate::groups::GroupReader;
+use crate::guard::{Limits, RateLimiter};
+use crate::sampler::Sampler;
 use crate::web::{app, AppState, LabInfo};
 use anyhow::Context;
 use std::future::Future;
@@ -15,9 +19,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use streamlab_wire::TopicInfo;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 
 #[derive(Debug, Clone)]
 pub struct LabConfig {
@@ -29,6 +31,7 @@ pub struct LabConfig {
     /// The inference service to run beside the lab, if any.
     pub inference: Option<InferenceConfig>,
     pub model: Arc<Artifact>,
+    pub limits: Limits,
 }
 
 /// A lab whose broker is up and whose topics exist, ready to serve.
@@ -63,9 +66,6 @@ impl Lab {
 
     /// Serves the web app on `listener` until `shutdown` completes.
     pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let (tx, rx) = watch::channel(Vec::new());
-        let reader = ClusterReader::new(&self.kafka)?;
-        let poller = tokio::spawn(poll_topics(reader, tx));
         let metrics = Arc::new(InferenceMetrics::default());
         let stop = Arc::new(AtomicBool::new(false));
         let inference = self.config.inference.clone().map(|config| {
@@ -73,14 +73,38 @@ impl Lab {
             let stop = stop.clone();
             std::thread::spawn(move || service.run_until(&stop))
         });
+        let requests = self.config.inference.as_ref().map_or(streamlab_wire::topics::REQUESTS.to_owned(), |i| i.requests.clone());
+        let generator = Arc::new(Generator::new(self.kafka.clone(), requests));
+        let cluster = Arc::new(ClusterReader::new(&self.kafka)?);
+        let groups = Arc::new(GroupReader::new(&self.kafka)?);
+        let (live, sampler) = Sampler {
+            cluster: cluster.clone(),
+            groups: groups.clone(),
+            metrics: metrics.clone(),
+            model_version: self.config.model.version().to_owned(),
+            inference_running: inference.is_some(),
+            generator: generator.clone(),
+            period: Duration::from_secs(1),
+        }
+        .spawn();
+        let producer = self.kafka.client().set("message.timeout.ms", "10000").set("message.max.bytes", (self.config.limits.max_record_bytes + 64 * 1024).to_string()).create().context("cannot create the lab's producer")?;
         let state = AppState {
             info: Arc::new(LabInfo { brokers: self.kafka.bootstrap.clone(), embedded_broker: self.broker.is_some() }),
-            topics: rx,
+            kafka: self.kafka.clone(),
+            live,
             inference: metrics,
+            cluster,
+            groups,
+            producer,
+            generator: generator.clone(),
+            limiter: Arc::new(RateLimiter::new(self.config.limits.requests_per_second)),
+            limits: Arc::new(self.config.limits.clone()),
         };
-        let result = axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await;
-        poller.abort();
+        let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
+        let result = axum::serve(listener, service).with_graceful_shutdown(shutdown).await;
+        sampler.abort();
         stop.store(true, Ordering::Relaxed);
+        let _ = tokio::task::spawn_blocking(move || generator.stop()).await;
         if let Some(handle) = inference {
             let _ = tokio::task::spawn_blocking(move || handle.join()).await;
         }
@@ -100,24 +124,4 @@ pub async fn bind_web(addr: SocketAddr) -> anyhow::Result<TcpListener> {
             anyhow::Error::new(e).context(format!("cannot serve the lab on {addr}"))
         }
     })
-}
-
-/// Refreshes the topic listing once a second; watchers are woken only when it changes.
-pub async fn poll_topics(reader: ClusterReader, tx: watch::Sender<Vec<TopicInfo>>) {
-    let reader = Arc::new(reader);
-    loop {
-        let r = reader.clone();
-        match tokio::task::spawn_blocking(move || r.topics()).await {
-            Ok(Ok(topics)) => {
-                tx.send_if_modified(|current| {
-                    let changed = *current != topics;
-                    *current = topics;
-                    changed
-                });
-            }
-            Ok(Err(e)) => tracing::warn!(error = %e, "cannot list topics"),
-            Err(e) => tracing::warn!(error = %e, "topic poller panicked"),
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
 }

@@ -7,7 +7,14 @@
 //! - [`cluster`]: reading topics and watermarks.
 //! - [`lab`]: the whole lab: broker, lab topics, web server. `Lab::serve(listener,
 //!   shutdown)` is what tests run.
-//! - [`web`]: the router (`app()`), the websocket and the HTTP API.
+//! - [`web`]: the router (`app()`) and the websocket protocol.
+//! - [`api`]: the HTTP API under `/api`.
+//! - [`sampler`]: the once-a-second poller behind everything live (topics, groups, rates).
+//! - [`live`]: live tails of topics for one websocket, with frame batching and skipping.
+//! - [`records`]: records as the lab shows them; reading and producing them.
+//! - [`groups`]: consumer groups: members, assignments, lag, offset resets.
+//! - [`generator`]: the lab's built-in request generator, controlled from the browser.
+//! - [`guard`]: the admin token and the API's limits.
 //! - [`assets`]: the browser lab's files, embedded at build time.
 //! - [`model_cmd`]: `streamlab model train | eval | info`.
 //! - [`inference`]: requests → model → predictions or dead letters, nothing lost.
@@ -20,6 +27,7 @@
 //! The wire types shared with the browser live in the `streamlab-wire` crate; the model,
 //! its features and validation in `streamlab-model`.
 
+pub mod api;
 pub mod assets;
 pub mod avro;
 pub mod broker;
@@ -27,10 +35,16 @@ pub mod cli;
 pub mod cluster;
 pub mod datagen;
 pub mod experiment;
+pub mod generator;
+pub mod groups;
+pub mod guard;
+pub mod live;
 pub mod inference;
 pub mod kafka;
 pub mod lab;
 pub mod metrics;
 pub mod model_cmd;
+pub mod records;
+pub mod sampler;
 pub mod tail;
 pub mod web;

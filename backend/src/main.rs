@@ -56,6 +56,7 @@ async fn run_lab(cli: Cli) -> anyhow::Result<()> {
         partitions: cli.lab.partitions,
         inference: Some(cli.inference.config()),
         model: Arc::new(streamlab::model_cmd::load(cli.inference.model.as_deref())?),
+        limits: cli.lab.limits(),
     };
     let listener = bind_web(cli.lab.web_addr).await?;
     let lab = Lab::start(&config).await?;

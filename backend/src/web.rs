@@ -1,24 +1,47 @@
-//! The web server: the browser lab, its websocket and a small HTTP API.
+//! The web server: the browser lab, its websocket and the HTTP API ([`crate::api`]).
 //!
 //! `app()` builds the router apart from `run`, so tests can serve it on port 0.
+//!
+//! The websocket (`/ws`) speaks JSON messages tagged by `type` (the `streamlab-wire` crate's
+//! `ServerMessage` and `ClientMessage`). On open the server sends `hello`, `topics`,
+//! `groups`, `rates` (the kept history), `inference` and `generator`; after that it pushes
+//! `topics` and `groups` when they change, `rate` and `inference` every second, `generator`
+//! when it changes, and `records` frames (at most one per 50 ms) for the client's live
+//! subscriptions (`subscribe` / `unsubscribe`).
 
+use crate::api;
 use crate::assets;
+use crate::cluster::ClusterReader;
+use crate::generator::Generator;
+use crate::groups::GroupReader;
+use crate::guard::{Bucket, Limits, RateLimiter};
+use crate::kafka::KafkaConfig;
+use crate::live::Subscriptions;
+use crate::sampler::Live;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::routing::{any, get, post};
+use axum::Router;
+use rdkafka::producer::FutureProducer;
 use std::sync::Arc;
-use streamlab_wire::{ClientMessage, ServerMessage, TopicInfo, WS_PATH};
-use tokio::sync::watch;
+use std::time::Duration;
+use streamlab_wire::{ClientMessage, ServerMessage, WS_PATH};
+use tokio::sync::broadcast::error::RecvError;
 
 /// What every handler may read.
 #[derive(Clone)]
 pub struct AppState {
     pub info: Arc<LabInfo>,
-    /// The latest topic listing, refreshed by [`crate::lab::poll_topics`].
-    pub topics: watch::Receiver<Vec<TopicInfo>>,
+    pub kafka: KafkaConfig,
+    pub live: Arc<Live>,
     pub inference: Arc<crate::metrics::InferenceMetrics>,
+    pub cluster: Arc<ClusterReader>,
+    pub groups: Arc<GroupReader>,
+    pub producer: FutureProducer,
+    pub generator: Arc<Generator>,
+    pub limits: Arc<Limits>,
+    pub limiter: Arc<RateLimiter>,
 }
 
 #[derive(Debug, Clone)]
@@ -27,12 +50,32 @@ pub struct LabInfo {
     pub embedded_broker: bool,
 }
 
+/// Largest websocket message a client may send.
+const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
+/// How often a socket's live records are sent: at most 20 frames a second.
+const FRAME_INTERVAL: Duration = Duration::from_millis(50);
+
 pub fn app(state: AppState) -> Router {
+    let body_limit = state.limits.max_record_bytes + 64 * 1024;
+    let api = Router::new()
+        .route("/api/cluster", get(api::cluster))
+        .route("/api/topics", get(api::topics).post(api::create_topic))
+        .route("/api/topics/{topic}", axum::routing::delete(api::delete_topic))
+        .route("/api/topics/{topic}/records", get(api::read_records).post(api::produce))
+        .route("/api/groups", get(api::groups))
+        .route("/api/groups/{group}", get(api::group))
+        .route("/api/groups/{group}/reset", post(api::reset_group))
+        .route("/api/rates", get(api::rates))
+        .route("/api/inference", get(api::inference))
+        .route("/api/generator", get(api::generator).post(api::control_generator))
+        .route("/api/{*rest}", any(api::not_found))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), api::rate_limit));
     Router::new()
         .route("/healthz", get(healthz))
-        .route("/api/topics", get(topics))
         .route("/metrics", get(metrics))
         .route(WS_PATH, get(websocket))
+        .merge(api)
         .fallback(assets::serve)
         .with_state(state)
 }
@@ -52,12 +95,8 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.inference.render())
 }
 
-async fn topics(State(state): State<AppState>) -> Json<Vec<TopicInfo>> {
-    Json(state.topics.borrow().clone())
-}
-
 async fn websocket(ws: WebSocketUpgrade, State(state): State<AppState>) -> impl IntoResponse {
-    ws.on_upgrade(move |socket| session(socket, state))
+    ws.max_message_size(MAX_CLIENT_MESSAGE).on_upgrade(move |socket| session(socket, state))
 }
 
 async fn send(socket: &mut WebSocket, message: &ServerMessage) -> bool {
@@ -65,39 +104,106 @@ async fn send(socket: &mut WebSocket, message: &ServerMessage) -> bool {
     socket.send(Message::Text(text.into())).await.is_ok()
 }
 
-/// One browser's socket: a hello, then the topic listing whenever it changes or is asked for.
+/// One browser's socket, until it closes.
 async fn session(mut socket: WebSocket, state: AppState) {
-    let mut topics = state.topics.clone();
-    let hello = ServerMessage::Hello {
-        version: env!("CARGO_PKG_VERSION").to_owned(),
-        brokers: state.info.brokers.clone(),
-        embedded_broker: state.info.embedded_broker,
-    };
-    let listing = |t: &watch::Receiver<Vec<TopicInfo>>| ServerMessage::Topics { topics: t.borrow().clone() };
-    if !send(&mut socket, &hello).await || !send(&mut socket, &listing(&topics)).await {
-        return;
+    let live = state.live.clone();
+    let (mut topics, mut groups, mut inference, mut generator) = (live.topics.clone(), live.groups.clone(), live.inference.clone(), state.generator.subscribe());
+    let mut rates = live.rates.subscribe();
+    let opening = [
+        ServerMessage::Hello { version: env!("CARGO_PKG_VERSION").to_owned(), brokers: state.info.brokers.clone(), embedded_broker: state.info.embedded_broker },
+        ServerMessage::Topics { topics: topics.borrow_and_update().clone() },
+        ServerMessage::Groups { groups: groups.borrow_and_update().clone() },
+        ServerMessage::Rates { history: live.history() },
+        ServerMessage::Inference { status: inference.borrow_and_update().clone() },
+        ServerMessage::Generator { status: state.generator.status() },
+    ];
+    for m in &opening {
+        if !send(&mut socket, m).await {
+            return;
+        }
     }
-    topics.mark_unchanged();
+    generator.mark_unchanged();
+    let mut subs = Subscriptions::new(state.kafka.clone(), state.limits.max_subscriptions);
+    let mut frames = tokio::time::interval(FRAME_INTERVAL);
+    frames.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut bucket = Bucket::new(state.limits.requests_per_second);
     loop {
-        tokio::select! {
-            changed = topics.changed() => {
-                if changed.is_err() || !send(&mut socket, &listing(&topics)).await {
-                    return;
+        let message = tokio::select! {
+            _ = frames.tick(), if !subs.is_empty() => match subs.frame() {
+                Some(batches) => ServerMessage::Records { batches },
+                None => continue,
+            },
+            r = topics.changed() => match r {
+                Ok(()) => ServerMessage::Topics { topics: topics.borrow_and_update().clone() },
+                Err(_) => return,
+            },
+            r = groups.changed() => match r {
+                Ok(()) => ServerMessage::Groups { groups: groups.borrow_and_update().clone() },
+                Err(_) => return,
+            },
+            r = inference.changed() => match r {
+                Ok(()) => ServerMessage::Inference { status: inference.borrow_and_update().clone() },
+                Err(_) => return,
+            },
+            r = generator.changed() => match r {
+                Ok(()) => ServerMessage::Generator { status: generator.borrow_and_update().clone() },
+                Err(_) => return,
+            },
+            r = rates.recv() => match r {
+                Ok(sample) => ServerMessage::Rate { sample },
+                // A socket that fell behind misses samples; the history on reconnect has them.
+                Err(RecvError::Lagged(_)) => continue,
+                Err(RecvError::Closed) => return,
+            },
+            incoming = socket.recv() => match incoming {
+                Some(Ok(Message::Text(text))) => {
+                    if !bucket.take(state.limits.requests_per_second) {
+                        ServerMessage::Error { message: format!("more than {} messages per second; slow down", state.limits.requests_per_second) }
+                    } else {
+                        match serde_json::from_str::<ClientMessage>(&text) {
+                            Ok(m) => handle(m, &mut subs, &topics).await,
+                            Err(e) => ServerMessage::Error { message: format!("cannot read that message: {e}") },
+                        }
+                    }
                 }
+                Some(Ok(Message::Binary(_))) => ServerMessage::Error { message: "send JSON text messages".into() },
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return,
+            },
+        };
+        if !send(&mut socket, &message).await {
+            return;
+        }
+    }
+}
+
+async fn handle(m: ClientMessage, subs: &mut Subscriptions, topics: &tokio::sync::watch::Receiver<Vec<streamlab_wire::TopicInfo>>) -> ServerMessage {
+    match m {
+        ClientMessage::ListTopics => ServerMessage::Topics { topics: topics.borrow().clone() },
+        ClientMessage::Subscribe { subscription, topic, from, partitions } => {
+            let opened = match subs.check(subscription) {
+                Ok(()) => {
+                    // Assigning the consumer talks to the broker; keep it off the async threads.
+                    let (kafka, t) = (subs.kafka().clone(), topic.clone());
+                    tokio::task::spawn_blocking(move || Subscriptions::open(&kafka, &t, from, partitions.as_deref()))
+                        .await
+                        .unwrap_or_else(|e| Err(crate::live::SubscribeError::Failed(e.to_string())))
+                }
+                Err(e) => Err(e),
+            };
+            match opened {
+                Ok(consumer) => {
+                    subs.start(subscription, &topic, consumer);
+                    ServerMessage::Subscribed { subscription, topic }
+                }
+                Err(e) => ServerMessage::Error { message: format!("cannot subscribe to {topic}: {e}") },
             }
-            incoming = socket.recv() => {
-                let reply = match incoming {
-                    Some(Ok(Message::Text(text))) => match serde_json::from_str::<ClientMessage>(&text) {
-                        Ok(ClientMessage::ListTopics) => listing(&topics),
-                        Err(e) => ServerMessage::Error { message: format!("cannot read that message: {e}") },
-                    },
-                    Some(Ok(Message::Binary(_))) => ServerMessage::Error { message: "send JSON text messages".into() },
-                    Some(Ok(_)) => continue,
-                    Some(Err(_)) | None => return,
-                };
-                if !send(&mut socket, &reply).await {
-                    return;
-                }
+        }
+        ClientMessage::Unsubscribe { subscription } => {
+            if subs.unsubscribe(subscription) {
+                ServerMessage::Unsubscribed { subscription }
+            } else {
+                ServerMessage::Error { message: format!("there is no subscription {subscription}") }
             }
         }
     }

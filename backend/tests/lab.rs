@@ -3,7 +3,7 @@
 
 mod common;
 
-use futures::{SinkExt, StreamExt};
+use futures::SinkExt;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -14,22 +14,10 @@ async fn serve_lab() -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>)
     common::serve_lab(true).await
 }
 
-async fn next_message<S>(ws: &mut S) -> ServerMessage
-where
-    S: futures::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
-{
-    loop {
-        let m = tokio::time::timeout(Duration::from_secs(15), ws.next()).await.expect("a message within 15 s").unwrap().unwrap();
-        if let Message::Text(text) = m {
-            return serde_json::from_str(&text).expect("server messages are wire types");
-        }
-    }
-}
-
-fn names(message: &ServerMessage) -> Vec<String> {
+fn names(message: ServerMessage) -> Option<Vec<String>> {
     match message {
-        ServerMessage::Topics { topics } => topics.iter().map(|t| t.name.clone()).collect(),
-        other => panic!("expected topics, got {other:?}"),
+        ServerMessage::Topics { topics } => Some(topics.iter().map(|t| t.name.clone()).collect()),
+        _ => None,
     }
 }
 
@@ -54,40 +42,38 @@ async fn healthz_and_topics_api() {
 #[tokio::test(flavor = "multi_thread")]
 async fn websocket_says_hello_lists_topics_and_answers_bad_input_with_an_error() {
     let (addr, _stop) = serve_lab().await;
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws")).await.unwrap();
-    match next_message(&mut ws).await {
+    let mut ws = common::connect(addr).await;
+    match common::next_message(&mut ws).await {
         ServerMessage::Hello { embedded_broker, .. } => assert!(embedded_broker),
         other => panic!("expected hello, got {other:?}"),
     }
     // The first listing may be empty if the poller has not run yet; updates follow.
-    let mut listed = names(&next_message(&mut ws).await);
+    let mut listed = common::next_matching(&mut ws, names).await;
     while !topics::ALL.iter().all(|t| listed.iter().any(|l| l == t)) {
-        listed = names(&next_message(&mut ws).await);
+        listed = common::next_matching(&mut ws, names).await;
     }
 
     ws.send(Message::Text("{not json".into())).await.unwrap();
-    match next_message(&mut ws).await {
-        ServerMessage::Error { message } => assert!(message.contains("cannot read"), "{message}"),
-        other => panic!("expected an error, got {other:?}"),
-    }
+    let message = common::next_matching(&mut ws, |m| match m {
+        ServerMessage::Error { message } => Some(message),
+        _ => None,
+    })
+    .await;
+    assert!(message.contains("cannot read"), "{message}");
     ws.send(Message::Text(r#"{"type":"list_topics"}"#.into())).await.unwrap();
-    assert!(names(&next_message(&mut ws).await).contains(&topics::REQUESTS.to_owned()));
+    assert!(common::next_matching(&mut ws, names).await.contains(&topics::REQUESTS.to_owned()));
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_topic_created_by_any_client_is_pushed_to_the_browser() {
     let (addr, _stop) = serve_lab().await;
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws")).await.unwrap();
-    let brokers = match next_message(&mut ws).await {
+    let mut ws = common::connect(addr).await;
+    let brokers = match common::next_message(&mut ws).await {
         ServerMessage::Hello { brokers, .. } => brokers,
         other => panic!("{other:?}"),
     };
     streamlab::kafka::ensure_topics(&streamlab::kafka::KafkaConfig::new(brokers), &["pushed_topic"], 2).await.unwrap();
-    loop {
-        if names(&next_message(&mut ws).await).contains(&"pushed_topic".to_owned()) {
-            break;
-        }
-    }
+    while !common::next_matching(&mut ws, names).await.contains(&"pushed_topic".to_owned()) {}
 }
 
 // ---- The binary.
@@ -148,8 +134,8 @@ async fn the_binary_runs_the_lab_and_a_second_instance_uses_its_broker() {
 
     let second = spawn_streamlab(&["--brokers", &broker, "--web-addr", "127.0.0.1:0"]);
     assert_ne!(first.web, second.web);
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("{}/ws", second.web.replace("http", "ws"))).await.unwrap();
-    match next_message(&mut ws).await {
+    let mut ws = common::connect(second.web.trim_start_matches("http://").parse().unwrap()).await;
+    match common::next_message(&mut ws).await {
         ServerMessage::Hello { brokers, embedded_broker, .. } => {
             assert_eq!(brokers, broker);
             assert!(!embedded_broker, "the second instance started no broker of its own");

@@ -109,6 +109,11 @@ pub fn require(available: bool, what: &str) -> bool {
 /// Starts the lab (embedded broker on a free port, with or without inference) and serves
 /// it on a free loopback port until the returned sender is dropped.
 pub async fn serve_lab(inference: bool) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
+    serve_lab_with(inference, Default::default()).await
+}
+
+/// [`serve_lab`] with the API's limits set.
+pub async fn serve_lab_with(inference: bool, limits: streamlab::guard::Limits) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
     let config = streamlab::lab::LabConfig {
         kafka: None,
         broker_addr: "127.0.0.1:0".parse().unwrap(),
@@ -116,6 +121,7 @@ pub async fn serve_lab(inference: bool) -> (std::net::SocketAddr, tokio::sync::o
         partitions: 3,
         inference: inference.then(Default::default),
         model: std::sync::Arc::new(streamlab_model::Artifact::shipped().unwrap()),
+        limits,
     };
     let lab = streamlab::lab::Lab::start(&config).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -125,4 +131,38 @@ pub async fn serve_lab(inference: bool) -> (std::net::SocketAddr, tokio::sync::o
         let _ = stopped.await;
     }));
     (addr, stop)
+}
+
+pub type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+pub async fn connect(addr: std::net::SocketAddr) -> Socket {
+    tokio_tungstenite::connect_async(format!("ws://{addr}{}", streamlab_wire::WS_PATH)).await.expect("websocket opens").0
+}
+
+/// The next server message, within 15 s.
+pub async fn next_message(ws: &mut Socket) -> streamlab_wire::ServerMessage {
+    use futures::StreamExt;
+    loop {
+        let m = tokio::time::timeout(Duration::from_secs(15), ws.next()).await.expect("a message within 15 s").expect("socket open").expect("no socket error");
+        if let tokio_tungstenite::tungstenite::Message::Text(text) = m {
+            return serde_json::from_str(&text).expect("server messages are wire types");
+        }
+    }
+}
+
+/// The next server message for which `pick` returns something, skipping the rest (the
+/// server pushes rates, groups and statuses between the answers a test waits for).
+pub async fn next_matching<T>(ws: &mut Socket, mut pick: impl FnMut(streamlab_wire::ServerMessage) -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        assert!(std::time::Instant::now() < deadline, "the expected message did not come within 30 s");
+        if let Some(t) = pick(next_message(ws).await) {
+            return t;
+        }
+    }
+}
+
+pub async fn send_json(ws: &mut Socket, value: serde_json::Value) {
+    use futures::SinkExt;
+    ws.send(tokio_tungstenite::tungstenite::Message::Text(value.to_string().into())).await.expect("sent");
 }

@@ -5,6 +5,8 @@
 //! by `type`, so a script can speak the websocket protocol too.
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
 
 /// The lab's own topics, created when the lab starts.
 pub mod topics {
@@ -64,6 +66,239 @@ pub struct PredictionValue {
     pub predicted_at_ms: i64,
 }
 
+/// The cluster the lab talks to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterInfo {
+    pub cluster_id: Option<String>,
+    pub brokers: Vec<BrokerInfo>,
+    /// The bootstrap address clients use.
+    pub bootstrap: String,
+    /// True when the lab runs the broker itself.
+    pub embedded_broker: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrokerInfo {
+    pub id: i32,
+    pub host: String,
+    pub port: i32,
+}
+
+/// `POST /api/topics`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateTopic {
+    pub name: String,
+    #[serde(default = "one")]
+    pub partitions: i32,
+}
+
+fn one() -> i32 {
+    1
+}
+
+/// A record's value as the lab shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "format", rename_all = "snake_case")]
+pub enum Decoded {
+    Json { json: Value },
+    /// UTF-8 that is not JSON.
+    Text { text: String },
+    /// An Avro object container file (schema embedded), as the experiment producer writes.
+    Avro { schema: Option<String>, record: Value },
+    /// Anything else, as hexadecimal.
+    Hex { hex: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Header {
+    pub key: String,
+    /// The value as text (lossy for bytes that are not UTF-8); `None` for a null header.
+    pub value: Option<String>,
+}
+
+/// One record read from a topic.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordView {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    /// ms since the Unix epoch.
+    pub timestamp_ms: Option<i64>,
+    pub key: Option<String>,
+    pub headers: Vec<Header>,
+    /// `None` for a null value (a tombstone).
+    pub value: Option<Decoded>,
+    /// The value's size in bytes.
+    pub size: usize,
+}
+
+/// Where reading starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(tag = "at", rename_all = "snake_case")]
+pub enum StartPosition {
+    Earliest,
+    /// Only records written from now on.
+    #[default]
+    Latest,
+    /// From this offset in every partition read.
+    Offset { offset: i64 },
+    /// From the first record at or after this time (ms since the Unix epoch).
+    Timestamp { ms: i64 },
+    /// The newest `count` records of each partition read.
+    Newest { count: i64 },
+}
+
+/// `POST /api/topics/{topic}/records`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProduceRecord {
+    #[serde(default)]
+    pub key: Option<String>,
+    pub value: String,
+    #[serde(default)]
+    pub headers: Vec<Header>,
+    /// Default: chosen by the key (or spread when there is none).
+    #[serde(default)]
+    pub partition: Option<i32>,
+}
+
+/// Where a produced record was stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Produced {
+    pub partition: i32,
+    pub offset: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopicPartitions {
+    pub topic: String,
+    pub partitions: Vec<i32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupMember {
+    pub member_id: String,
+    pub client_id: String,
+    pub host: String,
+    pub assignment: Vec<TopicPartitions>,
+}
+
+/// A group's position in one partition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupOffset {
+    pub topic: String,
+    pub partition: i32,
+    /// `None` when the group has committed nothing here.
+    pub committed: Option<i64>,
+    /// The partition's high watermark.
+    pub end: i64,
+    /// `end - committed`.
+    pub lag: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupInfo {
+    pub group: String,
+    /// Stable, Empty, PreparingRebalance, CompletingRebalance, Dead.
+    pub state: String,
+    pub members: Vec<GroupMember>,
+    /// Every partition the group has committed to or is assigned.
+    pub offsets: Vec<GroupOffset>,
+}
+
+impl GroupInfo {
+    pub fn total_lag(&self) -> i64 {
+        self.offsets.iter().filter_map(|o| o.lag).sum()
+    }
+}
+
+/// `POST /api/groups/{group}/reset`: where the group's committed offsets go.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResetOffsets {
+    /// Only this topic's partitions (default: every topic the group has committed to).
+    #[serde(default)]
+    pub topic: Option<String>,
+    #[serde(flatten)]
+    pub to: ResetTo,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "to", rename_all = "snake_case")]
+pub enum ResetTo {
+    Earliest,
+    Latest,
+    Offset { offset: i64 },
+}
+
+/// One second of the rate sampler: messages/s written to each topic and committed by each
+/// group. `None` is a gap (the topic is new, was recreated, or the broker did not answer),
+/// never a made-up number.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RateSample {
+    pub at_ms: i64,
+    pub topics: BTreeMap<String, Option<f64>>,
+    pub groups: BTreeMap<String, Option<f64>>,
+}
+
+/// How much history the server keeps: 5 minutes of 1 s samples.
+pub const RATE_HISTORY: usize = 300;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Percentiles {
+    pub p50: Option<f64>,
+    pub p95: Option<f64>,
+    pub p99: Option<f64>,
+}
+
+/// The lab's inference service at a glance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct InferenceStatus {
+    pub running: bool,
+    pub model_version: String,
+    pub requests: u64,
+    pub edible: u64,
+    pub poisonous: u64,
+    /// Over the last second.
+    pub predictions_per_s: Option<f64>,
+    /// Request → prediction, milliseconds (upper bounds of histogram buckets).
+    pub latency_ms: Percentiles,
+    pub dead_letters: BTreeMap<String, u64>,
+}
+
+/// The lab's built-in request generator (off until someone starts it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct GeneratorStatus {
+    pub running: bool,
+    /// Requests per second while running.
+    pub rate: f64,
+    pub topic: String,
+    /// Requests sent since the lab started.
+    pub sent: u64,
+}
+
+/// `POST /api/generator`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GeneratorControl {
+    pub running: bool,
+    /// Requests per second (default: keep the current one).
+    #[serde(default)]
+    pub rate: Option<f64>,
+}
+
+/// The body of every HTTP error.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    pub error: String,
+}
+
+/// Records of one live subscription, gathered since the last frame.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordBatch {
+    pub subscription: u32,
+    pub records: Vec<RecordView>,
+    /// Records passed over since the last frame because the client read too slowly.
+    pub skipped: u64,
+}
+
 /// What the server tells a browser.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -72,6 +307,19 @@ pub enum ServerMessage {
     Hello { version: String, brokers: String, embedded_broker: bool },
     /// The cluster's topics, sent on request and whenever they change.
     Topics { topics: Vec<TopicInfo> },
+    /// Every consumer group, sent when the socket opens and whenever one changes.
+    Groups { groups: Vec<GroupInfo> },
+    /// The kept rate history (up to [`RATE_HISTORY`] samples), sent when the socket opens.
+    Rates { history: Vec<RateSample> },
+    /// A new rate sample, every second.
+    Rate { sample: RateSample },
+    Inference { status: InferenceStatus },
+    Generator { status: GeneratorStatus },
+    /// A subscription is live.
+    Subscribed { subscription: u32, topic: String },
+    Unsubscribed { subscription: u32 },
+    /// One frame of live records: at most ~20 frames a second per socket.
+    Records { batches: Vec<RecordBatch> },
     /// The client sent something the server could not act on.
     Error { message: String },
 }
@@ -81,6 +329,17 @@ pub enum ServerMessage {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientMessage {
     ListTopics,
+    /// Tail a topic live. `subscription` is the client's own number for it.
+    Subscribe {
+        subscription: u32,
+        topic: String,
+        #[serde(default)]
+        from: StartPosition,
+        /// Default: every partition.
+        #[serde(default)]
+        partitions: Option<Vec<i32>>,
+    },
+    Unsubscribe { subscription: u32 },
 }
 
 #[cfg(test)]
@@ -96,5 +355,17 @@ mod tests {
         assert!(text.starts_with(r#"{"type":"topics""#), "{text}");
         assert_eq!(serde_json::from_str::<ServerMessage>(&text).unwrap(), m);
         assert_eq!(serde_json::from_str::<ClientMessage>(r#"{"type":"list_topics"}"#).unwrap(), ClientMessage::ListTopics);
+    }
+
+    #[test]
+    fn subscriptions_and_positions_read_as_documented() {
+        let m: ClientMessage = serde_json::from_str(r#"{"type":"subscribe","subscription":1,"topic":"t","from":{"at":"newest","count":5}}"#).unwrap();
+        assert_eq!(m, ClientMessage::Subscribe { subscription: 1, topic: "t".into(), from: StartPosition::Newest { count: 5 }, partitions: None });
+        let m: ClientMessage = serde_json::from_str(r#"{"type":"subscribe","subscription":2,"topic":"t"}"#).unwrap();
+        assert!(matches!(m, ClientMessage::Subscribe { from: StartPosition::Latest, .. }));
+        let r: ResetOffsets = serde_json::from_str(r#"{"to":"offset","offset":3,"topic":"t"}"#).unwrap();
+        assert_eq!(r, ResetOffsets { topic: Some("t".into()), to: ResetTo::Offset { offset: 3 } });
+        let d = serde_json::to_value(Decoded::Avro { schema: Some("s".into()), record: Value::Null }).unwrap();
+        assert_eq!(d["format"], "avro");
     }
 }

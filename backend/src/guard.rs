@@ -1,0 +1,111 @@
+//! Guard rails of the lab's API: an admin token for destructive actions, size limits and a
+//! request-rate limit per client, so one runaway script cannot take the lab from a class.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// The limits, set by flags.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Needed to delete topics and reset offsets, when set.
+    pub admin_token: Option<String>,
+    /// Largest record the API produces (key + value + headers).
+    pub max_record_bytes: usize,
+    pub max_subscriptions: usize,
+    /// HTTP requests per second per client address, and websocket messages per second per socket.
+    pub requests_per_second: f64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { admin_token: None, max_record_bytes: 1 << 20, max_subscriptions: 8, requests_per_second: 50.0 }
+    }
+}
+
+impl Limits {
+    /// Is the presented token (`Authorization: Bearer ..` or `X-Admin-Token`) enough?
+    pub fn admits(&self, presented: Option<&str>) -> bool {
+        match &self.admin_token {
+            None => true,
+            // Compared in constant time so the token cannot be guessed byte by byte.
+            Some(token) => presented.is_some_and(|p| {
+                p.len() == token.len() && p.bytes().zip(token.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+            }),
+        }
+    }
+}
+
+/// A token bucket: `rate` per second on average, bursts of up to twice that.
+#[derive(Debug, Clone, Copy)]
+pub struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+impl Bucket {
+    pub fn new(rate: f64) -> Self {
+        Bucket { tokens: 2.0 * rate, at: Instant::now() }
+    }
+
+    /// Takes one token if there is one.
+    pub fn take(&mut self, rate: f64) -> bool {
+        let now = Instant::now();
+        self.tokens = (self.tokens + now.duration_since(self.at).as_secs_f64() * rate).min(2.0 * rate);
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// One bucket per client address.
+pub struct RateLimiter {
+    rate: f64,
+    buckets: Mutex<HashMap<IpAddr, Bucket>>,
+}
+
+impl RateLimiter {
+    pub fn new(rate: f64) -> Self {
+        RateLimiter { rate, buckets: Mutex::new(HashMap::new()) }
+    }
+
+    pub fn allow(&self, client: IpAddr) -> bool {
+        let mut buckets = self.buckets.lock().expect("limiter lock");
+        if buckets.len() > 10_000 {
+            // Forget idle clients rather than grow without bound.
+            let rate = self.rate;
+            buckets.retain(|_, b| b.at.elapsed().as_secs_f64() * rate < 2.0 * rate);
+        }
+        buckets.entry(client).or_insert_with(|| Bucket::new(self.rate)).take(self.rate)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_burst_beyond_twice_the_rate_is_refused() {
+        let limiter = RateLimiter::new(10.0);
+        let ip: IpAddr = "10.0.0.1".parse().unwrap();
+        let allowed = (0..50).filter(|_| limiter.allow(ip)).count();
+        assert!((20..=21).contains(&allowed), "{allowed}");
+        assert!(limiter.allow("10.0.0.2".parse().unwrap()), "other clients are not affected");
+    }
+
+    #[test]
+    fn the_token_must_match_exactly() {
+        let open = Limits::default();
+        assert!(open.admits(None));
+        let locked = Limits { admin_token: Some("s3cret".into()), ..Limits::default() };
+        assert!(locked.admits(Some("s3cret")));
+        assert!(!locked.admits(Some("s3cre")));
+        assert!(!locked.admits(Some("s3creT")));
+        assert!(!locked.admits(None));
+    }
+}

@@ -1,0 +1,203 @@
+//! Records as the lab shows them, reading a slice of a topic, and producing one record.
+
+use crate::kafka::KafkaConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Header as KafkaHeader, Headers, Message, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{Offset, TopicPartitionList};
+use std::time::{Duration, Instant};
+use streamlab_wire::{Decoded, Header, ProduceRecord, Produced, RecordView, StartPosition};
+
+/// Largest value the lab decodes for display; longer values are shown cut, as hex or text.
+const SHOWN_BYTES: usize = 64 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RecordsError {
+    #[error("topic {0} does not exist")]
+    NoTopic(String),
+    #[error("topic {topic} has no partition {partition}")]
+    NoPartition { topic: String, partition: i32 },
+    #[error("the record is {size} bytes; the lab accepts at most {limit}")]
+    TooLarge { size: usize, limit: usize },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("Kafka: {0}")]
+    Kafka(#[from] rdkafka::error::KafkaError),
+}
+
+/// A value decoded for reading: Avro container, JSON, UTF-8 text, else hex.
+pub fn decode(bytes: &[u8]) -> Decoded {
+    if crate::avro::is_container(bytes)
+        && let Ok(d) = crate::avro::decode(bytes)
+    {
+        let record = if d.records.len() == 1 { d.records.into_iter().next().unwrap() } else { serde_json::Value::Array(d.records) };
+        return Decoded::Avro { schema: d.schema_name, record };
+    }
+    let shown = &bytes[..bytes.len().min(SHOWN_BYTES)];
+    if shown.len() == bytes.len()
+        && let Ok(json) = serde_json::from_slice(bytes)
+    {
+        return Decoded::Json { json };
+    }
+    match std::str::from_utf8(shown) {
+        Ok(text) => Decoded::Text { text: text.to_owned() },
+        Err(_) => Decoded::Hex { hex: shown.iter().map(|b| format!("{b:02x}")).collect() },
+    }
+}
+
+pub fn view<M: Message>(m: &M) -> RecordView {
+    let headers = m
+        .headers()
+        .map(|hs| hs.iter().map(|h| Header { key: h.key.to_owned(), value: h.value.map(|v| String::from_utf8_lossy(v).into_owned()) }).collect())
+        .unwrap_or_default();
+    RecordView {
+        topic: m.topic().to_owned(),
+        partition: m.partition(),
+        offset: m.offset(),
+        timestamp_ms: m.timestamp().to_millis(),
+        key: m.key().map(|k| String::from_utf8_lossy(k).into_owned()),
+        headers,
+        value: m.payload().map(decode),
+        size: m.payload().map_or(0, <[u8]>::len),
+    }
+}
+
+/// The partitions of `topic` (all, or the ones asked for) with their watermarks.
+pub fn partitions(consumer: &BaseConsumer, topic: &str, only: Option<&[i32]>) -> Result<Vec<(i32, i64, i64)>, RecordsError> {
+    let timeout = Duration::from_secs(5);
+    let md = consumer.fetch_metadata(Some(topic), timeout)?;
+    let t = md.topics().first().filter(|t| t.error().is_none() && !t.partitions().is_empty()).ok_or_else(|| RecordsError::NoTopic(topic.into()))?;
+    let all: Vec<i32> = t.partitions().iter().map(|p| p.id()).collect();
+    let chosen = match only {
+        Some(ids) => {
+            if let Some(&missing) = ids.iter().find(|id| !all.contains(id)) {
+                return Err(RecordsError::NoPartition { topic: topic.into(), partition: missing });
+            }
+            ids.to_vec()
+        }
+        None => all,
+    };
+    chosen
+        .into_iter()
+        .map(|p| {
+            let (low, high) = consumer.fetch_watermarks(topic, p, timeout)?;
+            Ok((p, low, high))
+        })
+        .collect()
+}
+
+/// Assigns `consumer` to `topic` at `from`. Returns, per partition, the offset reading
+/// starts at and the high watermark now (where a bounded read stops).
+pub fn assign(consumer: &BaseConsumer, topic: &str, from: StartPosition, only: Option<&[i32]>) -> Result<Vec<(i32, i64, i64)>, RecordsError> {
+    let parts = partitions(consumer, topic, only)?;
+    let mut starts: Vec<(i32, i64, i64)> = parts
+        .iter()
+        .map(|&(p, low, high)| {
+            let start = match from {
+                StartPosition::Earliest => low,
+                StartPosition::Latest | StartPosition::Timestamp { .. } => high,
+                StartPosition::Offset { offset } => offset.clamp(low, high),
+                StartPosition::Newest { count } => (high - count.max(0)).max(low),
+            };
+            (p, start, high)
+        })
+        .collect();
+    if let StartPosition::Timestamp { ms } = from {
+        // The broker turns the timestamp into each partition's first offset at or after it;
+        // a partition with no such record starts at its end.
+        let mut query = TopicPartitionList::new();
+        for &(p, _, _) in &parts {
+            query.add_partition_offset(topic, p, Offset::Offset(ms))?;
+        }
+        for e in consumer.offsets_for_times(query, Duration::from_secs(5))?.elements() {
+            if let (Offset::Offset(o), Some(s)) = (e.offset(), starts.iter_mut().find(|s| s.0 == e.partition()))
+                && o >= 0
+            {
+                s.1 = o;
+            }
+        }
+    }
+    let mut tpl = TopicPartitionList::new();
+    for &(p, start, _) in &starts {
+        tpl.add_partition_offset(topic, p, Offset::Offset(start))?;
+    }
+    consumer.assign(&tpl)?;
+    starts.sort_unstable();
+    Ok(starts)
+}
+
+/// Reads up to `limit` records of `topic` from `from`, stopping at the end of what is
+/// stored now (a read, not a tail). Blocking.
+pub fn read(kafka: &KafkaConfig, topic: &str, from: StartPosition, only: Option<&[i32]>, limit: usize) -> Result<Vec<RecordView>, RecordsError> {
+    let consumer: BaseConsumer = kafka
+        .client()
+        .set("group.id", format!("streamlab-read-{}", uuid::Uuid::new_v4()))
+        .set("enable.auto.commit", "false")
+        .set("fetch.wait.max.ms", "10")
+        .create()?;
+    let parts = assign(&consumer, topic, from, only)?;
+    let end_of = |p: i32| parts.iter().find(|s| s.0 == p).map_or(0, |s| s.2);
+    let mut open: std::collections::HashSet<i32> = parts.iter().filter(|(_, start, end)| start < end).map(|s| s.0).collect();
+    let mut out = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !open.is_empty() && out.len() < limit && Instant::now() < deadline {
+        match consumer.poll(Duration::from_millis(100)) {
+            Some(Ok(m)) => {
+                let end = end_of(m.partition());
+                if m.offset() >= end - 1 {
+                    open.remove(&m.partition());
+                }
+                if m.offset() < end {
+                    out.push(view(&m));
+                }
+            }
+            Some(Err(e)) => return Err(e.into()),
+            None => {}
+        }
+    }
+    out.sort_by_key(|r| (r.timestamp_ms, r.partition, r.offset));
+    Ok(out)
+}
+
+/// Produces one record and waits for its acknowledgement.
+pub async fn produce(producer: &FutureProducer, topic: &str, record: &ProduceRecord, max_bytes: usize) -> Result<Produced, RecordsError> {
+    let size = record.value.len() + record.key.as_ref().map_or(0, String::len) + record.headers.iter().map(|h| h.key.len() + h.value.as_ref().map_or(0, String::len)).sum::<usize>();
+    if size > max_bytes {
+        return Err(RecordsError::TooLarge { size, limit: max_bytes });
+    }
+    if let Some(p) = record.partition
+        && p < 0
+    {
+        return Err(RecordsError::Invalid(format!("partition must be ≥ 0, got {p}")));
+    }
+    let mut headers = OwnedHeaders::new();
+    for h in &record.headers {
+        headers = headers.insert(KafkaHeader { key: &h.key, value: h.value.as_deref() });
+    }
+    let mut r = FutureRecord::to(topic).payload(&record.value).headers(headers);
+    if let Some(k) = &record.key {
+        r = r.key(k);
+    }
+    if let Some(p) = record.partition {
+        r = r.partition(p);
+    }
+    match producer.send(r, Duration::from_secs(10)).await {
+        Ok(delivery) => Ok(Produced { partition: delivery.partition, offset: delivery.offset }),
+        Err((rdkafka::error::KafkaError::MessageProduction(rdkafka::types::RDKafkaErrorCode::UnknownPartition), _)) => {
+            Err(RecordsError::NoPartition { topic: topic.into(), partition: record.partition.unwrap_or(-1) })
+        }
+        Err((e, _)) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_decode_by_what_they_are() {
+        assert_eq!(decode(br#"{"a":1}"#), Decoded::Json { json: serde_json::json!({"a": 1}) });
+        assert_eq!(decode(b"hello"), Decoded::Text { text: "hello".into() });
+        assert_eq!(decode(&[0xff, 0x00]), Decoded::Hex { hex: "ff00".into() });
+    }
+}

@@ -1,0 +1,539 @@
+//! The live lab API against the embedded broker: every HTTP endpoint, every websocket
+//! message, the slow-client skip, the rate sampler and each guard rail with a bad input.
+
+mod common;
+
+use common::{connect, next_matching, send_json, serve_lab, serve_lab_with, Socket};
+use futures::SinkExt;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+use streamlab::guard::Limits;
+use streamlab::kafka::KafkaConfig;
+use streamlab_wire::{
+    ApiError, ClusterInfo, Decoded, GeneratorStatus, GroupInfo, InferenceStatus, Produced, RateSample, RecordView, ServerMessage, TopicInfo,
+};
+use tokio_tungstenite::tungstenite::Message;
+
+struct Api {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Api {
+    fn new(addr: SocketAddr) -> Self {
+        Api { base: format!("http://{addr}"), http: reqwest::Client::new() }
+    }
+
+    async fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
+        let r = self.http.get(format!("{}{path}", self.base)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "GET {path}");
+        r.json().await.unwrap()
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>, token: Option<&str>) -> (StatusCode, Value) {
+        let mut r = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        let r = r.send().await.unwrap();
+        let status = r.status();
+        let text = r.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(reqwest::Method::POST, path, Some(body), None).await
+    }
+
+    async fn cluster(&self) -> KafkaConfig {
+        KafkaConfig::new(self.get::<ClusterInfo>("/api/cluster").await.bootstrap)
+    }
+
+    /// Waits until the sampler lists `topic` (it polls once a second).
+    async fn wait_topic(&self, topic: &str) -> TopicInfo {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let topics: Vec<TopicInfo> = self.get("/api/topics").await;
+            if let Some(t) = topics.into_iter().find(|t| t.name == topic) {
+                return t;
+            }
+            assert!(Instant::now() < deadline, "{topic} never listed");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+fn error_of(v: &Value) -> String {
+    serde_json::from_value::<ApiError>(v.clone()).unwrap_or_else(|_| panic!("an {{\"error\"}} body, got {v}")).error
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cluster_and_topic_admin() {
+    let (addr, _stop) = serve_lab(false).await;
+    let api = Api::new(addr);
+    let cluster: ClusterInfo = api.get("/api/cluster").await;
+    assert!(cluster.embedded_broker);
+    assert_eq!(cluster.brokers.len(), 1);
+    assert_eq!(cluster.brokers[0].port.to_string(), cluster.bootstrap.rsplit(':').next().unwrap());
+
+    let (status, body) = api.post("/api/topics", json!({"name": "dev_sandbox", "partitions": 2})).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let listed = api.wait_topic("dev_sandbox").await;
+    assert_eq!(listed.partitions.len(), 2);
+    assert_eq!((listed.partitions[0].low, listed.partitions[0].high, listed.messages), (0, 0, 0));
+
+    let (status, body) = api.post("/api/topics", json!({"name": "dev_sandbox", "partitions": 2})).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(error_of(&body).contains("already exists"));
+    let (status, body) = api.post("/api/topics", json!({"name": "has space", "partitions": 1})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(error_of(&body).contains("invalid topic name"));
+    let (status, body) = api.post("/api/topics", json!({"name": "ok", "partitions": 0})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(error_of(&body).contains("partitions must be between 1 and 1000"));
+    let (status, body) = api.post("/api/topics", json!({"partitions": 1})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(error_of(&body).contains("cannot read the request body"));
+
+    let (status, _) = api.call(reqwest::Method::DELETE, "/api/topics/dev_sandbox", None, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, body) = api.call(reqwest::Method::DELETE, "/api/topics/dev_sandbox", None, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (status, body) = api.call(reqwest::Method::GET, "/api/nothing/here", None, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(error_of(&body), "no such API endpoint");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn records_are_read_decoded_and_produced() {
+    let (addr, _stop) = serve_lab(false).await;
+    let api = Api::new(addr);
+    assert_eq!(api.post("/api/topics", json!({"name": "msgs", "partitions": 2})).await.0, StatusCode::CREATED);
+    api.wait_topic("msgs").await;
+
+    let (status, body) = api
+        .post("/api/topics/msgs/records", json!({"key": "k1", "value": "{\"cap-diameter\": 3}", "headers": [{"key": "source", "value": "form"}], "partition": 1}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(serde_json::from_value::<Produced>(body).unwrap(), Produced { partition: 1, offset: 0 });
+    for i in 0..10 {
+        let (status, _) = api.post("/api/topics/msgs/records", json!({"value": format!("n-{i}"), "partition": 0})).await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    // An Avro value, as the experiment producer writes it.
+    let kafka = api.cluster().await;
+    let cfg = streamlab::experiment::ExperimentConfig {
+        topic: "msgs".into(),
+        document_topic: None,
+        experiments: streamlab::experiment::config::parse(
+            r#"[{"researcher":"r","num_sensors":1,"sample_rate":10,"start_temperature":0,"stabilization_samples":1,"carry_out_samples":0,"temp_range":{"lower_threshold":1,"upper_threshold":2}}]"#,
+        )
+        .unwrap(),
+        secret_key: streamlab::experiment::hash::LAB_SECRET_KEY.into(),
+        seed: Some(1),
+    };
+    let k = kafka.clone();
+    tokio::task::spawn_blocking(move || streamlab::experiment::run(&k, &cfg, &Default::default(), &Default::default()).unwrap()).await.unwrap();
+
+    let all: Vec<RecordView> = api.get("/api/topics/msgs/records?from=earliest").await;
+    assert_eq!(all.len(), 1 + 10 + 4);
+    let first = all.iter().find(|r| r.key.as_deref() == Some("k1")).unwrap();
+    assert_eq!(first.value, Some(Decoded::Json { json: json!({"cap-diameter": 3}) }));
+    assert_eq!(first.headers[0].key, "source");
+    assert_eq!(first.headers[0].value.as_deref(), Some("form"));
+    assert!(all.iter().any(|r| r.value == Some(Decoded::Text { text: "n-3".into() })));
+    let avro: Vec<&RecordView> = all.iter().filter(|r| matches!(r.value, Some(Decoded::Avro { .. }))).collect();
+    assert_eq!(avro.len(), 4, "the experiment's four events show decoded");
+    assert!(avro.iter().any(|r| matches!(&r.value, Some(Decoded::Avro { schema: Some(s), record }) if s == "sensor_temperature_measured" && record["sensor"].is_string())));
+    assert!(avro.iter().all(|r| r.headers.iter().any(|h| h.key == "record_name")));
+
+    let p0 = |q: &str| format!("/api/topics/msgs/records?partitions=0&{q}");
+    let newest: Vec<RecordView> = api.get(&p0("from=newest:3")).await;
+    let offsets = |rs: &[RecordView]| rs.iter().filter(|r| r.partition == 0 && r.size < 10).map(|r| r.offset).collect::<Vec<_>>();
+    let p0_end = all.iter().filter(|r| r.partition == 0).map(|r| r.offset).max().unwrap() + 1;
+    assert_eq!(newest.iter().map(|r| r.offset).collect::<Vec<_>>(), ((p0_end - 3)..p0_end).collect::<Vec<_>>());
+    let from5: Vec<RecordView> = api.get(&p0("from=offset:5&limit=3")).await;
+    assert_eq!(offsets(&from5), vec![5, 6, 7]);
+    let at = all.iter().find(|r| r.partition == 0 && r.offset == 4).unwrap().timestamp_ms.unwrap();
+    let since: Vec<RecordView> = api.get(&p0(&format!("from=timestamp:{at}"))).await;
+    assert!(since.iter().all(|r| r.timestamp_ms.unwrap() >= at) && since.iter().any(|r| r.offset == 4));
+    let latest: Vec<RecordView> = api.get("/api/topics/msgs/records?from=latest").await;
+    assert!(latest.is_empty());
+
+    // Bad reads and writes: each with its status and reason.
+    let (status, body) = api.call(reqwest::Method::GET, "/api/topics/nope/records", None, None).await;
+    assert_eq!((status, error_of(&body)), (StatusCode::NOT_FOUND, "topic nope does not exist".into()));
+    let (status, body) = api.call(reqwest::Method::GET, "/api/topics/msgs/records?partitions=9", None, None).await;
+    assert_eq!((status, error_of(&body)), (StatusCode::NOT_FOUND, "topic msgs has no partition 9".into()));
+    let (status, body) = api.call(reqwest::Method::GET, "/api/topics/msgs/records?from=yesterday", None, None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(error_of(&body).contains("from must be"));
+    let (status, body) = api.post("/api/topics/nope/records", json!({"value": "x"})).await;
+    assert_eq!((status, error_of(&body)), (StatusCode::NOT_FOUND, "topic nope does not exist".into()));
+    let (status, body) = api.post("/api/topics/msgs/records", json!({"value": "x", "partition": 7})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (status, body) = api.post("/api/topics/msgs/records", json!({"value": "x".repeat((1 << 20) + 1)})).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(error_of(&body).contains("at most 1048576"));
+}
+
+async fn subscribed(ws: &mut Socket, id: u32) {
+    next_matching(ws, |m| match m {
+        ServerMessage::Subscribed { subscription, .. } if subscription == id => Some(()),
+        ServerMessage::Error { message } => panic!("subscribe {id}: {message}"),
+        _ => None,
+    })
+    .await
+}
+
+async fn error(ws: &mut Socket) -> String {
+    next_matching(ws, |m| match m {
+        ServerMessage::Error { message } => Some(message),
+        _ => None,
+    })
+    .await
+}
+
+async fn produce_n(kafka: &KafkaConfig, topic: &str, n: usize, value_bytes: usize) {
+    let producer: FutureProducer = kafka.client().set("linger.ms", "5").set("queue.buffering.max.messages", "1000000").create().unwrap();
+    let pad = "x".repeat(value_bytes);
+    let sends: Vec<_> = (0..n)
+        .map(|i| {
+            let value = format!("{i:08}{pad}");
+            let key = format!("k{}", i % 7);
+            producer.send_result(FutureRecord::to(topic).key(&key).payload(&value)).unwrap()
+        })
+        .collect();
+    for s in sends {
+        s.await.unwrap().unwrap();
+    }
+    producer.flush(Duration::from_secs(10)).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn live_tails_over_one_socket() {
+    let (addr, _stop) = serve_lab(false).await;
+    let api = Api::new(addr);
+    let kafka = api.cluster().await;
+    for t in ["tail_a", "tail_b"] {
+        assert_eq!(api.post("/api/topics", json!({"name": t, "partitions": 3})).await.0, StatusCode::CREATED);
+    }
+    produce_n(&kafka, "tail_b", 5, 0).await;
+    let mut ws = connect(addr).await;
+    send_json(&mut ws, json!({"type": "subscribe", "subscription": 1, "topic": "tail_a"})).await;
+    subscribed(&mut ws, 1).await;
+    send_json(&mut ws, json!({"type": "subscribe", "subscription": 2, "topic": "tail_b", "from": {"at": "earliest"}, "partitions": [0, 1, 2]})).await;
+    subscribed(&mut ws, 2).await;
+    produce_n(&kafka, "tail_a", 300, 10).await;
+
+    let (mut a, mut b, mut frames) = (Vec::new(), 0, 0);
+    let started = Instant::now();
+    while a.len() < 300 || b < 5 {
+        let batches = next_matching(&mut ws, |m| match m {
+            ServerMessage::Records { batches } => Some(batches),
+            _ => None,
+        })
+        .await;
+        frames += 1;
+        for batch in batches {
+            assert_eq!(batch.skipped, 0);
+            match batch.subscription {
+                1 => a.extend(batch.records),
+                2 => b += batch.records.len(),
+                other => panic!("records for unknown subscription {other}"),
+            }
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    eprintln!("{frames} frames in {seconds:.2} s");
+    assert!(frames as f64 <= 20.0 * seconds + 2.0, "{frames} frames in {seconds:.2} s is more than ~20 a second");
+    assert_eq!(a.len(), 300);
+    for p in 0..3 {
+        let offsets: Vec<i64> = a.iter().filter(|r| r.partition == p).map(|r| r.offset).collect();
+        assert!(offsets.windows(2).all(|w| w[1] == w[0] + 1), "partition {p} in order without holes");
+    }
+
+    send_json(&mut ws, json!({"type": "subscribe", "subscription": 1, "topic": "tail_a"})).await;
+    assert!(error(&mut ws).await.contains("subscription 1 already exists"));
+    send_json(&mut ws, json!({"type": "subscribe", "subscription": 3, "topic": "missing_topic"})).await;
+    assert!(error(&mut ws).await.contains("topic missing_topic does not exist"));
+    send_json(&mut ws, json!({"type": "unsubscribe", "subscription": 1})).await;
+    next_matching(&mut ws, |m| matches!(m, ServerMessage::Unsubscribed { subscription: 1 }).then_some(())).await;
+    send_json(&mut ws, json!({"type": "unsubscribe", "subscription": 1})).await;
+    assert_eq!(error(&mut ws).await, "there is no subscription 1");
+    // After unsubscribing, records of that topic no longer arrive.
+    produce_n(&kafka, "tail_a", 20, 0).await;
+    produce_n(&kafka, "tail_b", 1, 0).await;
+    let batches = next_matching(&mut ws, |m| match m {
+        ServerMessage::Records { batches } => Some(batches),
+        _ => None,
+    })
+    .await;
+    assert!(batches.iter().all(|b| b.subscription == 2));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slow_client_is_told_how_many_records_it_skipped() {
+    let (addr, _stop) = serve_lab(false).await;
+    let api = Api::new(addr);
+    let kafka = api.cluster().await;
+    assert_eq!(api.post("/api/topics", json!({"name": "firehose", "partitions": 1})).await.0, StatusCode::CREATED);
+    let mut ws = connect(addr).await;
+    send_json(&mut ws, json!({"type": "subscribe", "subscription": 7, "topic": "firehose"})).await;
+    subscribed(&mut ws, 7).await;
+    // 20,000 records of 1 KB, about 20 MB: more than the socket's buffers and the
+    // subscription's buffer hold while this client reads nothing.
+    let n = 20_000;
+    produce_n(&kafka, "firehose", n, 1000).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (mut received, mut skipped, mut last) = (0u64, 0u64, -1);
+    while received + skipped < n as u64 {
+        let batches = next_matching(&mut ws, |m| match m {
+            ServerMessage::Records { batches } => Some(batches),
+            _ => None,
+        })
+        .await;
+        for b in batches {
+            skipped += b.skipped;
+            received += b.records.len() as u64;
+            for r in &b.records {
+                assert!(r.offset > last, "records move forward");
+                last = r.offset;
+            }
+        }
+    }
+    eprintln!("received {received}, skipped {skipped}");
+    assert_eq!(received + skipped, n as u64, "every record is either delivered or counted as skipped");
+    assert!(skipped > 0, "a client that read nothing for 3 s must have been skipped ahead");
+    assert_eq!(last, n as i64 - 1, "the tail ends at the newest record");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn groups_are_described_pushed_and_reset() {
+    let (addr, _stop) = serve_lab(false).await;
+    let api = Api::new(addr);
+    let kafka = api.cluster().await;
+    assert_eq!(api.post("/api/topics", json!({"name": "grouped", "partitions": 4})).await.0, StatusCode::CREATED);
+    produce_n(&kafka, "grouped", 40, 0).await;
+    let mut ws = connect(addr).await;
+
+    let consumer: BaseConsumer = kafka
+        .client()
+        .set("group.id", "sandbox-group")
+        .set("client.id", "student-1")
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    consumer.subscribe(&["grouped"]).unwrap();
+    let got = tokio::task::block_in_place(|| common::poll_n(&consumer, 40, Duration::from_secs(30)));
+    assert_eq!(got.len(), 40);
+    consumer.commit_consumer_state(CommitMode::Sync).unwrap();
+
+    let is_settled = |g: &GroupInfo| g.state == "Stable" && g.members.len() == 1 && g.offsets.iter().filter_map(|o| o.committed).sum::<i64>() == 40;
+    let pushed = next_matching(&mut ws, |m| match m {
+        ServerMessage::Groups { groups } => groups.into_iter().find(|g| g.group == "sandbox-group" && is_settled(g)),
+        _ => None,
+    })
+    .await;
+    let member = &pushed.members[0];
+    assert_eq!(member.client_id, "student-1");
+    assert!(member.member_id.starts_with("student-1-"));
+    // The embedded broker (nisshi 0.8.1) describes members without host or assignment
+    // (README: the embedded broker's gaps); a Kafka broker fills them and the lab decodes
+    // them (`groups::parse_assignment`). Pinned so a nisshi that fills them is noticed.
+    assert_eq!((member.host.as_str(), member.assignment.len()), ("", 0), "nisshi now describes members: show and test them");
+    assert_eq!(pushed.offsets.len(), 4);
+    assert!(pushed.offsets.iter().all(|o| o.lag == Some(0) && o.end == o.committed.unwrap()));
+    let described: GroupInfo = api.get("/api/groups/sandbox-group").await;
+    assert_eq!(described.group, "sandbox-group");
+    assert!(api.get::<Vec<GroupInfo>>("/api/groups").await.iter().any(|g| g.group == "sandbox-group"));
+
+    let (status, body) = api.post("/api/groups/sandbox-group/reset", json!({"to": "earliest"})).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(error_of(&body).contains("1 active member"));
+    drop(consumer);
+    // The member leaves; the group becomes empty and may be reset.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, body) = api.post("/api/groups/sandbox-group/reset", json!({"to": "earliest"})).await;
+        if status == StatusCode::OK {
+            let g: GroupInfo = serde_json::from_value(body).unwrap();
+            assert!(g.offsets.iter().all(|o| o.committed == Some(0)), "{g:?}");
+            assert_eq!(g.total_lag(), 40);
+            break;
+        }
+        assert!(Instant::now() < deadline, "the group never emptied: {body}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let (status, body) = api.post("/api/groups/sandbox-group/reset", json!({"to": "offset", "offset": 5, "topic": "grouped"})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let g: GroupInfo = serde_json::from_value(body).unwrap();
+    let ends: Vec<i64> = g.offsets.iter().map(|o| o.end).collect();
+    assert!(g.offsets.iter().all(|o| o.committed == Some(5.min(o.end))), "{g:?} (ends {ends:?})");
+    let (status, body) = api.post("/api/groups/sandbox-group/reset", json!({"to": "latest"})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(serde_json::from_value::<GroupInfo>(body).unwrap().total_lag(), 0);
+
+    let (status, _) = api.post("/api/groups/nobody/reset", json!({"to": "latest"})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, body) = api.post("/api/groups/sandbox-group/reset", json!({"to": "sideways"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(error_of(&body).contains("unknown variant `sideways`"), "{body}");
+    let (status, _) = api.call(reqwest::Method::GET, "/api/groups/nobody", None, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_sampler_measures_the_generators_rate_and_inference_is_reported() {
+    let (addr, _stop) = serve_lab(true).await;
+    let api = Api::new(addr);
+    let mut ws = connect(addr).await;
+    let initial = next_matching(&mut ws, |m| match m {
+        ServerMessage::Generator { status } => Some(status),
+        _ => None,
+    })
+    .await;
+    assert!(!initial.running, "the generator is off until someone starts it");
+
+    let (status, body) = api.post("/api/generator", json!({"running": true, "rate": 1_000_000})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(error_of(&body).contains("between 0 and 20000"));
+    let (status, body) = api.post("/api/generator", json!({"running": true, "rate": 200})).await;
+    assert_eq!(status, StatusCode::OK);
+    let s: GeneratorStatus = serde_json::from_value(body).unwrap();
+    assert!(s.running && s.rate == 200.0 && s.topic == "mushroom_inference_request");
+    next_matching(&mut ws, |m| matches!(m, ServerMessage::Generator { status } if status.running).then_some(())).await;
+
+    // A topic that appears, fills and is recreated: a gap, never a negative rate.
+    assert_eq!(api.post("/api/topics", json!({"name": "blip", "partitions": 1})).await.0, StatusCode::CREATED);
+    let kafka = api.cluster().await;
+    produce_n(&kafka, "blip", 100, 0).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(api.call(reqwest::Method::DELETE, "/api/topics/blip", None, None).await.0, StatusCode::NO_CONTENT);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(api.post("/api/topics", json!({"name": "blip", "partitions": 1})).await.0, StatusCode::CREATED);
+    produce_n(&kafka, "blip", 10, 0).await;
+
+    // Thirty seconds of samples after a settling second or two.
+    tokio::time::sleep(Duration::from_secs(33)).await;
+    let history: Vec<RateSample> = api.get("/api/rates").await;
+    assert!(history.len() >= 32, "one sample a second: {}", history.len());
+    let window: Vec<f64> = history.iter().rev().take(30).map(|s| s.topics["mushroom_inference_request"].expect("no gap")).collect();
+    let mean = window.iter().sum::<f64>() / window.len() as f64;
+    eprintln!("sampler: mean {mean:.1} msg/s over 30 samples (generator at 200/s); samples {window:?}");
+    assert!((mean / 200.0 - 1.0).abs() <= 0.05, "sampled {mean:.1}/s is not within 5 % of 200/s");
+    for s in &history {
+        for (name, r) in s.topics.iter().chain(&s.groups) {
+            assert!(r.is_none_or(|r| r >= 0.0), "negative rate for {name}");
+        }
+    }
+    assert!(history.iter().any(|s| s.topics.get("blip").is_some_and(|r| r.is_some_and(|r| r > 0.0))));
+    // The inference group consumes what the generator writes.
+    let consumed: Vec<f64> = history.iter().rev().take(10).filter_map(|s| s.groups.get("streamlab-inference").copied().flatten()).collect();
+    assert!(!consumed.is_empty() && consumed.iter().sum::<f64>() > 0.0, "the inference group's consumption rate is sampled");
+
+    let status: InferenceStatus = api.get("/api/inference").await;
+    assert!(status.running);
+    assert!(status.requests > 1000 && status.edible > 0 && status.poisonous > 0, "{status:?}");
+    assert!(status.predictions_per_s.is_some_and(|r| r > 100.0), "{status:?}");
+    assert!(status.latency_ms.p50.is_some() && status.latency_ms.p99.is_some());
+    // Pushed every second: the newest shows the requests counted so far.
+    next_matching(&mut ws, |m| match m {
+        ServerMessage::Inference { status } => (status.requests > 1000).then_some(()),
+        _ => None,
+    })
+    .await;
+    next_matching(&mut ws, |m| matches!(m, ServerMessage::Rate { .. }).then_some(())).await;
+    // A new socket gets the kept history first.
+    let mut fresh = connect(addr).await;
+    let kept = next_matching(&mut fresh, |m| match m {
+        ServerMessage::Rates { history } => Some(history),
+        _ => None,
+    })
+    .await;
+    assert!(kept.len() >= 30);
+
+    let (status, body) = api.post("/api/generator", json!({"running": false})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!serde_json::from_value::<GeneratorStatus>(body).unwrap().running);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn guard_rails_refuse_bad_input_and_keep_serving() {
+    let limits = Limits { admin_token: Some("t0ken".into()), max_record_bytes: 1000, max_subscriptions: 2, requests_per_second: 20.0 };
+    let (addr, _stop) = serve_lab_with(false, limits).await;
+    let api = Api::new(addr);
+    assert_eq!(api.post("/api/topics", json!({"name": "guarded", "partitions": 1})).await.0, StatusCode::CREATED);
+    api.wait_topic("guarded").await;
+
+    // Destructive actions need the token.
+    for token in [None, Some("wrong")] {
+        let (status, body) = api.call(reqwest::Method::DELETE, "/api/topics/guarded", None, token).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert!(error_of(&body).contains("admin token"));
+        let (status, _) = api.call(reqwest::Method::POST, "/api/groups/any/reset", Some(json!({"to": "latest"})), token).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    // Record size.
+    let (status, body) = api.post("/api/topics/guarded/records", json!({"value": "x".repeat(1001)})).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(error_of(&body).contains("at most 1000"));
+    let (status, _) = api.post("/api/topics/guarded/records", json!({"value": "x".repeat(200_000)})).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "a body far over the limit is refused before it is read");
+
+    // Websocket: subscription limit, malformed input, binary frames, a flood, an oversized message.
+    let mut ws = connect(addr).await;
+    for id in 1..=2 {
+        send_json(&mut ws, json!({"type": "subscribe", "subscription": id, "topic": "guarded"})).await;
+        subscribed(&mut ws, id).await;
+    }
+    send_json(&mut ws, json!({"type": "subscribe", "subscription": 3, "topic": "guarded"})).await;
+    assert!(error(&mut ws).await.contains("at most 2 subscriptions"));
+    send_json(&mut ws, json!({"type": "subscribe", "topic": "guarded"})).await;
+    assert!(error(&mut ws).await.contains("cannot read that message"));
+    ws.send(Message::Binary(vec![1, 2, 3].into())).await.unwrap();
+    assert_eq!(error(&mut ws).await, "send JSON text messages");
+    for _ in 0..60 {
+        send_json(&mut ws, json!({"type": "list_topics"})).await;
+    }
+    assert!(error(&mut ws).await.contains("slow down"));
+    let mut big = connect(addr).await;
+    let _ = big.send(Message::Text("x".repeat(100_000).into())).await;
+    let closed = tokio::time::timeout(Duration::from_secs(10), async {
+        use futures::StreamExt;
+        loop {
+            match big.next().await {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return true,
+                Some(Ok(_)) => {}
+            }
+        }
+    })
+    .await;
+    assert_eq!(closed, Ok(true), "an oversized message closes that socket");
+
+    // HTTP request rate per client.
+    let mut refused = 0;
+    for _ in 0..80 {
+        let (status, body) = api.call(reqwest::Method::GET, "/api/topics", None, None).await;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            assert!(error_of(&body).contains("slow down"));
+            refused += 1;
+        }
+    }
+    assert!(refused > 0, "80 requests at once from one client must hit a limit of 20/s");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    // With the token, the destructive action goes through; the server is still up.
+    let (status, _) = api.call(reqwest::Method::DELETE, "/api/topics/guarded", None, Some("t0ken")).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let health = reqwest::get(format!("http://{addr}/healthz")).await.unwrap();
+    assert_eq!(health.text().await.unwrap(), "ok");
+}
