@@ -99,6 +99,7 @@ impl Lab {
             generator: generator.clone(),
             limiter: Arc::new(RateLimiter::new(self.config.limits.requests_per_second)),
             limits: Arc::new(self.config.limits.clone()),
+            tails: Arc::new(crate::live::Tails::new(self.kafka.clone())),
         };
         let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
         let result = axum::serve(listener, service).with_graceful_shutdown(shutdown).await;

@@ -1,19 +1,22 @@
-//! Live tails for one websocket: several subscriptions, each read by its own consumer into a
-//! bounded buffer, drained into at most one frame every 50 ms.
+//! Live tails for the websockets: each socket holds several subscriptions; each subscription
+//! is fed by a tail (one consumer) into a bounded buffer, drained into at most one frame every
+//! 50 ms. Browsers tailing a topic from "latest" share one tail, so fifty students watching
+//! one topic cost one consumer and one JSON encoding per record, not fifty.
 //!
-//! The consumer never waits for the browser. When a browser reads more slowly than records
-//! arrive, its buffer fills and the oldest records are passed over and counted; the next
-//! frame says how many. A tail therefore never stops at a "max results", never grows without
-//! bound, and always shows the newest records.
+//! A tail never waits for a browser. When a browser reads more slowly than records arrive,
+//! its buffer fills and the oldest records are passed over and counted; the next frame says
+//! how many. A tail therefore never stops at a "max results", never grows without bound,
+//! and always shows the newest records.
 
 use crate::kafka::KafkaConfig;
 use crate::records;
 use rdkafka::consumer::BaseConsumer;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::fmt::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
-use streamlab_wire::{RecordBatch, RecordView, StartPosition};
+use streamlab_wire::StartPosition;
 
 /// Records and bytes a subscription may hold for a slow browser.
 pub const BUFFER_RECORDS: usize = 2_000;
@@ -21,40 +24,82 @@ pub const BUFFER_BYTES: usize = 8 << 20;
 /// Records per subscription in one frame, so a frame stays a few hundred KB at most.
 pub const FRAME_RECORDS: usize = 500;
 
+/// A record as it goes into a frame: the `RecordView` JSON, serialised once however many
+/// browsers receive it.
+type Encoded = Arc<str>;
+
 #[derive(Default)]
 struct Buffer {
-    records: VecDeque<RecordView>,
+    records: VecDeque<Encoded>,
     bytes: usize,
     skipped: u64,
 }
 
 impl Buffer {
-    fn push(&mut self, r: RecordView) {
-        self.bytes += r.size;
+    fn push(&mut self, r: Encoded) {
+        self.bytes += r.len();
         self.records.push_back(r);
         while self.records.len() > BUFFER_RECORDS || (self.bytes > BUFFER_BYTES && self.records.len() > 1) {
             let old = self.records.pop_front().expect("not empty");
-            self.bytes -= old.size;
+            self.bytes -= old.len();
             self.skipped += 1;
         }
     }
 
-    fn drain(&mut self) -> (Vec<RecordView>, u64) {
+    fn drain(&mut self) -> (Vec<Encoded>, u64) {
         let n = self.records.len().min(FRAME_RECORDS);
-        let records: Vec<RecordView> = self.records.drain(..n).collect();
-        self.bytes -= records.iter().map(|r| r.size).sum::<usize>();
+        let records: Vec<Encoded> = self.records.drain(..n).collect();
+        self.bytes -= records.iter().map(|r| r.len()).sum::<usize>();
         (records, std::mem::take(&mut self.skipped))
     }
 }
 
-struct Subscription {
-    buffer: Arc<Mutex<Buffer>>,
+type Readers = Arc<Mutex<Vec<Weak<Mutex<Buffer>>>>>;
+
+/// One consumer reading a topic into the buffers of every subscription attached to it.
+pub struct Tail {
+    readers: Readers,
     stop: Arc<AtomicBool>,
 }
 
-impl Drop for Subscription {
+impl Drop for Tail {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Tail {
+    fn start(topic: &str, consumer: BaseConsumer) -> Arc<Tail> {
+        let tail = Arc::new(Tail { readers: Arc::default(), stop: Arc::new(AtomicBool::new(false)) });
+        let (readers, stop) = (tail.readers.clone(), tail.stop.clone());
+        std::thread::Builder::new()
+            .name(format!("tail-{topic}"))
+            .spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    match consumer.poll(Duration::from_millis(100)) {
+                        Some(Ok(m)) => {
+                            let encoded: Encoded = serde_json::to_string(&records::view(&m)).expect("records serialise").into();
+                            readers.lock().expect("readers lock").retain(|r| match r.upgrade() {
+                                Some(buffer) => {
+                                    buffer.lock().expect("buffer lock").push(encoded.clone());
+                                    true
+                                }
+                                None => false,
+                            });
+                        }
+                        Some(Err(e)) => tracing::debug!("live tail: {e}"),
+                        None => {}
+                    }
+                }
+            })
+            .expect("a thread for the tail");
+        tail
+    }
+
+    fn attach(&self) -> Arc<Mutex<Buffer>> {
+        let buffer = Arc::new(Mutex::new(Buffer::default()));
+        self.readers.lock().expect("readers lock").push(Arc::downgrade(&buffer));
+        buffer
     }
 }
 
@@ -70,16 +115,63 @@ pub enum SubscribeError {
     Failed(String),
 }
 
+/// The server's tails. Every browser tailing a topic from "latest" on all partitions (the
+/// common case: a class watching one topic) shares one consumer and one encoding per record;
+/// other positions get a tail of their own.
+pub struct Tails {
+    kafka: KafkaConfig,
+    shared: Mutex<HashMap<String, Weak<Tail>>>,
+}
+
+impl Tails {
+    pub fn new(kafka: KafkaConfig) -> Self {
+        Tails { kafka, shared: Mutex::new(HashMap::new()) }
+    }
+
+    /// A tail of `topic` from `from`, checking the topic and partitions exist. Blocking: it
+    /// may talk to the broker.
+    pub fn open(&self, topic: &str, from: StartPosition, partitions: Option<&[i32]>) -> Result<Arc<Tail>, SubscribeError> {
+        let shareable = from == StartPosition::Latest && partitions.is_none();
+        let mut shared = self.shared.lock().expect("tails lock");
+        if shareable && let Some(tail) = shared.get(topic).and_then(Weak::upgrade) {
+            return Ok(tail);
+        }
+        let consumer: BaseConsumer = self
+            .kafka
+            .client()
+            .set("group.id", format!("streamlab-live-{}", uuid::Uuid::new_v4()))
+            .set("enable.auto.commit", "false")
+            .set("fetch.wait.max.ms", "20")
+            // librdkafka prefetches up to 64 MB per consumer by default; a tail shows the
+            // newest records, so a small prefetch is enough and keeps fifty tails small.
+            .set("queued.max.messages.kbytes", "2048")
+            .create()
+            .map_err(records::RecordsError::from)?;
+        records::assign(&consumer, topic, from, partitions)?;
+        let tail = Tail::start(topic, consumer);
+        if shareable {
+            shared.retain(|_, t| t.strong_count() > 0);
+            shared.insert(topic.to_owned(), Arc::downgrade(&tail));
+        }
+        Ok(tail)
+    }
+}
+
+struct Subscription {
+    /// Held so the tail runs while a subscription uses it.
+    _tail: Arc<Tail>,
+    buffer: Arc<Mutex<Buffer>>,
+}
+
 /// One socket's subscriptions.
 pub struct Subscriptions {
-    kafka: KafkaConfig,
     max: usize,
     subs: BTreeMap<u32, Subscription>,
 }
 
 impl Subscriptions {
-    pub fn new(kafka: KafkaConfig, max: usize) -> Self {
-        Subscriptions { kafka, max, subs: BTreeMap::new() }
+    pub fn new(max: usize) -> Self {
+        Subscriptions { max, subs: BTreeMap::new() }
     }
 
     /// May subscription `id` be added?
@@ -93,44 +185,10 @@ impl Subscriptions {
         Ok(())
     }
 
-    pub fn kafka(&self) -> &KafkaConfig {
-        &self.kafka
-    }
-
-    /// A consumer assigned to `topic` at `from` (checking the topic and partitions exist).
-    /// Blocking: it talks to the broker.
-    pub fn open(kafka: &KafkaConfig, topic: &str, from: StartPosition, partitions: Option<&[i32]>) -> Result<BaseConsumer, SubscribeError> {
-        let consumer: BaseConsumer = kafka
-            .client()
-            .set("group.id", format!("streamlab-live-{}", uuid::Uuid::new_v4()))
-            .set("enable.auto.commit", "false")
-            .set("fetch.wait.max.ms", "20")
-            .create()
-            .map_err(records::RecordsError::from)?;
-        records::assign(&consumer, topic, from, partitions)?;
-        Ok(consumer)
-    }
-
-    /// Starts tailing with a consumer from [`Subscriptions::open`].
-    pub fn start(&mut self, id: u32, topic: &str, consumer: BaseConsumer) {
-        let sub = Subscription { buffer: Arc::default(), stop: Arc::new(AtomicBool::new(false)) };
-        let (buffer, stop) = (sub.buffer.clone(), sub.stop.clone());
-        std::thread::Builder::new()
-            .name(format!("tail-{topic}"))
-            .spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
-                    match consumer.poll(Duration::from_millis(100)) {
-                        Some(Ok(m)) => {
-                            let view = records::view(&m);
-                            buffer.lock().expect("buffer lock").push(view);
-                        }
-                        Some(Err(e)) => tracing::debug!("live tail: {e}"),
-                        None => {}
-                    }
-                }
-            })
-            .expect("a thread for the tail");
-        self.subs.insert(id, sub);
+    /// Starts receiving from `tail` (from [`Tails::open`]).
+    pub fn start(&mut self, id: u32, tail: Arc<Tail>) {
+        let buffer = tail.attach();
+        self.subs.insert(id, Subscription { _tail: tail, buffer });
     }
 
     /// Stops a subscription; false if there was none.
@@ -142,26 +200,43 @@ impl Subscriptions {
         self.subs.is_empty()
     }
 
-    /// What has arrived since the last frame, or `None` when nothing has.
-    pub fn frame(&self) -> Option<Vec<RecordBatch>> {
-        let batches: Vec<RecordBatch> = self
-            .subs
-            .iter()
-            .filter_map(|(&id, s)| {
-                let (records, skipped) = s.buffer.lock().expect("buffer lock").drain();
-                (!records.is_empty() || skipped > 0).then_some(RecordBatch { subscription: id, records, skipped })
-            })
-            .collect();
-        (!batches.is_empty()).then_some(batches)
+    /// A `records` frame (the JSON of `ServerMessage::Records`) of what arrived since the
+    /// last one, or `None` when nothing did. Written by hand to splice in the records'
+    /// JSON, encoded once by their tail.
+    pub fn frame(&self) -> Option<String> {
+        let mut out = String::from(r#"{"type":"records","batches":["#);
+        let mut any = false;
+        for (id, s) in &self.subs {
+            let (records, skipped) = s.buffer.lock().expect("buffer lock").drain();
+            if records.is_empty() && skipped == 0 {
+                continue;
+            }
+            if any {
+                out.push(',');
+            }
+            any = true;
+            let _ = write!(out, r#"{{"subscription":{id},"skipped":{skipped},"records":["#);
+            for (i, r) in records.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(r);
+            }
+            out.push_str("]}");
+        }
+        out.push_str("]}");
+        any.then_some(out)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use streamlab_wire::{RecordView, ServerMessage};
 
-    fn record(offset: i64, size: usize) -> RecordView {
-        RecordView { topic: "t".into(), partition: 0, offset, timestamp_ms: None, key: None, headers: vec![], value: None, size }
+    fn record(offset: i64, size: usize) -> Encoded {
+        let view = RecordView { topic: "t".into(), partition: 0, offset, timestamp_ms: None, key: Some("k".repeat(size)), headers: vec![], value: None, size: 0 };
+        serde_json::to_string(&view).unwrap().into()
     }
 
     #[test]
@@ -173,14 +248,34 @@ mod tests {
         let (first, skipped) = b.drain();
         assert_eq!(skipped, 10);
         assert_eq!(first.len(), FRAME_RECORDS);
-        assert_eq!(first[0].offset, 10, "the oldest ten were skipped");
+        assert!(first[0].contains(r#""offset":10,"#), "the oldest ten were skipped");
         let (_, skipped) = b.drain();
         assert_eq!(skipped, 0, "a skip is reported once");
         let mut big = Buffer::default();
         for i in 0..10 {
             big.push(record(i, BUFFER_BYTES / 4));
         }
-        assert_eq!(big.records.len(), 4);
-        assert_eq!(big.skipped, 6);
+        assert_eq!(big.records.len(), 3);
+        assert_eq!(big.skipped, 7);
+    }
+
+    #[test]
+    fn a_frame_is_a_records_message() {
+        let mut subs = Subscriptions::new(2);
+        assert!(subs.frame().is_none());
+        for id in [4, 9] {
+            let buffer = Arc::new(Mutex::new(Buffer::default()));
+            let tail = Arc::new(Tail { readers: Arc::new(Mutex::new(vec![Arc::downgrade(&buffer)])), stop: Arc::default() });
+            subs.subs.insert(id, Subscription { _tail: tail, buffer });
+        }
+        subs.subs[&4].buffer.lock().unwrap().push(record(1, 1));
+        subs.subs[&4].buffer.lock().unwrap().push(record(2, 1));
+        subs.subs[&9].buffer.lock().unwrap().skipped = 3;
+        let frame: ServerMessage = serde_json::from_str(&subs.frame().unwrap()).unwrap();
+        let ServerMessage::Records { batches } = frame else { panic!("{frame:?}") };
+        assert_eq!(batches.len(), 2);
+        assert_eq!((batches[0].subscription, batches[0].records.len(), batches[0].skipped), (4, 2, 0));
+        assert_eq!((batches[1].subscription, batches[1].records.len(), batches[1].skipped), (9, 0, 3));
+        assert!(subs.check(5).is_err() && subs.check(4).is_err());
     }
 }

@@ -16,7 +16,7 @@ use crate::generator::Generator;
 use crate::groups::GroupReader;
 use crate::guard::{Bucket, Limits, RateLimiter};
 use crate::kafka::KafkaConfig;
-use crate::live::Subscriptions;
+use crate::live::{Subscriptions, Tails};
 use crate::sampler::Live;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{DefaultBodyLimit, State};
@@ -42,6 +42,7 @@ pub struct AppState {
     pub generator: Arc<Generator>,
     pub limits: Arc<Limits>,
     pub limiter: Arc<RateLimiter>,
+    pub tails: Arc<Tails>,
 }
 
 #[derive(Debug, Clone)]
@@ -99,9 +100,12 @@ async fn websocket(ws: WebSocketUpgrade, State(state): State<AppState>) -> impl 
     ws.max_message_size(MAX_CLIENT_MESSAGE).on_upgrade(move |socket| session(socket, state))
 }
 
+fn text(message: &ServerMessage) -> String {
+    serde_json::to_string(message).expect("server messages serialise")
+}
+
 async fn send(socket: &mut WebSocket, message: &ServerMessage) -> bool {
-    let text = serde_json::to_string(message).expect("server messages serialise");
-    socket.send(Message::Text(text.into())).await.is_ok()
+    socket.send(Message::Text(text(message).into())).await.is_ok()
 }
 
 /// One browser's socket, until it closes.
@@ -123,77 +127,75 @@ async fn session(mut socket: WebSocket, state: AppState) {
         }
     }
     generator.mark_unchanged();
-    let mut subs = Subscriptions::new(state.kafka.clone(), state.limits.max_subscriptions);
+    let mut subs = Subscriptions::new(state.limits.max_subscriptions);
     let mut frames = tokio::time::interval(FRAME_INTERVAL);
     frames.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut bucket = Bucket::new(state.limits.requests_per_second);
     loop {
-        let message = tokio::select! {
+        let out = tokio::select! {
             _ = frames.tick(), if !subs.is_empty() => match subs.frame() {
-                Some(batches) => ServerMessage::Records { batches },
+                Some(frame) => frame,
                 None => continue,
             },
             r = topics.changed() => match r {
-                Ok(()) => ServerMessage::Topics { topics: topics.borrow_and_update().clone() },
+                Ok(()) => text(&ServerMessage::Topics { topics: topics.borrow_and_update().clone() }),
                 Err(_) => return,
             },
             r = groups.changed() => match r {
-                Ok(()) => ServerMessage::Groups { groups: groups.borrow_and_update().clone() },
+                Ok(()) => text(&ServerMessage::Groups { groups: groups.borrow_and_update().clone() }),
                 Err(_) => return,
             },
             r = inference.changed() => match r {
-                Ok(()) => ServerMessage::Inference { status: inference.borrow_and_update().clone() },
+                Ok(()) => text(&ServerMessage::Inference { status: inference.borrow_and_update().clone() }),
                 Err(_) => return,
             },
             r = generator.changed() => match r {
-                Ok(()) => ServerMessage::Generator { status: generator.borrow_and_update().clone() },
+                Ok(()) => text(&ServerMessage::Generator { status: generator.borrow_and_update().clone() }),
                 Err(_) => return,
             },
             r = rates.recv() => match r {
-                Ok(sample) => ServerMessage::Rate { sample },
+                Ok(sample) => text(&ServerMessage::Rate { sample }),
                 // A socket that fell behind misses samples; the history on reconnect has them.
                 Err(RecvError::Lagged(_)) => continue,
                 Err(RecvError::Closed) => return,
             },
             incoming = socket.recv() => match incoming {
-                Some(Ok(Message::Text(text))) => {
-                    if !bucket.take(state.limits.requests_per_second) {
-                        ServerMessage::Error { message: format!("more than {} messages per second; slow down", state.limits.requests_per_second) }
-                    } else {
-                        match serde_json::from_str::<ClientMessage>(&text) {
-                            Ok(m) => handle(m, &mut subs, &topics).await,
-                            Err(e) => ServerMessage::Error { message: format!("cannot read that message: {e}") },
-                        }
+                Some(Ok(Message::Text(incoming))) => text(&if !bucket.take(state.limits.requests_per_second) {
+                    ServerMessage::Error { message: format!("more than {} messages per second; slow down", state.limits.requests_per_second) }
+                } else {
+                    match serde_json::from_str::<ClientMessage>(&incoming) {
+                        Ok(m) => handle(m, &mut subs, &topics, &state.tails).await,
+                        Err(e) => ServerMessage::Error { message: format!("cannot read that message: {e}") },
                     }
-                }
-                Some(Ok(Message::Binary(_))) => ServerMessage::Error { message: "send JSON text messages".into() },
+                }),
+                Some(Ok(Message::Binary(_))) => text(&ServerMessage::Error { message: "send JSON text messages".into() }),
                 Some(Ok(_)) => continue,
                 Some(Err(_)) | None => return,
             },
         };
-        if !send(&mut socket, &message).await {
+        if socket.send(Message::Text(out.into())).await.is_err() {
             return;
         }
     }
 }
 
-async fn handle(m: ClientMessage, subs: &mut Subscriptions, topics: &tokio::sync::watch::Receiver<Vec<streamlab_wire::TopicInfo>>) -> ServerMessage {
+async fn handle(m: ClientMessage, subs: &mut Subscriptions, topics: &tokio::sync::watch::Receiver<Vec<streamlab_wire::TopicInfo>>, tails: &Arc<Tails>) -> ServerMessage {
     match m {
         ClientMessage::ListTopics => ServerMessage::Topics { topics: topics.borrow().clone() },
         ClientMessage::Subscribe { subscription, topic, from, partitions } => {
             let opened = match subs.check(subscription) {
                 Ok(()) => {
-                    // Assigning the consumer talks to the broker; keep it off the async threads.
-                    let (kafka, t) = (subs.kafka().clone(), topic.clone());
-                    tokio::task::spawn_blocking(move || Subscriptions::open(&kafka, &t, from, partitions.as_deref()))
+                    // Opening a tail talks to the broker; keep it off the async threads.
+                    let (tails, t) = (tails.clone(), topic.clone());
+                    tokio::task::spawn_blocking(move || tails.open(&t, from, partitions.as_deref()))
                         .await
                         .unwrap_or_else(|e| Err(crate::live::SubscribeError::Failed(e.to_string())))
                 }
                 Err(e) => Err(e),
             };
             match opened {
-                Ok(consumer) => {
-                    subs.start(subscription, &topic, consumer);
+                Ok(tail) => {
+                    subs.start(subscription, tail);
                     ServerMessage::Subscribed { subscription, topic }
                 }
                 Err(e) => ServerMessage::Error { message: format!("cannot subscribe to {topic}: {e}") },
