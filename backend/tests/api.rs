@@ -461,6 +461,8 @@ async fn the_sampler_measures_the_generators_rate_and_inference_is_reported() {
     .await;
     assert!(kept.len() >= 30);
 
+    let running: GeneratorStatus = api.get("/api/generator").await;
+    assert!(running.running && running.sent > 6000, "{running:?}");
     let (status, body) = api.post("/api/generator", json!({"running": false})).await;
     assert_eq!(status, StatusCode::OK);
     assert!(!serde_json::from_value::<GeneratorStatus>(body).unwrap().running);
