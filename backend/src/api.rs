@@ -11,7 +11,7 @@ use axum::Json;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use streamlab_wire::{
-    ApiError, ClusterInfo, CreateTopic, GeneratorControl, GeneratorStatus, GroupInfo, InferenceStatus, ProduceRecord, Produced, RateSample,
+    ApiError, ClusterInfo, CreateTopic, GeneratorControl, ModelSummary, GeneratorStatus, GroupInfo, InferenceStatus, ProduceRecord, Produced, RateSample,
     RecordView, ResetOffsets, StartPosition, TopicInfo,
 };
 
@@ -200,6 +200,10 @@ pub async fn control_generator(State(state): State<AppState>, b: Result<Json<Gen
     let control = body(b)?;
     let generator = state.generator.clone();
     blocking(move || generator.control(&control).map_err(bad)).await.map(Json)
+}
+
+pub async fn model(State(state): State<AppState>) -> Json<ModelSummary> {
+    Json((*state.model).clone())
 }
 
 pub async fn not_found() -> Failure {

@@ -1,6 +1,6 @@
 //! The browser lab's files, embedded at build time by `build.rs`.
 
-use axum::http::{header, StatusCode, Uri};
+use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
 
 include!(concat!(env!("OUT_DIR"), "/assets.rs"));
@@ -25,19 +25,23 @@ fn content_type(name: &str) -> &'static str {
     }
 }
 
-/// Serves an embedded file; unknown paths get the app's index page so that the browser
-/// lab's own routes survive a reload.
-pub async fn serve(uri: Uri) -> Response {
+/// Serves an embedded file, gzipped when the browser accepts it; unknown paths get the app's
+/// index page so that the browser lab's own routes survive a reload.
+pub async fn serve(uri: Uri, headers: HeaderMap) -> Response {
+    let gzip = headers.get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("gzip"));
     let path = uri.path().trim_start_matches('/');
     let path = if path.is_empty() { "index.html" } else { path };
-    if let Some((name, bytes)) = ASSETS.iter().find(|(name, _)| *name == path) {
-        return ([(header::CONTENT_TYPE, content_type(name))], *bytes).into_response();
-    }
-    if path.contains('.') {
-        return (StatusCode::NOT_FOUND, "not found").into_response();
-    }
-    match ASSETS.iter().find(|(name, _)| *name == "index.html") {
-        Some((_, bytes)) => Html(*bytes).into_response(),
+    let found = ASSETS.iter().find(|(name, ..)| *name == path).or_else(|| {
+        if path.contains('.') { None } else { ASSETS.iter().find(|(name, ..)| *name == "index.html") }
+    });
+    match found {
+        Some((name, _, compressed)) if gzip => (
+            [(header::CONTENT_TYPE, content_type(name)), (header::CONTENT_ENCODING, "gzip"), (header::VARY, "accept-encoding")],
+            *compressed,
+        )
+            .into_response(),
+        Some((name, plain, _)) => ([(header::CONTENT_TYPE, content_type(name)), (header::VARY, "accept-encoding")], *plain).into_response(),
+        None if path.contains('.') => (StatusCode::NOT_FOUND, "not found").into_response(),
         None => Html(NOT_BUILT).into_response(),
     }
 }

@@ -100,6 +100,7 @@ impl Lab {
             limiter: Arc::new(RateLimiter::new(self.config.limits.requests_per_second)),
             limits: Arc::new(self.config.limits.clone()),
             tails: Arc::new(crate::live::Tails::new(self.kafka.clone())),
+            model: Arc::new(model_summary(&self.config.model)),
         };
         let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
         let result = axum::serve(listener, service).with_graceful_shutdown(shutdown).await;
@@ -125,4 +126,20 @@ pub async fn bind_web(addr: SocketAddr) -> anyhow::Result<TcpListener> {
             anyhow::Error::new(e).context(format!("cannot serve the lab on {addr}"))
         }
     })
+}
+
+fn model_summary(model: &Artifact) -> streamlab_wire::ModelSummary {
+    let (card, m) = (&model.card, &model.card.holdout);
+    streamlab_wire::ModelSummary {
+        version: model.version(),
+        algorithm: card.algorithm.clone(),
+        train_rows: card.data.train_rows,
+        test_rows: card.data.test_rows,
+        accuracy: m.accuracy,
+        precision: m.precision,
+        recall: m.recall,
+        confusion: [[m.true_positive, m.false_positive], [m.false_negative, m.true_negative]],
+        cv_mean: card.cross_validation.mean,
+        cv_std: card.cross_validation.std,
+    }
 }

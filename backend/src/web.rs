@@ -43,6 +43,7 @@ pub struct AppState {
     pub limits: Arc<Limits>,
     pub limiter: Arc<RateLimiter>,
     pub tails: Arc<Tails>,
+    pub model: Arc<streamlab_wire::ModelSummary>,
 }
 
 #[derive(Debug, Clone)]
@@ -69,6 +70,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/rates", get(api::rates))
         .route("/api/inference", get(api::inference))
         .route("/api/generator", get(api::generator).post(api::control_generator))
+        .route("/api/model", get(api::model))
         .route("/api/{*rest}", any(api::not_found))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), api::rate_limit));

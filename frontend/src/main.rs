@@ -1,140 +1,170 @@
 //! The streamlab browser lab. Everything it shows arrives over one websocket to the server
-//! that served the page; the socket reconnects by itself and the page says when it is down.
+//! that served the page (see `state`); the socket reconnects by itself and the header says
+//! when it is down. Pages are addressed by the URL's hash (`#/topics`), so a reload or a
+//! bookmark returns to the same page without a router library.
 
-use std::rc::Rc;
-use streamlab_wire::{ServerMessage, TopicInfo, WS_PATH};
-use wasm_bindgen::prelude::*;
+mod chart;
+mod http;
+mod pages;
+mod state;
+
+use pages::{groups::Groups, inference::Inference, overview::Overview, rates::Rates, topic::Topic, topics::Topics};
+use state::{Action, Connection, Ctx, Lab, Socket};
 use wasm_bindgen::JsCast;
-use web_sys::{CloseEvent, MessageEvent, WebSocket};
+use wasm_bindgen::prelude::*;
 use yew::prelude::*;
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Connection {
-    Connecting,
-    Open,
-    Closed,
-}
-
 #[derive(Debug, Clone, PartialEq)]
-struct Lab {
-    connection: Connection,
-    brokers: Option<(String, bool)>,
-    topics: Vec<TopicInfo>,
-    error: Option<String>,
+enum Route {
+    Overview,
+    Topics,
+    Topic(String),
+    Rates,
+    Groups,
+    Inference,
 }
 
-enum Action {
-    Connection(Connection),
-    Server(ServerMessage),
-}
-
-impl Reducible for Lab {
-    type Action = Action;
-
-    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
-        let mut next = (*self).clone();
-        match action {
-            Action::Connection(c) => next.connection = c,
-            Action::Server(ServerMessage::Hello { brokers, embedded_broker, .. }) => next.brokers = Some((brokers, embedded_broker)),
-            Action::Server(ServerMessage::Topics { topics }) => next.topics = topics,
-            Action::Server(ServerMessage::Error { message }) => next.error = Some(message),
-            // The pages that show groups, rates, inference and live records come with the
-            // browser-lab issue; until then the overview ignores those messages.
-            Action::Server(_) => return self,
+impl Route {
+    fn from_hash(hash: &str) -> Route {
+        let path = hash.trim_start_matches('#').trim_start_matches('/');
+        match path.split_once('/') {
+            Some(("topic", name)) if !name.is_empty() => Route::Topic(name.to_owned()),
+            _ => match path {
+                "topics" => Route::Topics,
+                "rates" => Route::Rates,
+                "groups" => Route::Groups,
+                "inference" => Route::Inference,
+                _ => Route::Overview,
+            },
         }
-        Rc::new(next)
+    }
+
+    fn current() -> Route {
+        Route::from_hash(&web_sys::window().and_then(|w| w.location().hash().ok()).unwrap_or_default())
     }
 }
 
-/// The websocket URL of the server that served this page.
-fn socket_url() -> String {
-    let location = web_sys::window().expect("a window").location();
-    let scheme = if location.protocol().unwrap_or_default() == "https:" { "wss" } else { "ws" };
-    format!("{scheme}://{}{WS_PATH}", location.host().unwrap_or_default())
+const PAGES: [(&str, &str); 5] = [("#/", "Overview"), ("#/topics", "Topics"), ("#/rates", "Production rate"), ("#/groups", "Consumer groups"), ("#/inference", "Inference")];
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok()?
 }
 
-/// Opens the socket and feeds what arrives to the page; on close, tries again in a second.
-fn connect(dispatch: UseReducerDispatcher<Lab>) {
-    dispatch.dispatch(Action::Connection(Connection::Connecting));
-    let Ok(socket) = WebSocket::new(&socket_url()) else {
-        retry(dispatch);
-        return;
-    };
-    let d = dispatch.clone();
-    let on_open = Closure::<dyn FnMut()>::new(move || d.dispatch(Action::Connection(Connection::Open)));
-    let d = dispatch.clone();
-    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
-        if let Some(text) = e.data().as_string() {
-            match serde_json::from_str::<ServerMessage>(&text) {
-                Ok(m) => d.dispatch(Action::Server(m)),
-                Err(err) => d.dispatch(Action::Server(ServerMessage::Error { message: format!("unreadable server message: {err}") })),
+/// The theme the user chose last time, else the system's.
+fn saved_theme() -> Option<String> {
+    storage()?.get_item("streamlab-theme").ok()?
+}
+
+fn apply_theme(theme: Option<&str>) {
+    if let Some(root) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
+        match theme {
+            Some(t) => {
+                let _ = root.set_attribute("data-theme", t);
+            }
+            None => {
+                let _ = root.remove_attribute("data-theme");
             }
         }
-    });
-    let d = dispatch;
-    let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |_: CloseEvent| {
-        d.dispatch(Action::Connection(Connection::Closed));
-        retry(d.clone());
-    });
-    socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-    socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-    socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-    // The handlers live as long as the socket, which lives as long as the page or until it
-    // closes; leaking three closures per connection is the simple, bounded choice.
-    on_open.forget();
-    on_message.forget();
-    on_close.forget();
-}
-
-fn retry(dispatch: UseReducerDispatcher<Lab>) {
-    let again = Closure::once_into_js(move || connect(dispatch));
-    let _ = web_sys::window()
-        .expect("a window")
-        .set_timeout_with_callback_and_timeout_and_arguments_0(again.unchecked_ref(), 1000);
+    }
 }
 
 #[function_component(App)]
 fn app() -> Html {
-    let lab = use_reducer(|| Lab { connection: Connection::Connecting, brokers: None, topics: Vec::new(), error: None });
+    let lab = use_reducer(Lab::default);
+    let socket = use_memo((), |_| Socket::default());
     {
-        let dispatch = lab.dispatcher();
-        use_effect_with((), move |_| connect(dispatch));
+        let (socket, dispatch) = ((*socket).clone(), lab.dispatcher());
+        use_effect_with((), move |_| socket.connect(dispatch));
     }
+    let route = use_state(Route::current);
+    {
+        let route = route.clone();
+        use_effect_with((), move |_| {
+            let on_hash = Closure::<dyn FnMut()>::new(move || route.set(Route::current()));
+            if let Some(w) = web_sys::window() {
+                w.set_onhashchange(Some(on_hash.as_ref().unchecked_ref()));
+            }
+            on_hash.forget();
+        });
+    }
+    let theme = use_state(saved_theme);
+    {
+        let t = (*theme).clone();
+        use_effect_with(t, |t| apply_theme(t.as_deref()));
+    }
+    let toggle_theme = {
+        let theme = theme.clone();
+        Callback::from(move |_: MouseEvent| {
+            let dark_now = match theme.as_deref() {
+                Some(t) => t == "dark",
+                None => web_sys::window().and_then(|w| w.match_media("(prefers-color-scheme: dark)").ok().flatten()).is_some_and(|m| m.matches()),
+            };
+            let next = if dark_now { "light" } else { "dark" };
+            if let Some(s) = storage() {
+                let _ = s.set_item("streamlab-theme", next);
+            }
+            theme.set(Some(next.to_owned()));
+        })
+    };
     let status = match lab.connection {
         Connection::Connecting => "connecting…",
         Connection::Open => "live",
         Connection::Closed => "disconnected, retrying",
     };
-    let broker = match &lab.brokers {
-        Some((b, true)) => format!("{b} (embedded)"),
-        Some((b, false)) => b.clone(),
-        None => "…".to_owned(),
+    let dismiss = {
+        let d = lab.dispatcher();
+        Callback::from(move |_: MouseEvent| d.dispatch(Action::DismissError))
     };
+    let current_href = match &*route {
+        Route::Overview => "#/",
+        Route::Topics | Route::Topic(_) => "#/topics",
+        Route::Rates => "#/rates",
+        Route::Groups => "#/groups",
+        Route::Inference => "#/inference",
+    };
+    let ctx = Ctx { lab: lab.clone(), socket: (*socket).clone() };
     html! {
-        <main>
-            <header>
-                <h1>{ "streamlab" }</h1>
-                <span id="connection" class={classes!("status", format!("{:?}", lab.connection).to_lowercase())} aria-live="polite">{ status }</span>
-            </header>
-            <p>{ "Broker: " }<code id="broker">{ broker }</code></p>
-            if let Some(e) = &lab.error { <p class="error" role="alert">{ e }</p> }
-            <h2>{ "Topics" }</h2>
-            <table id="topics">
-                <thead><tr><th>{ "Topic" }</th><th>{ "Partitions" }</th><th>{ "Messages" }</th></tr></thead>
-                <tbody>
-                    { for lab.topics.iter().map(|t| html! {
-                        <tr data-topic={t.name.clone()}>
-                            <td>{ &t.name }</td>
-                            <td>{ t.partitions.len() }</td>
-                            <td>{ t.messages }</td>
-                        </tr>
+        <ContextProvider<Ctx> context={ctx}>
+            <header class="top">
+                <a class="brand" href="#/">{ "streamlab" }</a>
+                <nav aria-label="pages">
+                    { for PAGES.iter().map(|(href, name)| html! {
+                        <a href={*href} aria-current={(*href == current_href).then_some("page")}>{ *name }</a>
                     }) }
-                </tbody>
-            </table>
-        </main>
+                </nav>
+                <span id="connection" class={classes!("status", format!("{:?}", lab.connection).to_lowercase())} aria-live="polite">{ status }</span>
+                <button class="theme" onclick={toggle_theme} aria-label="switch between light and dark theme">{ "◐" }</button>
+            </header>
+            <main>
+                if let Some(e) = &lab.error {
+                    <p class="error" role="alert">{ e }{ " " }<button onclick={dismiss} aria-label="dismiss the message">{ "×" }</button></p>
+                }
+                { match &*route {
+                    Route::Overview => html! { <Overview /> },
+                    Route::Topics => html! { <Topics /> },
+                    Route::Topic(name) => html! { <Topic name={name.clone()} /> },
+                    Route::Rates => html! { <Rates /> },
+                    Route::Groups => html! { <Groups /> },
+                    Route::Inference => html! { <Inference /> },
+                } }
+            </main>
+        </ContextProvider<Ctx>>
     }
 }
 
 fn main() {
     yew::Renderer::<App>::new().render();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Route;
+
+    #[test]
+    fn hashes_name_pages() {
+        assert_eq!(Route::from_hash(""), Route::Overview);
+        assert_eq!(Route::from_hash("#/topics"), Route::Topics);
+        assert_eq!(Route::from_hash("#/topic/dev_sandbox"), Route::Topic("dev_sandbox".into()));
+        assert_eq!(Route::from_hash("#/nowhere"), Route::Overview);
+    }
 }

@@ -284,6 +284,23 @@ pub struct GeneratorControl {
     pub rate: Option<f64>,
 }
 
+/// The served model's card, for the lab's overview.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct ModelSummary {
+    pub version: String,
+    pub algorithm: String,
+    pub train_rows: usize,
+    pub test_rows: usize,
+    /// On the held-out test rows; poisonous is the positive class.
+    pub accuracy: f64,
+    pub precision: f64,
+    pub recall: f64,
+    /// Predicted × actual: `[[poisonous→poisonous, edible called poisonous], [poisonous called edible, edible→edible]]`.
+    pub confusion: [[usize; 2]; 2],
+    pub cv_mean: f64,
+    pub cv_std: f64,
+}
+
 /// The body of every HTTP error.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiError {

@@ -1,0 +1,63 @@
+//! The inference service: predictions/s, classes, latency, dead letters and the live feed.
+
+use super::{show_value, time_of};
+use crate::chart::format_number;
+use crate::state::{use_tail, Ctx};
+use streamlab_wire::{topics, Decoded, StartPosition};
+use yew::prelude::*;
+
+#[function_component(Inference)]
+pub fn inference() -> Html {
+    let ctx = use_context::<Ctx>().expect("context");
+    let id = use_tail(topics::PREDICTIONS.to_owned(), StartPosition::Newest { count: 10 }, None, 0);
+    let feed = ctx.lab.streams.get(&id).cloned().unwrap_or_default();
+    let Some(s) = ctx.lab.inference.clone() else {
+        return html! { <section><h2>{ "Inference" }</h2><p class="muted">{ "waiting for the server…" }</p></section> };
+    };
+    let total = (s.edible + s.poisonous).max(1);
+    let edible_pct = s.edible as f64 * 100.0 / total as f64;
+    let ms = |v: Option<f64>| v.map_or("–".into(), |v| format!("≤ {} ms", format_number(v)));
+    let max_p = s.latency_ms.p99.unwrap_or(1.0).max(1.0);
+    html! {
+        <section aria-labelledby="inference-title">
+            <h2 id="inference-title">{ "Inference" }</h2>
+            <div class="cards">
+                <div class="card"><h3>{ "Predictions/s" }</h3><p class="big" id="predictions-rate">{ s.predictions_per_s.map_or("–".into(), format_number) }</p>
+                    <p class="muted">{ format!("{} requests, model {}", s.requests, s.model_version) }</p></div>
+                <div class="card"><h3>{ "Classes" }</h3>
+                    <div class="ratio" role="img" aria-label={format!("{edible_pct:.0} % edible")}>
+                        <span class="edible" style={format!("width:{edible_pct}%")}></span>
+                    </div>
+                    <p><span id="edible-count">{ s.edible }</span>{ " edible · " }<span id="poisonous-count">{ s.poisonous }</span>{ " poisonous" }</p></div>
+                <div class="card"><h3>{ "Latency" }</h3>
+                    <dl class="latency">
+                        { for [("p50", s.latency_ms.p50), ("p95", s.latency_ms.p95), ("p99", s.latency_ms.p99)].into_iter().map(|(name, v)| html! { <>
+                            <dt>{ name }</dt>
+                            <dd><span class="bar" style={format!("width:{}%", v.unwrap_or(0.0) / max_p * 100.0)}></span>{ ms(v) }</dd>
+                        </> }) }
+                    </dl></div>
+                <div class="card"><h3>{ "Dead letters" }</h3>
+                    if s.dead_letters.is_empty() { <p class="muted">{ "none" }</p> }
+                    <table id="dead-letters"><tbody>
+                        { for s.dead_letters.iter().map(|(reason, n)| html! { <tr><td>{ reason }</td><td>{ n }</td></tr> }) }
+                    </tbody></table></div>
+            </div>
+            <h3>{ "Live predictions" }</h3>
+            <table id="predictions" class="records">
+                <thead><tr><th scope="col">{ "Time (UTC)" }</th><th scope="col">{ "Key" }</th><th scope="col">{ "Class" }</th><th scope="col">{ "Probability" }</th></tr></thead>
+                <tbody>
+                    { for feed.records.iter().rev().take(50).map(|r| {
+                        let (class, p) = match &r.value {
+                            Some(Decoded::Json { json }) => (json["class"].as_str().unwrap_or("?").to_owned(), json["probability"].as_f64()),
+                            other => (show_value(other).0, None),
+                        };
+                        html! { <tr class={class.clone()}>
+                            <td>{ time_of(r.timestamp_ms) }</td><td><code>{ r.key.clone().unwrap_or_default() }</code></td>
+                            <td>{ class }</td><td>{ p.map_or("–".into(), |p| format!("{:.1} %", p * 100.0)) }</td>
+                        </tr> }
+                    }) }
+                </tbody>
+            </table>
+        </section>
+    }
+}

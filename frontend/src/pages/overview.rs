@@ -1,0 +1,141 @@
+//! The first page: broker, lab topics and their rates, the model and the generator switch.
+
+use crate::chart::format_number;
+use crate::http;
+use crate::state::Ctx;
+use streamlab_wire::{topics, GeneratorControl, ModelSummary};
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+
+#[function_component(Overview)]
+pub fn overview() -> Html {
+    let ctx = use_context::<Ctx>().expect("context");
+    let lab = &*ctx.lab;
+    let model = use_state(|| None::<ModelSummary>);
+    {
+        let model = model.clone();
+        use_effect_with((), move |_| {
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Ok(m) = http::get::<ModelSummary>("/api/model").await {
+                    model.set(Some(m));
+                }
+            });
+        });
+    }
+    let broker = match &lab.brokers {
+        Some((b, true)) => format!("{b} (embedded)"),
+        Some((b, false)) => b.clone(),
+        None => "…".to_owned(),
+    };
+    let running = lab.inference.as_ref().is_some_and(|i| i.running);
+    html! {
+        <section aria-labelledby="overview-title">
+            <h2 id="overview-title">{ "Overview" }</h2>
+            <div class="cards">
+                <div class="card">
+                    <h3>{ "Broker" }</h3>
+                    <p><code id="broker">{ broker }</code></p>
+                    <p class="muted">{ format!("{} topics", lab.topics.len()) }</p>
+                </div>
+                <div class="card">
+                    <h3>{ "Inference" }</h3>
+                    <p id="inference-state" class={if running { "ok" } else { "muted" }}>{ if running { "running" } else { "not running" } }</p>
+                    if let Some(i) = &lab.inference {
+                        <p class="muted">{ format!("{} requests, {} predictions/s", i.requests, i.predictions_per_s.map_or("–".into(), format_number)) }</p>
+                    }
+                </div>
+                <Generator />
+            </div>
+            <h3>{ "Lab topics" }</h3>
+            <table id="lab-topics">
+                <thead><tr><th scope="col">{ "Topic" }</th><th scope="col">{ "Messages" }</th><th scope="col">{ "Messages/s" }</th></tr></thead>
+                <tbody>
+                    { for topics::ALL.iter().map(|name| {
+                        let t = lab.topics.iter().find(|t| t.name == *name);
+                        html! { <tr data-topic={*name}>
+                            <td><a href={format!("#/topic/{name}")}>{ *name }</a></td>
+                            <td>{ t.map_or("–".into(), |t| t.messages.to_string()) }</td>
+                            <td>{ lab.rate(name).map_or("–".into(), format_number) }</td>
+                        </tr> }
+                    }) }
+                </tbody>
+            </table>
+            if let Some(m) = &*model { <ModelCard model={m.clone()} /> }
+        </section>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct ModelCardProps {
+    model: ModelSummary,
+}
+
+#[function_component(ModelCard)]
+fn model_card(p: &ModelCardProps) -> Html {
+    let m = &p.model;
+    let pct = |v: f64| format!("{:.2} %", v * 100.0);
+    html! {
+        <div class="card model" id="model-card">
+            <h3>{ "Model " }<code>{ &m.version }</code></h3>
+            <p class="muted">{ format!("{}; trained on {} rows, tested on {} held-out rows", m.algorithm, m.train_rows, m.test_rows) }</p>
+            <dl class="metrics">
+                <dt>{ "accuracy" }</dt><dd id="model-accuracy">{ pct(m.accuracy) }</dd>
+                <dt>{ "precision (poisonous)" }</dt><dd>{ pct(m.precision) }</dd>
+                <dt>{ "recall (poisonous)" }</dt><dd>{ pct(m.recall) }</dd>
+                <dt>{ "5-fold cross-validation" }</dt><dd>{ format!("{} ± {}", pct(m.cv_mean), pct(m.cv_std)) }</dd>
+            </dl>
+            <table class="confusion" aria-label="confusion matrix: predicted class by actual class">
+                <thead><tr><th></th><th scope="col">{ "actually poisonous" }</th><th scope="col">{ "actually edible" }</th></tr></thead>
+                <tbody>
+                    <tr><th scope="row">{ "predicted poisonous" }</th><td class="hit">{ m.confusion[0][0] }</td><td class="miss">{ m.confusion[0][1] }</td></tr>
+                    <tr><th scope="row">{ "predicted edible" }</th><td class="miss">{ m.confusion[1][0] }</td><td class="hit">{ m.confusion[1][1] }</td></tr>
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+/// The built-in request generator's switch: predictions flow in one click.
+#[function_component(Generator)]
+pub fn generator() -> Html {
+    let ctx = use_context::<Ctx>().expect("context");
+    let status = ctx.lab.generator.clone().unwrap_or_default();
+    let rate_input = use_node_ref();
+    let error = use_state(|| None::<String>);
+    let send = {
+        let (rate_input, error) = (rate_input.clone(), error.clone());
+        move |running: bool| {
+            let rate = rate_input.cast::<HtmlInputElement>().and_then(|i| i.value().parse::<f64>().ok());
+            let error = error.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                let body = serde_json::to_string(&GeneratorControl { running, rate }).expect("serialises");
+                match http::call("POST", "/api/generator", Some(body)).await {
+                    Ok(_) => error.set(None),
+                    Err(e) => error.set(Some(e)),
+                }
+            });
+        }
+    };
+    let toggle = {
+        let (send, running) = (send.clone(), status.running);
+        Callback::from(move |_: MouseEvent| send(!running))
+    };
+    let apply = Callback::from(move |e: SubmitEvent| {
+        e.prevent_default();
+        send(true)
+    });
+    html! {
+        <div class="card">
+            <h3>{ "Request generator" }</h3>
+            <form class="inline" onsubmit={apply}>
+                <button type="button" id="generator-toggle" role="switch" aria-checked={status.running.to_string()} onclick={toggle}>
+                    { if status.running { "On" } else { "Off" } }
+                </button>
+                <label>{ "rate " }<input id="generator-rate" ref={rate_input} type="number" min="1" max="20000" step="1" value={status.rate.to_string()} aria-label="requests per second" />{ " /s" }</label>
+                <button type="submit">{ "Apply" }</button>
+            </form>
+            <p class="muted">{ format!("{} requests sent to {}", status.sent, if status.topic.is_empty() { topics::REQUESTS } else { &status.topic }) }</p>
+            if let Some(e) = &*error { <p class="error" role="alert">{ e }</p> }
+        </div>
+    }
+}
