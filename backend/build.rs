@@ -33,6 +33,25 @@ fn main() {
     writeln!(out, "pub const FRONTEND_BUILT: bool = {};", !files.is_empty()).unwrap();
     let dest = out_dir.join("assets.rs");
     std::fs::write(dest, out).unwrap();
+    embed_exercises(&manifest.join("../exercises"), &out_dir);
+}
+
+/// The exercises (index.toml, each folder's exercise.toml and README files) as text, so
+/// `streamlab check` and the lab need no files beside the binary.
+fn embed_exercises(dir: &Path, out_dir: &Path) {
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let mut files = Vec::new();
+    if dir.is_dir() {
+        collect(dir, dir, &mut files);
+    }
+    files.retain(|(name, _)| name.ends_with(".toml") || name.ends_with(".md"));
+    files.sort();
+    let mut out = String::from("pub static EXERCISE_FILES: &[(&str, &str)] = &[\n");
+    for (name, path) in &files {
+        writeln!(out, "    ({name:?}, include_str!({:?})),", path.display().to_string()).unwrap();
+    }
+    out.push_str("];\n");
+    std::fs::write(out_dir.join("exercises.rs"), out).unwrap();
 }
 
 fn collect(root: &Path, dir: &Path, files: &mut Vec<(String, PathBuf)>) {

@@ -9,8 +9,10 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
+use crate::exercises::{CatalogError, Namespace};
 use std::net::SocketAddr;
 use streamlab_wire::{
+    CheckReport, ClassReport, ExerciseInfo, StudentReport,
     ApiError, ClusterInfo, CreateTopic, GeneratorControl, ModelSummary, GeneratorStatus, GroupInfo, InferenceStatus, ProduceRecord, Produced, RateSample,
     RecordView, ResetOffsets, StartPosition, TopicInfo,
 };
@@ -204,6 +206,55 @@ pub async fn control_generator(State(state): State<AppState>, b: Result<Json<Gen
 
 pub async fn model(State(state): State<AppState>) -> Json<ModelSummary> {
     Json((*state.model).clone())
+}
+
+pub async fn exercises(State(state): State<AppState>) -> Json<Vec<ExerciseInfo>> {
+    Json(state.checker.catalog.exercises.iter().map(|e| e.info.clone()).collect())
+}
+
+#[derive(Deserialize)]
+pub struct StudentQuery {
+    #[serde(default)]
+    student: Option<String>,
+}
+
+fn exercise_failure(e: CatalogError) -> Failure {
+    match e {
+        CatalogError::Unknown(_) => Failure(StatusCode::NOT_FOUND, e.to_string()),
+        e => bad(e),
+    }
+}
+
+/// `GET /api/exercises/{exercise}/check?student=NAME`: one check run now.
+pub async fn check_exercise(State(state): State<AppState>, Path(exercise): Path<String>, Query(q): Query<StudentQuery>) -> Result<Json<CheckReport>, Failure> {
+    let exercise = state.checker.catalog.find(&exercise).map_err(exercise_failure)?;
+    let ns = Namespace::student(q.student.as_deref()).map_err(bad)?;
+    Ok(Json(state.checker.check(exercise, &ns).await))
+}
+
+/// `GET /api/progress?student=NAME`: every exercise checked for one student.
+pub async fn progress(State(state): State<AppState>, Query(q): Query<StudentQuery>) -> Result<Json<StudentReport>, Failure> {
+    let ns = Namespace::student(q.student.as_deref()).map_err(bad)?;
+    let class = state.checker.grade(&[ns.name().map(str::to_owned)], None).await.map_err(exercise_failure)?;
+    class.students.into_iter().next().map(Json).ok_or_else(|| internal("no report"))
+}
+
+/// How long a classroom grid is reused before the class is checked again.
+const CLASSROOM_FRESH: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// `GET /api/classroom`: every student of `--roster` × every exercise. Requests within a few
+/// seconds share one grading run.
+pub async fn classroom(State(state): State<AppState>) -> Result<Json<ClassReport>, Failure> {
+    let mut cached = state.classroom.lock().await;
+    if let Some((at, report)) = cached.as_ref()
+        && at.elapsed() < CLASSROOM_FRESH
+    {
+        return Ok(Json(report.clone()));
+    }
+    let students: Vec<Option<String>> = state.roster.iter().cloned().map(Some).collect();
+    let report = state.checker.grade(&students, None).await.map_err(exercise_failure)?;
+    *cached = Some((std::time::Instant::now(), report.clone()));
+    Ok(Json(report))
 }
 
 pub async fn not_found() -> Failure {

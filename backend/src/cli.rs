@@ -69,6 +69,12 @@ pub struct LabArgs {
     /// HTTP requests per second per client address (and websocket messages per socket).
     #[arg(long, env = "STREAMLAB_REQUESTS_PER_SECOND", default_value_t = 50.0)]
     pub requests_per_second: f64,
+    /// Read the exercises from DIR instead of the ones built in.
+    #[arg(long, env = "STREAMLAB_EXERCISES", value_name = "DIR")]
+    pub exercises: Option<PathBuf>,
+    /// The class for the classroom page: one student name per line.
+    #[arg(long, env = "STREAMLAB_ROSTER", value_name = "FILE")]
+    pub roster: Option<PathBuf>,
 }
 
 impl LabArgs {
@@ -157,6 +163,39 @@ pub enum Command {
     /// Train, evaluate or describe the mushroom model.
     #[command(subcommand)]
     Model(ModelCommand),
+    /// Check exercises against the cluster: each condition passes, fails, errs or times out.
+    /// Exit code 0 only when every condition passed.
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The exercise: its number (3), folder (03-delivery-callbacks) or name
+    /// (delivery-callbacks). Default: every exercise.
+    pub exercise: Option<String>,
+    /// Check this student's namespace: topics and groups prefixed with `NAME.`.
+    #[arg(long, env = "STREAMLAB_STUDENT")]
+    pub student: Option<String>,
+    /// Check every student of this file (one name per line, `#` comments).
+    #[arg(long, value_name = "FILE", conflicts_with = "student")]
+    pub roster: Option<PathBuf>,
+    /// Print the report as JSON (the shape README.md documents) instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// List the exercises and their conditions, and check nothing.
+    #[arg(long)]
+    pub list: bool,
+    /// Read the exercises from DIR instead of the ones built in.
+    #[arg(long, env = "STREAMLAB_EXERCISES", value_name = "DIR")]
+    pub exercises: Option<PathBuf>,
+}
+
+/// The exercises built in, or the ones in `dir`.
+pub fn catalog(dir: Option<&std::path::Path>) -> anyhow::Result<crate::exercises::Catalog> {
+    Ok(match dir {
+        Some(d) => crate::exercises::Catalog::from_dir(d)?,
+        None => crate::exercises::Catalog::embedded()?,
+    })
 }
 
 #[derive(Debug, Subcommand)]

@@ -32,6 +32,10 @@ pub struct LabConfig {
     pub inference: Option<InferenceConfig>,
     pub model: Arc<Artifact>,
     pub limits: Limits,
+    /// The exercises the lab checks.
+    pub exercises: Arc<crate::exercises::Catalog>,
+    /// The class shown on the classroom page.
+    pub roster: Vec<String>,
 }
 
 /// A lab whose broker is up and whose topics exist, ready to serve.
@@ -101,6 +105,9 @@ impl Lab {
             limits: Arc::new(self.config.limits.clone()),
             tails: Arc::new(crate::live::Tails::new(self.kafka.clone())),
             model: Arc::new(model_summary(&self.config.model)),
+            checker: crate::exercises::check::Checker::new(self.kafka.clone(), self.config.exercises.clone()),
+            roster: Arc::new(self.config.roster.clone()),
+            classroom: Arc::default(),
         };
         let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
         let result = axum::serve(listener, service).with_graceful_shutdown(shutdown).await;

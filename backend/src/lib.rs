@@ -23,6 +23,8 @@
 //! - [`datagen`]: `streamlab datagen`, the course's mushroom request generator.
 //! - [`experiment`]: `streamlab experiment`, the course's experiment load producer.
 //! - [`avro`]: Avro object container files (the experiment producer's values).
+//! - [`exercises`]: the classroom exercises (data in `exercises/`) and their checker,
+//!   `streamlab check`, and the lab's live re-checks.
 //!
 //! The wire types shared with the browser live in the `streamlab-wire` crate; the model,
 //! its features and validation in `streamlab-model`.
@@ -34,6 +36,7 @@ pub mod broker;
 pub mod cli;
 pub mod cluster;
 pub mod datagen;
+pub mod exercises;
 pub mod experiment;
 pub mod generator;
 pub mod groups;

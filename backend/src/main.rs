@@ -38,6 +38,7 @@ async fn main() -> anyhow::Result<()> {
             let kafka = cli.kafka.cluster();
             tokio::task::spawn_blocking(move || streamlab::tail::tail(&kafka, &topic, from, count, exit, &mut std::io::stdout().lock()).map(|_| ())).await?
         }
+        Some(Command::Check(args)) => run_check(cli.kafka.cluster(), args).await,
         Some(Command::Model(cmd)) => tokio::task::spawn_blocking(move || match cmd {
             ModelCommand::Train { data, out } => streamlab::model_cmd::train(&data, &out),
             ModelCommand::Profile { data, out } => streamlab::model_cmd::profile(&data, &out),
@@ -57,6 +58,13 @@ async fn run_lab(cli: Cli) -> anyhow::Result<()> {
         inference: Some(cli.inference.config()),
         model: Arc::new(streamlab::model_cmd::load(cli.inference.model.as_deref())?),
         limits: cli.lab.limits(),
+        exercises: Arc::new(streamlab::cli::catalog(cli.lab.exercises.as_deref())?),
+        roster: match &cli.lab.roster {
+            Some(path) => streamlab::exercises::read_roster(
+                &std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read the roster {}: {e}", path.display()))?,
+            )?,
+            None => Vec::new(),
+        },
     };
     let listener = bind_web(cli.lab.web_addr).await?;
     let lab = Lab::start(&config).await?;
@@ -164,4 +172,50 @@ async fn run_experiment(kafka: streamlab::cli::KafkaArgs, args: streamlab::cli::
     eprintln!("done: {acked} events delivered, experiments {}", report.experiments.join(", "));
     anyhow::ensure!(failed == 0, "{failed} events were not delivered");
     Ok(())
+}
+
+async fn run_check(kafka: KafkaConfig, args: streamlab::cli::CheckArgs) -> anyhow::Result<()> {
+    use streamlab::exercises::{check, read_roster, Namespace};
+    let catalog = Arc::new(streamlab::cli::catalog(args.exercises.as_deref())?);
+    if args.list {
+        for e in &catalog.exercises {
+            println!("{:2}. {} ({})  — from {}", e.info.number, e.info.title, e.info.id, e.info.seed);
+            for c in &e.conditions {
+                println!("      {}: {}", c.id, c.description);
+            }
+        }
+        return Ok(());
+    }
+    let students: Vec<Option<String>> = match &args.roster {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read the roster {}: {e}", path.display()))?;
+            read_roster(&text)?.into_iter().map(Some).collect()
+        }
+        None => vec![Namespace::student(args.student.as_deref())?.name().map(str::to_owned)],
+    };
+    if let Some(name) = &args.exercise {
+        catalog.find(name)?;
+    }
+    let checker = check::Checker::new(kafka, catalog);
+    let mut class = streamlab_wire::ClassReport { students: Vec::new() };
+    for (i, student) in students.iter().enumerate() {
+        if students.len() > 1 {
+            eprintln!("checking {} ({}/{})", student.as_deref().unwrap_or("-"), i + 1, students.len());
+        }
+        class.students.extend(checker.grade(std::slice::from_ref(student), args.exercise.as_deref()).await?.students);
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&class)?);
+    } else {
+        for s in &class.students {
+            for r in &s.exercises {
+                print!("{}", check::render(r));
+            }
+        }
+        if class.students.len() > 1 {
+            print!("\n{}", check::render_class(&class));
+        }
+    }
+    let all = class.students.iter().all(|s| s.exercises.iter().all(|r| r.passed));
+    std::process::exit(if all { 0 } else { 1 });
 }

@@ -7,7 +7,8 @@
 //! `groups`, `rates` (the kept history), `inference` and `generator`; after that it pushes
 //! `topics` and `groups` when they change, `rate` and `inference` every second, `generator`
 //! when it changes, and `records` frames (at most one per 50 ms) for the client's live
-//! subscriptions (`subscribe` / `unsubscribe`).
+//! subscriptions (`subscribe` / `unsubscribe`). `watch_exercise` makes the server re-check
+//! that exercise every [`RECHECK_INTERVAL`] and send `check` when a result changes.
 
 use crate::api;
 use crate::assets;
@@ -44,6 +45,11 @@ pub struct AppState {
     pub limiter: Arc<RateLimiter>,
     pub tails: Arc<Tails>,
     pub model: Arc<streamlab_wire::ModelSummary>,
+    pub checker: crate::exercises::check::Checker,
+    /// The students of `--roster`, for the classroom page.
+    pub roster: Arc<Vec<String>>,
+    /// The classroom grid, kept a few seconds so many open pages cost one grading run.
+    pub classroom: Arc<tokio::sync::Mutex<Option<(std::time::Instant, streamlab_wire::ClassReport)>>>,
 }
 
 #[derive(Debug, Clone)]
@@ -56,6 +62,8 @@ pub struct LabInfo {
 const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
 /// How often a socket's live records are sent: at most 20 frames a second.
 const FRAME_INTERVAL: Duration = Duration::from_millis(50);
+/// How often a watched exercise is checked again.
+pub const RECHECK_INTERVAL: Duration = Duration::from_secs(3);
 
 pub fn app(state: AppState) -> Router {
     let body_limit = state.limits.max_record_bytes + 64 * 1024;
@@ -71,6 +79,10 @@ pub fn app(state: AppState) -> Router {
         .route("/api/inference", get(api::inference))
         .route("/api/generator", get(api::generator).post(api::control_generator))
         .route("/api/model", get(api::model))
+        .route("/api/exercises", get(api::exercises))
+        .route("/api/exercises/{exercise}/check", get(api::check_exercise))
+        .route("/api/progress", get(api::progress))
+        .route("/api/classroom", get(api::classroom))
         .route("/api/{*rest}", any(api::not_found))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), api::rate_limit));
@@ -133,6 +145,8 @@ async fn session(mut socket: WebSocket, state: AppState) {
     let mut frames = tokio::time::interval(FRAME_INTERVAL);
     frames.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut bucket = Bucket::new(state.limits.requests_per_second);
+    let (checks, mut checked) = tokio::sync::mpsc::channel(4);
+    let mut watch = Watch { checker: state.checker.clone(), checks, task: None };
     loop {
         let out = tokio::select! {
             _ = frames.tick(), if !subs.is_empty() => match subs.frame() {
@@ -155,6 +169,7 @@ async fn session(mut socket: WebSocket, state: AppState) {
                 Ok(()) => text(&ServerMessage::Generator { status: generator.borrow_and_update().clone() }),
                 Err(_) => return,
             },
+            Some(report) = checked.recv() => text(&ServerMessage::Check { report }),
             r = rates.recv() => match r {
                 Ok(sample) => text(&ServerMessage::Rate { sample }),
                 // A socket that fell behind misses samples; the history on reconnect has them.
@@ -166,7 +181,7 @@ async fn session(mut socket: WebSocket, state: AppState) {
                     ServerMessage::Error { message: format!("more than {} messages per second; slow down", state.limits.requests_per_second) }
                 } else {
                     match serde_json::from_str::<ClientMessage>(&incoming) {
-                        Ok(m) => handle(m, &mut subs, &topics, &state.tails).await,
+                        Ok(m) => handle(m, &mut subs, &topics, &state.tails, &mut watch).await,
                         Err(e) => ServerMessage::Error { message: format!("cannot read that message: {e}") },
                     }
                 }),
@@ -181,8 +196,62 @@ async fn session(mut socket: WebSocket, state: AppState) {
     }
 }
 
-async fn handle(m: ClientMessage, subs: &mut Subscriptions, topics: &tokio::sync::watch::Receiver<Vec<streamlab_wire::TopicInfo>>, tails: &Arc<Tails>) -> ServerMessage {
+/// The exercise a socket watches: a task re-checking it, stopped with the socket.
+struct Watch {
+    checker: crate::exercises::check::Checker,
+    checks: tokio::sync::mpsc::Sender<streamlab_wire::CheckReport>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Watch {
+    /// Starts watching; the first report says every condition is pending.
+    fn start(&mut self, exercise: &str, student: Option<&str>) -> ServerMessage {
+        use crate::exercises::Namespace;
+        let found = self.checker.catalog.find(exercise).map_err(|e| e.to_string()).and_then(|e| Namespace::student(student).map(|ns| (e.clone(), ns)).map_err(|e| e.to_string()));
+        let (exercise, ns) = match found {
+            Ok(f) => f,
+            Err(message) => return ServerMessage::Error { message },
+        };
+        self.stop();
+        let (checker, checks) = (self.checker.clone(), self.checks.clone());
+        let pending = crate::exercises::check::Checker::pending(&exercise, &ns);
+        self.task = Some(tokio::spawn(async move {
+            let mut last: Option<Vec<(streamlab_wire::Outcome, Option<String>)>> = None;
+            loop {
+                let report = checker.check(&exercise, &ns).await;
+                let seen: Vec<_> = report.results.iter().map(|r| (r.outcome, r.message.clone())).collect();
+                if last.as_ref() != Some(&seen) {
+                    last = Some(seen);
+                    if checks.send(report).await.is_err() {
+                        return;
+                    }
+                }
+                tokio::time::sleep(RECHECK_INTERVAL).await;
+            }
+        }));
+        ServerMessage::Check { report: pending }
+    }
+
+    fn stop(&mut self) {
+        if let Some(t) = self.task.take() {
+            t.abort();
+        }
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+async fn handle(m: ClientMessage, subs: &mut Subscriptions, topics: &tokio::sync::watch::Receiver<Vec<streamlab_wire::TopicInfo>>, tails: &Arc<Tails>, watch: &mut Watch) -> ServerMessage {
     match m {
+        ClientMessage::WatchExercise { exercise, student } => watch.start(&exercise, student.as_deref()),
+        ClientMessage::UnwatchExercise => {
+            watch.stop();
+            ServerMessage::Unwatched
+        }
         ClientMessage::ListTopics => ServerMessage::Topics { topics: topics.borrow().clone() },
         ClientMessage::Subscribe { subscription, topic, from, partitions } => {
             let opened = match subs.check(subscription) {

@@ -7,7 +7,7 @@
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
-use streamlab_wire::{ClientMessage, GeneratorStatus, GroupInfo, InferenceStatus, RATE_HISTORY, RateSample, RecordView, ServerMessage, StartPosition, TopicInfo, WS_PATH};
+use streamlab_wire::{CheckReport, ClientMessage, GeneratorStatus, GroupInfo, InferenceStatus, RATE_HISTORY, RateSample, RecordView, ServerMessage, StartPosition, TopicInfo, WS_PATH};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
@@ -41,6 +41,8 @@ pub struct Lab {
     pub generator: Option<GeneratorStatus>,
     pub error: Option<String>,
     pub streams: Rc<BTreeMap<u32, Stream>>,
+    /// The newest check of the watched exercise.
+    pub check: Option<Rc<CheckReport>>,
 }
 
 impl Default for Lab {
@@ -55,6 +57,7 @@ impl Default for Lab {
             generator: None,
             error: None,
             streams: Rc::default(),
+            check: None,
         }
     }
 }
@@ -117,6 +120,8 @@ impl Reducible for Lab {
                     Rc::make_mut(&mut next.streams).entry(subscription).or_default();
                 }
                 ServerMessage::Unsubscribed { .. } => return self,
+                ServerMessage::Check { report } => next.check = Some(Rc::new(report)),
+                ServerMessage::Unwatched => next.check = None,
                 ServerMessage::Error { message } => next.error = Some(message),
             },
         }
@@ -129,6 +134,8 @@ impl Reducible for Lab {
 pub struct Socket {
     inner: Rc<RefCell<Option<WebSocket>>>,
     wanted: Rc<RefCell<BTreeMap<u32, String>>>,
+    /// The `watch_exercise` message of the open exercise, re-sent after a reconnect.
+    watched: Rc<RefCell<Option<String>>>,
 }
 
 impl PartialEq for Socket {
@@ -158,6 +165,19 @@ impl Socket {
         }
     }
 
+    /// Asks the server to re-check this exercise every few seconds and push the results.
+    pub fn watch(&self, exercise: &str, student: Option<String>) {
+        let text = serde_json::to_string(&ClientMessage::WatchExercise { exercise: exercise.to_owned(), student }).expect("serialises");
+        self.send_text(&text);
+        *self.watched.borrow_mut() = Some(text);
+    }
+
+    pub fn unwatch(&self) {
+        if self.watched.borrow_mut().take().is_some() {
+            self.send_text(&serde_json::to_string(&ClientMessage::UnwatchExercise).expect("serialises"));
+        }
+    }
+
     /// Opens the socket and feeds what arrives to `dispatch`; on close, tries again in a second.
     pub fn connect(&self, dispatch: UseReducerDispatcher<Lab>) {
         dispatch.dispatch(Action::Connection(Connection::Connecting));
@@ -170,6 +190,9 @@ impl Socket {
             d.dispatch(Action::Connection(Connection::Open));
             // A new socket knows nothing of the old one's subscriptions.
             for text in me.wanted.borrow().values() {
+                me.send_text(text);
+            }
+            if let Some(text) = me.watched.borrow().as_ref() {
                 me.send_text(text);
             }
         });

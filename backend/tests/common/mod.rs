@@ -122,6 +122,8 @@ pub async fn serve_lab_with(inference: bool, limits: streamlab::guard::Limits) -
         inference: inference.then(Default::default),
         model: std::sync::Arc::new(streamlab_model::Artifact::shipped().unwrap()),
         limits,
+        exercises: std::sync::Arc::new(streamlab::exercises::Catalog::embedded().unwrap()),
+        roster: vec!["alice".into(), "bob".into()],
     };
     let lab = streamlab::lab::Lab::start(&config).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

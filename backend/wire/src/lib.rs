@@ -316,6 +316,84 @@ pub struct RecordBatch {
     pub skipped: u64,
 }
 
+/// One exercise as the lab shows it: its instructions and what the checker looks for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExerciseInfo {
+    /// The folder name, e.g. `01-sandbox-topic`.
+    pub id: String,
+    /// Position in the course, from 1.
+    pub number: u32,
+    pub title: String,
+    pub summary: String,
+    /// The course material it comes from.
+    pub seed: String,
+    /// The instructions, rendered from the exercise's README.md.
+    pub instructions_html: String,
+    pub conditions: Vec<ConditionInfo>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConditionInfo {
+    pub id: String,
+    pub description: String,
+    pub hint: String,
+}
+
+/// What checking one condition found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Not checked yet (the lab shows this before the first check ends).
+    Pending,
+    Pass,
+    /// The broker was read and the condition does not hold.
+    Fail,
+    /// The condition could not be checked (broker unreachable, bad parameters).
+    Error,
+    /// The check did not finish within its time limit.
+    Timeout,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConditionResult {
+    pub id: String,
+    pub description: String,
+    pub outcome: Outcome,
+    /// Unless passed: the exercise's failure message, then what the checker saw.
+    pub message: Option<String>,
+    /// Unless passed: what to try.
+    pub hint: Option<String>,
+    pub elapsed_ms: u64,
+}
+
+/// One exercise checked for one student (or for the unprefixed names).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckReport {
+    pub exercise: String,
+    pub title: String,
+    pub student: Option<String>,
+    /// Every condition passed.
+    pub passed: bool,
+    pub results: Vec<ConditionResult>,
+    /// When the check ended, ms since the Unix epoch.
+    pub checked_at_ms: i64,
+}
+
+/// Every exercise checked for one student.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StudentReport {
+    pub student: Option<String>,
+    /// Exercises with every condition passed.
+    pub exercises_passed: usize,
+    pub exercises: Vec<CheckReport>,
+}
+
+/// A class graded at once: `streamlab check --roster FILE --json` and `GET /api/classroom`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassReport {
+    pub students: Vec<StudentReport>,
+}
+
 /// What the server tells a browser.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -337,6 +415,11 @@ pub enum ServerMessage {
     Unsubscribed { subscription: u32 },
     /// One frame of live records: at most ~20 frames a second per socket.
     Records { batches: Vec<RecordBatch> },
+    /// The watched exercise's conditions, sent when watching starts (all pending) and
+    /// whenever a re-check changes an outcome or message.
+    Check { report: CheckReport },
+    /// Watching stopped.
+    Unwatched,
     /// The client sent something the server could not act on.
     Error { message: String },
 }
@@ -357,6 +440,14 @@ pub enum ClientMessage {
         partitions: Option<Vec<i32>>,
     },
     Unsubscribe { subscription: u32 },
+    /// Re-check this exercise every few seconds and send `check` when a result changes.
+    /// Watching another exercise replaces it.
+    WatchExercise {
+        exercise: String,
+        #[serde(default)]
+        student: Option<String>,
+    },
+    UnwatchExercise,
 }
 
 #[cfg(test)]

@@ -1,0 +1,153 @@
+//! Running an exercise's conditions in order, each within its time limit, and what comes
+//! of it: a [`CheckReport`] per exercise and student, printed for people or as JSON.
+
+use super::conditions::DEFAULT_TIMEOUT_SECS;
+use super::probe::Probe;
+use super::{Catalog, CatalogError, Exercise, Namespace, kinds};
+use crate::kafka::KafkaConfig;
+use std::fmt::Write;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use streamlab_wire::{CheckReport, ClassReport, ConditionResult, Outcome, StudentReport};
+
+/// Checks exercises against one cluster.
+#[derive(Clone)]
+pub struct Checker {
+    pub kafka: KafkaConfig,
+    pub catalog: Arc<Catalog>,
+}
+
+impl Checker {
+    pub fn new(kafka: KafkaConfig, catalog: Arc<Catalog>) -> Checker {
+        Checker { kafka, catalog }
+    }
+
+    /// What the lab shows before the first check ends: every condition pending.
+    pub fn pending(exercise: &Exercise, student: &Namespace) -> CheckReport {
+        let results = exercise
+            .conditions
+            .iter()
+            .map(|c| ConditionResult { id: c.id.clone(), description: c.description.clone(), outcome: Outcome::Pending, message: None, hint: None, elapsed_ms: 0 })
+            .collect();
+        CheckReport { exercise: exercise.info.id.clone(), title: exercise.info.title.clone(), student: student.name().map(str::to_owned), passed: false, results, checked_at_ms: 0 }
+    }
+
+    /// Checks every condition of `exercise` in `student`'s namespace, in order. A condition
+    /// that does not end within its time limit is reported as a timeout and the next one
+    /// starts; one check run reads each topic once.
+    pub async fn check(&self, exercise: &Exercise, student: &Namespace) -> CheckReport {
+        let mut report = Checker::pending(exercise, student);
+        let probe = {
+            let kafka = self.kafka.clone();
+            tokio::task::spawn_blocking(move || Probe::new(&kafka)).await
+        };
+        let probe = match probe {
+            Ok(Ok(p)) => Arc::new(p),
+            Ok(Err(e)) => return errored(report, &format!("cannot reach the broker {}: {e}", self.kafka.bootstrap)),
+            Err(e) => return errored(report, &format!("the check failed: {e}")),
+        };
+        for (condition, result) in exercise.conditions.iter().zip(report.results.iter_mut()) {
+            let started = Instant::now();
+            let limit = Duration::from_secs_f64(condition.timeout_secs.unwrap_or(DEFAULT_TIMEOUT_SECS));
+            let run = {
+                let (kind, ns, probe) = (condition.kind.clone(), student.clone(), probe.clone());
+                tokio::task::spawn_blocking(move || kinds::evaluate(&kind, &ns, &probe))
+            };
+            let (outcome, detail) = match tokio::time::timeout(limit, run).await {
+                Ok(Ok(Ok(found))) if found.holds => (Outcome::Pass, found.detail),
+                Ok(Ok(Ok(found))) => (Outcome::Fail, found.detail),
+                Ok(Ok(Err(e))) => (Outcome::Error, e.to_string()),
+                Ok(Err(e)) => (Outcome::Error, format!("the check failed: {e}")),
+                Err(_) => (Outcome::Timeout, format!("no answer within {} s", limit.as_secs_f64())),
+            };
+            result.outcome = outcome;
+            result.elapsed_ms = started.elapsed().as_millis() as u64;
+            result.message = Some(match outcome {
+                Outcome::Pass => detail,
+                Outcome::Fail => format!("{} ({detail})", condition.failure),
+                _ => format!("could not check: {detail}"),
+            });
+            result.hint = (outcome != Outcome::Pass).then(|| condition.hint.clone());
+        }
+        report.passed = report.results.iter().all(|r| r.outcome == Outcome::Pass);
+        report.checked_at_ms = now_ms();
+        report
+    }
+
+    /// Every exercise (or the one named) for each student.
+    pub async fn grade(&self, students: &[Option<String>], only: Option<&str>) -> Result<ClassReport, CatalogError> {
+        let exercises: Vec<&Exercise> = match only {
+            Some(name) => vec![self.catalog.find(name)?],
+            None => self.catalog.exercises.iter().collect(),
+        };
+        let mut out = Vec::new();
+        for student in students {
+            let ns = Namespace::student(student.as_deref())?;
+            let mut reports = Vec::new();
+            for e in &exercises {
+                reports.push(self.check(e, &ns).await);
+            }
+            out.push(StudentReport { student: student.clone(), exercises_passed: reports.iter().filter(|r| r.passed).count(), exercises: reports });
+        }
+        Ok(ClassReport { students: out })
+    }
+}
+
+fn errored(mut report: CheckReport, message: &str) -> CheckReport {
+    for r in &mut report.results {
+        r.outcome = Outcome::Error;
+        r.message = Some(message.to_owned());
+    }
+    report.checked_at_ms = now_ms();
+    report
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+/// A report for a terminal: one line per condition, the message and hint under failures.
+pub fn render(report: &CheckReport) -> String {
+    let mut out = String::new();
+    let who = report.student.as_deref().map(|s| format!(" — {s}")).unwrap_or_default();
+    let passed = report.results.iter().filter(|r| r.outcome == Outcome::Pass).count();
+    let _ = writeln!(out, "{} {}{who}: {passed}/{} passed", report.exercise, report.title, report.results.len());
+    for r in &report.results {
+        let mark = match r.outcome {
+            Outcome::Pass => "pass   ",
+            Outcome::Fail => "FAIL   ",
+            Outcome::Error => "ERROR  ",
+            Outcome::Timeout => "TIMEOUT",
+            Outcome::Pending => "pending",
+        };
+        let _ = writeln!(out, "  {mark} {}", r.description);
+        if let Some(m) = &r.message {
+            let _ = writeln!(out, "          {m}");
+        }
+        if let Some(h) = &r.hint {
+            let _ = writeln!(out, "          hint: {h}");
+        }
+    }
+    out
+}
+
+/// A roster's grid for a terminal: students × exercises, passed conditions of each.
+pub fn render_class(class: &ClassReport) -> String {
+    let mut out = String::new();
+    let Some(first) = class.students.first() else { return "no students\n".into() };
+    let width = class.students.iter().map(|s| s.student.as_deref().unwrap_or("-").len()).max().unwrap_or(1).max(7);
+    let _ = write!(out, "{:width$}", "student");
+    for e in &first.exercises {
+        let _ = write!(out, "  {:>5}", &e.exercise[..e.exercise.len().min(2)]);
+    }
+    let _ = writeln!(out, "  passed");
+    for s in &class.students {
+        let _ = write!(out, "{:width$}", s.student.as_deref().unwrap_or("-"));
+        for e in &s.exercises {
+            let ok = e.results.iter().filter(|r| r.outcome == Outcome::Pass).count();
+            let _ = write!(out, "  {:>5}", format!("{ok}/{}", e.results.len()));
+        }
+        let _ = writeln!(out, "  {}/{}", s.exercises_passed, s.exercises.len());
+    }
+    out
+}

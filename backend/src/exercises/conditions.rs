@@ -1,0 +1,182 @@
+//! What an exercise's `exercise.toml` declares: conditions, each a kind with parameters.
+//!
+//! The kinds are the few questions a teacher asks of a broker; an exercise is data that
+//! combines them, so a new exercise needs no code. Every topic and group named here is a
+//! name in the student's namespace (see [`super::Namespace`]).
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ExerciseFile {
+    pub title: String,
+    pub summary: String,
+    /// The course material the exercise comes from.
+    pub seed: String,
+    #[serde(default)]
+    pub conditions: Vec<Condition>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Condition {
+    pub id: String,
+    pub description: String,
+    /// Said when the condition does not hold, before what the checker saw.
+    pub failure: String,
+    pub hint: String,
+    /// Time limit of this condition's check (default [`DEFAULT_TIMEOUT_SECS`]).
+    #[serde(default)]
+    pub timeout_secs: Option<f64>,
+    #[serde(flatten)]
+    pub kind: Kind,
+}
+
+pub const DEFAULT_TIMEOUT_SECS: f64 = 15.0;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Kind {
+    /// The topic exists, with exactly `partitions` or at least `min_partitions`.
+    Topic {
+        topic: String,
+        #[serde(default)]
+        partitions: Option<i32>,
+        #[serde(default)]
+        min_partitions: Option<i32>,
+    },
+    /// At least `min` records match (`all`: and no record fails to match), and each of
+    /// `require_values` is the value of some record.
+    Messages {
+        topic: String,
+        #[serde(default = "one")]
+        min: usize,
+        #[serde(default)]
+        all: bool,
+        #[serde(default, rename = "match")]
+        matcher: Match,
+        #[serde(default)]
+        require_values: Vec<String>,
+    },
+    /// The newest record with `key` on the `answers` topic says what the broker's data says.
+    Answer {
+        answers: String,
+        key: String,
+        expect: Expect,
+        /// Relative tolerance for numbers (0.1 = ±10 %).
+        #[serde(default)]
+        tolerance: f64,
+    },
+    /// The group has committed every partition of the topic up to its end.
+    Committed { group: String, topic: String },
+    /// The group has at least `min` active members; where the broker reports assignments,
+    /// they split the topic's partitions without overlap.
+    Members {
+        group: String,
+        topic: String,
+        #[serde(default = "two")]
+        min: usize,
+    },
+    /// Each key's records are in one partition, and the records use several partitions.
+    Keys {
+        topic: String,
+        #[serde(default = "two")]
+        min_keys: usize,
+        #[serde(default = "two")]
+        min_partitions: usize,
+    },
+    /// Messages/s over the newest `window_secs` seconds of records is within [min, max].
+    Rate { topic: String, window_secs: f64, min: f64, max: f64 },
+    /// The output topic holds what `function` makes of the input topic.
+    Outputs {
+        input: String,
+        output: String,
+        function: Function,
+        /// Only the newest `last` input records count (a window of a running stream).
+        #[serde(default)]
+        last: Option<usize>,
+        /// Fewer input records than this fails: there is too little to compare.
+        #[serde(default = "one")]
+        min_inputs: usize,
+    },
+    /// At least `min` values occur more than once (a record processed twice).
+    Duplicates {
+        topic: String,
+        #[serde(default = "one")]
+        min: usize,
+    },
+}
+
+fn one() -> usize {
+    1
+}
+
+fn two() -> usize {
+    2
+}
+
+/// A record predicate; every field given must hold.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Match {
+    /// The value as UTF-8 text equals this.
+    #[serde(default)]
+    pub value_equals: Option<String>,
+    /// The record has this header...
+    #[serde(default)]
+    pub header: Option<String>,
+    /// ...with this value.
+    #[serde(default)]
+    pub header_value: Option<String>,
+    /// The value is a mushroom inference request the model accepts.
+    #[serde(default)]
+    pub mushroom_request: bool,
+    /// The value is JSON.
+    #[serde(default)]
+    pub json: bool,
+    /// The value is JSON with this field (dotted path; a string field holding JSON is
+    /// looked into; names compare without case, as ksqlDB upper-cases them).
+    #[serde(default)]
+    pub json_field: Option<String>,
+    /// The value is a prediction: JSON whose `class` is `edible` or `poisonous`.
+    #[serde(default)]
+    pub prediction: bool,
+}
+
+/// What an answer must equal.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Expect {
+    /// This text.
+    Equals(String),
+    /// The number of records in a topic.
+    Count(String),
+    /// The value of the record at this position.
+    ValueAt { topic: String, partition: i32, offset: i64 },
+    /// The answer is JSON `{"offset": N, "value": ".."}` and the partition's record at N has
+    /// that value: the student read a record by its offset.
+    ReadAtOffset { topic: String, partition: i32 },
+    /// The offset of the first record with this value.
+    OffsetOf { topic: String, value: String },
+    /// The group's committed offset on a partition.
+    Committed { group: String, topic: String, partition: i32 },
+    /// The most records in any `window_ms` of the topic's timestamps, per second.
+    PeakRate { topic: String, window_ms: i64 },
+}
+
+/// How an output topic follows from an input topic.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Function {
+    /// Every input has an output with the same key.
+    SameKey,
+    /// Every input's value is also an output's value.
+    SameValue,
+    /// Every Avro input is an output `{"record_name": <header>, "record": <decoded>}`.
+    AvroToJson,
+    /// Every JSON input is in exactly one topic, `template` with `{}` replaced by the
+    /// input's `field`, matched by `id_field`; and in no other topic of the template.
+    Route { field: String, id_field: String, template: String },
+    /// In order, from the `n`th input on, the mean of the last `n` numbers.
+    RollingMean { n: usize },
+    /// In order, the inputs with more than `words` words, as `{"message", "words"}`.
+    LongMessages { words: usize },
+}

@@ -1,0 +1,208 @@
+//! The classroom exercises and their checker.
+//!
+//! The exercises are data in the repository's `exercises/` folder: `index.toml` lists the
+//! folders in course order; each folder has `exercise.toml` (title, seed, conditions) and
+//! `README.md` (the instructions; `README.de.md` where a German version exists). They are
+//! built into the binary; `--exercises DIR` reads them from a folder instead, so a teacher
+//! can change an exercise without rebuilding.
+//!
+//! - [`conditions`]: what `exercise.toml` may say.
+//! - [`probe`]: reading a broker the way the checks need (whole topics, offsets, groups).
+//! - [`kinds`]: one function per condition kind: holds, or why not.
+//! - [`check`]: running an exercise's conditions in order, each within its time limit, for
+//!   one student or a roster; and the report printed by `streamlab check`.
+
+pub mod check;
+pub mod conditions;
+pub mod kinds;
+pub mod probe;
+
+use conditions::{Condition, ExerciseFile};
+use std::collections::BTreeMap;
+use std::path::Path;
+use streamlab_wire::{ConditionInfo, ExerciseInfo};
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/exercises.rs"));
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("{0}: {1}")]
+    Read(String, std::io::Error),
+    #[error("{file}: {message}")]
+    Parse { file: String, message: String },
+    #[error("{0} is listed in index.toml but has no exercise.toml")]
+    Missing(String),
+    #[error("no exercise `{0}` (streamlab check --list shows them)")]
+    Unknown(String),
+    #[error("student names are letters, digits, `-` and `_` (at most 40), got `{0}`")]
+    BadStudent(String),
+}
+
+/// One exercise: what the lab shows and what the checker checks.
+#[derive(Debug, Clone)]
+pub struct Exercise {
+    pub info: ExerciseInfo,
+    pub conditions: Vec<Condition>,
+}
+
+/// Every exercise, in course order.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    pub exercises: Vec<Exercise>,
+}
+
+#[derive(serde::Deserialize)]
+struct Index {
+    exercises: Vec<String>,
+}
+
+impl Catalog {
+    /// The exercises built into this binary.
+    pub fn embedded() -> Result<Catalog, CatalogError> {
+        let files: BTreeMap<String, String> = embedded::EXERCISE_FILES.iter().map(|(n, t)| (n.to_string(), t.to_string())).collect();
+        Catalog::from_files(&files)
+    }
+
+    /// The exercises in a folder laid out like the repository's `exercises/`.
+    pub fn from_dir(dir: &Path) -> Result<Catalog, CatalogError> {
+        let read = |name: &str| {
+            let path = dir.join(name);
+            std::fs::read_to_string(&path).map_err(|e| CatalogError::Read(path.display().to_string(), e))
+        };
+        let mut files = BTreeMap::new();
+        let index = read("index.toml")?;
+        let parsed: Index = parse("index.toml", &index)?;
+        files.insert("index.toml".to_owned(), index);
+        for id in parsed.exercises {
+            for name in ["exercise.toml", "README.md"] {
+                let name = format!("{id}/{name}");
+                if let Ok(text) = read(&name) {
+                    files.insert(name, text);
+                }
+            }
+        }
+        Catalog::from_files(&files)
+    }
+
+    fn from_files(files: &BTreeMap<String, String>) -> Result<Catalog, CatalogError> {
+        let index: Index = parse("index.toml", files.get("index.toml").map_or("exercises = []", String::as_str))?;
+        let mut exercises = Vec::new();
+        for (i, id) in index.exercises.iter().enumerate() {
+            let name = format!("{id}/exercise.toml");
+            let text = files.get(&name).ok_or_else(|| CatalogError::Missing(id.clone()))?;
+            let file: ExerciseFile = parse(&name, text)?;
+            let readme = files.get(&format!("{id}/README.md")).map_or("", String::as_str);
+            let info = ExerciseInfo {
+                id: id.clone(),
+                number: i as u32 + 1,
+                title: file.title,
+                summary: file.summary,
+                seed: file.seed,
+                instructions_html: markdown(readme),
+                conditions: file.conditions.iter().map(|c| ConditionInfo { id: c.id.clone(), description: c.description.clone(), hint: c.hint.clone() }).collect(),
+            };
+            exercises.push(Exercise { info, conditions: file.conditions });
+        }
+        Ok(Catalog { exercises })
+    }
+
+    /// An exercise by folder name (`01-sandbox-topic`), number (`1`) or the name without
+    /// its number (`sandbox-topic`).
+    pub fn find(&self, name: &str) -> Result<&Exercise, CatalogError> {
+        self.exercises
+            .iter()
+            .find(|e| e.info.id == name || name.parse::<u32>().is_ok_and(|n| n == e.info.number) || e.info.id.split_once('-').is_some_and(|(_, rest)| rest == name))
+            .ok_or_else(|| CatalogError::Unknown(name.to_owned()))
+    }
+}
+
+fn parse<T: serde::de::DeserializeOwned>(file: &str, text: &str) -> Result<T, CatalogError> {
+    toml::from_str(text).map_err(|e| CatalogError::Parse { file: file.to_owned(), message: e.to_string() })
+}
+
+fn markdown(text: &str) -> String {
+    let mut html = String::new();
+    let options = pulldown_cmark::Options::ENABLE_TABLES | pulldown_cmark::Options::ENABLE_STRIKETHROUGH;
+    pulldown_cmark::html::push_html(&mut html, pulldown_cmark::Parser::new_ext(text, options));
+    html
+}
+
+/// Where a student's topics and groups are: `alice.dev_sandbox` for `alice`, so a class
+/// shares one cluster without stepping on each other. No student: the names as written.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Namespace(Option<String>);
+
+impl Namespace {
+    pub fn student(name: Option<&str>) -> Result<Namespace, CatalogError> {
+        match name.map(str::trim).filter(|n| !n.is_empty()) {
+            None => Ok(Namespace(None)),
+            Some(n) if n.len() <= 40 && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') => Ok(Namespace(Some(n.to_owned()))),
+            Some(n) => Err(CatalogError::BadStudent(n.to_owned())),
+        }
+    }
+
+    pub fn name(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+
+    /// A topic's or group's name in this namespace.
+    pub fn map(&self, name: &str) -> String {
+        match &self.0 {
+            Some(student) => format!("{student}.{name}"),
+            None => name.to_owned(),
+        }
+    }
+}
+
+/// Reads a roster: one student name per line; blank lines and `#` comments are skipped.
+pub fn read_roster(text: &str) -> Result<Vec<String>, CatalogError> {
+    text.lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .filter(|l| !l.is_empty())
+        .map(|l| Namespace::student(Some(l)).map(|_| l.to_owned()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_built_in_exercises_parse_in_course_order() {
+        let catalog = Catalog::embedded().unwrap();
+        assert_eq!(catalog.exercises.len(), 11);
+        for (i, e) in catalog.exercises.iter().enumerate() {
+            assert_eq!(e.info.number as usize, i + 1);
+            assert!(!e.conditions.is_empty(), "{} has no conditions", e.info.id);
+            assert!(e.info.instructions_html.contains("<p>"), "{} has no instructions", e.info.id);
+            let mut ids: Vec<&str> = e.conditions.iter().map(|c| c.id.as_str()).collect();
+            ids.sort();
+            ids.dedup();
+            assert_eq!(ids.len(), e.conditions.len(), "{}: condition ids repeat", e.info.id);
+        }
+        assert_eq!(catalog.find("1").unwrap().info.id, "01-sandbox-topic");
+        assert_eq!(catalog.find("sandbox-topic").unwrap().info.number, 1);
+        assert!(matches!(catalog.find("nope"), Err(CatalogError::Unknown(_))));
+    }
+
+    #[test]
+    fn students_get_a_prefix_and_odd_names_are_refused() {
+        assert_eq!(Namespace::student(Some("alice")).unwrap().map("dev_sandbox"), "alice.dev_sandbox");
+        assert_eq!(Namespace::student(None).unwrap().map("dev_sandbox"), "dev_sandbox");
+        assert_eq!(Namespace::student(Some(" ")).unwrap(), Namespace::default());
+        assert!(Namespace::student(Some("a b")).is_err());
+        assert!(Namespace::student(Some("../x")).is_err());
+        assert_eq!(read_roster("alice\n# absent today\n\nbob # late\n").unwrap(), ["alice", "bob"]);
+        assert!(read_roster("alice smith\n").is_err());
+    }
+
+    #[test]
+    fn a_folder_reads_like_the_built_in_exercises() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../exercises");
+        let from_dir = Catalog::from_dir(&dir).unwrap();
+        let embedded = Catalog::embedded().unwrap();
+        assert_eq!(from_dir.exercises.iter().map(|e| &e.info).collect::<Vec<_>>(), embedded.exercises.iter().map(|e| &e.info).collect::<Vec<_>>());
+    }
+}

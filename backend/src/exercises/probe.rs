@@ -1,0 +1,201 @@
+//! Reading a broker for the checks: whole topics (cached for one check run), partition
+//! counts, a group's committed offsets and its members. Blocking; the checker runs it on
+//! blocking threads within each condition's time limit.
+
+use crate::kafka::KafkaConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Headers, Message};
+use rdkafka::{Offset, TopicPartitionList};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Reading more than this many records of one topic is not what an exercise needs; a check
+/// over a bigger topic looks at the newest ones.
+pub const MAX_RECORDS: usize = 200_000;
+const TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    #[error("topic {0} does not exist")]
+    NoTopic(String),
+    #[error("Kafka: {0}")]
+    Kafka(#[from] rdkafka::error::KafkaError),
+    #[error("reading {0} did not reach its end in time")]
+    Slow(String),
+}
+
+/// One stored record, as the checks compare it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub partition: i32,
+    pub offset: i64,
+    pub timestamp_ms: i64,
+    pub key: Option<Vec<u8>>,
+    pub value: Option<Vec<u8>>,
+    pub headers: Vec<(String, Option<Vec<u8>>)>,
+}
+
+impl Record {
+    pub fn text(&self) -> Option<&str> {
+        self.value.as_deref().and_then(|v| std::str::from_utf8(v).ok())
+    }
+
+    pub fn key_text(&self) -> String {
+        self.key.as_deref().map(String::from_utf8_lossy).unwrap_or_default().into_owned()
+    }
+
+    pub fn header(&self, name: &str) -> Option<Option<&[u8]>> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_deref())
+    }
+
+    pub fn json(&self) -> Option<serde_json::Value> {
+        self.value.as_deref().and_then(|v| serde_json::from_slice(v).ok())
+    }
+
+    /// Where it is, for messages: `partition 0 offset 4`.
+    pub fn position(&self) -> String {
+        format!("partition {} offset {}", self.partition, self.offset)
+    }
+}
+
+/// One check run's view of the broker. Topics read once are kept, so conditions that look
+/// at the same topic agree on what they saw.
+pub struct Probe {
+    kafka: KafkaConfig,
+    metadata_client: BaseConsumer,
+    topics: Mutex<HashMap<String, Arc<Vec<Record>>>>,
+}
+
+impl Probe {
+    pub fn new(kafka: &KafkaConfig) -> Result<Probe, ProbeError> {
+        Ok(Probe { kafka: kafka.clone(), metadata_client: kafka.client().create()?, topics: Mutex::new(HashMap::new()) })
+    }
+
+    /// Every topic's name and partition count.
+    pub fn topics(&self) -> Result<Vec<(String, usize)>, ProbeError> {
+        let md = self.metadata_client.fetch_metadata(None, TIMEOUT)?;
+        Ok(md.topics().iter().filter(|t| t.error().is_none()).map(|t| (t.name().to_owned(), t.partitions().len())).collect())
+    }
+
+    /// The topic's partition count, or `NoTopic`.
+    pub fn partitions(&self, topic: &str) -> Result<usize, ProbeError> {
+        let md = self.metadata_client.fetch_metadata(Some(topic), TIMEOUT)?;
+        md.topics()
+            .first()
+            .filter(|t| t.error().is_none() && !t.partitions().is_empty())
+            .map(|t| t.partitions().len())
+            .ok_or_else(|| ProbeError::NoTopic(topic.to_owned()))
+    }
+
+    /// Every partition's (low, high) watermarks.
+    pub fn watermarks(&self, topic: &str) -> Result<Vec<(i32, i64, i64)>, ProbeError> {
+        let n = self.partitions(topic)?;
+        (0..n as i32)
+            .map(|p| {
+                let (low, high) = self.metadata_client.fetch_watermarks(topic, p, TIMEOUT)?;
+                Ok((p, low, high))
+            })
+            .collect()
+    }
+
+    /// The topic's records (the newest [`MAX_RECORDS`] at most), ordered by timestamp,
+    /// then partition and offset.
+    pub fn records(&self, topic: &str) -> Result<Arc<Vec<Record>>, ProbeError> {
+        if let Some(r) = self.topics.lock().expect("probe cache").get(topic) {
+            return Ok(r.clone());
+        }
+        let records = Arc::new(self.read(topic)?);
+        self.topics.lock().expect("probe cache").insert(topic.to_owned(), records.clone());
+        Ok(records)
+    }
+
+    fn read(&self, topic: &str) -> Result<Vec<Record>, ProbeError> {
+        let marks = self.watermarks(topic)?;
+        let total: i64 = marks.iter().map(|(_, l, h)| h - l).sum();
+        let consumer: BaseConsumer = self
+            .kafka
+            .client()
+            .set("group.id", format!("streamlab-check-{}", uuid::Uuid::new_v4()))
+            .set("enable.auto.commit", "false")
+            .set("fetch.wait.max.ms", "10")
+            .create()?;
+        let mut tpl = TopicPartitionList::new();
+        let mut open = std::collections::HashSet::new();
+        for &(p, low, high) in &marks {
+            // A share of the cap per partition, by its size, keeping the newest.
+            let keep = if total as usize > MAX_RECORDS { ((high - low) as f64 * MAX_RECORDS as f64 / total as f64) as i64 } else { high - low };
+            let start = (high - keep).max(low);
+            tpl.add_partition_offset(topic, p, Offset::Offset(start))?;
+            if start < high {
+                open.insert(p);
+            }
+        }
+        consumer.assign(&tpl)?;
+        let end_of = |p: i32| marks.iter().find(|m| m.0 == p).map_or(0, |m| m.2);
+        let mut out = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !open.is_empty() {
+            if Instant::now() > deadline {
+                return Err(ProbeError::Slow(topic.to_owned()));
+            }
+            match consumer.poll(Duration::from_millis(100)) {
+                Some(Ok(m)) => {
+                    let end = end_of(m.partition());
+                    if m.offset() >= end - 1 {
+                        open.remove(&m.partition());
+                    }
+                    if m.offset() < end {
+                        out.push(Record {
+                            partition: m.partition(),
+                            offset: m.offset(),
+                            timestamp_ms: m.timestamp().to_millis().unwrap_or(0),
+                            key: m.key().map(<[u8]>::to_vec),
+                            value: m.payload().map(<[u8]>::to_vec),
+                            headers: m.headers().map(|hs| hs.iter().map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec))).collect()).unwrap_or_default(),
+                        });
+                    }
+                }
+                Some(Err(e)) => return Err(e.into()),
+                None => {}
+            }
+        }
+        out.sort_by_key(|r| (r.timestamp_ms, r.partition, r.offset));
+        Ok(out)
+    }
+
+    /// The group's committed offset per partition of `topic` (None: nothing committed).
+    pub fn committed(&self, group: &str, topic: &str) -> Result<Vec<(i32, Option<i64>)>, ProbeError> {
+        let n = self.partitions(topic)?;
+        let client: BaseConsumer = self.kafka.client().set("group.id", group).set("enable.auto.commit", "false").create()?;
+        let mut tpl = TopicPartitionList::new();
+        for p in 0..n as i32 {
+            tpl.add_partition(topic, p);
+        }
+        let committed = client.committed_offsets(tpl, TIMEOUT)?;
+        Ok(committed
+            .elements()
+            .iter()
+            .map(|e| (e.partition(), match e.offset() {
+                Offset::Offset(o) => Some(o),
+                _ => None,
+            }))
+            .collect())
+    }
+
+    /// The group's active members: (member id, assigned partitions of `topic` if the broker
+    /// reports assignments).
+    pub fn members(&self, group: &str, topic: &str) -> Result<Vec<(String, Option<Vec<i32>>)>, ProbeError> {
+        let list = self.metadata_client.fetch_group_list(Some(group), TIMEOUT)?;
+        let Some(g) = list.groups().iter().find(|g| g.name() == group) else { return Ok(Vec::new()) };
+        Ok(g.members()
+            .iter()
+            .map(|m| {
+                let assignment = m.assignment().filter(|a| !a.is_empty()).map(|a| {
+                    crate::groups::parse_assignment(a).into_iter().filter(|t| t.topic == topic).flat_map(|t| t.partitions).collect()
+                });
+                (m.id().to_owned(), assignment)
+            })
+            .collect())
+    }
+}
