@@ -122,6 +122,60 @@ async fn every_page_shows_the_live_lab() {
     browser.screenshot(&shot("topic")).await;
 }
 
+/// A student opens an exercise: its conditions fail, then turn to passes as the work is
+/// done (here through the lab's API), without a reload; the list shows the progress and the
+/// classroom page the roster (alice and bob in the test lab).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_exercise_turns_from_failing_to_passed_live() {
+    let Some(browser) = browser().await else { return };
+    let (addr, _stop) = common::serve_lab(false).await;
+    let base = format!("http://{addr}");
+    let long = Duration::from_secs(30);
+
+    browser.goto(&format!("{base}/#/exercises")).await;
+    browser.wait_for("return document.querySelectorAll('ol.exercises li[data-exercise]').length === 11", long, "the exercise list").await;
+    browser
+        .eval("const i = document.querySelector('#student'); i.value = 'alice'; i.dispatchEvent(new Event('change', {bubbles: true})); return true")
+        .await;
+    browser.wait_for("return document.querySelector('#progress-summary')?.textContent.startsWith('0 of 11')", long, "alice's progress").await;
+
+    browser.goto(&format!("{base}/#/exercise/01-sandbox-topic")).await;
+    browser.wait_for("return document.querySelector('.instructions code')?.textContent === 'dev_sandbox'", long, "the instructions").await;
+    browser
+        .wait_for("return [...document.querySelectorAll('[data-condition]')].filter(c => c.dataset.outcome === 'fail').length === 3", long, "three failing conditions")
+        .await;
+    assert!(browser.eval("return document.querySelector('[data-condition=\"topic\"] .message').textContent").await.as_str().unwrap().contains("alice.dev_sandbox does not exist"));
+    browser.screenshot(&shot("exercise-start")).await;
+
+    // The work: the topic, two messages, and the answer, all with alice's prefix.
+    let http = reqwest::Client::new();
+    for (name, partitions) in [("alice.dev_sandbox", 1), ("alice.dev_sandbox_answers", 1)] {
+        let r = http.post(format!("{base}/api/topics")).json(&serde_json::json!({"name": name, "partitions": partitions})).send().await.unwrap();
+        assert!(r.status().is_success(), "{name}");
+    }
+    for value in ["hello", "world"] {
+        let r = http.post(format!("{base}/api/topics/alice.dev_sandbox/records")).json(&serde_json::json!({"value": value, "partition": 0})).send().await.unwrap();
+        assert!(r.status().is_success());
+    }
+    let answer = serde_json::json!({"key": "read_by_offset", "value": r#"{"offset": 1, "value": "world"}"#});
+    assert!(http.post(format!("{base}/api/topics/alice.dev_sandbox_answers/records")).json(&answer).send().await.unwrap().status().is_success());
+    browser
+        .wait_for("return [...document.querySelectorAll('[data-condition]')].every(c => c.dataset.outcome === 'pass')", long, "every condition to pass")
+        .await;
+    browser.screenshot(&shot("exercise")).await;
+
+    browser.goto(&format!("{base}/#/exercises")).await;
+    browser.wait_for("return document.querySelector('#progress-summary')?.textContent.startsWith('1 of 11')", long, "the progress to count it").await;
+    assert_eq!(browser.eval("return document.querySelector('li[data-exercise=\"01-sandbox-topic\"] .count').textContent").await, "3/3");
+    browser.screenshot(&shot("exercises")).await;
+
+    browser.goto(&format!("{base}/#/classroom")).await;
+    browser.wait_for("return document.querySelectorAll('#classroom tbody tr').length === 2", long, "the roster").await;
+    assert_eq!(browser.eval("return document.querySelector('#classroom tr[data-student=\"alice\"] td.pass').textContent").await, "3/3");
+    assert_eq!(browser.eval("return document.querySelectorAll('#classroom tr[data-student=\"bob\"] td.pass').length").await, 0);
+    browser.screenshot(&shot("classroom")).await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_first_page_load_is_at_most_500_kb_gzipped() {
     if !common::require(streamlab::assets::FRONTEND_BUILT, "the built frontend (./lab build)") {

@@ -8,7 +8,7 @@ mod http;
 mod pages;
 mod state;
 
-use pages::{groups::Groups, inference::Inference, overview::Overview, rates::Rates, topic::Topic, topics::Topics};
+use pages::{exercises::{Classroom, ExercisePage, Exercises}, groups::Groups, inference::Inference, overview::Overview, rates::Rates, topic::Topic, topics::Topics};
 use state::{Action, Connection, Ctx, Lab, Socket};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -22,6 +22,9 @@ enum Route {
     Rates,
     Groups,
     Inference,
+    Exercises,
+    Exercise(String),
+    Classroom,
 }
 
 impl Route {
@@ -29,11 +32,14 @@ impl Route {
         let path = hash.trim_start_matches('#').trim_start_matches('/');
         match path.split_once('/') {
             Some(("topic", name)) if !name.is_empty() => Route::Topic(name.to_owned()),
+            Some(("exercise", id)) if !id.is_empty() => Route::Exercise(id.to_owned()),
             _ => match path {
                 "topics" => Route::Topics,
                 "rates" => Route::Rates,
                 "groups" => Route::Groups,
                 "inference" => Route::Inference,
+                "exercises" => Route::Exercises,
+                "classroom" => Route::Classroom,
                 _ => Route::Overview,
             },
         }
@@ -44,7 +50,15 @@ impl Route {
     }
 }
 
-const PAGES: [(&str, &str); 5] = [("#/", "Overview"), ("#/topics", "Topics"), ("#/rates", "Production rate"), ("#/groups", "Consumer groups"), ("#/inference", "Inference")];
+const PAGES: [(&str, &str); 7] = [
+    ("#/", "Overview"),
+    ("#/topics", "Topics"),
+    ("#/rates", "Production rate"),
+    ("#/groups", "Consumer groups"),
+    ("#/inference", "Inference"),
+    ("#/exercises", "Exercises"),
+    ("#/classroom", "Classroom"),
+];
 
 fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok()?
@@ -121,6 +135,8 @@ fn app() -> Html {
         Route::Rates => "#/rates",
         Route::Groups => "#/groups",
         Route::Inference => "#/inference",
+        Route::Exercises | Route::Exercise(_) => "#/exercises",
+        Route::Classroom => "#/classroom",
     };
     let ctx = Ctx { lab: lab.clone(), socket: (*socket).clone() };
     html! {
@@ -146,6 +162,9 @@ fn app() -> Html {
                     Route::Rates => html! { <Rates /> },
                     Route::Groups => html! { <Groups /> },
                     Route::Inference => html! { <Inference /> },
+                    Route::Exercises => html! { <Exercises /> },
+                    Route::Exercise(id) => html! { <ExercisePage id={id.clone()} /> },
+                    Route::Classroom => html! { <Classroom /> },
                 } }
             </main>
         </ContextProvider<Ctx>>
@@ -166,5 +185,7 @@ mod tests {
         assert_eq!(Route::from_hash("#/topics"), Route::Topics);
         assert_eq!(Route::from_hash("#/topic/dev_sandbox"), Route::Topic("dev_sandbox".into()));
         assert_eq!(Route::from_hash("#/nowhere"), Route::Overview);
+        assert_eq!(Route::from_hash("#/exercise/01-sandbox-topic"), Route::Exercise("01-sandbox-topic".into()));
+        assert_eq!(Route::from_hash("#/classroom"), Route::Classroom);
     }
 }
