@@ -2,7 +2,7 @@
 
 use crate::kafka::KafkaConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::{Header as KafkaHeader, Headers, Message, OwnedHeaders};
+use rdkafka::message::{BorrowedMessage, Header as KafkaHeader, Headers, Message, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
 use std::time::{Duration, Instant};
@@ -136,27 +136,43 @@ pub fn read(kafka: &KafkaConfig, topic: &str, from: StartPosition, only: Option<
         .set("fetch.wait.max.ms", "10")
         .create()?;
     let parts = assign(&consumer, topic, from, only)?;
+    let mut out = Vec::new();
+    if limit == 0 {
+        return Ok(out);
+    }
+    read_to_end(&consumer, &parts, Instant::now() + Duration::from_secs(10), |m| {
+        out.push(view(m));
+        out.len() < limit
+    })?;
+    out.sort_by_key(|r| (r.timestamp_ms, r.partition, r.offset));
+    Ok(out)
+}
+
+/// Polls `consumer`, assigned at `parts` (partition, start, end), handing `take` each record
+/// before its partition's end, until every partition reached the end it had when the read
+/// began. Returns true then, false when `take` said stop or `deadline` came first.
+pub fn read_to_end(consumer: &BaseConsumer, parts: &[(i32, i64, i64)], deadline: Instant, mut take: impl FnMut(&BorrowedMessage<'_>) -> bool) -> Result<bool, rdkafka::error::KafkaError> {
     let end_of = |p: i32| parts.iter().find(|s| s.0 == p).map_or(0, |s| s.2);
     let mut open: std::collections::HashSet<i32> = parts.iter().filter(|(_, start, end)| start < end).map(|s| s.0).collect();
-    let mut out = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !open.is_empty() && out.len() < limit && Instant::now() < deadline {
+    while !open.is_empty() {
+        if Instant::now() >= deadline {
+            return Ok(false);
+        }
         match consumer.poll(Duration::from_millis(100)) {
             Some(Ok(m)) => {
                 let end = end_of(m.partition());
                 if m.offset() >= end - 1 {
                     open.remove(&m.partition());
                 }
-                if m.offset() < end {
-                    out.push(view(&m));
+                if m.offset() < end && !take(&m) {
+                    return Ok(false);
                 }
             }
-            Some(Err(e)) => return Err(e.into()),
+            Some(Err(e)) => return Err(e),
             None => {}
         }
     }
-    out.sort_by_key(|r| (r.timestamp_ms, r.partition, r.offset));
-    Ok(out)
+    Ok(true)
 }
 
 /// Produces one record and waits for its acknowledgement.

@@ -121,44 +121,29 @@ impl Probe {
             .set("fetch.wait.max.ms", "10")
             .create()?;
         let mut tpl = TopicPartitionList::new();
-        let mut open = std::collections::HashSet::new();
+        let mut parts = Vec::new();
         for &(p, low, high) in &marks {
             // A share of the cap per partition, by its size, keeping the newest.
             let keep = if total as usize > MAX_RECORDS { ((high - low) as f64 * MAX_RECORDS as f64 / total as f64) as i64 } else { high - low };
             let start = (high - keep).max(low);
             tpl.add_partition_offset(topic, p, Offset::Offset(start))?;
-            if start < high {
-                open.insert(p);
-            }
+            parts.push((p, start, high));
         }
         consumer.assign(&tpl)?;
-        let end_of = |p: i32| marks.iter().find(|m| m.0 == p).map_or(0, |m| m.2);
         let mut out = Vec::new();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !open.is_empty() {
-            if Instant::now() > deadline {
-                return Err(ProbeError::Slow(topic.to_owned()));
-            }
-            match consumer.poll(Duration::from_millis(100)) {
-                Some(Ok(m)) => {
-                    let end = end_of(m.partition());
-                    if m.offset() >= end - 1 {
-                        open.remove(&m.partition());
-                    }
-                    if m.offset() < end {
-                        out.push(Record {
-                            partition: m.partition(),
-                            offset: m.offset(),
-                            timestamp_ms: m.timestamp().to_millis().unwrap_or(0),
-                            key: m.key().map(<[u8]>::to_vec),
-                            value: m.payload().map(<[u8]>::to_vec),
-                            headers: m.headers().map(|hs| hs.iter().map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec))).collect()).unwrap_or_default(),
-                        });
-                    }
-                }
-                Some(Err(e)) => return Err(e.into()),
-                None => {}
-            }
+        let complete = crate::records::read_to_end(&consumer, &parts, Instant::now() + Duration::from_secs(60), |m| {
+            out.push(Record {
+                partition: m.partition(),
+                offset: m.offset(),
+                timestamp_ms: m.timestamp().to_millis().unwrap_or(0),
+                key: m.key().map(<[u8]>::to_vec),
+                value: m.payload().map(<[u8]>::to_vec),
+                headers: m.headers().map(|hs| hs.iter().map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec))).collect()).unwrap_or_default(),
+            });
+            true
+        })?;
+        if !complete {
+            return Err(ProbeError::Slow(topic.to_owned()));
         }
         out.sort_by_key(|r| (r.timestamp_ms, r.partition, r.offset));
         Ok(out)
