@@ -80,10 +80,15 @@ impl Sampler {
                 tick.tick().await;
                 let (cluster, groups) = (self.cluster.clone(), self.groups.clone());
                 let read = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+                    let started = Instant::now();
                     let topics = cluster.topics()?;
+                    // The watermarks were read between `started` and now; their middle is the
+                    // sample's time. Reading the groups after them takes longer the more
+                    // groups there are, and must not stretch a second of topic counts.
+                    let at = started + started.elapsed() / 2;
                     // Groups failing to read must not cost the topic rates.
                     let groups = groups.groups(&topics).map_err(|e| tracing::debug!("cannot read groups: {e}")).ok();
-                    Ok((topics, groups, Instant::now()))
+                    Ok((topics, groups, at))
                 })
                 .await;
                 let (sample, predictions_per_s) = match read {
