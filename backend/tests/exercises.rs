@@ -611,7 +611,12 @@ async fn a_roster_is_graded_as_json() {
     assert_eq!(out.status.code(), Some(1), "not everyone passed: exit 1\n{}", String::from_utf8_lossy(&out.stderr));
     let class: streamlab_wire::ClassReport = serde_json::from_str(&stdout).unwrap();
     let by_name: Vec<(&str, usize)> = class.students.iter().map(|s| (s.student.as_deref().unwrap(), s.exercises_passed)).collect();
-    assert_eq!(by_name, [("complete", 11), ("half", 6), ("absent", 0)]);
+    let undone: Vec<String> = class
+        .students
+        .iter()
+        .flat_map(|s| s.exercises.iter().filter(|e| !e.passed).map(move |e| format!("{}: {}", s.student.as_deref().unwrap_or("-"), render(e))))
+        .collect();
+    assert_eq!(by_name, [("complete", 11), ("half", 6), ("absent", 0)], "not passed:\n{}", undone.join(""));
     for s in &class.students {
         assert_eq!(s.exercises.len(), 11);
         for (i, e) in s.exercises.iter().enumerate() {
