@@ -27,7 +27,13 @@ fn main() {
         let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
         std::io::Write::write_all(&mut encoder, &std::fs::read(path).unwrap()).unwrap();
         std::fs::write(&gz, encoder.finish().unwrap()).unwrap();
-        writeln!(out, "    ({name:?}, include_bytes!({:?}), include_bytes!({:?})),", path.display().to_string(), gz.display().to_string()).unwrap();
+        writeln!(
+            out,
+            "    ({name:?}, include_bytes!({:?}), include_bytes!({:?})),",
+            path.display().to_string(),
+            gz.display().to_string()
+        )
+        .unwrap();
     }
     out.push_str("];\n");
     writeln!(out, "pub const FRONTEND_BUILT: bool = {};", !files.is_empty()).unwrap();

@@ -15,14 +15,14 @@ use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use streamlab::broker::{EmbeddedBroker, Storage};
 use streamlab::inference::{InferenceConfig, InferenceService};
-use streamlab::kafka::{ensure_topics, wait_ready, KafkaConfig};
+use streamlab::kafka::{KafkaConfig, ensure_topics, wait_ready};
 use streamlab::metrics::InferenceMetrics;
-use streamlab_model::profile::{DataProfile, COMBINATION_KEY, MEASUREMENTS};
+use streamlab_model::profile::{COMBINATION_KEY, DataProfile, MEASUREMENTS};
 use streamlab_model::{Artifact, MushroomFeatures};
 use streamlab_wire::PredictionValue;
 
@@ -45,14 +45,20 @@ fn requests(n: usize) -> Vec<Vec<u8>> {
 }
 
 async fn produce(kafka: &KafkaConfig, topic: &str, values: &[Vec<u8>]) {
-    let producer: FutureProducer = kafka.client().set("linger.ms", "5").set("queue.buffering.max.messages", "1000000").create().unwrap();
+    let producer: FutureProducer =
+        kafka.client().set("linger.ms", "5").set("queue.buffering.max.messages", "1000000").create().unwrap();
     for chunk in values.chunks(10_000) {
         let sends = chunk.iter().enumerate().map(|(i, v)| {
             let key = format!("k{i}");
             let p = producer.clone();
             let topic = topic.to_owned();
             let v = v.clone();
-            async move { p.send(FutureRecord::to(&topic).key(&key).payload(&v), Duration::from_secs(60)).await.map(|_| ()).map_err(|(e, _)| e) }
+            async move {
+                p.send(FutureRecord::to(&topic).key(&key).payload(&v), Duration::from_secs(60))
+                    .await
+                    .map(|_| ())
+                    .map_err(|(e, _)| e)
+            }
         });
         for r in join_all(sends).await {
             r.unwrap();
@@ -63,9 +69,21 @@ async fn produce(kafka: &KafkaConfig, topic: &str, values: &[Vec<u8>]) {
 /// (a): the same loop shape as the service — batches, produce, wait for acks, commit — with
 /// the bytes copied through unchanged.
 fn passthrough(kafka: &KafkaConfig, from: &str, to: &str, n: usize) -> Duration {
-    let consumer: BaseConsumer = kafka.client().set("group.id", "bench-passthrough").set("enable.auto.commit", "false").set("auto.offset.reset", "earliest").create().unwrap();
+    let consumer: BaseConsumer = kafka
+        .client()
+        .set("group.id", "bench-passthrough")
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .unwrap();
     consumer.subscribe(&[from]).unwrap();
-    let producer: FutureProducer = kafka.client().set("enable.idempotence", "true").set("linger.ms", "2").set("compression.type", "lz4").create().unwrap();
+    let producer: FutureProducer = kafka
+        .client()
+        .set("enable.idempotence", "true")
+        .set("linger.ms", "2")
+        .set("compression.type", "lz4")
+        .create()
+        .unwrap();
     let mut done = 0;
     let mut start = None;
     while done < n {
@@ -82,7 +100,15 @@ fn passthrough(kafka: &KafkaConfig, from: &str, to: &str, n: usize) -> Duration 
             continue;
         }
         start.get_or_insert_with(Instant::now);
-        let sends: Vec<_> = batch.iter().map(|m| producer.send(FutureRecord::to(to).key(m.key().unwrap_or_default()).payload(m.payload().unwrap_or_default()), Duration::from_secs(30))).collect();
+        let sends: Vec<_> = batch
+            .iter()
+            .map(|m| {
+                producer.send(
+                    FutureRecord::to(to).key(m.key().unwrap_or_default()).payload(m.payload().unwrap_or_default()),
+                    Duration::from_secs(30),
+                )
+            })
+            .collect();
         for r in futures::executor::block_on(join_all(sends)) {
             r.unwrap();
         }
@@ -92,10 +118,18 @@ fn passthrough(kafka: &KafkaConfig, from: &str, to: &str, n: usize) -> Duration 
     start.unwrap().elapsed()
 }
 
-fn service(kafka: &KafkaConfig, config: InferenceConfig) -> (Arc<AtomicBool>, Arc<InferenceMetrics>, std::thread::JoinHandle<()>) {
+fn service(
+    kafka: &KafkaConfig,
+    config: InferenceConfig,
+) -> (Arc<AtomicBool>, Arc<InferenceMetrics>, std::thread::JoinHandle<()>) {
     let stop = Arc::new(AtomicBool::new(false));
     let metrics = Arc::new(InferenceMetrics::default());
-    let s = InferenceService { kafka: kafka.clone(), config, model: Arc::new(Artifact::shipped().unwrap()), metrics: metrics.clone() };
+    let s = InferenceService {
+        kafka: kafka.clone(),
+        config,
+        model: Arc::new(Artifact::shipped().unwrap()),
+        metrics: metrics.clone(),
+    };
     let st = stop.clone();
     (stop, metrics, std::thread::spawn(move || s.run_until(&st)))
 }
@@ -120,9 +154,19 @@ fn drain_with_service(kafka: &KafkaConfig, config: InferenceConfig, n: usize) ->
     elapsed
 }
 
-fn python_peer(script: &str, kafka: &KafkaConfig, from: &str, to: &str, csv: &std::path::Path, count: usize) -> Option<(usize, f64)> {
+fn python_peer(
+    script: &str,
+    kafka: &KafkaConfig,
+    from: &str,
+    to: &str,
+    csv: &std::path::Path,
+    count: usize,
+) -> Option<(usize, f64)> {
     let path = format!("{}/benches/{script}", env!("CARGO_MANIFEST_DIR"));
-    let out = std::process::Command::new("python3").args([&path, &kafka.bootstrap, from, to, csv.to_str()?, &count.to_string()]).output().ok()?;
+    let out = std::process::Command::new("python3")
+        .args([&path, &kafka.bootstrap, from, to, csv.to_str()?, &count.to_string()])
+        .output()
+        .ok()?;
     if !out.status.success() {
         eprintln!("{script} failed: {}", String::from_utf8_lossy(&out.stderr));
         return None;
@@ -142,7 +186,9 @@ async fn latency_at(kafka: &KafkaConfig, rate: u64, seconds: u64) -> (f64, f64, 
         group: "bench-latency".into(),
         ..InferenceConfig::default()
     };
-    ensure_topics(kafka, &["bench_latency_requests", "bench_latency_predictions", "bench_latency_dead"], 3).await.unwrap();
+    ensure_topics(kafka, &["bench_latency_requests", "bench_latency_predictions", "bench_latency_dead"], 3)
+        .await
+        .unwrap();
     let (stop, metrics, handle) = service(kafka, config);
     // Let the group settle before the clock starts.
     tokio::time::sleep(Duration::from_secs(5)).await;
@@ -154,7 +200,12 @@ async fn latency_at(kafka: &KafkaConfig, rate: u64, seconds: u64) -> (f64, f64, 
     for i in 0..n {
         ticker.tick().await;
         let key = format!("l{i}");
-        pending.push(producer.send_result(FutureRecord::to("bench_latency_requests").key(&key).payload(&values[i % values.len()])).map_err(|(e, _)| e).unwrap());
+        pending.push(
+            producer
+                .send_result(FutureRecord::to("bench_latency_requests").key(&key).payload(&values[i % values.len()]))
+                .map_err(|(e, _)| e)
+                .unwrap(),
+        );
     }
     join_all(pending).await;
     while answered(&metrics) < n as u64 {
@@ -163,7 +214,8 @@ async fn latency_at(kafka: &KafkaConfig, rate: u64, seconds: u64) -> (f64, f64, 
     stop.store(true, Ordering::Relaxed);
     handle.join().unwrap();
 
-    let consumer: BaseConsumer = kafka.client().set("group.id", "bench-latency-reader").set("auto.offset.reset", "earliest").create().unwrap();
+    let consumer: BaseConsumer =
+        kafka.client().set("group.id", "bench-latency-reader").set("auto.offset.reset", "earliest").create().unwrap();
     consumer.subscribe(&["bench_latency_predictions"]).unwrap();
     let mut lat = Vec::with_capacity(n);
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -181,7 +233,12 @@ async fn latency_at(kafka: &KafkaConfig, rate: u64, seconds: u64) -> (f64, f64, 
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let n: usize = args.iter().position(|a| a == "--requests").and_then(|i| args.get(i + 1)).and_then(|s| s.parse().ok()).unwrap_or(100_000);
+    let n: usize = args
+        .iter()
+        .position(|a| a == "--requests")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100_000);
     let peers = !args.iter().any(|a| a == "--no-peers");
     let csv = std::env::var_os("STREAMLAB_DATA")
         .map(PathBuf::from)
@@ -190,7 +247,8 @@ async fn main() {
     let broker = EmbeddedBroker::start("127.0.0.1:0".parse().unwrap(), Storage::Memory).await.unwrap();
     let kafka = KafkaConfig::new(broker.bootstrap());
     wait_ready(&kafka, Duration::from_secs(30)).unwrap();
-    let topics = ["bench_requests", "bench_passthrough", "bench_predictions", "bench_dead", "bench_naive", "bench_batched"];
+    let topics =
+        ["bench_requests", "bench_passthrough", "bench_predictions", "bench_dead", "bench_naive", "bench_batched"];
     ensure_topics(&kafka, &topics, 3).await.unwrap();
     eprintln!("producing a backlog of {n} requests on the embedded broker ...");
     produce(&kafka, "bench_requests", &requests(n)).await;
@@ -198,7 +256,8 @@ async fn main() {
     let mut rows: Vec<(String, usize, f64)> = Vec::new();
     let k = kafka.clone();
     eprintln!("(a) rdkafka pass-through ...");
-    let a = tokio::task::spawn_blocking(move || passthrough(&k, "bench_requests", "bench_passthrough", n)).await.unwrap();
+    let a =
+        tokio::task::spawn_blocking(move || passthrough(&k, "bench_requests", "bench_passthrough", n)).await.unwrap();
     rows.push(("(a) rdkafka consume→produce, no model".into(), n, a.as_secs_f64()));
     let k = kafka.clone();
     eprintln!("(b) streamlab infer ...");
@@ -218,26 +277,36 @@ async fn main() {
         .is_ok_and(|s| s.success());
     if peers && python_ok && csv.exists() {
         eprintln!("(c) naive Python peer (2,000 requests) ...");
-        if let Some((count, secs)) = python_peer("peer_naive.py", &kafka, "bench_requests", "bench_naive", &csv, n.min(2_000)) {
+        if let Some((count, secs)) =
+            python_peer("peer_naive.py", &kafka, "bench_requests", "bench_naive", &csv, n.min(2_000))
+        {
             rows.push(("(c) kafka-python, 1 msg + sklearn predict".into(), count, secs));
         }
         eprintln!("(d) batched Python peer ...");
-        if let Some((count, secs)) = python_peer("peer_batched.py", &kafka, "bench_requests", "bench_batched", &csv, n) {
+        if let Some((count, secs)) = python_peer("peer_batched.py", &kafka, "bench_requests", "bench_batched", &csv, n)
+        {
             rows.push(("(d) confluent-kafka consume(500) + predict".into(), count, secs));
         }
     } else if peers {
-        eprintln!("Python peers skipped: need python3 with scikit-learn, pandas, kafka-python, confluent-kafka and the data set");
+        eprintln!(
+            "Python peers skipped: need python3 with scikit-learn, pandas, kafka-python, confluent-kafka and the data set"
+        );
     }
     eprintln!("latency at 1,000 requests/s for 20 s ...");
     let (p50, p99, max, measured) = latency_at(&kafka, 1000, 20).await;
 
     let rate = |row: &(String, usize, f64)| row.1 as f64 / row.2;
     let (ra, rb) = (rate(&rows[0]), rate(&rows[1]));
-    println!("\nbacklog drain on the embedded broker, {n} requests, this machine ({} cores)\n", std::thread::available_parallelism().map_or(1, |n| n.get()));
+    println!(
+        "\nbacklog drain on the embedded broker, {n} requests, this machine ({} cores)\n",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
     println!("{:<44} {:>9} {:>9} {:>12} {:>12}", "pipeline", "requests", "seconds", "msg/s", "(b) is ×");
     for row in &rows {
         println!("{:<44} {:>9} {:>9.2} {:>12.0} {:>12.2}", row.0, row.1, row.2, rate(row), rb / rate(row));
     }
     println!("\n(b) reaches {:.0} % of the ceiling (a)", 100.0 * rb / ra);
-    println!("latency request → prediction at 1,000 requests/s ({measured} requests): p50 {p50:.0} ms, p99 {p99:.0} ms, max {max:.0} ms");
+    println!(
+        "latency request → prediction at 1,000 requests/s ({measured} requests): p50 {p50:.0} ms, p99 {p99:.0} ms, max {max:.0} ms"
+    );
 }

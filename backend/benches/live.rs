@@ -57,7 +57,12 @@ fn cpu_seconds(pid: u32) -> f64 {
 
 fn status_kb(pid: u32, field: &str) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok()).unwrap_or(0.0)
+    status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
 }
 
 #[tokio::main]
@@ -79,7 +84,12 @@ async fn main() {
         assert!(Instant::now() < deadline, "the lab did not start");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let created = http.post(format!("http://{web}/api/topics")).json(&serde_json::json!({"name": "bench_feed", "partitions": 3})).send().await.unwrap();
+    let created = http
+        .post(format!("http://{web}/api/topics"))
+        .json(&serde_json::json!({"name": "bench_feed", "partitions": 3}))
+        .send()
+        .await
+        .unwrap();
     assert!(created.status().is_success());
 
     let counts = Arc::new(Counts::default());
@@ -88,10 +98,16 @@ async fn main() {
     for i in 0..clients {
         let (ws_url, counts, stop) = (format!("ws://{web}/ws"), counts.clone(), stop.clone());
         let (mut ws, _) = tokio_tungstenite::connect_async(ws_url).await.expect("socket opens");
-        ws.send(Message::Text(format!(r#"{{"type":"subscribe","subscription":{i},"topic":"bench_feed"}}"#).into())).await.unwrap();
+        ws.send(Message::Text(format!(r#"{{"type":"subscribe","subscription":{i},"topic":"bench_feed"}}"#).into()))
+            .await
+            .unwrap();
         tasks.push(tokio::spawn(async move {
             while !stop.load(Ordering::Relaxed) {
-                let Ok(Some(Ok(Message::Text(text)))) = tokio::time::timeout(Duration::from_millis(500), ws.next()).await else { continue };
+                let Ok(Some(Ok(Message::Text(text)))) =
+                    tokio::time::timeout(Duration::from_millis(500), ws.next()).await
+                else {
+                    continue;
+                };
                 let Ok(frame) = serde_json::from_str::<Frame>(&text) else { continue };
                 if frame.kind == "records" {
                     counts.frames.fetch_add(1, Ordering::Relaxed);
@@ -109,7 +125,14 @@ async fn main() {
     let kafka = KafkaConfig::new(broker.clone());
     let total = (rate * seconds) as u64;
     let feed = tokio::task::spawn_blocking(move || {
-        let config = DatagenConfig { topic: "bench_feed".into(), pace: Pace::Rate(rate), count: Some(total), categoricals: streamlab_model::profile::Categoricals::Joint, verbose: false, seed: Some(1) };
+        let config = DatagenConfig {
+            topic: "bench_feed".into(),
+            pace: Pace::Rate(rate),
+            count: Some(total),
+            categoricals: streamlab_model::profile::Categoricals::Joint,
+            verbose: false,
+            seed: Some(1),
+        };
         streamlab::datagen::run(&kafka, &config, &AtomicBool::new(false)).unwrap()
     });
     let mut peak_rss: f64 = 0.0;
@@ -129,9 +152,15 @@ async fn main() {
     let _ = server.kill();
     let _ = server.wait();
 
-    let (frames, records, skipped) = (counts.frames.load(Ordering::Relaxed), counts.records.load(Ordering::Relaxed), counts.skipped.load(Ordering::Relaxed));
+    let (frames, records, skipped) = (
+        counts.frames.load(Ordering::Relaxed),
+        counts.records.load(Ordering::Relaxed),
+        counts.skipped.load(Ordering::Relaxed),
+    );
     let per_client = |n: u64| n as f64 / clients as f64;
-    println!("live tail load: {clients} websocket clients, one topic fed at {rate}/s for {seconds} s (2-core machine, clients in the same machine)");
+    println!(
+        "live tail load: {clients} websocket clients, one topic fed at {rate}/s for {seconds} s (2-core machine, clients in the same machine)"
+    );
     println!("{:<44}{:>14}", "measure", "value");
     println!("{:<44}{:>14}", "records produced", sent);
     println!("{:<44}{:>14.1}", "produced records/s", sent as f64 / elapsed);

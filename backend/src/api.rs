@@ -1,20 +1,20 @@
 //! The lab's HTTP API under `/api`: what the browser lab shows, for scripts too. Every error
 //! is JSON `{"error": ".."}` with a status that says whose fault it was.
 
+use crate::exercises::{CatalogError, Namespace};
 use crate::web::AppState;
+use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde::Deserialize;
-use crate::exercises::{CatalogError, Namespace};
 use std::net::SocketAddr;
 use streamlab_wire::{
-    CheckReport, ClassReport, ExerciseInfo, StudentReport,
-    ApiError, ClusterInfo, CreateTopic, GeneratorControl, ModelSummary, GeneratorStatus, GroupInfo, InferenceStatus, ProduceRecord, Produced, RateSample,
-    RecordView, ResetOffsets, StartPosition, TopicInfo,
+    ApiError, CheckReport, ClassReport, ClusterInfo, CreateTopic, ExerciseInfo, GeneratorControl, GeneratorStatus,
+    GroupInfo, InferenceStatus, ModelSummary, ProduceRecord, Produced, RateSample, RecordView, ResetOffsets,
+    StartPosition, StudentReport, TopicInfo,
 };
 
 /// An API failure: a status and a message.
@@ -52,7 +52,10 @@ fn require_admin(state: &AppState, headers: &HeaderMap) -> Result<(), Failure> {
     if state.limits.admits(presented) {
         Ok(())
     } else {
-        Err(Failure(StatusCode::UNAUTHORIZED, "this action needs the lab's admin token (header `Authorization: Bearer TOKEN`)".into()))
+        Err(Failure(
+            StatusCode::UNAUTHORIZED,
+            "this action needs the lab's admin token (header `Authorization: Bearer TOKEN`)".into(),
+        ))
     }
 }
 
@@ -62,21 +65,34 @@ pub async fn rate_limit(State(state): State<AppState>, request: Request, next: N
     if let Some(ip) = client
         && !state.limiter.allow(ip)
     {
-        return Failure(StatusCode::TOO_MANY_REQUESTS, format!("more than {} requests per second; slow down", state.limits.requests_per_second)).into_response();
+        return Failure(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("more than {} requests per second; slow down", state.limits.requests_per_second),
+        )
+        .into_response();
     }
     next.run(request).await
 }
 
 pub async fn cluster(State(state): State<AppState>) -> Result<Json<ClusterInfo>, Failure> {
     let (reader, info) = (state.cluster.clone(), state.info.clone());
-    blocking(move || reader.cluster(&info.brokers, info.embedded_broker).map_err(|e| Failure(StatusCode::BAD_GATEWAY, format!("{e:#}")))).await.map(Json)
+    blocking(move || {
+        reader
+            .cluster(&info.brokers, info.embedded_broker)
+            .map_err(|e| Failure(StatusCode::BAD_GATEWAY, format!("{e:#}")))
+    })
+    .await
+    .map(Json)
 }
 
 pub async fn topics(State(state): State<AppState>) -> Json<Vec<TopicInfo>> {
     Json(state.live.topics.borrow().clone())
 }
 
-pub async fn create_topic(State(state): State<AppState>, b: Result<Json<CreateTopic>, JsonRejection>) -> Result<(StatusCode, Json<CreateTopic>), Failure> {
+pub async fn create_topic(
+    State(state): State<AppState>,
+    b: Result<Json<CreateTopic>, JsonRejection>,
+) -> Result<(StatusCode, Json<CreateTopic>), Failure> {
     use crate::cluster::TopicError;
     let t = body(b)?;
     match crate::cluster::create_topic(&state.kafka, &t.name, t.partitions).await {
@@ -87,7 +103,11 @@ pub async fn create_topic(State(state): State<AppState>, b: Result<Json<CreateTo
     }
 }
 
-pub async fn delete_topic(State(state): State<AppState>, headers: HeaderMap, Path(name): Path<String>) -> Result<StatusCode, Failure> {
+pub async fn delete_topic(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Result<StatusCode, Failure> {
     use crate::cluster::TopicError;
     require_admin(&state, &headers)?;
     match crate::cluster::delete_topic(&state.kafka, &name).await {
@@ -130,10 +150,19 @@ fn records_failure(e: crate::records::RecordsError) -> Failure {
     }
 }
 
-pub async fn read_records(State(state): State<AppState>, Path(topic): Path<String>, Query(q): Query<ReadQuery>) -> Result<Json<Vec<RecordView>>, Failure> {
+pub async fn read_records(
+    State(state): State<AppState>,
+    Path(topic): Path<String>,
+    Query(q): Query<ReadQuery>,
+) -> Result<Json<Vec<RecordView>>, Failure> {
     let from = q.from.as_deref().map_or(Ok(StartPosition::Newest { count: 20 }), parse_start).map_err(bad)?;
     let partitions = match q.partitions.as_deref() {
-        Some(p) => Some(p.split(',').map(|x| x.trim().parse::<i32>()).collect::<Result<Vec<_>, _>>().map_err(|_| bad("partitions must be ids like 0,2"))?),
+        Some(p) => Some(
+            p.split(',')
+                .map(|x| x.trim().parse::<i32>())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|_| bad("partitions must be ids like 0,2"))?,
+        ),
         None => None,
     };
     let limit = q.limit.unwrap_or(100);
@@ -141,10 +170,16 @@ pub async fn read_records(State(state): State<AppState>, Path(topic): Path<Strin
         return Err(bad("limit must be between 1 and 1000"));
     }
     let kafka = state.kafka.clone();
-    blocking(move || crate::records::read(&kafka, &topic, from, partitions.as_deref(), limit).map_err(records_failure)).await.map(Json)
+    blocking(move || crate::records::read(&kafka, &topic, from, partitions.as_deref(), limit).map_err(records_failure))
+        .await
+        .map(Json)
 }
 
-pub async fn produce(State(state): State<AppState>, Path(topic): Path<String>, b: Result<Json<ProduceRecord>, JsonRejection>) -> Result<(StatusCode, Json<Produced>), Failure> {
+pub async fn produce(
+    State(state): State<AppState>,
+    Path(topic): Path<String>,
+    b: Result<Json<ProduceRecord>, JsonRejection>,
+) -> Result<(StatusCode, Json<Produced>), Failure> {
     let record = body(b)?;
     crate::cluster::validate_topic_name(&topic).map_err(bad)?;
     // Only to existing topics: a typo should not quietly create a new one.
@@ -157,7 +192,10 @@ pub async fn produce(State(state): State<AppState>, Path(topic): Path<String>, b
         })
         .await?;
     }
-    crate::records::produce(&state.producer, &topic, &record, state.limits.max_record_bytes).await.map(|p| (StatusCode::CREATED, Json(p))).map_err(records_failure)
+    crate::records::produce(&state.producer, &topic, &record, state.limits.max_record_bytes)
+        .await
+        .map(|p| (StatusCode::CREATED, Json(p)))
+        .map_err(records_failure)
 }
 
 pub async fn groups(State(state): State<AppState>) -> Json<Vec<GroupInfo>> {
@@ -165,10 +203,23 @@ pub async fn groups(State(state): State<AppState>) -> Json<Vec<GroupInfo>> {
 }
 
 pub async fn group(State(state): State<AppState>, Path(group): Path<String>) -> Result<Json<GroupInfo>, Failure> {
-    state.live.groups.borrow().iter().find(|g| g.group == group).cloned().map(Json).ok_or_else(|| Failure(StatusCode::NOT_FOUND, format!("group {group} does not exist")))
+    state
+        .live
+        .groups
+        .borrow()
+        .iter()
+        .find(|g| g.group == group)
+        .cloned()
+        .map(Json)
+        .ok_or_else(|| Failure(StatusCode::NOT_FOUND, format!("group {group} does not exist")))
 }
 
-pub async fn reset_group(State(state): State<AppState>, headers: HeaderMap, Path(group): Path<String>, b: Result<Json<ResetOffsets>, JsonRejection>) -> Result<Json<GroupInfo>, Failure> {
+pub async fn reset_group(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(group): Path<String>,
+    b: Result<Json<ResetOffsets>, JsonRejection>,
+) -> Result<Json<GroupInfo>, Failure> {
     use crate::groups::GroupError as E;
     require_admin(&state, &headers)?;
     let reset = body(b)?;
@@ -198,7 +249,10 @@ pub async fn generator(State(state): State<AppState>) -> Json<GeneratorStatus> {
     Json(state.generator.status())
 }
 
-pub async fn control_generator(State(state): State<AppState>, b: Result<Json<GeneratorControl>, JsonRejection>) -> Result<Json<GeneratorStatus>, Failure> {
+pub async fn control_generator(
+    State(state): State<AppState>,
+    b: Result<Json<GeneratorControl>, JsonRejection>,
+) -> Result<Json<GeneratorStatus>, Failure> {
     let control = body(b)?;
     let generator = state.generator.clone();
     blocking(move || generator.control(&control).map_err(bad)).await.map(Json)
@@ -226,14 +280,21 @@ fn exercise_failure(e: CatalogError) -> Failure {
 }
 
 /// `GET /api/exercises/{exercise}/check?student=NAME`: one check run now.
-pub async fn check_exercise(State(state): State<AppState>, Path(exercise): Path<String>, Query(q): Query<StudentQuery>) -> Result<Json<CheckReport>, Failure> {
+pub async fn check_exercise(
+    State(state): State<AppState>,
+    Path(exercise): Path<String>,
+    Query(q): Query<StudentQuery>,
+) -> Result<Json<CheckReport>, Failure> {
     let exercise = state.checker.catalog.find(&exercise).map_err(exercise_failure)?;
     let ns = Namespace::student(q.student.as_deref()).map_err(bad)?;
     Ok(Json(state.checker.check(exercise, &ns).await))
 }
 
 /// `GET /api/progress?student=NAME`: every exercise checked for one student.
-pub async fn progress(State(state): State<AppState>, Query(q): Query<StudentQuery>) -> Result<Json<StudentReport>, Failure> {
+pub async fn progress(
+    State(state): State<AppState>,
+    Query(q): Query<StudentQuery>,
+) -> Result<Json<StudentReport>, Failure> {
     let ns = Namespace::student(q.student.as_deref()).map_err(bad)?;
     let class = state.checker.grade(&[ns.name().map(str::to_owned)], None).await.map_err(exercise_failure)?;
     class.students.into_iter().next().map(Json).ok_or_else(|| internal("no report"))

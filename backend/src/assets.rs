@@ -1,6 +1,6 @@
 //! The browser lab's files, embedded at build time by `build.rs`.
 
-use axum::http::{header, HeaderMap, StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 
 include!(concat!(env!("OUT_DIR"), "/assets.rs"));
@@ -31,16 +31,23 @@ pub async fn serve(uri: Uri, headers: HeaderMap) -> Response {
     let gzip = headers.get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("gzip"));
     let path = uri.path().trim_start_matches('/');
     let path = if path.is_empty() { "index.html" } else { path };
-    let found = ASSETS.iter().find(|(name, ..)| *name == path).or_else(|| {
-        if path.contains('.') { None } else { ASSETS.iter().find(|(name, ..)| *name == "index.html") }
-    });
+    let found = ASSETS
+        .iter()
+        .find(|(name, ..)| *name == path)
+        .or_else(|| if path.contains('.') { None } else { ASSETS.iter().find(|(name, ..)| *name == "index.html") });
     match found {
         Some((name, _, compressed)) if gzip => (
-            [(header::CONTENT_TYPE, content_type(name)), (header::CONTENT_ENCODING, "gzip"), (header::VARY, "accept-encoding")],
+            [
+                (header::CONTENT_TYPE, content_type(name)),
+                (header::CONTENT_ENCODING, "gzip"),
+                (header::VARY, "accept-encoding"),
+            ],
             *compressed,
         )
             .into_response(),
-        Some((name, plain, _)) => ([(header::CONTENT_TYPE, content_type(name)), (header::VARY, "accept-encoding")], *plain).into_response(),
+        Some((name, plain, _)) => {
+            ([(header::CONTENT_TYPE, content_type(name)), (header::VARY, "accept-encoding")], *plain).into_response()
+        }
         None if path.contains('.') => (StatusCode::NOT_FOUND, "not found").into_response(),
         None => Html(NOT_BUILT).into_response(),
     }

@@ -75,14 +75,18 @@ fn to_json(value: AvroValue) -> Value {
         AvroValue::Boolean(b) => Value::Bool(b),
         AvroValue::Int(i) => i.into(),
         AvroValue::Long(l) => l.into(),
-        AvroValue::Float(f) => f.to_string().parse::<f64>().ok().and_then(Number::from_f64).map_or(Value::Null, Value::Number),
+        AvroValue::Float(f) => {
+            f.to_string().parse::<f64>().ok().and_then(Number::from_f64).map_or(Value::Null, Value::Number)
+        }
         AvroValue::Double(d) => Number::from_f64(d).map_or(Value::Null, Value::Number),
         AvroValue::String(s) | AvroValue::Enum(_, s) => Value::String(s),
         AvroValue::Bytes(b) | AvroValue::Fixed(_, b) => Value::Array(b.into_iter().map(Value::from).collect()),
         AvroValue::Union(_, inner) => to_json(*inner),
         AvroValue::Array(items) => Value::Array(items.into_iter().map(to_json).collect()),
         AvroValue::Map(items) => Value::Object(items.into_iter().map(|(k, v)| (k, to_json(v))).collect()),
-        AvroValue::Record(fields) => Value::Object(fields.into_iter().map(|(k, v)| (k, to_json(v))).collect::<Map<_, _>>()),
+        AvroValue::Record(fields) => {
+            Value::Object(fields.into_iter().map(|(k, v)| (k, to_json(v))).collect::<Map<_, _>>())
+        }
         // Logical types the course never writes; show them as text rather than fail.
         other => Value::String(format!("{other:?}")),
     }

@@ -1,13 +1,17 @@
 //! Command-line flags. Every setting also reads an environment variable, so a container or
 //! a classroom script can configure streamlab without flags.
 
-use crate::kafka::{parse_property, KafkaConfig};
+use crate::kafka::{KafkaConfig, parse_property};
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(name = "streamlab", version, about = "Real-time mushroom inference on Kafka and a browser lab for teaching streaming.")]
+#[command(
+    name = "streamlab",
+    version,
+    about = "Real-time mushroom inference on Kafka and a browser lab for teaching streaming."
+)]
 pub struct Cli {
     #[command(flatten)]
     pub kafka: KafkaArgs,
@@ -38,7 +42,8 @@ impl KafkaArgs {
 
     /// The cluster for a command that needs one: `--brokers`, or the lab's embedded broker.
     pub fn cluster(&self) -> KafkaConfig {
-        self.external().unwrap_or_else(|| KafkaConfig { bootstrap: "127.0.0.1:9092".into(), properties: self.properties.clone() })
+        self.external()
+            .unwrap_or_else(|| KafkaConfig { bootstrap: "127.0.0.1:9092".into(), properties: self.properties.clone() })
     }
 }
 
@@ -273,7 +278,10 @@ pub struct DatagenArgs {
 impl DatagenArgs {
     pub fn config(&self) -> anyhow::Result<crate::datagen::DatagenConfig> {
         use crate::datagen::Pace;
-        anyhow::ensure!(self.randomness.is_finite() && self.randomness >= 0.0, "--randomness must be a number of seconds ≥ 0");
+        anyhow::ensure!(
+            self.randomness.is_finite() && self.randomness >= 0.0,
+            "--randomness must be a number of seconds ≥ 0"
+        );
         Ok(crate::datagen::DatagenConfig {
             topic: self.topic.clone(),
             pace: match self.rate {

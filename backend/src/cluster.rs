@@ -2,10 +2,10 @@
 
 use crate::kafka::KafkaConfig;
 use anyhow::Context;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use std::time::Duration;
 use rdkafka::admin::{AdminOptions, NewTopic, TopicReplication};
+use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::types::RDKafkaErrorCode;
+use std::time::Duration;
 use streamlab_wire::{BrokerInfo, ClusterInfo, PartitionInfo, TopicInfo};
 
 /// A client that reads cluster metadata; create one and keep it, connecting is the slow part.
@@ -48,8 +48,14 @@ impl ClusterReader {
     pub fn cluster(&self, bootstrap: &str, embedded_broker: bool) -> anyhow::Result<ClusterInfo> {
         let timeout = Duration::from_secs(5);
         let md = self.consumer.fetch_metadata(None, timeout).context("cannot read cluster metadata")?;
-        let brokers = md.brokers().iter().map(|b| BrokerInfo { id: b.id(), host: b.host().to_owned(), port: b.port() }).collect();
-        Ok(ClusterInfo { cluster_id: self.consumer.client().fetch_cluster_id(timeout), brokers, bootstrap: bootstrap.to_owned(), embedded_broker })
+        let brokers =
+            md.brokers().iter().map(|b| BrokerInfo { id: b.id(), host: b.host().to_owned(), port: b.port() }).collect();
+        Ok(ClusterInfo {
+            cluster_id: self.consumer.client().fetch_cluster_id(timeout),
+            brokers,
+            bootstrap: bootstrap.to_owned(),
+            embedded_broker,
+        })
     }
 }
 

@@ -10,8 +10,8 @@ use anyhow::Context;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use streamlab_model::profile::{Categoricals, DataProfile, Sampler};
 
@@ -61,7 +61,12 @@ pub fn run(kafka: &KafkaConfig, config: &DatagenConfig, stop: &AtomicBool) -> an
 }
 
 /// [`run`], counting into `deliveries` as it goes (the lab's generator shows them live).
-pub fn run_counting(kafka: &KafkaConfig, config: &DatagenConfig, stop: &AtomicBool, deliveries: Arc<Deliveries>) -> anyhow::Result<()> {
+pub fn run_counting(
+    kafka: &KafkaConfig,
+    config: &DatagenConfig,
+    stop: &AtomicBool,
+    deliveries: Arc<Deliveries>,
+) -> anyhow::Result<()> {
     let producer: ThreadedProducer<CountingContext> = kafka
         .client()
         .set("linger.ms", "5")
@@ -108,7 +113,8 @@ pub fn run_counting(kafka: &KafkaConfig, config: &DatagenConfig, stop: &AtomicBo
                     }
                     send_one(&mut rng, &mut sent)?;
                 }
-                let extra = if randomness.is_zero() { Duration::ZERO } else { randomness.mul_f64(rng.gen_range(0.0..1.0)) };
+                let extra =
+                    if randomness.is_zero() { Duration::ZERO } else { randomness.mul_f64(rng.gen_range(0.0..1.0)) };
                 // Sleep in slices so Ctrl-C (and `stop`) is honoured promptly.
                 let wake = Instant::now() + sleep + extra;
                 while Instant::now() < wake && !stop.load(Ordering::Relaxed) {
@@ -118,7 +124,12 @@ pub fn run_counting(kafka: &KafkaConfig, config: &DatagenConfig, stop: &AtomicBo
         }
     }
     producer.flush(Duration::from_secs(30)).context("requests were still unsent after 30 s")?;
-    tracing::info!(sent, acked = deliveries.acked.load(Ordering::Relaxed), seconds = started.elapsed().as_secs_f64(), "generator done");
+    tracing::info!(
+        sent,
+        acked = deliveries.acked.load(Ordering::Relaxed),
+        seconds = started.elapsed().as_secs_f64(),
+        "generator done"
+    );
     Ok(())
 }
 

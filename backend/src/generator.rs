@@ -32,7 +32,13 @@ pub struct RateError(pub f64);
 impl Generator {
     pub fn new(kafka: KafkaConfig, topic: String) -> Self {
         let status = GeneratorStatus { running: false, rate: 10.0, topic: topic.clone(), sent: 0 };
-        Generator { kafka, topic, deliveries: Arc::default(), running: Mutex::new(None), status: watch::channel(status).0 }
+        Generator {
+            kafka,
+            topic,
+            deliveries: Arc::default(),
+            running: Mutex::new(None),
+            status: watch::channel(status).0,
+        }
     }
 
     pub fn subscribe(&self) -> watch::Receiver<GeneratorStatus> {

@@ -18,7 +18,9 @@ const TIMEOUT: Duration = Duration::from_secs(5);
 pub enum GroupError {
     #[error("group {0} does not exist")]
     Missing(String),
-    #[error("group {group} has {members} active member(s); stop them before resetting its offsets (Kafka only lets an empty group be reset)")]
+    #[error(
+        "group {group} has {members} active member(s); stop them before resetting its offsets (Kafka only lets an empty group be reset)"
+    )]
     Active { group: String, members: usize },
     #[error("group {0} has committed nothing; name a topic to reset")]
     NothingCommitted(String),
@@ -38,7 +40,11 @@ pub struct GroupReader {
 
 impl GroupReader {
     pub fn new(kafka: &KafkaConfig) -> Result<Self, GroupError> {
-        Ok(GroupReader { kafka: kafka.clone(), client: kafka.client().create()?, offset_clients: Mutex::new(HashMap::new()) })
+        Ok(GroupReader {
+            kafka: kafka.clone(),
+            client: kafka.client().create()?,
+            offset_clients: Mutex::new(HashMap::new()),
+        })
     }
 
     fn group_client(&self, group: &str) -> Result<BaseConsumer, GroupError> {
@@ -52,7 +58,9 @@ impl GroupReader {
         let mut out = Vec::new();
         let mut clients = self.offset_clients.lock().expect("group clients");
         for g in list.groups() {
-            if OWN_PREFIXES.iter().any(|p| g.name().starts_with(p)) || !(g.protocol_type().is_empty() || g.protocol_type() == "consumer") {
+            if OWN_PREFIXES.iter().any(|p| g.name().starts_with(p))
+                || !(g.protocol_type().is_empty() || g.protocol_type() == "consumer")
+            {
                 continue;
             }
             let members: Vec<GroupMember> = g
@@ -69,14 +77,21 @@ impl GroupReader {
                 clients.insert(g.name().to_owned(), self.group_client(g.name())?);
             }
             let committed = committed(&clients[g.name()], topics)?;
-            let assigned = members.iter().flat_map(|m| m.assignment.iter()).flat_map(|a| a.partitions.iter().map(move |p| (a.topic.clone(), *p)));
+            let assigned = members
+                .iter()
+                .flat_map(|m| m.assignment.iter())
+                .flat_map(|a| a.partitions.iter().map(move |p| (a.topic.clone(), *p)));
             let mut keys: Vec<(String, i32)> = committed.keys().cloned().chain(assigned).collect();
             keys.sort();
             keys.dedup();
             let offsets = keys
                 .into_iter()
                 .map(|(topic, partition)| {
-                    let end = topics.iter().find(|t| t.name == topic).and_then(|t| t.partitions.iter().find(|p| p.id == partition)).map_or(0, |p| p.high);
+                    let end = topics
+                        .iter()
+                        .find(|t| t.name == topic)
+                        .and_then(|t| t.partitions.iter().find(|p| p.id == partition))
+                        .map_or(0, |p| p.high);
                     let c = committed.get(&(topic.clone(), partition)).copied();
                     GroupOffset { topic, partition, committed: c, end, lag: c.map(|c| (end - c).max(0)) }
                 })
@@ -91,7 +106,11 @@ impl GroupReader {
 
     /// Moves an empty group's committed offsets. Returns the group as it is after. Blocking.
     pub fn reset(&self, group: &str, reset: &ResetOffsets, topics: &[TopicInfo]) -> Result<GroupInfo, GroupError> {
-        let current = self.groups(topics)?.into_iter().find(|g| g.group == group).ok_or_else(|| GroupError::Missing(group.to_owned()))?;
+        let current = self
+            .groups(topics)?
+            .into_iter()
+            .find(|g| g.group == group)
+            .ok_or_else(|| GroupError::Missing(group.to_owned()))?;
         if !current.members.is_empty() {
             return Err(GroupError::Active { group: group.to_owned(), members: current.members.len() });
         }
@@ -100,14 +119,20 @@ impl GroupReader {
                 let info = topics.iter().find(|i| &i.name == t).ok_or_else(|| GroupError::NoTopic(t.clone()))?;
                 info.partitions.iter().map(|p| (t.clone(), p.id)).collect()
             }
-            None => current.offsets.iter().filter(|o| o.committed.is_some()).map(|o| (o.topic.clone(), o.partition)).collect(),
+            None => current
+                .offsets
+                .iter()
+                .filter(|o| o.committed.is_some())
+                .map(|o| (o.topic.clone(), o.partition))
+                .collect(),
         };
         if partitions.is_empty() {
             return Err(GroupError::NothingCommitted(group.to_owned()));
         }
         let mut tpl = TopicPartitionList::new();
         for (topic, partition) in &partitions {
-            let p = topics.iter().find(|i| &i.name == topic).and_then(|i| i.partitions.iter().find(|p| p.id == *partition));
+            let p =
+                topics.iter().find(|i| &i.name == topic).and_then(|i| i.partitions.iter().find(|p| p.id == *partition));
             let (low, high) = p.map_or((0, 0), |p| (p.low, p.high));
             let target = match reset.to {
                 ResetTo::Earliest => low,
@@ -126,7 +151,9 @@ impl GroupReader {
 /// assignment, so the id is the one place left to read the client id from.
 fn client_id_of(member_id: &str) -> String {
     match member_id.len().checked_sub(37).and_then(|i| member_id.get(i..).map(|tail| (i, tail))) {
-        Some((i, tail)) if tail.starts_with('-') && uuid::Uuid::parse_str(&tail[1..]).is_ok() => member_id[..i].to_owned(),
+        Some((i, tail)) if tail.starts_with('-') && uuid::Uuid::parse_str(&tail[1..]).is_ok() => {
+            member_id[..i].to_owned()
+        }
         _ => String::new(),
     }
 }

@@ -78,7 +78,8 @@ pub fn read_request(payload: Option<&[u8]>) -> Result<MushroomFeatures, Rejectio
     if let Err(e) = std::str::from_utf8(bytes) {
         return Err(Rejection { reason: "not_utf8", message: format!("request is not UTF-8 text: {e}") });
     }
-    MushroomFeatures::from_json(bytes).map_err(|e: ValidationError| Rejection { reason: e.reason(), message: e.to_string() })
+    MushroomFeatures::from_json(bytes)
+        .map_err(|e: ValidationError| Rejection { reason: e.reason(), message: e.to_string() })
 }
 
 /// One record to produce for a request.
@@ -107,7 +108,13 @@ fn now_ms() -> i64 {
 }
 
 /// Turns a batch of requests into exactly one output each, predicting the valid ones together.
-pub fn answer(batch: &[OwnedMessage], model: &Artifact, model_version: &str, config: &InferenceConfig, metrics: &InferenceMetrics) -> Vec<Output> {
+pub fn answer(
+    batch: &[OwnedMessage],
+    model: &Artifact,
+    model_version: &str,
+    config: &InferenceConfig,
+    metrics: &InferenceMetrics,
+) -> Vec<Output> {
     let read: Vec<Result<MushroomFeatures, Rejection>> = batch.iter().map(|m| read_request(m.payload())).collect();
     let valid: Vec<&MushroomFeatures> = read.iter().filter_map(|r| r.as_ref().ok()).collect();
     let rows = Array2::from_shape_fn((valid.len(), N_FEATURES), |(i, j)| valid[i].0[j]);
@@ -128,7 +135,8 @@ pub fn answer(batch: &[OwnedMessage], model: &Artifact, model_version: &str, con
             match r {
                 Ok(_) => {
                     let p = probabilities.next().expect("one probability per valid request");
-                    let class = if p > 0.5 { streamlab_model::Class::Poisonous } else { streamlab_model::Class::Edible };
+                    let class =
+                        if p > 0.5 { streamlab_model::Class::Poisonous } else { streamlab_model::Class::Edible };
                     let value = PredictionValue {
                         class: class.name().to_owned(),
                         label: class.label() as u8,
@@ -159,7 +167,8 @@ pub fn answer(batch: &[OwnedMessage], model: &Artifact, model_version: &str, con
                         .insert(Header { key: "dlq-source-offset", value: Some(&request.offset.to_string()) })
                         .insert(Header { key: "dlq-model-version", value: Some(model_version) });
                     if let Some(ts) = request.timestamp_ms {
-                        headers = headers.insert(Header { key: "dlq-source-timestamp-ms", value: Some(&ts.to_string()) });
+                        headers =
+                            headers.insert(Header { key: "dlq-source-timestamp-ms", value: Some(&ts.to_string()) });
                     }
                     // Keep the request's own headers too, so nothing it carried is lost.
                     if let Some(original) = m.headers() {
@@ -245,7 +254,11 @@ impl InferenceService {
         let mut c = self.kafka.client();
         c.set("enable.idempotence", "true").set("linger.ms", "2").set("compression.type", "lz4");
         if self.config.exactly_once {
-            let id = self.config.transactional_id.clone().unwrap_or_else(|| format!("streamlab-inference-{}", uuid::Uuid::new_v4()));
+            let id = self
+                .config
+                .transactional_id
+                .clone()
+                .unwrap_or_else(|| format!("streamlab-inference-{}", uuid::Uuid::new_v4()));
             c.set("transactional.id", id);
         }
         let producer: FutureProducer = c.create().context("cannot create the inference producer")?;
@@ -299,7 +312,13 @@ impl InferenceService {
         Ok(())
     }
 
-    fn deliver_in_transaction(&self, producer: &FutureProducer, consumer: &BaseConsumer, outputs: Vec<Output>, offsets: &TopicPartitionList) -> anyhow::Result<()> {
+    fn deliver_in_transaction(
+        &self,
+        producer: &FutureProducer,
+        consumer: &BaseConsumer,
+        outputs: Vec<Output>,
+        offsets: &TopicPartitionList,
+    ) -> anyhow::Result<()> {
         let timeout = Duration::from_secs(30);
         producer.begin_transaction()?;
         let result = (|| -> anyhow::Result<()> {

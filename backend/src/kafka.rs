@@ -1,15 +1,15 @@
 //! Kafka client configuration shared by every command, and the admin calls the lab needs.
 
 use anyhow::{Context, bail};
-use rdkafka::error::KafkaError;
-use rdkafka::producer::{BaseRecord, DeliveryResult, ProducerContext, ThreadedProducer};
-use rdkafka::{ClientConfig, ClientContext};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
+use rdkafka::producer::{BaseRecord, DeliveryResult, ProducerContext, ThreadedProducer};
 use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::{ClientConfig, ClientContext};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Where the cluster is and how to talk to it: `--brokers` plus kcat-style `-X` properties.
@@ -66,8 +66,7 @@ pub fn wait_ready(config: &KafkaConfig, timeout: Duration) -> anyhow::Result<()>
 /// Creates the topics that do not exist yet; existing ones are left as they are.
 pub async fn ensure_topics(config: &KafkaConfig, topics: &[&str], partitions: i32) -> anyhow::Result<()> {
     let admin = config.admin()?;
-    let new: Vec<NewTopic> =
-        topics.iter().map(|t| NewTopic::new(t, partitions, TopicReplication::Fixed(1))).collect();
+    let new: Vec<NewTopic> = topics.iter().map(|t| NewTopic::new(t, partitions, TopicReplication::Fixed(1))).collect();
     let results = admin
         .create_topics(&new, &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))))
         .await

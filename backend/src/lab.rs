@@ -3,22 +3,22 @@
 
 use crate::broker::{EmbeddedBroker, Storage};
 use crate::cluster::ClusterReader;
-use crate::inference::{InferenceConfig, InferenceService};
-use crate::kafka::{ensure_topics, wait_ready, KafkaConfig};
-use crate::metrics::InferenceMetrics;
-use std::sync::atomic::{AtomicBool, Ordering};
-use streamlab_model::Artifact;
 use crate::generator::Generator;
 use crate::groups::GroupReader;
 use crate::guard::{Limits, RateLimiter};
+use crate::inference::{InferenceConfig, InferenceService};
+use crate::kafka::{KafkaConfig, ensure_topics, wait_ready};
+use crate::metrics::InferenceMetrics;
 use crate::sampler::Sampler;
-use crate::web::{app, AppState, LabInfo};
+use crate::web::{AppState, LabInfo, app};
 use anyhow::Context;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+use streamlab_model::Artifact;
 use tokio::net::TcpListener;
 
 #[derive(Debug, Clone)]
@@ -69,15 +69,25 @@ impl Lab {
     }
 
     /// Serves the web app on `listener` until `shutdown` completes.
-    pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let metrics = Arc::new(InferenceMetrics::default());
         let stop = Arc::new(AtomicBool::new(false));
         let inference = self.config.inference.clone().map(|config| {
-            let service = InferenceService { kafka: self.kafka.clone(), config, model: self.config.model.clone(), metrics: metrics.clone() };
+            let service = InferenceService {
+                kafka: self.kafka.clone(),
+                config,
+                model: self.config.model.clone(),
+                metrics: metrics.clone(),
+            };
             let stop = stop.clone();
             std::thread::spawn(move || service.run_until(&stop))
         });
-        let requests = self.config.inference.as_ref().map_or(streamlab_wire::topics::REQUESTS.to_owned(), |i| i.requests.clone());
+        let requests =
+            self.config.inference.as_ref().map_or(streamlab_wire::topics::REQUESTS.to_owned(), |i| i.requests.clone());
         let generator = Arc::new(Generator::new(self.kafka.clone(), requests));
         let cluster = Arc::new(ClusterReader::new(&self.kafka)?);
         let groups = Arc::new(GroupReader::new(&self.kafka)?);
@@ -91,7 +101,13 @@ impl Lab {
             period: Duration::from_secs(1),
         }
         .spawn();
-        let producer = self.kafka.client().set("message.timeout.ms", "10000").set("message.max.bytes", (self.config.limits.max_record_bytes + 64 * 1024).to_string()).create().context("cannot create the lab's producer")?;
+        let producer = self
+            .kafka
+            .client()
+            .set("message.timeout.ms", "10000")
+            .set("message.max.bytes", (self.config.limits.max_record_bytes + 64 * 1024).to_string())
+            .create()
+            .context("cannot create the lab's producer")?;
         let state = AppState {
             info: Arc::new(LabInfo { brokers: self.kafka.bootstrap.clone(), embedded_broker: self.broker.is_some() }),
             kafka: self.kafka.clone(),

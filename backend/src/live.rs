@@ -78,7 +78,8 @@ impl Tail {
                 while !stop.load(Ordering::Relaxed) {
                     match consumer.poll(Duration::from_millis(100)) {
                         Some(Ok(m)) => {
-                            let encoded: Encoded = serde_json::to_string(&records::view(&m)).expect("records serialise").into();
+                            let encoded: Encoded =
+                                serde_json::to_string(&records::view(&m)).expect("records serialise").into();
                             readers.lock().expect("readers lock").retain(|r| match r.upgrade() {
                                 Some(buffer) => {
                                     buffer.lock().expect("buffer lock").push(encoded.clone());
@@ -130,7 +131,12 @@ impl Tails {
 
     /// A tail of `topic` from `from`, checking the topic and partitions exist. Blocking: it
     /// may talk to the broker.
-    pub fn open(&self, topic: &str, from: StartPosition, partitions: Option<&[i32]>) -> Result<Arc<Tail>, SubscribeError> {
+    pub fn open(
+        &self,
+        topic: &str,
+        from: StartPosition,
+        partitions: Option<&[i32]>,
+    ) -> Result<Arc<Tail>, SubscribeError> {
         let shareable = from == StartPosition::Latest && partitions.is_none();
         let mut shared = self.shared.lock().expect("tails lock");
         if shareable && let Some(tail) = shared.get(topic).and_then(Weak::upgrade) {
@@ -235,7 +241,16 @@ mod tests {
     use streamlab_wire::{RecordView, ServerMessage};
 
     fn record(offset: i64, size: usize) -> Encoded {
-        let view = RecordView { topic: "t".into(), partition: 0, offset, timestamp_ms: None, key: Some("k".repeat(size)), headers: vec![], value: None, size: 0 };
+        let view = RecordView {
+            topic: "t".into(),
+            partition: 0,
+            offset,
+            timestamp_ms: None,
+            key: Some("k".repeat(size)),
+            headers: vec![],
+            value: None,
+            size: 0,
+        };
         serde_json::to_string(&view).unwrap().into()
     }
 
@@ -265,7 +280,8 @@ mod tests {
         assert!(subs.frame().is_none());
         for id in [4, 9] {
             let buffer = Arc::new(Mutex::new(Buffer::default()));
-            let tail = Arc::new(Tail { readers: Arc::new(Mutex::new(vec![Arc::downgrade(&buffer)])), stop: Arc::default() });
+            let tail =
+                Arc::new(Tail { readers: Arc::new(Mutex::new(vec![Arc::downgrade(&buffer)])), stop: Arc::default() });
             subs.subs.insert(id, Subscription { _tail: tail, buffer });
         }
         subs.subs[&4].buffer.lock().unwrap().push(record(1, 1));

@@ -2,17 +2,20 @@ use clap::Parser;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use streamlab::cli::InferArgs;
+use streamlab::cli::{Cli, Command, ModelCommand};
 use streamlab::inference::InferenceService;
 use streamlab::kafka::KafkaConfig;
+use streamlab::lab::{Lab, LabConfig, bind_web};
 use streamlab::metrics::InferenceMetrics;
-use streamlab::cli::{Cli, Command, ModelCommand};
-use streamlab::lab::{bind_web, Lab, LabConfig};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_env("STREAMLAB_LOG").unwrap_or_else(|_| EnvFilter::new("info,nisshi=warn,nisshi_broker=warn,nisshi_storage=warn")))
+        .with_env_filter(
+            EnvFilter::try_from_env("STREAMLAB_LOG")
+                .unwrap_or_else(|_| EnvFilter::new("info,nisshi=warn,nisshi_broker=warn,nisshi_storage=warn")),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -28,7 +31,8 @@ async fn main() -> anyhow::Result<()> {
                 let _ = tokio::signal::ctrl_c().await;
                 s.store(true, Ordering::Relaxed);
             });
-            let deliveries = tokio::task::spawn_blocking(move || streamlab::datagen::run(&kafka, &config, &stop)).await??;
+            let deliveries =
+                tokio::task::spawn_blocking(move || streamlab::datagen::run(&kafka, &config, &stop)).await??;
             let failed = deliveries.failed.load(Ordering::Relaxed);
             anyhow::ensure!(failed == 0, "{failed} requests were not delivered");
             Ok(())
@@ -36,16 +40,21 @@ async fn main() -> anyhow::Result<()> {
         Some(Command::Experiment(args)) => run_experiment(cli.kafka, args).await,
         Some(Command::Tail { topic, from, count, exit }) => {
             let kafka = cli.kafka.cluster();
-            tokio::task::spawn_blocking(move || streamlab::tail::tail(&kafka, &topic, from, count, exit, &mut std::io::stdout().lock()).map(|_| ())).await?
+            tokio::task::spawn_blocking(move || {
+                streamlab::tail::tail(&kafka, &topic, from, count, exit, &mut std::io::stdout().lock()).map(|_| ())
+            })
+            .await?
         }
         Some(Command::Check(args)) => run_check(cli.kafka.cluster(), args).await,
-        Some(Command::Model(cmd)) => tokio::task::spawn_blocking(move || match cmd {
-            ModelCommand::Train { data, out } => streamlab::model_cmd::train(&data, &out),
-            ModelCommand::Profile { data, out } => streamlab::model_cmd::profile(&data, &out),
-            ModelCommand::Eval { data, model } => streamlab::model_cmd::eval(&data, model.as_ref()),
-            ModelCommand::Info { model } => streamlab::model_cmd::info(model.as_ref()),
-        })
-        .await?,
+        Some(Command::Model(cmd)) => {
+            tokio::task::spawn_blocking(move || match cmd {
+                ModelCommand::Train { data, out } => streamlab::model_cmd::train(&data, &out),
+                ModelCommand::Profile { data, out } => streamlab::model_cmd::profile(&data, &out),
+                ModelCommand::Eval { data, model } => streamlab::model_cmd::eval(&data, model.as_ref()),
+                ModelCommand::Info { model } => streamlab::model_cmd::info(model.as_ref()),
+            })
+            .await?
+        }
     }
 }
 
@@ -61,7 +70,8 @@ async fn run_lab(cli: Cli) -> anyhow::Result<()> {
         exercises: Arc::new(streamlab::cli::catalog(cli.lab.exercises.as_deref())?),
         roster: match &cli.lab.roster {
             Some(path) => streamlab::exercises::read_roster(
-                &std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read the roster {}: {e}", path.display()))?,
+                &std::fs::read_to_string(path)
+                    .map_err(|e| anyhow::anyhow!("cannot read the roster {}: {e}", path.display()))?,
             )?,
             None => Vec::new(),
         },
@@ -70,12 +80,19 @@ async fn run_lab(cli: Cli) -> anyhow::Result<()> {
     let lab = Lab::start(&config).await?;
     let web = listener.local_addr()?;
     let broker = match &lab.broker {
-        Some(b) => format!("{} (embedded, {})", b.addr(), config.data_dir.as_ref().map_or("in memory".to_owned(), |d| format!("data in {}", d.display()))),
+        Some(b) => format!(
+            "{} (embedded, {})",
+            b.addr(),
+            config.data_dir.as_ref().map_or("in memory".to_owned(), |d| format!("data in {}", d.display()))
+        ),
         None => lab.kafka.bootstrap.clone(),
     };
     let shown = if web.ip().is_unspecified() { format!("127.0.0.1:{}", web.port()) } else { web.to_string() };
-    eprintln!("streamlab {} is ready\n  lab     http://{shown}/\n  broker  {broker}\n  topics  {}\nPress Ctrl-C to stop.",
-        env!("CARGO_PKG_VERSION"), streamlab_wire::topics::ALL.join(", "));
+    eprintln!(
+        "streamlab {} is ready\n  lab     http://{shown}/\n  broker  {broker}\n  topics  {}\nPress Ctrl-C to stop.",
+        env!("CARGO_PKG_VERSION"),
+        streamlab_wire::topics::ALL.join(", ")
+    );
     lab.serve(listener, async {
         let _ = tokio::signal::ctrl_c().await;
     })
@@ -88,8 +105,15 @@ async fn run_infer(kafka: KafkaConfig, args: InferArgs, metrics_addr: std::net::
     let listener = tokio::net::TcpListener::bind(metrics_addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot serve metrics on {metrics_addr}: {e} (choose another with --metrics-addr, 127.0.0.1:0 for any free port)"))?;
-    eprintln!("streamlab infer: {} → model {} → {} (dead letters: {}), group {}, metrics http://{}/metrics",
-        args.requests_topic, model.version(), args.predictions_topic, args.dead_letter_topic, args.group, listener.local_addr()?);
+    eprintln!(
+        "streamlab infer: {} → model {} → {} (dead letters: {}), group {}, metrics http://{}/metrics",
+        args.requests_topic,
+        model.version(),
+        args.predictions_topic,
+        args.dead_letter_topic,
+        args.group,
+        listener.local_addr()?
+    );
     tokio::spawn(axum::serve(listener, streamlab::web::metrics_app(metrics.clone())).into_future());
     let stop = Arc::new(AtomicBool::new(false));
     let service = InferenceService { kafka, config: args.config(), model, metrics };
@@ -119,7 +143,8 @@ async fn run_experiment(kafka: streamlab::cli::KafkaArgs, args: streamlab::cli::
         secret_key: args.secret_key.clone(),
         seed: args.seed,
     };
-    streamlab::experiment::hash::SecretKey::new(&config.secret_key).map_err(|e| anyhow::anyhow!("--secret-key: {e}"))?;
+    streamlab::experiment::hash::SecretKey::new(&config.secret_key)
+        .map_err(|e| anyhow::anyhow!("--secret-key: {e}"))?;
     let mut topics = vec![config.topic.as_str()];
     topics.extend(config.document_topic.as_deref());
     // A course cluster may not let students create topics; the producer can still write to
@@ -135,13 +160,19 @@ async fn run_experiment(kafka: streamlab::cli::KafkaArgs, args: streamlab::cli::
                 let app = axum::Router::new().route("/metrics", axum::routing::get(move || async move { m.render() }));
                 tokio::spawn(axum::serve(listener, app).into_future());
             }
-            Err(e) => tracing::warn!("not serving metrics on {}: {e} (--metrics-addr HOST:PORT or off)", args.metrics_addr),
+            Err(e) => {
+                tracing::warn!("not serving metrics on {}: {e} (--metrics-addr HOST:PORT or off)", args.metrics_addr)
+            }
         }
     }
     let total: f64 = config.experiments.iter().map(|s| s.events_per_second() * s.duration().as_secs_f64()).sum();
     let end = config.experiments.iter().map(|s| s.start_time + s.duration().as_secs_f64()).fold(0.0, f64::max);
-    eprintln!("streamlab experiment: {} experiment(s) → {} on {}, about {total:.0} measurements over {end:.1} s",
-        config.experiments.len(), config.topic, kafka.bootstrap);
+    eprintln!(
+        "streamlab experiment: {} experiment(s) → {} on {}, about {total:.0} measurements over {end:.1} s",
+        config.experiments.len(),
+        config.topic,
+        kafka.bootstrap
+    );
     let stop = Arc::new(AtomicBool::new(false));
     let s = stop.clone();
     tokio::spawn(async move {
@@ -160,22 +191,27 @@ async fn run_experiment(kafka: streamlab::cli::KafkaArgs, args: streamlab::cli::
                 tick.tick().await;
                 let t = started.elapsed().as_secs_f64();
                 let sent = metrics.total();
-                eprintln!("  {t:5.0} s  {:4} events/s  (load file: {:3.0} measurements/s)  {sent} sent",
-                    sent - last, streamlab::experiment::config::expected_rate(&specs, t - 1.0));
+                eprintln!(
+                    "  {t:5.0} s  {:4} events/s  (load file: {:3.0} measurements/s)  {sent} sent",
+                    sent - last,
+                    streamlab::experiment::config::expected_rate(&specs, t - 1.0)
+                );
                 last = sent;
             }
         })
     };
-    let report = tokio::task::spawn_blocking(move || streamlab::experiment::run(&kafka, &config, &metrics, &stop)).await??;
+    let report =
+        tokio::task::spawn_blocking(move || streamlab::experiment::run(&kafka, &config, &metrics, &stop)).await??;
     progress.abort();
-    let (acked, failed) = (report.deliveries.acked.load(Ordering::Relaxed), report.deliveries.failed.load(Ordering::Relaxed));
+    let (acked, failed) =
+        (report.deliveries.acked.load(Ordering::Relaxed), report.deliveries.failed.load(Ordering::Relaxed));
     eprintln!("done: {acked} events delivered, experiments {}", report.experiments.join(", "));
     anyhow::ensure!(failed == 0, "{failed} events were not delivered");
     Ok(())
 }
 
 async fn run_check(kafka: KafkaConfig, args: streamlab::cli::CheckArgs) -> anyhow::Result<()> {
-    use streamlab::exercises::{check, read_roster, Namespace};
+    use streamlab::exercises::{Namespace, check, read_roster};
     let catalog = Arc::new(streamlab::cli::catalog(args.exercises.as_deref())?);
     if args.list {
         for e in &catalog.exercises {
@@ -188,7 +224,8 @@ async fn run_check(kafka: KafkaConfig, args: streamlab::cli::CheckArgs) -> anyho
     }
     let students: Vec<Option<String>> = match &args.roster {
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read the roster {}: {e}", path.display()))?;
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("cannot read the roster {}: {e}", path.display()))?;
             read_roster(&text)?.into_iter().map(Some).collect()
         }
         None => vec![Namespace::student(args.student.as_deref())?.name().map(str::to_owned)],

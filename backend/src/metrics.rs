@@ -117,19 +117,50 @@ impl InferenceMetrics {
         let counter = |out: &mut String, name: &str, help: &str, value: u64| {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
         };
-        counter(&mut out, "streamlab_inference_requests_total", "Requests read from the request topic.", self.requests.load(Ordering::Relaxed));
-        let _ = writeln!(out, "# HELP streamlab_inference_predictions_total Predictions produced, by class.\n# TYPE streamlab_inference_predictions_total counter");
-        let _ = writeln!(out, "streamlab_inference_predictions_total{{class=\"edible\"}} {}", self.edible.load(Ordering::Relaxed));
-        let _ = writeln!(out, "streamlab_inference_predictions_total{{class=\"poisonous\"}} {}", self.poisonous.load(Ordering::Relaxed));
-        let _ = writeln!(out, "# HELP streamlab_inference_dead_letters_total Requests sent to the dead-letter topic, by reason.\n# TYPE streamlab_inference_dead_letters_total counter");
+        counter(
+            &mut out,
+            "streamlab_inference_requests_total",
+            "Requests read from the request topic.",
+            self.requests.load(Ordering::Relaxed),
+        );
+        let _ = writeln!(
+            out,
+            "# HELP streamlab_inference_predictions_total Predictions produced, by class.\n# TYPE streamlab_inference_predictions_total counter"
+        );
+        let _ = writeln!(
+            out,
+            "streamlab_inference_predictions_total{{class=\"edible\"}} {}",
+            self.edible.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "streamlab_inference_predictions_total{{class=\"poisonous\"}} {}",
+            self.poisonous.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP streamlab_inference_dead_letters_total Requests sent to the dead-letter topic, by reason.\n# TYPE streamlab_inference_dead_letters_total counter"
+        );
         for (reason, n) in self.dead_letters() {
             let _ = writeln!(out, "streamlab_inference_dead_letters_total{{reason=\"{reason}\"}} {n}");
         }
-        self.batch_size.render(&mut out, "streamlab_inference_batch_size", "Requests handled together in one micro-batch.");
-        self.latency.render(&mut out, "streamlab_inference_latency_seconds", "From the request's timestamp to its prediction's acknowledgement.");
-        let _ = writeln!(out, "# HELP streamlab_inference_consumer_lag Requests not yet read, per partition.\n# TYPE streamlab_inference_consumer_lag gauge");
+        self.batch_size.render(
+            &mut out,
+            "streamlab_inference_batch_size",
+            "Requests handled together in one micro-batch.",
+        );
+        self.latency.render(
+            &mut out,
+            "streamlab_inference_latency_seconds",
+            "From the request's timestamp to its prediction's acknowledgement.",
+        );
+        let _ = writeln!(
+            out,
+            "# HELP streamlab_inference_consumer_lag Requests not yet read, per partition.\n# TYPE streamlab_inference_consumer_lag gauge"
+        );
         for ((topic, partition), lag) in self.lag.lock().expect("metrics lock").iter() {
-            let _ = writeln!(out, "streamlab_inference_consumer_lag{{topic=\"{topic}\",partition=\"{partition}\"}} {lag}");
+            let _ =
+                writeln!(out, "streamlab_inference_consumer_lag{{topic=\"{topic}\",partition=\"{partition}\"}} {lag}");
         }
         out
     }
@@ -166,6 +197,8 @@ mod tests {
         assert!(text.contains("streamlab_inference_requests_total 3"));
         assert!(text.contains("streamlab_inference_predictions_total{class=\"poisonous\"} 2"));
         assert!(text.contains("streamlab_inference_dead_letters_total{reason=\"not_json\"} 1"));
-        assert!(text.contains("streamlab_inference_consumer_lag{topic=\"mushroom_inference_request\",partition=\"2\"} 7"));
+        assert!(
+            text.contains("streamlab_inference_consumer_lag{topic=\"mushroom_inference_request\",partition=\"2\"} 7")
+        );
     }
 }

@@ -3,9 +3,9 @@
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
+use streamlab_model::Artifact;
 use streamlab_model::profile::DataProfile;
 use streamlab_model::train::{self, Stage};
-use streamlab_model::Artifact;
 
 pub fn load(path: Option<&Path>) -> anyhow::Result<Artifact> {
     Ok(match path {
@@ -47,8 +47,14 @@ pub fn train(data: &Path, out: &Path) -> anyhow::Result<()> {
 /// Writes the data profile of `data` to `out`.
 pub fn profile(data: &Path, out: &Path) -> anyhow::Result<()> {
     let profile = DataProfile::from_csv(data)?;
-    std::fs::write(out, serde_json::to_string_pretty(&profile)? + "\n").with_context(|| format!("cannot write {}", out.display()))?;
-    println!("wrote the data profile of {} ({} combinations) to {}", data.display(), profile.combinations.len(), out.display());
+    std::fs::write(out, serde_json::to_string_pretty(&profile)? + "\n")
+        .with_context(|| format!("cannot write {}", out.display()))?;
+    println!(
+        "wrote the data profile of {} ({} combinations) to {}",
+        data.display(),
+        profile.combinations.len(),
+        out.display()
+    );
     Ok(())
 }
 

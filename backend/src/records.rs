@@ -30,7 +30,11 @@ pub fn decode(bytes: &[u8]) -> Decoded {
     if crate::avro::is_container(bytes)
         && let Ok(d) = crate::avro::decode(bytes)
     {
-        let record = if d.records.len() == 1 { d.records.into_iter().next().unwrap() } else { serde_json::Value::Array(d.records) };
+        let record = if d.records.len() == 1 {
+            d.records.into_iter().next().unwrap()
+        } else {
+            serde_json::Value::Array(d.records)
+        };
         return Decoded::Avro { schema: d.schema_name, record };
     }
     let shown = &bytes[..bytes.len().min(SHOWN_BYTES)];
@@ -48,7 +52,14 @@ pub fn decode(bytes: &[u8]) -> Decoded {
 pub fn view<M: Message>(m: &M) -> RecordView {
     let headers = m
         .headers()
-        .map(|hs| hs.iter().map(|h| Header { key: h.key.to_owned(), value: h.value.map(|v| String::from_utf8_lossy(v).into_owned()) }).collect())
+        .map(|hs| {
+            hs.iter()
+                .map(|h| Header {
+                    key: h.key.to_owned(),
+                    value: h.value.map(|v| String::from_utf8_lossy(v).into_owned()),
+                })
+                .collect()
+        })
         .unwrap_or_default();
     RecordView {
         topic: m.topic().to_owned(),
@@ -63,10 +74,18 @@ pub fn view<M: Message>(m: &M) -> RecordView {
 }
 
 /// The partitions of `topic` (all, or the ones asked for) with their watermarks.
-pub fn partitions(consumer: &BaseConsumer, topic: &str, only: Option<&[i32]>) -> Result<Vec<(i32, i64, i64)>, RecordsError> {
+pub fn partitions(
+    consumer: &BaseConsumer,
+    topic: &str,
+    only: Option<&[i32]>,
+) -> Result<Vec<(i32, i64, i64)>, RecordsError> {
     let timeout = Duration::from_secs(5);
     let md = consumer.fetch_metadata(Some(topic), timeout)?;
-    let t = md.topics().first().filter(|t| t.error().is_none() && !t.partitions().is_empty()).ok_or_else(|| RecordsError::NoTopic(topic.into()))?;
+    let t = md
+        .topics()
+        .first()
+        .filter(|t| t.error().is_none() && !t.partitions().is_empty())
+        .ok_or_else(|| RecordsError::NoTopic(topic.into()))?;
     let all: Vec<i32> = t.partitions().iter().map(|p| p.id()).collect();
     let chosen = match only {
         Some(ids) => {
@@ -88,7 +107,12 @@ pub fn partitions(consumer: &BaseConsumer, topic: &str, only: Option<&[i32]>) ->
 
 /// Assigns `consumer` to `topic` at `from`. Returns, per partition, the offset reading
 /// starts at and the high watermark now (where a bounded read stops).
-pub fn assign(consumer: &BaseConsumer, topic: &str, from: StartPosition, only: Option<&[i32]>) -> Result<Vec<(i32, i64, i64)>, RecordsError> {
+pub fn assign(
+    consumer: &BaseConsumer,
+    topic: &str,
+    from: StartPosition,
+    only: Option<&[i32]>,
+) -> Result<Vec<(i32, i64, i64)>, RecordsError> {
     let parts = partitions(consumer, topic, only)?;
     let mut starts: Vec<(i32, i64, i64)> = parts
         .iter()
@@ -128,7 +152,13 @@ pub fn assign(consumer: &BaseConsumer, topic: &str, from: StartPosition, only: O
 
 /// Reads up to `limit` records of `topic` from `from`, stopping at the end of what is
 /// stored now (a read, not a tail). Blocking.
-pub fn read(kafka: &KafkaConfig, topic: &str, from: StartPosition, only: Option<&[i32]>, limit: usize) -> Result<Vec<RecordView>, RecordsError> {
+pub fn read(
+    kafka: &KafkaConfig,
+    topic: &str,
+    from: StartPosition,
+    only: Option<&[i32]>,
+    limit: usize,
+) -> Result<Vec<RecordView>, RecordsError> {
     let consumer: BaseConsumer = kafka
         .client()
         .set("group.id", format!("streamlab-read-{}", uuid::Uuid::new_v4()))
@@ -151,9 +181,15 @@ pub fn read(kafka: &KafkaConfig, topic: &str, from: StartPosition, only: Option<
 /// Polls `consumer`, assigned at `parts` (partition, start, end), handing `take` each record
 /// before its partition's end, until every partition reached the end it had when the read
 /// began. Returns true then, false when `take` said stop or `deadline` came first.
-pub fn read_to_end(consumer: &BaseConsumer, parts: &[(i32, i64, i64)], deadline: Instant, mut take: impl FnMut(&BorrowedMessage<'_>) -> bool) -> Result<bool, rdkafka::error::KafkaError> {
+pub fn read_to_end(
+    consumer: &BaseConsumer,
+    parts: &[(i32, i64, i64)],
+    deadline: Instant,
+    mut take: impl FnMut(&BorrowedMessage<'_>) -> bool,
+) -> Result<bool, rdkafka::error::KafkaError> {
     let end_of = |p: i32| parts.iter().find(|s| s.0 == p).map_or(0, |s| s.2);
-    let mut open: std::collections::HashSet<i32> = parts.iter().filter(|(_, start, end)| start < end).map(|s| s.0).collect();
+    let mut open: std::collections::HashSet<i32> =
+        parts.iter().filter(|(_, start, end)| start < end).map(|s| s.0).collect();
     while !open.is_empty() {
         if Instant::now() >= deadline {
             return Ok(false);
@@ -176,8 +212,15 @@ pub fn read_to_end(consumer: &BaseConsumer, parts: &[(i32, i64, i64)], deadline:
 }
 
 /// Produces one record and waits for its acknowledgement.
-pub async fn produce(producer: &FutureProducer, topic: &str, record: &ProduceRecord, max_bytes: usize) -> Result<Produced, RecordsError> {
-    let size = record.value.len() + record.key.as_ref().map_or(0, String::len) + record.headers.iter().map(|h| h.key.len() + h.value.as_ref().map_or(0, String::len)).sum::<usize>();
+pub async fn produce(
+    producer: &FutureProducer,
+    topic: &str,
+    record: &ProduceRecord,
+    max_bytes: usize,
+) -> Result<Produced, RecordsError> {
+    let size = record.value.len()
+        + record.key.as_ref().map_or(0, String::len)
+        + record.headers.iter().map(|h| h.key.len() + h.value.as_ref().map_or(0, String::len)).sum::<usize>();
     if size > max_bytes {
         return Err(RecordsError::TooLarge { size, limit: max_bytes });
     }

@@ -69,8 +69,18 @@ impl Sampler {
     pub fn spawn(self) -> (Arc<Live>, tokio::task::JoinHandle<()>) {
         let (topics_tx, topics) = watch::channel(Vec::new());
         let (groups_tx, groups) = watch::channel(Vec::new());
-        let (inference_tx, inference) = watch::channel(InferenceStatus { running: self.inference_running, model_version: self.model_version.clone(), ..Default::default() });
-        let live = Arc::new(Live { topics, groups, inference, rates: broadcast::channel(64).0, history: Mutex::new(VecDeque::with_capacity(RATE_HISTORY)) });
+        let (inference_tx, inference) = watch::channel(InferenceStatus {
+            running: self.inference_running,
+            model_version: self.model_version.clone(),
+            ..Default::default()
+        });
+        let live = Arc::new(Live {
+            topics,
+            groups,
+            inference,
+            rates: broadcast::channel(64).0,
+            history: Mutex::new(VecDeque::with_capacity(RATE_HISTORY)),
+        });
         let l = live.clone();
         let task = tokio::spawn(async move {
             let mut previous: Option<Previous> = None;
@@ -94,18 +104,38 @@ impl Sampler {
                 let (sample, predictions_per_s) = match read {
                     Ok(Ok((topics, groups, at))) => {
                         let sample = self.sample(&mut previous, &topics, groups.as_deref(), at);
-                        topics_tx.send_if_modified(|t| if *t != topics { *t = topics; true } else { false });
+                        topics_tx.send_if_modified(|t| {
+                            if *t != topics {
+                                *t = topics;
+                                true
+                            } else {
+                                false
+                            }
+                        });
                         if let Some(groups) = groups {
-                            groups_tx.send_if_modified(|g| if *g != groups { *g = groups; true } else { false });
+                            groups_tx.send_if_modified(|g| {
+                                if *g != groups {
+                                    *g = groups;
+                                    true
+                                } else {
+                                    false
+                                }
+                            });
                         }
                         sample
                     }
                     failed => {
-                        let e = match failed { Ok(Err(e)) => format!("{e:#}"), Err(e) => e.to_string(), Ok(Ok(_)) => unreachable!() };
+                        let e = match failed {
+                            Ok(Err(e)) => format!("{e:#}"),
+                            Err(e) => e.to_string(),
+                            Ok(Ok(_)) => unreachable!(),
+                        };
                         tracing::warn!("cannot sample the cluster: {e}");
                         // A gap for everything known: the graph shows a hole, not a drop to 0.
                         let gaps = |names: Vec<&String>| names.into_iter().map(|k| (k.clone(), None)).collect();
-                        let (topics, groups) = previous.as_ref().map_or((BTreeMap::new(), BTreeMap::new()), |p| (gaps(p.topics.keys().collect()), gaps(p.groups.keys().collect())));
+                        let (topics, groups) = previous.as_ref().map_or((BTreeMap::new(), BTreeMap::new()), |p| {
+                            (gaps(p.topics.keys().collect()), gaps(p.groups.keys().collect()))
+                        });
                         (RateSample { at_ms: now_ms(), topics, groups }, None)
                     }
                 };
@@ -125,21 +155,39 @@ impl Sampler {
     }
 
     /// This second's rates, and predictions/s.
-    fn sample(&self, previous: &mut Option<Previous>, topics: &[TopicInfo], groups: Option<&[GroupInfo]>, at: Instant) -> (RateSample, Option<f64>) {
+    fn sample(
+        &self,
+        previous: &mut Option<Previous>,
+        topics: &[TopicInfo],
+        groups: Option<&[GroupInfo]>,
+        at: Instant,
+    ) -> (RateSample, Option<f64>) {
         let seconds = previous.as_ref().map_or(0.0, |p| at.duration_since(p.at).as_secs_f64());
-        let topic_counts: BTreeMap<String, (usize, i64)> = topics.iter().map(|t| (t.name.clone(), (t.partitions.len(), t.partitions.iter().map(|p| p.high).sum()))).collect();
+        let topic_counts: BTreeMap<String, (usize, i64)> = topics
+            .iter()
+            .map(|t| (t.name.clone(), (t.partitions.len(), t.partitions.iter().map(|p| p.high).sum())))
+            .collect();
         let topic_rates = topic_counts
             .iter()
             .map(|(name, &(parts, high))| {
                 // A changed partition count changes the sum; skip that second.
-                let before = previous.as_ref().and_then(|p| p.topics.get(name)).filter(|(n, _)| *n == parts).map(|&(_, h)| h);
+                let before =
+                    previous.as_ref().and_then(|p| p.topics.get(name)).filter(|(n, _)| *n == parts).map(|&(_, h)| h);
                 (name.clone(), rate(before, high, seconds))
             })
             .collect();
         let (group_counts, group_rates) = match groups {
             Some(groups) => {
-                let counts: BTreeMap<String, i64> = groups.iter().map(|g| (g.group.clone(), g.offsets.iter().filter_map(|o| o.committed).sum())).collect();
-                let rates = counts.iter().map(|(g, &c)| (g.clone(), rate(previous.as_ref().and_then(|p| p.groups.get(g)).copied(), c, seconds))).collect();
+                let counts: BTreeMap<String, i64> = groups
+                    .iter()
+                    .map(|g| (g.group.clone(), g.offsets.iter().filter_map(|o| o.committed).sum()))
+                    .collect();
+                let rates = counts
+                    .iter()
+                    .map(|(g, &c)| {
+                        (g.clone(), rate(previous.as_ref().and_then(|p| p.groups.get(g)).copied(), c, seconds))
+                    })
+                    .collect();
                 (counts, rates)
             }
             None => {

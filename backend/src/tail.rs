@@ -57,7 +57,14 @@ pub enum From {
 
 /// Prints records of `topic` until `count` were printed (if given) or, with `--exit`, the
 /// end of every partition is reached.
-pub fn tail(kafka: &KafkaConfig, topic: &str, from: From, count: Option<usize>, exit_at_end: bool, out: &mut impl Write) -> anyhow::Result<usize> {
+pub fn tail(
+    kafka: &KafkaConfig,
+    topic: &str,
+    from: From,
+    count: Option<usize>,
+    exit_at_end: bool,
+    out: &mut impl Write,
+) -> anyhow::Result<usize> {
     let consumer: BaseConsumer = kafka
         .client()
         .set("group.id", format!("streamlab-tail-{}", uuid::Uuid::new_v4()))

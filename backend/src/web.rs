@@ -19,11 +19,11 @@ use crate::guard::{Bucket, Limits, RateLimiter};
 use crate::kafka::KafkaConfig;
 use crate::live::{Subscriptions, Tails};
 use crate::sampler::Live;
+use axum::Router;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{DefaultBodyLimit, State};
 use axum::response::IntoResponse;
 use axum::routing::{any, get, post};
-use axum::Router;
 use rdkafka::producer::FutureProducer;
 use std::sync::Arc;
 use std::time::Duration;
@@ -125,10 +125,15 @@ async fn send(socket: &mut WebSocket, message: &ServerMessage) -> bool {
 /// One browser's socket, until it closes.
 async fn session(mut socket: WebSocket, state: AppState) {
     let live = state.live.clone();
-    let (mut topics, mut groups, mut inference, mut generator) = (live.topics.clone(), live.groups.clone(), live.inference.clone(), state.generator.subscribe());
+    let (mut topics, mut groups, mut inference, mut generator) =
+        (live.topics.clone(), live.groups.clone(), live.inference.clone(), state.generator.subscribe());
     let mut rates = live.rates.subscribe();
     let opening = [
-        ServerMessage::Hello { version: env!("CARGO_PKG_VERSION").to_owned(), brokers: state.info.brokers.clone(), embedded_broker: state.info.embedded_broker },
+        ServerMessage::Hello {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            brokers: state.info.brokers.clone(),
+            embedded_broker: state.info.embedded_broker,
+        },
         ServerMessage::Topics { topics: topics.borrow_and_update().clone() },
         ServerMessage::Groups { groups: groups.borrow_and_update().clone() },
         ServerMessage::Rates { history: live.history() },
@@ -207,7 +212,12 @@ impl Watch {
     /// Starts watching; the first report says every condition is pending.
     fn start(&mut self, exercise: &str, student: Option<&str>) -> ServerMessage {
         use crate::exercises::Namespace;
-        let found = self.checker.catalog.find(exercise).map_err(|e| e.to_string()).and_then(|e| Namespace::student(student).map(|ns| (e.clone(), ns)).map_err(|e| e.to_string()));
+        let found = self
+            .checker
+            .catalog
+            .find(exercise)
+            .map_err(|e| e.to_string())
+            .and_then(|e| Namespace::student(student).map(|ns| (e.clone(), ns)).map_err(|e| e.to_string()));
         let (exercise, ns) = match found {
             Ok(f) => f,
             Err(message) => return ServerMessage::Error { message },
@@ -245,7 +255,13 @@ impl Drop for Watch {
     }
 }
 
-async fn handle(m: ClientMessage, subs: &mut Subscriptions, topics: &tokio::sync::watch::Receiver<Vec<streamlab_wire::TopicInfo>>, tails: &Arc<Tails>, watch: &mut Watch) -> ServerMessage {
+async fn handle(
+    m: ClientMessage,
+    subs: &mut Subscriptions,
+    topics: &tokio::sync::watch::Receiver<Vec<streamlab_wire::TopicInfo>>,
+    tails: &Arc<Tails>,
+    watch: &mut Watch,
+) -> ServerMessage {
     match m {
         ClientMessage::WatchExercise { exercise, student } => watch.start(&exercise, student.as_deref()),
         ClientMessage::UnwatchExercise => {

@@ -3,18 +3,19 @@
 
 mod common;
 
-use common::{connect, next_matching, send_json, serve_lab, serve_lab_with, Socket};
+use common::{Socket, connect, next_matching, send_json, serve_lab, serve_lab_with};
 use futures::SinkExt;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use streamlab::guard::Limits;
 use streamlab::kafka::KafkaConfig;
 use streamlab_wire::{
-    ApiError, ClusterInfo, Decoded, GeneratorStatus, GroupInfo, InferenceStatus, Produced, RateSample, RecordView, ServerMessage, TopicInfo,
+    ApiError, ClusterInfo, Decoded, GeneratorStatus, GroupInfo, InferenceStatus, Produced, RateSample, RecordView,
+    ServerMessage, TopicInfo,
 };
 use tokio_tungstenite::tungstenite::Message;
 
@@ -34,7 +35,13 @@ impl Api {
         r.json().await.unwrap()
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>, token: Option<&str>) -> (StatusCode, Value) {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+        token: Option<&str>,
+    ) -> (StatusCode, Value) {
         let mut r = self.http.request(method, format!("{}{path}", self.base));
         if let Some(b) = body {
             r = r.json(&b);
@@ -124,7 +131,8 @@ async fn records_are_read_decoded_and_produced() {
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(serde_json::from_value::<Produced>(body).unwrap(), Produced { partition: 1, offset: 0 });
     for i in 0..10 {
-        let (status, _) = api.post("/api/topics/msgs/records", json!({"value": format!("n-{i}"), "partition": 0})).await;
+        let (status, _) =
+            api.post("/api/topics/msgs/records", json!({"value": format!("n-{i}"), "partition": 0})).await;
         assert_eq!(status, StatusCode::CREATED);
     }
     // An Avro value, as the experiment producer writes it.
@@ -140,7 +148,11 @@ async fn records_are_read_decoded_and_produced() {
         seed: Some(1),
     };
     let k = kafka.clone();
-    tokio::task::spawn_blocking(move || streamlab::experiment::run(&k, &cfg, &Default::default(), &Default::default()).unwrap()).await.unwrap();
+    tokio::task::spawn_blocking(move || {
+        streamlab::experiment::run(&k, &cfg, &Default::default(), &Default::default()).unwrap()
+    })
+    .await
+    .unwrap();
 
     let all: Vec<RecordView> = api.get("/api/topics/msgs/records?from=earliest").await;
     assert_eq!(all.len(), 1 + 10 + 4);
@@ -156,7 +168,8 @@ async fn records_are_read_decoded_and_produced() {
 
     let p0 = |q: &str| format!("/api/topics/msgs/records?partitions=0&{q}");
     let newest: Vec<RecordView> = api.get(&p0("from=newest:3")).await;
-    let offsets = |rs: &[RecordView]| rs.iter().filter(|r| r.partition == 0 && r.size < 10).map(|r| r.offset).collect::<Vec<_>>();
+    let offsets =
+        |rs: &[RecordView]| rs.iter().filter(|r| r.partition == 0 && r.size < 10).map(|r| r.offset).collect::<Vec<_>>();
     let p0_end = all.iter().filter(|r| r.partition == 0).map(|r| r.offset).max().unwrap() + 1;
     assert_eq!(newest.iter().map(|r| r.offset).collect::<Vec<_>>(), ((p0_end - 3)..p0_end).collect::<Vec<_>>());
     let from5: Vec<RecordView> = api.get(&p0("from=offset:5&limit=3")).await;
@@ -202,7 +215,8 @@ async fn error(ws: &mut Socket) -> String {
 }
 
 async fn produce_n(kafka: &KafkaConfig, topic: &str, n: usize, value_bytes: usize) {
-    let producer: FutureProducer = kafka.client().set("linger.ms", "5").set("queue.buffering.max.messages", "1000000").create().unwrap();
+    let producer: FutureProducer =
+        kafka.client().set("linger.ms", "5").set("queue.buffering.max.messages", "1000000").create().unwrap();
     let pad = "x".repeat(value_bytes);
     let sends: Vec<_> = (0..n)
         .map(|i| {
@@ -337,7 +351,9 @@ async fn groups_are_described_pushed_and_reset() {
     assert_eq!(got.len(), 40);
     consumer.commit_consumer_state(CommitMode::Sync).unwrap();
 
-    let is_settled = |g: &GroupInfo| g.state == "Stable" && g.members.len() == 1 && g.offsets.iter().filter_map(|o| o.committed).sum::<i64>() == 40;
+    let is_settled = |g: &GroupInfo| {
+        g.state == "Stable" && g.members.len() == 1 && g.offsets.iter().filter_map(|o| o.committed).sum::<i64>() == 40
+    };
     let pushed = next_matching(&mut ws, |m| match m {
         ServerMessage::Groups { groups } => groups.into_iter().find(|g| g.group == "sandbox-group" && is_settled(g)),
         _ => None,
@@ -349,7 +365,11 @@ async fn groups_are_described_pushed_and_reset() {
     // The embedded broker (nisshi 0.8.1) describes members without host or assignment
     // (README: the embedded broker's gaps); a Kafka broker fills them and the lab decodes
     // them (`groups::parse_assignment`). Pinned so a nisshi that fills them is noticed.
-    assert_eq!((member.host.as_str(), member.assignment.len()), ("", 0), "nisshi now describes members: show and test them");
+    assert_eq!(
+        (member.host.as_str(), member.assignment.len()),
+        ("", 0),
+        "nisshi now describes members: show and test them"
+    );
     assert_eq!(pushed.offsets.len(), 4);
     assert!(pushed.offsets.iter().all(|o| o.lag == Some(0) && o.end == o.committed.unwrap()));
     let described: GroupInfo = api.get("/api/groups/sandbox-group").await;
@@ -373,7 +393,8 @@ async fn groups_are_described_pushed_and_reset() {
         assert!(Instant::now() < deadline, "the group never emptied: {body}");
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    let (status, body) = api.post("/api/groups/sandbox-group/reset", json!({"to": "offset", "offset": 5, "topic": "grouped"})).await;
+    let (status, body) =
+        api.post("/api/groups/sandbox-group/reset", json!({"to": "offset", "offset": 5, "topic": "grouped"})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let g: GroupInfo = serde_json::from_value(body).unwrap();
     let ends: Vec<i64> = g.offsets.iter().map(|o| o.end).collect();
@@ -426,7 +447,8 @@ async fn the_sampler_measures_the_generators_rate_and_inference_is_reported() {
     tokio::time::sleep(Duration::from_secs(33)).await;
     let history: Vec<RateSample> = api.get("/api/rates").await;
     assert!(history.len() >= 32, "one sample a second: {}", history.len());
-    let window: Vec<f64> = history.iter().rev().take(30).map(|s| s.topics["mushroom_inference_request"].expect("no gap")).collect();
+    let window: Vec<f64> =
+        history.iter().rev().take(30).map(|s| s.topics["mushroom_inference_request"].expect("no gap")).collect();
     let mean = window.iter().sum::<f64>() / window.len() as f64;
     eprintln!("sampler: mean {mean:.1} msg/s over 30 samples (generator at 200/s); samples {window:?}");
     assert!((mean / 200.0 - 1.0).abs() <= 0.05, "sampled {mean:.1}/s is not within 5 % of 200/s");
@@ -437,8 +459,12 @@ async fn the_sampler_measures_the_generators_rate_and_inference_is_reported() {
     }
     assert!(history.iter().any(|s| s.topics.get("blip").is_some_and(|r| r.is_some_and(|r| r > 0.0))));
     // The inference group consumes what the generator writes.
-    let consumed: Vec<f64> = history.iter().rev().take(10).filter_map(|s| s.groups.get("streamlab-inference").copied().flatten()).collect();
-    assert!(!consumed.is_empty() && consumed.iter().sum::<f64>() > 0.0, "the inference group's consumption rate is sampled");
+    let consumed: Vec<f64> =
+        history.iter().rev().take(10).filter_map(|s| s.groups.get("streamlab-inference").copied().flatten()).collect();
+    assert!(
+        !consumed.is_empty() && consumed.iter().sum::<f64>() > 0.0,
+        "the inference group's consumption rate is sampled"
+    );
 
     let status: InferenceStatus = api.get("/api/inference").await;
     assert!(status.running);
@@ -470,7 +496,12 @@ async fn the_sampler_measures_the_generators_rate_and_inference_is_reported() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn guard_rails_refuse_bad_input_and_keep_serving() {
-    let limits = Limits { admin_token: Some("t0ken".into()), max_record_bytes: 1000, max_subscriptions: 2, requests_per_second: 20.0 };
+    let limits = Limits {
+        admin_token: Some("t0ken".into()),
+        max_record_bytes: 1000,
+        max_subscriptions: 2,
+        requests_per_second: 20.0,
+    };
     let (addr, _stop) = serve_lab_with(false, limits).await;
     let api = Api::new(addr);
     assert_eq!(api.post("/api/topics", json!({"name": "guarded", "partitions": 1})).await.0, StatusCode::CREATED);
@@ -481,7 +512,8 @@ async fn guard_rails_refuse_bad_input_and_keep_serving() {
         let (status, body) = api.call(reqwest::Method::DELETE, "/api/topics/guarded", None, token).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
         assert!(error_of(&body).contains("admin token"));
-        let (status, _) = api.call(reqwest::Method::POST, "/api/groups/any/reset", Some(json!({"to": "latest"})), token).await;
+        let (status, _) =
+            api.call(reqwest::Method::POST, "/api/groups/any/reset", Some(json!({"to": "latest"})), token).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
     }
     // Record size.

@@ -5,7 +5,7 @@ mod common;
 
 use common::{poll_n, start_broker};
 use rdkafka::admin::AdminOptions;
-use rdkafka::consumer::{Consumer, CommitMode};
+use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::producer::{BaseProducer, FutureProducer, FutureRecord, Producer};
 use rdkafka::{Message, Offset, TopicPartitionList};
@@ -24,7 +24,12 @@ async fn produce_and_consume_keyed_records() {
     let got = tokio::task::spawn_blocking(move || poll_n(&consumer, 20, T)).await.unwrap();
     let mut pairs: Vec<(String, String)> = got
         .iter()
-        .map(|m| (String::from_utf8(m.key().unwrap().to_vec()).unwrap(), String::from_utf8(m.payload().unwrap().to_vec()).unwrap()))
+        .map(|m| {
+            (
+                String::from_utf8(m.key().unwrap().to_vec()).unwrap(),
+                String::from_utf8(m.payload().unwrap().to_vec()).unwrap(),
+            )
+        })
         .collect();
     pairs.sort();
     let mut expected: Vec<(String, String)> = (0..20).map(|i| (format!("key-{i}"), format!("value-{i}"))).collect();
@@ -43,7 +48,8 @@ async fn watermarks_count_the_records() {
     b.create_topic("compat_marks", 1).await;
     b.produce("compat_marks", 7).await;
     let consumer = b.consumer("compat-marks");
-    let marks = tokio::task::spawn_blocking(move || consumer.fetch_watermarks("compat_marks", 0, T)).await.unwrap().unwrap();
+    let marks =
+        tokio::task::spawn_blocking(move || consumer.fetch_watermarks("compat_marks", 0, T)).await.unwrap().unwrap();
     assert_eq!(marks, (0, 7));
 }
 
@@ -119,11 +125,8 @@ async fn groups_are_listed_and_described_with_their_offsets() {
         poll_n(&consumer, 10, T);
         consumer.commit_consumer_state(CommitMode::Sync).unwrap();
         let groups = consumer.fetch_group_list(Some("compat-describe"), T).unwrap();
-        let described: Vec<(String, String, usize)> = groups
-            .groups()
-            .iter()
-            .map(|g| (g.name().to_owned(), g.state().to_owned(), g.members().len()))
-            .collect();
+        let described: Vec<(String, String, usize)> =
+            groups.groups().iter().map(|g| (g.name().to_owned(), g.state().to_owned(), g.members().len())).collect();
         let mut tpl = TopicPartitionList::new();
         tpl.add_partition("compat_describe", 0);
         tpl.add_partition("compat_describe", 1);
@@ -142,9 +145,11 @@ async fn groups_are_listed_and_described_with_their_offsets() {
 
     // All groups are listed too.
     let c = b.consumer("compat-list");
-    let all = tokio::task::spawn_blocking(move || c.fetch_group_list(None, T).unwrap().groups().iter().map(|g| g.name().to_owned()).collect::<Vec<_>>())
-        .await
-        .unwrap();
+    let all = tokio::task::spawn_blocking(move || {
+        c.fetch_group_list(None, T).unwrap().groups().iter().map(|g| g.name().to_owned()).collect::<Vec<_>>()
+    })
+    .await
+    .unwrap();
     assert!(all.contains(&"compat-describe".to_owned()), "{all:?}");
 }
 
@@ -176,7 +181,8 @@ async fn gap_transactions_are_refused() {
     let b = start_broker().await;
     b.create_topic("compat_txn", 1).await;
     let producer: BaseProducer = b.kafka.client().set("transactional.id", "compat-txn").create().unwrap();
-    let result = tokio::task::spawn_blocking(move || producer.init_transactions(Duration::from_secs(10))).await.unwrap();
+    let result =
+        tokio::task::spawn_blocking(move || producer.init_transactions(Duration::from_secs(10))).await.unwrap();
     assert!(result.is_err(), "the embedded broker accepted a transactional producer");
 }
 
@@ -190,7 +196,9 @@ fn topic_partitions(b: &common::TestBroker, topic: &str) -> Option<usize> {
 async fn a_producer_creates_a_missing_topic_like_kafka_does() {
     let b = start_broker().await;
     let producer: FutureProducer = b.kafka.client().set("message.timeout.ms", "5000").create().unwrap();
-    let sent = producer.send(FutureRecord::to("compat_created_by_producer").key("k").payload("v"), Duration::from_secs(5)).await;
+    let sent = producer
+        .send(FutureRecord::to("compat_created_by_producer").key("k").payload("v"), Duration::from_secs(5))
+        .await;
     assert!(sent.is_ok(), "{sent:?}");
     assert!(topic_partitions(&b, "compat_created_by_producer").is_some());
 }
@@ -198,7 +206,11 @@ async fn a_producer_creates_a_missing_topic_like_kafka_does() {
 #[tokio::test(flavor = "multi_thread")]
 async fn gap_subscribing_creates_no_topic_even_when_the_client_allows_it() {
     let b = start_broker().await;
-    let consumer = b.consumer_config("compat-auto").set("allow.auto.create.topics", "true").create::<rdkafka::consumer::BaseConsumer>().unwrap();
+    let consumer = b
+        .consumer_config("compat-auto")
+        .set("allow.auto.create.topics", "true")
+        .create::<rdkafka::consumer::BaseConsumer>()
+        .unwrap();
     consumer.subscribe(&["compat_never_created"]).unwrap();
     let consumer = tokio::task::spawn_blocking(move || {
         for _ in 0..30 {
@@ -215,8 +227,10 @@ async fn gap_subscribing_creates_no_topic_even_when_the_client_allows_it() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_producer_that_disallows_creation_gets_no_topic() {
     let b = start_broker().await;
-    let producer: FutureProducer = b.kafka.client().set("message.timeout.ms", "3000").set("allow.auto.create.topics", "false").create().unwrap();
-    let sent = producer.send(FutureRecord::to("compat_not_allowed").key("k").payload("v"), Duration::from_secs(5)).await;
+    let producer: FutureProducer =
+        b.kafka.client().set("message.timeout.ms", "3000").set("allow.auto.create.topics", "false").create().unwrap();
+    let sent =
+        producer.send(FutureRecord::to("compat_not_allowed").key("k").payload("v"), Duration::from_secs(5)).await;
     assert!(matches!(sent, Err((KafkaError::MessageProduction(_), _))), "{sent:?}");
     assert_eq!(topic_partitions(&b, "compat_not_allowed"), None);
 }

@@ -5,7 +5,8 @@ mod common;
 
 #[test]
 fn compose_file_parses_and_points_streamlab_at_redpanda() {
-    let has_yaml = std::process::Command::new("python3").args(["-c", "import yaml"]).status().is_ok_and(|s| s.success());
+    let has_yaml =
+        std::process::Command::new("python3").args(["-c", "import yaml"]).status().is_ok_and(|s| s.success());
     if !common::require(has_yaml, "python3 with PyYAML") {
         return;
     }

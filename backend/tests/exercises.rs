@@ -55,7 +55,14 @@ impl Student {
     }
 
     /// Produces one record and returns its (partition, offset).
-    async fn send(&self, topic: &str, key: Option<&str>, value: &str, headers: &[(&str, &str)], partition: Option<i32>) -> (i32, i64) {
+    async fn send(
+        &self,
+        topic: &str,
+        key: Option<&str>,
+        value: &str,
+        headers: &[(&str, &str)],
+        partition: Option<i32>,
+    ) -> (i32, i64) {
         let topic = self.t(topic);
         let mut hs = OwnedHeaders::new();
         for (k, v) in headers {
@@ -139,7 +146,11 @@ async fn solve(n: u32, s: Student, miss: Option<String>) -> Running {
             if !m("messages") {
                 s.send("dev_sandbox", None, "second", &[], Some(0)).await;
             }
-            let read = if m("messages") { json!({"offset": 0, "value": "first"}) } else { json!({"offset": 1, "value": if m("read-by-offset") { "first" } else { "second" }}) };
+            let read = if m("messages") {
+                json!({"offset": 0, "value": "first"})
+            } else {
+                json!({"offset": 1, "value": if m("read-by-offset") { "first" } else { "second" }})
+            };
             s.answer("dev_sandbox_answers", "read_by_offset", &read.to_string()).await;
         }
         2 => {
@@ -150,7 +161,14 @@ async fn solve(n: u32, s: Student, miss: Option<String>) -> Running {
             // Whatever exercise 1 left there counts too.
             let stored = s.count("dev_sandbox").await;
             // The near-miss stops reading (and committing) one record short.
-            let read = s.read_in_group("sandbox-group", "dev_sandbox", if m("group-committed") { stored - 1 } else { stored }, true).await;
+            let read = s
+                .read_in_group(
+                    "sandbox-group",
+                    "dev_sandbox",
+                    if m("group-committed") { stored - 1 } else { stored },
+                    true,
+                )
+                .await;
             let starts_at = if m("second-read") { 0 } else { read.len() };
             s.answer("dev_sandbox_answers", "second_read_starts_at", &starts_at.to_string()).await;
             if !m("earliest-group") {
@@ -221,7 +239,9 @@ async fn solve(n: u32, s: Student, miss: Option<String>) -> Running {
                 s.send("partitioned", Some(&key), &format!("message {i}"), &[], None).await;
             }
             let consumers = if m("two-members") { 1 } else { 2 };
-            return Some(Box::new(Group::start(&s, "partitioned-group", "partitioned", consumers, !m("all-read"), 40).await));
+            return Some(Box::new(
+                Group::start(&s, "partitioned-group", "partitioned", consumers, !m("all-read"), 40).await,
+            ));
         }
         8 => {
             s.create("experiment", 3).await;
@@ -233,7 +253,8 @@ async fn solve(n: u32, s: Student, miss: Option<String>) -> Running {
             }
             let peak: u32 = specs.iter().map(|e| e.num_sensors * 10).sum();
             run_experiment(&s, specs).await;
-            s.answer("experiment_answers", "peak_rate", &if m("peak-rate") { peak / 2 } else { peak }.to_string()).await;
+            s.answer("experiment_answers", "peak_rate", &if m("peak-rate") { peak / 2 } else { peak }.to_string())
+                .await;
         }
         9 => {
             s.create("experiment", 3).await;
@@ -245,10 +266,21 @@ async fn solve(n: u32, s: Student, miss: Option<String>) -> Running {
                 if m("republished") && i == 5 {
                     continue;
                 }
-                let name = r.headers().and_then(|h| h.iter().find(|h| h.key == "record_name")).and_then(|h| h.value).map(|v| String::from_utf8_lossy(v).into_owned());
+                let name = r
+                    .headers()
+                    .and_then(|h| h.iter().find(|h| h.key == "record_name"))
+                    .and_then(|h| h.value)
+                    .map(|v| String::from_utf8_lossy(v).into_owned());
                 let record = streamlab::avro::decode(r.payload().unwrap()).unwrap().record().clone();
                 let key = r.key().map(|k| String::from_utf8_lossy(k).into_owned());
-                s.send("experiment_json", key.as_deref(), &json!({"record_name": name, "record": record}).to_string(), &[], None).await;
+                s.send(
+                    "experiment_json",
+                    key.as_deref(),
+                    &json!({"record_name": name, "record": record}).to_string(),
+                    &[],
+                    None,
+                )
+                .await;
             }
             if m("json-only") {
                 s.send("experiment_json", None, "decoded 24 records", &[], None).await;
@@ -259,7 +291,8 @@ async fn solve(n: u32, s: Student, miss: Option<String>) -> Running {
             let samples = if m("samples") { 11 } else { 18 };
             for i in 0..samples {
                 let sensor = i % 6 + 1;
-                let payload = json!({"sensor_id": sensor, "modality": 400 + i, "unit": "MW", "temporal_aspect": "real_time"});
+                let payload =
+                    json!({"sensor_id": sensor, "modality": 400 + i, "unit": "MW", "temporal_aspect": "real_time"});
                 // Half the producers send payload as a JSON string, as ksqlDB's STRING column reads it.
                 let payload = if i % 2 == 0 { payload } else { Value::String(payload.to_string()) };
                 let sample = json!({"payload": payload, "correlation_id": uuid::Uuid::new_v4().to_string(), "created_at": 1694902173.1 + i as f64, "schema_version": 1});
@@ -292,7 +325,12 @@ async fn solve(n: u32, s: Student, miss: Option<String>) -> Running {
                 let mean = if m("rolling-mean") && i == 2 { mean + 1.0 } else { mean };
                 s.send("rolling_means", None, &mean.to_string(), &[], None).await;
             }
-            let sentences = ["short one", "this sentence has clearly more than six words", "hi there", "one two three four five six"];
+            let sentences = [
+                "short one",
+                "this sentence has clearly more than six words",
+                "hi there",
+                "one two three four five six",
+            ];
             for text in sentences {
                 s.send("sentences", None, text, &[], None).await;
             }
@@ -300,7 +338,8 @@ async fn solve(n: u32, s: Student, miss: Option<String>) -> Running {
                 let words = text.split_whitespace().count();
                 // The near-miss alerts at six words too (>= instead of >).
                 if words > 6 || (m("long-message-alerts") && words == 6) {
-                    s.send("long_messages", None, &json!({"message": text, "words": words}).to_string(), &[], None).await;
+                    s.send("long_messages", None, &json!({"message": text, "words": words}).to_string(), &[], None)
+                        .await;
                 }
             }
         }
@@ -320,7 +359,9 @@ async fn datagen(s: &Student, rate: f64, count: u64) {
         seed: None,
     };
     let kafka = s.kafka.clone();
-    tokio::task::spawn_blocking(move || streamlab::datagen::run(&kafka, &config, &AtomicBool::new(false)).unwrap()).await.unwrap();
+    tokio::task::spawn_blocking(move || streamlab::datagen::run(&kafka, &config, &AtomicBool::new(false)).unwrap())
+        .await
+        .unwrap();
 }
 
 /// The inference service on the student's topics until `n` predictions are out.
@@ -398,9 +439,14 @@ fn worker(kafka: &KafkaConfig, s: &Student, crash_at: Option<usize>, skip_store:
         c.subscribe(&[&topic]).unwrap();
         loop {
             let Some(m) = poll_n(&c, 1, Duration::from_secs(30)).pop() else { return true };
-            let item: usize = String::from_utf8_lossy(m.payload().unwrap()).trim_start_matches("item ").parse().unwrap();
+            let item: usize =
+                String::from_utf8_lossy(m.payload().unwrap()).trim_start_matches("item ").parse().unwrap();
             if skip_store != Some(item) {
-                store.send(rdkafka::producer::BaseRecord::<(), [u8]>::to(&s.t("work_done")).payload(m.payload().unwrap())).unwrap();
+                store
+                    .send(
+                        rdkafka::producer::BaseRecord::<(), [u8]>::to(&s.t("work_done")).payload(m.payload().unwrap()),
+                    )
+                    .unwrap();
                 store.flush(Duration::from_secs(10)).unwrap();
                 stored += 1;
             }
@@ -434,7 +480,8 @@ impl Group {
         let assigned = Arc::new(AtomicUsize::new(0));
         let threads = (0..consumers)
             .map(|_| {
-                let (kafka, group, topic, stop, read, assigned) = (s.kafka.clone(), s.t(group), s.t(topic), stop.clone(), read.clone(), assigned.clone());
+                let (kafka, group, topic, stop, read, assigned) =
+                    (s.kafka.clone(), s.t(group), s.t(topic), stop.clone(), read.clone(), assigned.clone());
                 std::thread::spawn(move || {
                     let c = group_consumer(&kafka, &group);
                     c.subscribe(&[&topic]).unwrap();
@@ -461,7 +508,11 @@ impl Group {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        assert!(read.load(Ordering::Relaxed) >= records, "the group read {} of {records}", read.load(Ordering::Relaxed));
+        assert!(
+            read.load(Ordering::Relaxed) >= records,
+            "the group read {} of {records}",
+            read.load(Ordering::Relaxed)
+        );
         // A rebalance after the last read may still be moving partitions; let it settle.
         tokio::time::sleep(Duration::from_secs(3)).await;
         Group { stop, threads }
@@ -484,7 +535,8 @@ async fn exercise_holds(n: u32) {
     let catalog = Arc::new(Catalog::embedded().unwrap());
     let exercise = catalog.find(&n.to_string()).unwrap().clone();
     let checker = Checker::new(broker.kafka.clone(), catalog.clone());
-    let attempts: Vec<Option<String>> = std::iter::once(None).chain(exercise.conditions.iter().map(|c| Some(c.id.clone()))).collect();
+    let attempts: Vec<Option<String>> =
+        std::iter::once(None).chain(exercise.conditions.iter().map(|c| Some(c.id.clone()))).collect();
     let runs = attempts.iter().enumerate().map(|(i, miss)| {
         let (student, miss) = (Student::new(&broker.kafka, &format!("s{i}")), miss.clone());
         let (checker, exercise) = (checker.clone(), exercise.clone());
@@ -497,9 +549,14 @@ async fn exercise_holds(n: u32) {
     });
     for (miss, report) in futures::future::join_all(runs).await {
         let shown = render(&report);
-        let not_passed: Vec<&str> = report.results.iter().filter(|r| r.outcome != Outcome::Pass).map(|r| r.id.as_str()).collect();
+        let not_passed: Vec<&str> =
+            report.results.iter().filter(|r| r.outcome != Outcome::Pass).map(|r| r.id.as_str()).collect();
         match &miss {
-            None => assert!(report.passed && not_passed.is_empty(), "the correct solution of {} passes:\n{shown}", exercise.info.id),
+            None => assert!(
+                report.passed && not_passed.is_empty(),
+                "the correct solution of {} passes:\n{shown}",
+                exercise.info.id
+            ),
             Some(id) => {
                 assert_eq!(not_passed, [id.as_str()], "the near-miss for {id} fails exactly {id}:\n{shown}");
                 let result = report.results.iter().find(|r| &r.id == id).unwrap();
@@ -610,11 +667,17 @@ async fn a_roster_is_graded_as_json() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "not everyone passed: exit 1\n{}", String::from_utf8_lossy(&out.stderr));
     let class: streamlab_wire::ClassReport = serde_json::from_str(&stdout).unwrap();
-    let by_name: Vec<(&str, usize)> = class.students.iter().map(|s| (s.student.as_deref().unwrap(), s.exercises_passed)).collect();
+    let by_name: Vec<(&str, usize)> =
+        class.students.iter().map(|s| (s.student.as_deref().unwrap(), s.exercises_passed)).collect();
     let undone: Vec<String> = class
         .students
         .iter()
-        .flat_map(|s| s.exercises.iter().filter(|e| !e.passed).map(move |e| format!("{}: {}", s.student.as_deref().unwrap_or("-"), render(e))))
+        .flat_map(|s| {
+            s.exercises
+                .iter()
+                .filter(|e| !e.passed)
+                .map(move |e| format!("{}: {}", s.student.as_deref().unwrap_or("-"), render(e)))
+        })
         .collect();
     assert_eq!(by_name, [("complete", 11), ("half", 6), ("absent", 0)], "not passed:\n{}", undone.join(""));
     for s in &class.students {
@@ -628,7 +691,16 @@ async fn a_roster_is_graded_as_json() {
             assert_eq!(e.passed, done, "{:?} {}", s.student, e.exercise);
             for r in &e.results {
                 // Undone work fails with a reason; nothing errs or times out.
-                assert!(if done { r.outcome == Outcome::Pass } else { r.outcome != Outcome::Error && r.outcome != Outcome::Timeout }, "{:?} {} {r:?}", s.student, e.exercise);
+                assert!(
+                    if done {
+                        r.outcome == Outcome::Pass
+                    } else {
+                        r.outcome != Outcome::Error && r.outcome != Outcome::Timeout
+                    },
+                    "{:?} {} {r:?}",
+                    s.student,
+                    e.exercise
+                );
             }
             assert!(done || e.results.iter().any(|r| r.outcome == Outcome::Fail && r.hint.is_some()));
         }
@@ -642,15 +714,27 @@ async fn a_roster_is_graded_as_json() {
     assert!(first["results"][0]["message"].as_str().unwrap().contains("does not exist"), "{first}");
 
     // One student, one exercise, as text: exit 0 when it all passes.
-    let out = tokio::process::Command::new(bin).args(["check", "3", "--student", "half", "--brokers", &broker.bootstrap()]).output().await.unwrap();
+    let out = tokio::process::Command::new(bin)
+        .args(["check", "3", "--student", "half", "--brokers", &broker.bootstrap()])
+        .output()
+        .await
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("03-delivery-callbacks") && text.contains("2/2 passed"), "{text}");
-    let out = tokio::process::Command::new(bin).args(["check", "9", "--student", "half", "--brokers", &broker.bootstrap()]).output().await.unwrap();
+    let out = tokio::process::Command::new(bin)
+        .args(["check", "9", "--student", "half", "--brokers", &broker.bootstrap()])
+        .output()
+        .await
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("FAIL") && text.contains("hint:"), "{text}");
-    let out = tokio::process::Command::new(bin).args(["check", "99", "--brokers", &broker.bootstrap()]).output().await.unwrap();
+    let out = tokio::process::Command::new(bin)
+        .args(["check", "99", "--brokers", &broker.bootstrap()])
+        .output()
+        .await
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no exercise `99`"));
 }
@@ -667,7 +751,8 @@ fn tempdir() -> std::path::PathBuf {
 async fn the_lab_rechecks_a_watched_exercise_live() {
     let (addr, _stop) = serve_lab(false).await;
     let http = reqwest::Client::new();
-    let list: Vec<streamlab_wire::ExerciseInfo> = http.get(format!("http://{addr}/api/exercises")).send().await.unwrap().json().await.unwrap();
+    let list: Vec<streamlab_wire::ExerciseInfo> =
+        http.get(format!("http://{addr}/api/exercises")).send().await.unwrap().json().await.unwrap();
     assert_eq!(list.len(), 11);
     assert!(list[0].instructions_html.contains("<code>dev_sandbox</code>"));
     let unknown = http.get(format!("http://{addr}/api/exercises/nope/check")).send().await.unwrap();
@@ -681,7 +766,8 @@ async fn the_lab_rechecks_a_watched_exercise_live() {
     assert!(report.results.iter().all(|r| r.outcome == Outcome::Fail), "{}", render(&report));
 
     // Alice does the exercise against the lab's broker; the next pushes turn to passes.
-    let cluster: streamlab_wire::ClusterInfo = http.get(format!("http://{addr}/api/cluster")).send().await.unwrap().json().await.unwrap();
+    let cluster: streamlab_wire::ClusterInfo =
+        http.get(format!("http://{addr}/api/cluster")).send().await.unwrap().json().await.unwrap();
     let alice = Student::new(&KafkaConfig::new(cluster.bootstrap.clone()), "alice");
     solve(1, alice, None).await;
     let passed = tokio::time::timeout(Duration::from_secs(30), async {
@@ -705,10 +791,12 @@ async fn the_lab_rechecks_a_watched_exercise_live() {
     send_json(&mut ws, json!({"type": "unwatch_exercise"})).await;
     next_matching(&mut ws, |m| matches!(m, ServerMessage::Unwatched).then_some(())).await;
 
-    let progress: streamlab_wire::StudentReport = http.get(format!("http://{addr}/api/progress?student=alice")).send().await.unwrap().json().await.unwrap();
+    let progress: streamlab_wire::StudentReport =
+        http.get(format!("http://{addr}/api/progress?student=alice")).send().await.unwrap().json().await.unwrap();
     assert_eq!(progress.exercises_passed, 1);
     assert!(progress.exercises[0].passed);
-    let class: streamlab_wire::ClassReport = http.get(format!("http://{addr}/api/classroom")).send().await.unwrap().json().await.unwrap();
+    let class: streamlab_wire::ClassReport =
+        http.get(format!("http://{addr}/api/classroom")).send().await.unwrap().json().await.unwrap();
     let students: Vec<_> = class.students.iter().map(|s| (s.student.clone().unwrap(), s.exercises_passed)).collect();
     assert_eq!(students, [("alice".to_owned(), 1), ("bob".to_owned(), 0)]);
 }

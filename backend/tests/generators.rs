@@ -10,9 +10,9 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
-use streamlab::datagen::{run, DatagenConfig, Pace};
-use streamlab_model::profile::{ks_statistic, Categoricals, DataProfile, MEASUREMENTS};
+use streamlab::datagen::{DatagenConfig, Pace, run};
 use streamlab_model::MushroomFeatures;
+use streamlab_model::profile::{Categoricals, DataProfile, MEASUREMENTS, ks_statistic};
 
 fn config(topic: &str, pace: Pace, count: u64, categoricals: Categoricals) -> DatagenConfig {
     DatagenConfig { topic: topic.into(), pace, count: Some(count), categoricals, verbose: false, seed: Some(7) }
@@ -93,7 +93,8 @@ async fn a_steady_20000_per_second_holds_for_30_seconds() {
     let kafka = b.kafka.clone();
     let n = 600_000;
     let records = tokio::task::spawn_blocking(move || {
-        run(&kafka, &config("gen_fast", Pace::Rate(20_000.0), n, Categoricals::Uniform), &AtomicBool::new(false)).unwrap();
+        run(&kafka, &config("gen_fast", Pace::Rate(20_000.0), n, Categoricals::Uniform), &AtomicBool::new(false))
+            .unwrap();
         read_from_start(&kafka, "gen_fast", n as usize)
     })
     .await
@@ -129,14 +130,30 @@ async fn the_datagen_command_works_with_brokers_and_x_properties() {
     b.create_topic("gen_cli", 1).await;
     let bin = env!("CARGO_BIN_EXE_streamlab");
     let out = Command::new(bin)
-        .args(["datagen", "--brokers", &b.bootstrap(), "-X", "client.id=datagen-test", "-t", "gen_cli", "--rate", "200/s", "--count", "20", "--categoricals", "joint", "-v"])
+        .args([
+            "datagen",
+            "--brokers",
+            &b.bootstrap(),
+            "-X",
+            "client.id=datagen-test",
+            "-t",
+            "gen_cli",
+            "--rate",
+            "200/s",
+            "--count",
+            "20",
+            "--categoricals",
+            "joint",
+            "-v",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 20, "-v prints each request");
     let tail = Command::new(bin).args(["tail", "gen_cli", "--brokers", &b.bootstrap(), "--exit"]).output().unwrap();
     assert!(tail.status.success(), "{}", String::from_utf8_lossy(&tail.stderr));
-    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&tail.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&tail.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 20);
     for l in &lines {
         MushroomFeatures::from_value(&l["value"]).unwrap();
@@ -146,14 +163,14 @@ async fn the_datagen_command_works_with_brokers_and_x_properties() {
 
 mod experiment {
     use super::*;
+    use rdkafka::message::{Headers, OwnedMessage};
     use std::collections::HashMap;
     use std::sync::atomic::Ordering;
     use streamlab::avro;
-    use streamlab::experiment::config::{self, expected_rate, ExperimentSpec};
+    use streamlab::experiment::config::{self, ExperimentSpec, expected_rate};
     use streamlab::experiment::events::RECORD_NAME_HEADER;
-    use streamlab::experiment::hash::{NotificationType, SecretKey, LAB_SECRET_KEY};
-    use streamlab::experiment::{run, ExperimentConfig, ProducerMetrics};
-    use rdkafka::message::{Headers, OwnedMessage};
+    use streamlab::experiment::hash::{LAB_SECRET_KEY, NotificationType, SecretKey};
+    use streamlab::experiment::{ExperimentConfig, ProducerMetrics, run};
 
     fn record_name(m: &OwnedMessage) -> String {
         let h = m.headers().expect("every event has headers");
@@ -165,8 +182,13 @@ mod experiment {
     /// The names of one experiment's events in the order the course defines.
     fn expected_sequence(s: &ExperimentSpec) -> Vec<String> {
         let measured = |rounds: u32| vec!["sensor_temperature_measured".to_owned(); (rounds * s.num_sensors) as usize];
-        [vec!["experiment_configured".to_owned(), "stabilization_started".to_owned()], measured(s.stabilization_samples),
-         vec!["experiment_started".to_owned()], measured(s.carry_out_samples), vec!["experiment_terminated".to_owned()]]
+        [
+            vec!["experiment_configured".to_owned(), "stabilization_started".to_owned()],
+            measured(s.stabilization_samples),
+            vec!["experiment_started".to_owned()],
+            measured(s.carry_out_samples),
+            vec!["experiment_terminated".to_owned()],
+        ]
         .concat()
     }
 
@@ -198,7 +220,13 @@ mod experiment {
         assert_eq!(report.deliveries.acked.load(Ordering::Relaxed) as usize, expected_total + 3);
         assert_eq!(metrics.total() as usize, expected_total + 3);
         let exposition = metrics.render();
-        assert!(exposition.contains(&format!("experiment_producer_event_count_total{{key=\"{}\",topic=\"experiment\"}} 604", report.experiments[0])), "{exposition}");
+        assert!(
+            exposition.contains(&format!(
+                "experiment_producer_event_count_total{{key=\"{}\",topic=\"experiment\"}} 604",
+                report.experiments[0]
+            )),
+            "{exposition}"
+        );
         assert!(exposition.contains("experiment_producer_num_experiments 0"));
 
         // Formats: each value is an Avro container whose schema the header names, keyed by its experiment.
@@ -233,14 +261,23 @@ mod experiment {
                 if name != "sensor_temperature_measured" {
                     continue;
                 }
-                assert_eq!((v["timestamp"].as_f64().unwrap() * 1000.0) as i64, *ts, "record timestamp = event timestamp");
+                assert_eq!(
+                    (v["timestamp"].as_f64().unwrap() * 1000.0) as i64,
+                    *ts,
+                    "record timestamp = event timestamp"
+                );
                 let blob = key.open(v["measurement_hash"].as_str().unwrap()).unwrap();
-                assert_eq!((blob.experiment_id.as_str(), blob.measurement_id.as_str()), (id.as_str(), v["measurement_id"].as_str().unwrap()));
+                assert_eq!(
+                    (blob.experiment_id.as_str(), blob.measurement_id.as_str()),
+                    (id.as_str(), v["measurement_id"].as_str().unwrap())
+                );
                 assert_eq!(blob.researcher, "d.landau@uu.nl");
                 let t = v["temperature"].as_f64().unwrap();
                 match rounds.last_mut() {
                     Some(r) if r.0 == v["measurement_id"] => r.1.push(t),
-                    _ => rounds.push((v["measurement_id"].as_str().unwrap().to_owned(), vec![t], blob.notification_type)),
+                    _ => {
+                        rounds.push((v["measurement_id"].as_str().unwrap().to_owned(), vec![t], blob.notification_type))
+                    }
                 }
             }
             assert_eq!(rounds.len() as u32, spec.rounds());
@@ -249,7 +286,11 @@ mod experiment {
             for (r, mean) in rounds.iter().zip(&means) {
                 assert_eq!(r.1.len() as u32, spec.num_sensors);
                 let in_range = (lo..=hi).contains(mean);
-                assert_eq!(r.2 == NotificationType::Stabilized, in_range, "the hash's type follows the round's mean {mean}");
+                assert_eq!(
+                    r.2 == NotificationType::Stabilized,
+                    in_range,
+                    "the hash's type follows the round's mean {mean}"
+                );
             }
             // The course: rising during stabilization, mostly inside the range after.
             let (stab, carry) = means.split_at(spec.stabilization_samples as usize);
@@ -271,18 +312,28 @@ mod experiment {
         // are sent a little after; shifting the windows back by 0.1 s (half the shortest
         // period) puts each round in the phase it is due in.
         let t0 = records.iter().map(|m| m.timestamp().to_millis().unwrap()).min().unwrap();
-        let rel: Vec<f64> = records.iter().map(|m| (m.timestamp().to_millis().unwrap() - t0) as f64 / 1e3 + 0.1).collect();
+        let rel: Vec<f64> =
+            records.iter().map(|m| (m.timestamp().to_millis().unwrap() - t0) as f64 / 1e3 + 0.1).collect();
         let count = |a: f64, b: f64| rel.iter().filter(|&&t| t >= a && t < b).count();
         eprintln!("rate trace of load 3 (events per second; expected = the load file's measurements/s):");
         eprintln!("  second  measured  expected");
         for s in 0..74 {
-            eprintln!("  {s:6}  {:8}  {:8}", count(s as f64, s as f64 + 1.0), (expected_rate(&specs, s as f64 + 0.25) + expected_rate(&specs, s as f64 + 0.75)) / 2.0);
+            eprintln!(
+                "  {s:6}  {:8}  {:8}",
+                count(s as f64, s as f64 + 1.0),
+                (expected_rate(&specs, s as f64 + 0.25) + expected_rate(&specs, s as f64 + 0.75)) / 2.0
+            );
         }
-        for (a, b, expected) in [(0.0, 30.0, 10.0), (30.0, 45.0, 50.0), (45.0, 48.0, 90.0), (48.0, 60.0, 50.0), (60.0, 72.5, 40.0)] {
+        for (a, b, expected) in
+            [(0.0, 30.0, 10.0), (30.0, 45.0, 50.0), (45.0, 48.0, 90.0), (48.0, 60.0, 50.0), (60.0, 72.5, 40.0)]
+        {
             assert_eq!(expected_rate(&specs, (a + b) / 2.0), expected);
             let rate = count(a, b) as f64 / (b - a);
             eprintln!("phase {a:4}–{b:4} s: {rate:6.2} events/s, expected {expected}");
-            assert!((rate / expected - 1.0).abs() <= 0.05, "{a}–{b} s: {rate:.2} events/s is not within 5 % of {expected}");
+            assert!(
+                (rate / expected - 1.0).abs() <= 0.05,
+                "{a}–{b} s: {rate:.2} events/s is not within 5 % of {expected}"
+            );
         }
     }
 
@@ -291,20 +342,44 @@ mod experiment {
         let b = start_broker().await;
         let bin = env!("CARGO_BIN_EXE_streamlab");
         let out = Command::new(bin)
-            .args(["experiment", "-b", &b.bootstrap(), "-X", "client.id=experiment-test", "--topic", "exp_cli", "--topic-document", "exp_docs",
-                "--num-sensors", "3", "--sample-rate", "50", "--stabilization-samples", "2", "--carry-out-samples", "4",
-                "--start-temperature", "-5", "--metrics-addr", "off", "--seed", "1"])
+            .args([
+                "experiment",
+                "-b",
+                &b.bootstrap(),
+                "-X",
+                "client.id=experiment-test",
+                "--topic",
+                "exp_cli",
+                "--topic-document",
+                "exp_docs",
+                "--num-sensors",
+                "3",
+                "--sample-rate",
+                "50",
+                "--stabilization-samples",
+                "2",
+                "--carry-out-samples",
+                "4",
+                "--start-temperature",
+                "-5",
+                "--metrics-addr",
+                "off",
+                "--seed",
+                "1",
+            ])
             .output()
             .unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let tail = Command::new(bin).args(["tail", "exp_cli", "--brokers", &b.bootstrap(), "--exit"]).output().unwrap();
         assert!(tail.status.success(), "{}", String::from_utf8_lossy(&tail.stderr));
-        let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&tail.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let lines: Vec<serde_json::Value> =
+            String::from_utf8_lossy(&tail.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
         // 4 markers + 3 sensors × 6 rounds; `tail` shows the Avro values decoded.
         assert_eq!(lines.len(), 22);
         assert_eq!(lines.iter().filter(|l| l["avro_schema"] == "sensor_temperature_measured").count(), 18);
         assert!(lines.iter().all(|l| l["value"]["experiment"] == l["key"]));
-        let docs = Command::new(bin).args(["tail", "exp_docs", "--brokers", &b.bootstrap(), "--exit"]).output().unwrap();
+        let docs =
+            Command::new(bin).args(["tail", "exp_docs", "--brokers", &b.bootstrap(), "--exit"]).output().unwrap();
         let doc: serde_json::Value = serde_json::from_slice(&docs.stdout).unwrap();
         assert_eq!(doc["value"]["measurements"].as_array().unwrap().len(), 6);
         assert_eq!(doc["headers"][0]["value"], "experiment_document");
@@ -324,7 +399,14 @@ mod experiment {
         assert!(!out.status.success());
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("experiment 2 (counting from 1): num_sensors must be at least 1"), "{err}");
-        let out = Command::new(env!("CARGO_BIN_EXE_streamlab")).args(["experiment", "--secret-key", "too-short", "--metrics-addr", "off"]).output().unwrap();
-        assert!(String::from_utf8_lossy(&out.stderr).contains("exactly 32 bytes"), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new(env!("CARGO_BIN_EXE_streamlab"))
+            .args(["experiment", "--secret-key", "too-short", "--metrics-addr", "off"])
+            .output()
+            .unwrap();
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("exactly 32 bytes"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }

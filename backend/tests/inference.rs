@@ -4,15 +4,15 @@
 
 mod common;
 
-use common::{start_broker, TestBroker};
+use common::{TestBroker, start_broker};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message, OwnedMessage};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
 use std::collections::{BTreeMap, HashMap};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use streamlab::inference::{InferenceConfig, InferenceService};
 use streamlab::kafka::KafkaConfig;
@@ -85,7 +85,8 @@ fn request(i: usize) -> (Vec<u8>, Option<&'static str>) {
 }
 
 async fn produce_requests(b: &TestBroker, topic: &str, n: usize) -> HashMap<String, (Vec<u8>, Option<&'static str>)> {
-    let producer: FutureProducer = b.kafka.client().set("message.timeout.ms", "30000").set("message.max.bytes", "1000000").create().unwrap();
+    let producer: FutureProducer =
+        b.kafka.client().set("message.timeout.ms", "30000").set("message.max.bytes", "1000000").create().unwrap();
     let mut sent = HashMap::new();
     let mut pending = Vec::new();
     for i in 0..n {
@@ -95,7 +96,10 @@ async fn produce_requests(b: &TestBroker, topic: &str, n: usize) -> HashMap<Stri
         let producer = producer.clone();
         let topic = topic.to_owned();
         pending.push(async move {
-            producer.send(FutureRecord::to(&topic).key(&key).payload(&value), Duration::from_secs(30)).await.map_err(|(e, _)| e)
+            producer
+                .send(FutureRecord::to(&topic).key(&key).payload(&value), Duration::from_secs(30))
+                .await
+                .map_err(|(e, _)| e)
         });
     }
     for r in futures::future::join_all(pending).await {
@@ -144,10 +148,14 @@ fn key(m: &OwnedMessage) -> String {
     String::from_utf8(m.key().unwrap().to_vec()).unwrap()
 }
 
-fn run_service(kafka: KafkaConfig, config: InferenceConfig) -> (Arc<AtomicBool>, Arc<InferenceMetrics>, std::thread::JoinHandle<()>) {
+fn run_service(
+    kafka: KafkaConfig,
+    config: InferenceConfig,
+) -> (Arc<AtomicBool>, Arc<InferenceMetrics>, std::thread::JoinHandle<()>) {
     let stop = Arc::new(AtomicBool::new(false));
     let metrics = Arc::new(InferenceMetrics::default());
-    let service = InferenceService { kafka, config, model: Arc::new(Artifact::shipped().unwrap()), metrics: metrics.clone() };
+    let service =
+        InferenceService { kafka, config, model: Arc::new(Artifact::shipped().unwrap()), metrics: metrics.clone() };
     let s = stop.clone();
     (stop, metrics, std::thread::spawn(move || service.run_until(&s)))
 }
@@ -165,7 +173,10 @@ async fn every_request_gets_exactly_one_prediction_or_dead_letter() {
     let (p, d) = (c.predictions.clone(), c.dead_letters.clone());
     let bad = sent.values().filter(|(_, bad)| bad.is_some()).count();
     let (predictions, dead) = tokio::task::spawn_blocking(move || {
-        (read_all(&kafka, &p, n - bad, Duration::from_secs(60), false), read_all(&kafka, &d, bad, Duration::from_secs(30), false))
+        (
+            read_all(&kafka, &p, n - bad, Duration::from_secs(60), false),
+            read_all(&kafka, &d, bad, Duration::from_secs(30), false),
+        )
     })
     .await
     .unwrap();
@@ -224,7 +235,8 @@ async fn two_instances_split_the_partitions_and_answer_every_request_once() {
         loop {
             let list = probe.fetch_group_list(Some(&group), Duration::from_secs(5)).unwrap();
             // Before the first member joins, the group is not listed at all.
-            let (state, members) = list.groups().first().map_or(("absent".to_owned(), 0), |g| (g.state().to_owned(), g.members().len()));
+            let (state, members) =
+                list.groups().first().map_or(("absent".to_owned(), 0), |g| (g.state().to_owned(), g.members().len()));
             if state == "Stable" && members == 2 {
                 return;
             }
@@ -264,10 +276,21 @@ async fn two_instances_split_the_partitions_and_answer_every_request_once() {
 // ---- Crashes: the real binary, killed with SIGKILL in the middle of a backlog.
 
 fn spawn_infer(brokers: &str, c: &InferenceConfig, extra: &[&str]) -> Child {
-    let log = std::fs::File::create(std::env::temp_dir().join(format!("streamlab-{}-{}.log", c.group, uuid::Uuid::new_v4()))).unwrap();
+    let log =
+        std::fs::File::create(std::env::temp_dir().join(format!("streamlab-{}-{}.log", c.group, uuid::Uuid::new_v4())))
+            .unwrap();
     Command::new(env!("CARGO_BIN_EXE_streamlab"))
         .args(["infer", "--brokers", brokers, "--metrics-addr", "127.0.0.1:0"])
-        .args(["--requests-topic", &c.requests, "--predictions-topic", &c.predictions, "--dead-letter-topic", &c.dead_letters, "--group", &c.group])
+        .args([
+            "--requests-topic",
+            &c.requests,
+            "--predictions-topic",
+            &c.predictions,
+            "--dead-letter-topic",
+            &c.dead_letters,
+            "--group",
+            &c.group,
+        ])
         .args(extra)
         .env("STREAMLAB_LOG", "info,librdkafka=warn")
         .stdout(Stdio::null())
@@ -279,7 +302,11 @@ fn spawn_infer(brokers: &str, c: &InferenceConfig, extra: &[&str]) -> Child {
 fn count_records(kafka: &KafkaConfig, topic: &str) -> i64 {
     let c: BaseConsumer = kafka.client().create().unwrap();
     let md = c.fetch_metadata(Some(topic), Duration::from_secs(10)).unwrap();
-    md.topics()[0].partitions().iter().map(|p| c.fetch_watermarks(topic, p.id(), Duration::from_secs(10)).unwrap().1).sum()
+    md.topics()[0]
+        .partitions()
+        .iter()
+        .map(|p| c.fetch_watermarks(topic, p.id(), Duration::from_secs(10)).unwrap().1)
+        .sum()
 }
 
 /// Kills `child` once at least `at_least` but not all requests have outputs.
@@ -299,7 +326,12 @@ fn kill_mid_backlog(mut child: Child, kafka: &KafkaConfig, c: &InferenceConfig, 
 }
 
 /// Request offsets per output, keyed by (partition, offset) of the request.
-fn outputs_per_request(kafka: &KafkaConfig, c: &InferenceConfig, n: usize, read_committed: bool) -> HashMap<(i32, i64), usize> {
+fn outputs_per_request(
+    kafka: &KafkaConfig,
+    c: &InferenceConfig,
+    n: usize,
+    read_committed: bool,
+) -> HashMap<(i32, i64), usize> {
     let mut per_request = HashMap::new();
     for m in read_all(kafka, &c.predictions, n, Duration::from_secs(90), read_committed) {
         let v: PredictionValue = serde_json::from_slice(m.payload().unwrap()).unwrap();
@@ -314,14 +346,17 @@ fn outputs_per_request(kafka: &KafkaConfig, c: &InferenceConfig, n: usize, read_
 }
 
 async fn produce_valid(kafka: &KafkaConfig, topic: &str, n: usize) {
-    let producer: FutureProducer = kafka.client().set("message.timeout.ms", "30000").set("linger.ms", "20").create().unwrap();
+    let producer: FutureProducer =
+        kafka.client().set("message.timeout.ms", "30000").set("linger.ms", "20").create().unwrap();
     let mut pending = Vec::new();
     for i in 0..n {
         let p = producer.clone();
         let topic = topic.to_owned();
         pending.push(async move {
             let value = valid_request(i);
-            p.send(FutureRecord::to(&topic).key(&format!("k{i}")).payload(&value), Duration::from_secs(30)).await.map_err(|(e, _)| e)
+            p.send(FutureRecord::to(&topic).key(&format!("k{i}")).payload(&value), Duration::from_secs(30))
+                .await
+                .map_err(|(e, _)| e)
         });
     }
     for r in futures::future::join_all(pending).await {
@@ -351,11 +386,16 @@ async fn a_killed_service_loses_nothing_after_restart() {
     .unwrap();
     assert_eq!(per_request.len(), n, "every request has an output");
     let duplicates = per_request.values().filter(|&&c| c > 1).count();
-    eprintln!("{duplicates} requests answered twice (allowed at least once; subscribers drop them by partition and offset)");
+    eprintln!(
+        "{duplicates} requests answered twice (allowed at least once; subscribers drop them by partition and offset)"
+    );
 }
 
 /// librdkafka's mock cluster with the service's topics and a backlog of `n` valid requests.
-async fn mock_with_backlog(prefix: &str, n: usize) -> (rdkafka::mocking::MockCluster<'static, rdkafka::producer::DefaultProducerContext>, KafkaConfig, InferenceConfig) {
+async fn mock_with_backlog(
+    prefix: &str,
+    n: usize,
+) -> (rdkafka::mocking::MockCluster<'static, rdkafka::producer::DefaultProducerContext>, KafkaConfig, InferenceConfig) {
     let mock = rdkafka::mocking::MockCluster::new(3).unwrap();
     let c = config(prefix);
     for t in [&c.requests, &c.predictions, &c.dead_letters] {
@@ -400,7 +440,8 @@ async fn a_kill_in_exactly_once_mode_loses_nothing() {
     let per_request = tokio::task::spawn_blocking(move || {
         // A short session lets the group drop the killed member quickly; the same
         // transactional id fences the dead instance.
-        let eos = ["--exactly-once", "--transactional-id", "eos-kill", "--max-batch", "500", "-X", "session.timeout.ms=6000"];
+        let eos =
+            ["--exactly-once", "--transactional-id", "eos-kill", "--max-batch", "500", "-X", "session.timeout.ms=6000"];
         let first = spawn_infer(&kafka.bootstrap, &c2, &eos);
         kill_mid_backlog(first, &kafka, &c2, n as i64, 1000);
         let mut second = spawn_infer(&kafka.bootstrap, &c2, &eos);

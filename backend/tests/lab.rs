@@ -7,7 +7,7 @@ use futures::SinkExt;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-use streamlab_wire::{topics, ServerMessage};
+use streamlab_wire::{ServerMessage, topics};
 use tokio_tungstenite::tungstenite::Message;
 
 async fn serve_lab() -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
@@ -30,7 +30,8 @@ async fn healthz_and_topics_api() {
     // The poller fills the listing within a second or two.
     let deadline = std::time::Instant::now() + Duration::from_secs(15);
     loop {
-        let listed: Vec<streamlab_wire::TopicInfo> = reqwest::get(format!("http://{addr}/api/topics")).await.unwrap().json().await.unwrap();
+        let listed: Vec<streamlab_wire::TopicInfo> =
+            reqwest::get(format!("http://{addr}/api/topics")).await.unwrap().json().await.unwrap();
         if topics::ALL.iter().all(|t| listed.iter().any(|l| l.name == *t && l.partitions.len() == 3)) {
             break;
         }
@@ -174,7 +175,9 @@ async fn data_dir_keeps_topics_across_restarts() {
     let args = ["--broker-addr", &broker, "--web-addr", "127.0.0.1:0", "--data-dir", dir.to_str().unwrap()];
     {
         let _lab = spawn_streamlab(&args);
-        streamlab::kafka::ensure_topics(&streamlab::kafka::KafkaConfig::new(broker.clone()), &["kept_topic"], 1).await.unwrap();
+        streamlab::kafka::ensure_topics(&streamlab::kafka::KafkaConfig::new(broker.clone()), &["kept_topic"], 1)
+            .await
+            .unwrap();
     }
     assert!(dir.join("lab.db").exists(), "the SQLite file is in --data-dir");
     let _again = spawn_streamlab(&args);
@@ -194,7 +197,10 @@ fn model_info_prints_the_card() {
 fn a_foreign_model_file_is_refused_clearly() {
     let path = std::env::temp_dir().join(format!("streamlab-foreign-{}.bin", std::process::id()));
     std::fs::write(&path, b"this is not a model").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_streamlab")).args(["model", "info", "--model", path.to_str().unwrap()]).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_streamlab"))
+        .args(["model", "info", "--model", path.to_str().unwrap()])
+        .output()
+        .unwrap();
     let _ = std::fs::remove_file(&path);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a streamlab model file"));

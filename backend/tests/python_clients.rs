@@ -6,10 +6,7 @@ mod common;
 use common::{require, start_broker};
 
 fn python_has(module: &str) -> bool {
-    std::process::Command::new("python3")
-        .args(["-c", &format!("import {module}")])
-        .status()
-        .is_ok_and(|s| s.success())
+    std::process::Command::new("python3").args(["-c", &format!("import {module}")]).status().is_ok_and(|s| s.success())
 }
 
 async fn run_script(script: &str, bootstrap: &str, topic: &str) -> String {

@@ -54,7 +54,8 @@ fn path(points: &[(f64, Option<f64>)], x: impl Fn(f64) -> f64, y: impl Fn(f64) -
 #[function_component(LineChart)]
 pub fn line_chart(p: &LineChartProps) -> Html {
     let (w, h, left, bottom, top) = (640.0, 240.0, 48.0, 24.0, 10.0);
-    let max = nice_max(p.series.iter().flat_map(|s| s.points.iter().filter_map(|(_, v)| *v)).fold(0.0, f64::max) * 1.05);
+    let max =
+        nice_max(p.series.iter().flat_map(|s| s.points.iter().filter_map(|(_, v)| *v)).fold(0.0, f64::max) * 1.05);
     let x = |t: f64| left + (1.0 - t / p.span) * (w - left - 8.0);
     let y = |v: f64| top + (1.0 - v / max) * (h - top - bottom);
     let ticks = [0.0, 0.25, 0.5, 0.75, 1.0];

@@ -30,7 +30,9 @@ pub async fn call(method: &str, path: &str, body: Option<String>) -> Result<Stri
     if response.ok() {
         Ok(text)
     } else {
-        Err(serde_json::from_str::<ApiError>(&text).map(|e| e.error).unwrap_or_else(|_| format!("HTTP {}", response.status())))
+        Err(serde_json::from_str::<ApiError>(&text)
+            .map(|e| e.error)
+            .unwrap_or_else(|_| format!("HTTP {}", response.status())))
     }
 }
 

@@ -8,7 +8,15 @@ mod http;
 mod pages;
 mod state;
 
-use pages::{exercises::{Classroom, ExercisePage, Exercises}, groups::Groups, inference::Inference, overview::Overview, rates::Rates, topic::Topic, topics::Topics};
+use pages::{
+    exercises::{Classroom, ExercisePage, Exercises},
+    groups::Groups,
+    inference::Inference,
+    overview::Overview,
+    rates::Rates,
+    topic::Topic,
+    topics::Topics,
+};
 use state::{Action, Connection, Ctx, Lab, Socket};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -111,7 +119,9 @@ fn app() -> Html {
         Callback::from(move |_: MouseEvent| {
             let dark_now = match theme.as_deref() {
                 Some(t) => t == "dark",
-                None => web_sys::window().and_then(|w| w.match_media("(prefers-color-scheme: dark)").ok().flatten()).is_some_and(|m| m.matches()),
+                None => web_sys::window()
+                    .and_then(|w| w.match_media("(prefers-color-scheme: dark)").ok().flatten())
+                    .is_some_and(|m| m.matches()),
             };
             let next = if dark_now { "light" } else { "dark" };
             if let Some(s) = storage() {

@@ -7,7 +7,10 @@
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
-use streamlab_wire::{CheckReport, ClientMessage, GeneratorStatus, GroupInfo, InferenceStatus, RATE_HISTORY, RateSample, RecordView, ServerMessage, StartPosition, TopicInfo, WS_PATH};
+use streamlab_wire::{
+    CheckReport, ClientMessage, GeneratorStatus, GroupInfo, InferenceStatus, RATE_HISTORY, RateSample, RecordView,
+    ServerMessage, StartPosition, TopicInfo, WS_PATH,
+};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
@@ -89,7 +92,9 @@ impl Reducible for Lab {
             }
             Action::DismissError => next.error = None,
             Action::Server(m) => match m {
-                ServerMessage::Hello { brokers, embedded_broker, .. } => next.brokers = Some((brokers, embedded_broker)),
+                ServerMessage::Hello { brokers, embedded_broker, .. } => {
+                    next.brokers = Some((brokers, embedded_broker))
+                }
                 ServerMessage::Topics { topics } => next.topics = Rc::new(topics),
                 ServerMessage::Groups { groups } => next.groups = Rc::new(groups),
                 ServerMessage::Rates { history } => next.history = Rc::new(history.into_iter().collect()),
@@ -154,20 +159,29 @@ impl Socket {
     }
 
     pub fn subscribe(&self, id: u32, topic: &str, from: StartPosition, partitions: Option<Vec<i32>>) {
-        let text = serde_json::to_string(&ClientMessage::Subscribe { subscription: id, topic: topic.to_owned(), from, partitions }).expect("serialises");
+        let text = serde_json::to_string(&ClientMessage::Subscribe {
+            subscription: id,
+            topic: topic.to_owned(),
+            from,
+            partitions,
+        })
+        .expect("serialises");
         self.send_text(&text);
         self.wanted.borrow_mut().insert(id, text);
     }
 
     pub fn unsubscribe(&self, id: u32) {
         if self.wanted.borrow_mut().remove(&id).is_some() {
-            self.send_text(&serde_json::to_string(&ClientMessage::Unsubscribe { subscription: id }).expect("serialises"));
+            self.send_text(
+                &serde_json::to_string(&ClientMessage::Unsubscribe { subscription: id }).expect("serialises"),
+            );
         }
     }
 
     /// Asks the server to re-check this exercise every few seconds and push the results.
     pub fn watch(&self, exercise: &str, student: Option<String>) {
-        let text = serde_json::to_string(&ClientMessage::WatchExercise { exercise: exercise.to_owned(), student }).expect("serialises");
+        let text = serde_json::to_string(&ClientMessage::WatchExercise { exercise: exercise.to_owned(), student })
+            .expect("serialises");
         self.send_text(&text);
         *self.watched.borrow_mut() = Some(text);
     }
@@ -201,7 +215,9 @@ impl Socket {
             if let Some(text) = e.data().as_string() {
                 match serde_json::from_str::<ServerMessage>(&text) {
                     Ok(m) => d.dispatch(Action::Server(m)),
-                    Err(err) => d.dispatch(Action::Server(ServerMessage::Error { message: format!("unreadable server message: {err}") })),
+                    Err(err) => d.dispatch(Action::Server(ServerMessage::Error {
+                        message: format!("unreadable server message: {err}"),
+                    })),
                 }
             }
         });
@@ -224,7 +240,9 @@ impl Socket {
     fn retry(&self, dispatch: UseReducerDispatcher<Lab>) {
         let me = self.clone();
         let again = Closure::once_into_js(move || me.connect(dispatch));
-        let _ = web_sys::window().expect("a window").set_timeout_with_callback_and_timeout_and_arguments_0(again.unchecked_ref(), 1000);
+        let _ = web_sys::window()
+            .expect("a window")
+            .set_timeout_with_callback_and_timeout_and_arguments_0(again.unchecked_ref(), 1000);
     }
 }
 

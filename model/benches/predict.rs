@@ -56,9 +56,24 @@ fn main() {
     println!("{:<34} {:>18} {:>22}", "measure", "streamlab (Rust)", "scikit-learn RF");
     let peer = peer_figures(&csv);
     let show = |v: Option<&str>| v.map_or("-".to_owned(), str::to_owned);
-    println!("{:<34} {:>18} {:>22}", "single-row predict", format!("{:.2} µs", single.as_secs_f64() * 1e6), show(peer.as_ref().map(|p| p.0.as_str())));
-    println!("{:<34} {:>18} {:>22}", format!("batch predict ({} rows, 1 core)", rows.nrows()), format!("{:.0} rows/s", batch_rate), show(peer.as_ref().map(|p| p.1.as_str())));
-    println!("{:<34} {:>18} {:>22}", "artifact load", format!("{:.1} ms", load.as_secs_f64() * 1e3), show(peer.as_ref().map(|p| p.2.as_str())));
+    println!(
+        "{:<34} {:>18} {:>22}",
+        "single-row predict",
+        format!("{:.2} µs", single.as_secs_f64() * 1e6),
+        show(peer.as_ref().map(|p| p.0.as_str()))
+    );
+    println!(
+        "{:<34} {:>18} {:>22}",
+        format!("batch predict ({} rows, 1 core)", rows.nrows()),
+        format!("{:.0} rows/s", batch_rate),
+        show(peer.as_ref().map(|p| p.1.as_str()))
+    );
+    println!(
+        "{:<34} {:>18} {:>22}",
+        "artifact load",
+        format!("{:.1} ms", load.as_secs_f64() * 1e3),
+        show(peer.as_ref().map(|p| p.2.as_str()))
+    );
 }
 
 /// scikit-learn's figures, when asked for and available.

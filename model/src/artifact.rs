@@ -7,8 +7,8 @@
 //! predictions carry is derived from it, so it changes whenever the model does.
 
 use crate::evaluate::{CrossValidation, Metrics};
+use crate::features::{Class, MushroomFeatures, N_FEATURES};
 use crate::forest::{ForestValidParams, RandomForest};
-use crate::features::{MushroomFeatures, N_FEATURES, Class};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::Path;
@@ -26,7 +26,9 @@ pub enum ArtifactError {
     Io { path: String, source: std::io::Error },
     #[error("not a streamlab model file (it does not start with the streamlab magic bytes)")]
     NotAModel,
-    #[error("model file format version {found} is not supported (this build reads version {FORMAT_VERSION}); retrain with `streamlab model train`")]
+    #[error(
+        "model file format version {found} is not supported (this build reads version {FORMAT_VERSION}); retrain with `streamlab model train`"
+    )]
     UnsupportedVersion { found: u32 },
     #[error("model file is corrupt: its content hash does not match (truncated or modified?)")]
     HashMismatch,
@@ -99,8 +101,8 @@ impl Artifact {
     }
 
     pub fn load(path: &Path) -> Result<Self, ArtifactError> {
-        let bytes = std::fs::read(path)
-            .map_err(|source| ArtifactError::Io { path: path.display().to_string(), source })?;
+        let bytes =
+            std::fs::read(path).map_err(|source| ArtifactError::Io { path: path.display().to_string(), source })?;
         Self::from_bytes(&bytes)
     }
 
@@ -121,8 +123,7 @@ impl Artifact {
         if <[u8; 32]>::from(Sha256::digest(body)) != hash {
             return Err(ArtifactError::HashMismatch);
         }
-        let Body { card, forest } =
-            postcard::from_bytes(body).map_err(|e| ArtifactError::Decode(e.to_string()))?;
+        let Body { card, forest } = postcard::from_bytes(body).map_err(|e| ArtifactError::Decode(e.to_string()))?;
         if forest.n_features != N_FEATURES || forest.trees.is_empty() {
             return Err(ArtifactError::Decode(format!(
                 "expected a forest over {N_FEATURES} features, found {} features and {} trees",
@@ -134,7 +135,11 @@ impl Artifact {
         for tree in &forest.trees {
             for (i, node) in tree.nodes.iter().enumerate() {
                 let inner = node.feature != crate::forest::LEAF;
-                if inner && (usize::from(node.feature) >= N_FEATURES || node.right as usize <= i + 1 || node.right as usize >= tree.nodes.len()) {
+                if inner
+                    && (usize::from(node.feature) >= N_FEATURES
+                        || node.right as usize <= i + 1
+                        || node.right as usize >= tree.nodes.len())
+                {
                     return Err(ArtifactError::Decode(format!("tree node {i} points outside its tree")));
                 }
             }
@@ -173,10 +178,7 @@ impl Artifact {
 
     pub fn predict(&self, features: &MushroomFeatures) -> Prediction {
         let p = self.forest.predict_proba_one(&features.0);
-        Prediction {
-            class: if p > 0.5 { Class::Poisonous } else { Class::Edible },
-            probability_poisonous: p,
-        }
+        Prediction { class: if p > 0.5 { Class::Poisonous } else { Class::Edible }, probability_poisonous: p }
     }
 
     /// The card as text, for `streamlab model info`.

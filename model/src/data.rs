@@ -7,9 +7,9 @@ use linfa::DatasetBase;
 /// Labelled rows: the eight features and the class label (0 edible, 1 poisonous).
 pub type Samples = DatasetBase<Array2<f64>, Array1<usize>>;
 use ndarray::{Array1, Array2, Axis};
+use rand::SeedableRng;
 use rand::rngs::SmallRng;
 use rand::seq::SliceRandom;
-use rand::SeedableRng;
 use std::path::Path;
 use thiserror::Error;
 
@@ -34,10 +34,7 @@ pub fn load_csv(path: &Path) -> Result<Samples, DataError> {
     let mut reader = csv::Reader::from_reader(std::io::BufReader::new(file));
     let headers = reader.headers().map_err(|source| DataError::Csv { path: name.clone(), source })?.clone();
     let find = |column: &'static str| {
-        headers
-            .iter()
-            .position(|h| h.trim() == column)
-            .ok_or(DataError::MissingColumn { path: name.clone(), column })
+        headers.iter().position(|h| h.trim() == column).ok_or(DataError::MissingColumn { path: name.clone(), column })
     };
     let mut columns = [0usize; N_FEATURES];
     for (slot, feature) in columns.iter_mut().zip(FEATURES.iter()) {
@@ -63,10 +60,7 @@ pub fn load_csv(path: &Path) -> Result<Samples, DataError> {
             }
             values.push(v);
         }
-        let label: usize = record[label_column]
-            .trim()
-            .parse()
-            .map_err(|e| bad(LABEL_COLUMN, format!("{e}")))?;
+        let label: usize = record[label_column].trim().parse().map_err(|e| bad(LABEL_COLUMN, format!("{e}")))?;
         if label > 1 {
             return Err(bad(LABEL_COLUMN, format!("must be 0 or 1, got {label}")));
         }
@@ -76,8 +70,7 @@ pub fn load_csv(path: &Path) -> Result<Samples, DataError> {
         return Err(DataError::Empty { path: name });
     }
     let x = Array2::from_shape_vec((labels.len(), N_FEATURES), values).expect("eight values per row");
-    Ok(DatasetBase::new(x, Array1::from(labels))
-        .with_feature_names(FEATURES.iter().map(|f| f.name).collect()))
+    Ok(DatasetBase::new(x, Array1::from(labels)).with_feature_names(FEATURES.iter().map(|f| f.name).collect()))
 }
 
 /// Row indices of each fold, stratified by label: every class is shuffled with `seed` and
@@ -107,11 +100,7 @@ pub fn select(data: &Samples, rows: &[usize]) -> Samples {
 }
 
 /// A stratified split: `test_share` of each class goes to the test set.
-pub fn stratified_split(
-    data: &Samples,
-    test_share: f64,
-    seed: u64,
-) -> (Samples, Samples) {
+pub fn stratified_split(data: &Samples, test_share: f64, seed: u64) -> (Samples, Samples) {
     let labels = data.targets().to_vec();
     let mut rng = SmallRng::seed_from_u64(seed);
     let (mut train, mut test) = (Vec::new(), Vec::new());
@@ -157,7 +146,8 @@ mod tests {
         }
     }
 
-    const HEADER: &str = "cap-diameter,cap-shape,gill-attachment,gill-color,stem-height,stem-width,stem-color,season,class\n";
+    const HEADER: &str =
+        "cap-diameter,cap-shape,gill-attachment,gill-color,stem-height,stem-width,stem-color,season,class\n";
 
     #[test]
     fn reads_columns_by_name() {

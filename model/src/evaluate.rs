@@ -1,7 +1,7 @@
 //! Evaluation with linfa's metrics: the confusion matrix, accuracy, and precision, recall
 //! and F1 for the poisonous class; and k-fold cross-validation.
 
-use crate::data::{select, stratified_folds, Samples};
+use crate::data::{Samples, select, stratified_folds};
 use crate::forest::{ForestError, ForestValidParams, RandomForest};
 use linfa::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -108,12 +108,8 @@ pub fn cross_validate(
     let folds = stratified_folds(data.targets().as_slice().expect("contiguous labels"), k, seed);
     let mut scores = Vec::with_capacity(k);
     for (i, test_rows) in folds.iter().enumerate() {
-        let train_rows: Vec<usize> = folds
-            .iter()
-            .enumerate()
-            .filter(|(j, _)| *j != i)
-            .flat_map(|(_, f)| f.iter().copied())
-            .collect();
+        let train_rows: Vec<usize> =
+            folds.iter().enumerate().filter(|(j, _)| *j != i).flat_map(|(_, f)| f.iter().copied()).collect();
         let model = params.fit(&select(data, &train_rows))?;
         scores.push(Metrics::of(&model, &select(data, test_rows))?.accuracy);
         progress(i + 1);

@@ -142,8 +142,7 @@ fn json_type(value: &Value) -> &'static str {
 impl MushroomFeatures {
     /// Parses and validates one request as it arrives on the topic.
     pub fn from_json(bytes: &[u8]) -> Result<Self, ValidationError> {
-        let value: Value =
-            serde_json::from_slice(bytes).map_err(|e| ValidationError::NotJson(e.to_string()))?;
+        let value: Value = serde_json::from_slice(bytes).map_err(|e| ValidationError::NotJson(e.to_string()))?;
         Self::from_value(&value)
     }
 
@@ -162,10 +161,7 @@ impl MushroomFeatures {
         let mut values = [0.0; N_FEATURES];
         for (slot, feature) in values.iter_mut().zip(FEATURES.iter()) {
             let raw = map.get(feature.name).ok_or(ValidationError::MissingField(feature.name))?;
-            let number = raw.as_f64().ok_or(ValidationError::WrongType {
-                field: feature.name,
-                got: json_type(raw),
-            })?;
+            let number = raw.as_f64().ok_or(ValidationError::WrongType { field: feature.name, got: json_type(raw) })?;
             *slot = number;
         }
         Self::new(values)
@@ -287,19 +283,11 @@ mod tests {
     fn nan_and_infinity_are_rejected() {
         let mut values = MushroomFeatures::from_value(&valid()).unwrap().0;
         values[4] = f64::NAN;
-        assert!(matches!(
-            MushroomFeatures::new(values),
-            Err(ValidationError::NotFinite { field: "stem-height", .. })
-        ));
+        assert!(matches!(MushroomFeatures::new(values), Err(ValidationError::NotFinite { field: "stem-height", .. })));
         values[4] = f64::INFINITY;
-        assert!(matches!(
-            MushroomFeatures::new(values),
-            Err(ValidationError::NotFinite { field: "stem-height", .. })
-        ));
+        assert!(matches!(MushroomFeatures::new(values), Err(ValidationError::NotFinite { field: "stem-height", .. })));
         // A JSON number too large for f64 parses to infinity in serde_json's float path.
-        let err = MushroomFeatures::from_json(
-            valid().to_string().replace("1545", "1e400").as_bytes(),
-        );
+        let err = MushroomFeatures::from_json(valid().to_string().replace("1545", "1e400").as_bytes());
         assert!(err.is_err(), "1e400 must not pass as a stem width");
     }
 

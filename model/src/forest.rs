@@ -15,10 +15,10 @@
 //! [`ParamGuard`]; `Fit` grows a [`RandomForest`]; `PredictInplace` gives classes and
 //! [`RandomForest::predict_proba`] the share of poisonous votes (mean leaf frequency).
 
+use crate::data::Samples;
+use linfa::ParamGuard;
 use linfa::dataset::{AsSingleTargets, DatasetBase, Records};
 use linfa::prelude::*;
-use linfa::ParamGuard;
-use crate::data::Samples;
 use ndarray::{Array1, Array2, ArrayBase, ArrayView1, Data, Ix2};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -179,11 +179,7 @@ impl Tree {
     pub fn depth(&self) -> usize {
         fn walk(nodes: &[Node], i: usize) -> usize {
             let n = nodes[i];
-            if n.feature == LEAF {
-                1
-            } else {
-                1 + walk(nodes, i + 1).max(walk(nodes, n.right as usize))
-            }
+            if n.feature == LEAF { 1 } else { 1 + walk(nodes, i + 1).max(walk(nodes, n.right as usize)) }
         }
         walk(&self.nodes, 0)
     }
@@ -367,11 +363,8 @@ fn grow_tree(cols: &Columns, params: &ForestValidParams, seed: u64) -> Tree {
     } else {
         weight.fill(1);
     }
-    let order: Vec<Vec<u32>> = cols
-        .sorted
-        .iter()
-        .map(|s| s.iter().copied().filter(|&r| weight[r as usize] > 0).collect())
-        .collect();
+    let order: Vec<Vec<u32>> =
+        cols.sorted.iter().map(|s| s.iter().copied().filter(|&r| weight[r as usize] > 0).collect()).collect();
     let len = order[0].len();
     let mut g = Grower {
         cols,
@@ -618,12 +611,8 @@ mod tests {
     #[test]
     fn random_split_strategy_also_learns() {
         let data = tie_data();
-        let forest = ForestParams::default()
-            .n_trees(20)
-            .split(SplitStrategy::Random)
-            .bootstrap(false)
-            .fit(&data)
-            .unwrap();
+        let forest =
+            ForestParams::default().n_trees(20).split(SplitStrategy::Random).bootstrap(false).fit(&data).unwrap();
         assert_eq!(forest.predict(data.records()), data.targets());
     }
 

@@ -19,4 +19,4 @@ pub mod profile;
 pub mod train;
 
 pub use artifact::{Artifact, ArtifactError, Prediction};
-pub use features::{Class, MushroomFeatures, ValidationError, FEATURES, N_FEATURES};
+pub use features::{Class, FEATURES, MushroomFeatures, N_FEATURES, ValidationError};

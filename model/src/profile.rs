@@ -8,8 +8,8 @@
 //! in real mushrooms and whose sizes fit them.
 
 use crate::artifact::hex;
-use crate::data::{load_csv, DataError};
-use crate::features::{FeatureKind, MushroomFeatures, FEATURES, N_FEATURES};
+use crate::data::{DataError, load_csv};
+use crate::features::{FEATURES, FeatureKind, MushroomFeatures, N_FEATURES};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};

@@ -1,8 +1,8 @@
 //! The training pipeline behind `streamlab model train`: split, fit, evaluate, cross-validate.
 
-use crate::artifact::{hex, Artifact, ModelCard, TrainingData};
-use crate::data::{load_csv, stratified_split, DataError};
-use crate::evaluate::{cross_validate, Metrics};
+use crate::artifact::{Artifact, ModelCard, TrainingData, hex};
+use crate::data::{DataError, load_csv, stratified_split};
+use crate::evaluate::{Metrics, cross_validate};
 use crate::forest::{ForestError, ForestParams, ForestValidParams, SplitStrategy};
 use linfa::ParamGuard;
 use linfa::prelude::*;
@@ -22,12 +22,7 @@ pub const CV_FOLDS: usize = 5;
 /// forests with 2–5 features per split reach 0.9893–0.9902 and these 0.9910–0.9912, in line
 /// with scikit-learn's RandomForest (0.9898) and ExtraTrees (0.9906) on this file.
 pub fn shipped_params() -> ForestParams {
-    ForestParams::default()
-        .n_trees(100)
-        .max_features(8)
-        .split(SplitStrategy::Random)
-        .bootstrap(false)
-        .seed(SPLIT_SEED)
+    ForestParams::default().n_trees(100).max_features(8).split(SplitStrategy::Random).bootstrap(false).seed(SPLIT_SEED)
 }
 
 #[derive(Debug, Error)]
@@ -73,9 +68,7 @@ pub fn train(csv: &Path, params: ForestParams, progress: impl Fn(Stage) + Sync) 
             (split, bootstrap) => format!("random forest ({split:?} splits, bootstrap {bootstrap})"),
         },
         params: params.clone(),
-        trained_at: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs()),
+        trained_at: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()),
         trained_by: concat!("streamlab-model ", env!("CARGO_PKG_VERSION")).to_owned(),
         data: TrainingData {
             file_name: csv.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned()),

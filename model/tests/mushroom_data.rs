@@ -3,14 +3,14 @@
 
 use linfa::prelude::*;
 use ndarray::{Array1, Array2};
-use streamlab_model::data::{load_csv, Samples};
+use std::path::PathBuf;
+use streamlab_model::Artifact;
+use streamlab_model::data::{Samples, load_csv};
 use streamlab_model::evaluate::Metrics;
-use streamlab_model::features::{FeatureKind, FEATURES};
+use streamlab_model::features::{FEATURES, FeatureKind};
 use streamlab_model::forest::ForestParams;
 use streamlab_model::profile::DataProfile;
 use streamlab_model::train::{evaluate, shipped_params, train};
-use streamlab_model::Artifact;
-use std::path::PathBuf;
 
 fn data_set() -> Option<PathBuf> {
     let path = std::env::var_os("STREAMLAB_DATA")

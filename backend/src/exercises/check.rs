@@ -27,9 +27,23 @@ impl Checker {
         let results = exercise
             .conditions
             .iter()
-            .map(|c| ConditionResult { id: c.id.clone(), description: c.description.clone(), outcome: Outcome::Pending, message: None, hint: None, elapsed_ms: 0 })
+            .map(|c| ConditionResult {
+                id: c.id.clone(),
+                description: c.description.clone(),
+                outcome: Outcome::Pending,
+                message: None,
+                hint: None,
+                elapsed_ms: 0,
+            })
             .collect();
-        CheckReport { exercise: exercise.info.id.clone(), title: exercise.info.title.clone(), student: student.name().map(str::to_owned), passed: false, results, checked_at_ms: 0 }
+        CheckReport {
+            exercise: exercise.info.id.clone(),
+            title: exercise.info.title.clone(),
+            student: student.name().map(str::to_owned),
+            passed: false,
+            results,
+            checked_at_ms: 0,
+        }
     }
 
     /// Checks every condition of `exercise` in `student`'s namespace, in order. A condition
@@ -87,7 +101,11 @@ impl Checker {
             for e in &exercises {
                 reports.push(self.check(e, &ns).await);
             }
-            out.push(StudentReport { student: student.clone(), exercises_passed: reports.iter().filter(|r| r.passed).count(), exercises: reports });
+            out.push(StudentReport {
+                student: student.clone(),
+                exercises_passed: reports.iter().filter(|r| r.passed).count(),
+                exercises: reports,
+            });
         }
         Ok(ClassReport { students: out })
     }

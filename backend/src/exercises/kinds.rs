@@ -61,16 +61,28 @@ fn evaluate_inner(kind: &Kind, ns: &Namespace, probe: &Probe) -> Result<Found, P
                 }
             }
             if *all && let Some(miss) = first_miss {
-                return fail(format!("{} of {} records on {topic} do not qualify; the first: {miss}", records.len() - matching, records.len()));
+                return fail(format!(
+                    "{} of {} records on {topic} do not qualify; the first: {miss}",
+                    records.len() - matching,
+                    records.len()
+                ));
             }
             if matching < *min {
-                let what = if matcher.is_empty() { n_records(matching) } else { format!("{} that qualify", n_records(matching)) };
+                let what = if matcher.is_empty() {
+                    n_records(matching)
+                } else {
+                    format!("{} that qualify", n_records(matching))
+                };
                 let extra = first_miss.map(|m| format!(" (for example {m})")).unwrap_or_default();
                 return fail(format!("{topic} has {what}, fewer than {min}{extra}"));
             }
-            let missing: Vec<&String> = require_values.iter().filter(|v| !records.iter().any(|r| r.text() == Some(v.as_str()))).collect();
+            let missing: Vec<&String> =
+                require_values.iter().filter(|v| !records.iter().any(|r| r.text() == Some(v.as_str()))).collect();
             if !missing.is_empty() {
-                return fail(format!("no record on {topic} has the value {}", missing.iter().map(|v| format!("\"{v}\"")).collect::<Vec<_>>().join(", ")));
+                return fail(format!(
+                    "no record on {topic} has the value {}",
+                    missing.iter().map(|v| format!("\"{v}\"")).collect::<Vec<_>>().join(", ")
+                ));
             }
             pass(format!("{matching} of {} records on {topic} qualify", records.len()))
         }
@@ -85,7 +97,9 @@ fn evaluate_inner(kind: &Kind, ns: &Namespace, probe: &Probe) -> Result<Found, P
                 return read_at_offset(&given, &ns.map(topic), *partition, probe);
             }
             let expected = expected(expect, ns, probe)?;
-            let Some(expected) = expected else { return fail("there is nothing to compare the answer with yet".to_owned()) };
+            let Some(expected) = expected else {
+                return fail("there is nothing to compare the answer with yet".to_owned());
+            };
             let agree = match (given.parse::<f64>(), expected.parse::<f64>()) {
                 (Ok(g), Ok(e)) => (g - e).abs() <= tolerance * e.abs() + 1e-9,
                 _ => given == expected,
@@ -111,7 +125,10 @@ fn evaluate_inner(kind: &Kind, ns: &Namespace, probe: &Probe) -> Result<Found, P
                 }
             }
             if behind.is_empty() {
-                pass(format!("{group} has committed all {} records of {topic}", marks.iter().map(|m| m.2 - m.1).sum::<i64>()))
+                pass(format!(
+                    "{group} has committed all {} records of {topic}",
+                    marks.iter().map(|m| m.2 - m.1).sum::<i64>()
+                ))
             } else {
                 fail(format!("{group} has committed on {topic}: {}", behind.join(", ")))
             }
@@ -121,11 +138,18 @@ fn evaluate_inner(kind: &Kind, ns: &Namespace, probe: &Probe) -> Result<Found, P
             let partitions = probe.partitions(&topic)?;
             let members = probe.members(&group, &topic)?;
             if members.len() < *min {
-                return fail(format!("{group} has {} active member{}, fewer than {min}", members.len(), if members.len() == 1 { "" } else { "s" }));
+                return fail(format!(
+                    "{group} has {} active member{}, fewer than {min}",
+                    members.len(),
+                    if members.len() == 1 { "" } else { "s" }
+                ));
             }
             let reported: Vec<&Vec<i32>> = members.iter().filter_map(|m| m.1.as_ref()).collect();
             if reported.len() < members.len() {
-                return pass(format!("{group} has {} active members (this broker does not report their assignments)", members.len()));
+                return pass(format!(
+                    "{group} has {} active members (this broker does not report their assignments)",
+                    members.len()
+                ));
             }
             let mut seen = HashSet::new();
             for a in &reported {
@@ -136,10 +160,17 @@ fn evaluate_inner(kind: &Kind, ns: &Namespace, probe: &Probe) -> Result<Found, P
                 }
             }
             if seen.len() < partitions {
-                return fail(format!("{group}'s members are assigned {} of {topic}'s {partitions} partitions", seen.len()));
+                return fail(format!(
+                    "{group}'s members are assigned {} of {topic}'s {partitions} partitions",
+                    seen.len()
+                ));
             }
             let sizes: Vec<String> = reported.iter().map(|a| a.len().to_string()).collect();
-            pass(format!("{group} has {} members splitting {partitions} partitions ({})", members.len(), sizes.join(" + ")))
+            pass(format!(
+                "{group} has {} members splitting {partitions} partitions ({})",
+                members.len(),
+                sizes.join(" + ")
+            ))
         }
         Kind::Keys { topic, min_keys, min_partitions } => {
             let topic = ns.map(topic);
@@ -159,17 +190,26 @@ fn evaluate_inner(kind: &Kind, ns: &Namespace, probe: &Probe) -> Result<Found, P
                 return fail(format!("{topic} has {} distinct keys, fewer than {min_keys}", partition_of.len()));
             }
             if used.len() < *min_partitions {
-                return fail(format!("{topic}'s records are in {} partition{}, fewer than {min_partitions}", used.len(), if used.len() == 1 { "" } else { "s" }));
+                return fail(format!(
+                    "{topic}'s records are in {} partition{}, fewer than {min_partitions}",
+                    used.len(),
+                    if used.len() == 1 { "" } else { "s" }
+                ));
             }
             pass(format!("{} keys, each in one partition, over {} partitions", partition_of.len(), used.len()))
         }
         Kind::Rate { topic, window_secs, min, max } => {
             let topic = ns.map(topic);
             let records = probe.records(&topic)?;
-            let (Some(first), Some(last)) = (records.first(), records.last()) else { return fail(format!("{topic} is empty")) };
+            let (Some(first), Some(last)) = (records.first(), records.last()) else {
+                return fail(format!("{topic} is empty"));
+            };
             let window_ms = (window_secs * 1000.0) as i64;
             if last.timestamp_ms - first.timestamp_ms < window_ms - 1000 {
-                return fail(format!("{topic}'s records span {:.1} s; the rate is measured over the newest {window_secs} s", (last.timestamp_ms - first.timestamp_ms) as f64 / 1000.0));
+                return fail(format!(
+                    "{topic}'s records span {:.1} s; the rate is measured over the newest {window_secs} s",
+                    (last.timestamp_ms - first.timestamp_ms) as f64 / 1000.0
+                ));
             }
             let n = records.iter().filter(|r| r.timestamp_ms > last.timestamp_ms - window_ms).count();
             let rate = n as f64 / window_secs;
@@ -183,7 +223,10 @@ fn evaluate_inner(kind: &Kind, ns: &Namespace, probe: &Probe) -> Result<Found, P
             let (input, output) = (ns.map(input), ns.map(output));
             let all_inputs = probe.records(&input)?;
             if all_inputs.len() < *min_inputs {
-                return fail(format!("{input} has {}; the check needs at least {min_inputs}", n_records(all_inputs.len())));
+                return fail(format!(
+                    "{input} has {}; the check needs at least {min_inputs}",
+                    n_records(all_inputs.len())
+                ));
             }
             let inputs = &all_inputs[all_inputs.len().saturating_sub(last.unwrap_or(usize::MAX))..];
             if let Function::Route { field, id_field, template } = function {
@@ -199,7 +242,11 @@ fn evaluate_inner(kind: &Kind, ns: &Namespace, probe: &Probe) -> Result<Found, P
             for r in records.iter() {
                 *counts.entry(r.value.as_deref().unwrap_or_default()).or_default() += 1;
             }
-            let twice: Vec<String> = counts.iter().filter(|(_, n)| **n > 1).map(|(v, n)| format!("\"{}\" ×{n}", String::from_utf8_lossy(v))).collect();
+            let twice: Vec<String> = counts
+                .iter()
+                .filter(|(_, n)| **n > 1)
+                .map(|(v, n)| format!("\"{}\" ×{n}", String::from_utf8_lossy(v)))
+                .collect();
             if twice.len() < *min {
                 fail(format!("every value on {topic} occurs once ({})", n_records(records.len())))
             } else {
@@ -211,7 +258,12 @@ fn evaluate_inner(kind: &Kind, ns: &Namespace, probe: &Probe) -> Result<Found, P
 
 impl Match {
     fn is_empty(&self) -> bool {
-        self.value_equals.is_none() && self.header.is_none() && !self.mushroom_request && !self.json && self.json_field.is_none() && !self.prediction
+        self.value_equals.is_none()
+            && self.header.is_none()
+            && !self.mushroom_request
+            && !self.json
+            && self.json_field.is_none()
+            && !self.prediction
     }
 }
 
@@ -235,7 +287,8 @@ fn matches(m: &Match, r: &Record) -> Result<(), String> {
         }
     }
     if m.mushroom_request {
-        crate::inference::read_request(r.value.as_deref()).map_err(|e| format!("is not a valid request: {}", e.message))?;
+        crate::inference::read_request(r.value.as_deref())
+            .map_err(|e| format!("is not a valid request: {}", e.message))?;
     }
     if m.json || m.json_field.is_some() || m.prediction {
         let json = r.json().ok_or_else(|| format!("is not JSON: {}", preview(r)))?;
@@ -247,7 +300,10 @@ fn matches(m: &Match, r: &Record) -> Result<(), String> {
         if m.prediction {
             let class = json.get("class").and_then(Value::as_str);
             if !matches!(class, Some("edible" | "poisonous")) {
-                return Err(format!("has class {}, not \"edible\" or \"poisonous\"", json.get("class").map_or("(none)".to_owned(), Value::to_string)));
+                return Err(format!(
+                    "has class {}, not \"edible\" or \"poisonous\"",
+                    json.get("class").map_or("(none)".to_owned(), Value::to_string)
+                ));
             }
         }
     }
@@ -288,14 +344,18 @@ fn scalar(v: &Value) -> String {
 }
 
 fn read_at_offset(given: &str, topic: &str, partition: i32, probe: &Probe) -> Result<Found, ProbeError> {
-    let parsed: Option<(i64, String)> = serde_json::from_str::<Value>(given).ok().and_then(|v| Some((v.get("offset")?.as_i64()?, v.get("value")?.as_str()?.to_owned())));
+    let parsed: Option<(i64, String)> = serde_json::from_str::<Value>(given)
+        .ok()
+        .and_then(|v| Some((v.get("offset")?.as_i64()?, v.get("value")?.as_str()?.to_owned())));
     let Some((offset, value)) = parsed else {
         return fail(format!("the answer \"{given}\" is not JSON like {{\"offset\": 1, \"value\": \"..\"}}"));
     };
     let records = probe.records(topic)?;
     match records.iter().find(|r| r.partition == partition && r.offset == offset) {
         None => fail(format!("{topic} has no record at partition {partition} offset {offset}")),
-        Some(r) if r.text().map(str::trim) == Some(value.trim()) => pass(format!("the record at offset {offset} is \"{value}\"")),
+        Some(r) if r.text().map(str::trim) == Some(value.trim()) => {
+            pass(format!("the record at offset {offset} is \"{value}\""))
+        }
         Some(r) => fail(format!("the record at offset {offset} is {}, not \"{value}\"", preview(r))),
     }
 }
@@ -305,13 +365,22 @@ fn expected(expect: &Expect, ns: &Namespace, probe: &Probe) -> Result<Option<Str
         Expect::Equals(text) => Some(text.clone()),
         Expect::ReadAtOffset { .. } => None,
         Expect::Count(topic) => Some(probe.records(&ns.map(topic))?.len().to_string()),
-        Expect::ValueAt { topic, partition, offset } => {
-            probe.records(&ns.map(topic))?.iter().find(|r| r.partition == *partition && r.offset == *offset).map(|r| r.text().unwrap_or("").trim().to_owned())
-        }
-        Expect::OffsetOf { topic, value } => probe.records(&ns.map(topic))?.iter().find(|r| r.text() == Some(value.as_str())).map(|r| r.offset.to_string()),
-        Expect::Committed { group, topic, partition } => {
-            probe.committed(&ns.map(group), &ns.map(topic))?.into_iter().find(|c| c.0 == *partition).and_then(|c| c.1).map(|o| o.to_string())
-        }
+        Expect::ValueAt { topic, partition, offset } => probe
+            .records(&ns.map(topic))?
+            .iter()
+            .find(|r| r.partition == *partition && r.offset == *offset)
+            .map(|r| r.text().unwrap_or("").trim().to_owned()),
+        Expect::OffsetOf { topic, value } => probe
+            .records(&ns.map(topic))?
+            .iter()
+            .find(|r| r.text() == Some(value.as_str()))
+            .map(|r| r.offset.to_string()),
+        Expect::Committed { group, topic, partition } => probe
+            .committed(&ns.map(group), &ns.map(topic))?
+            .into_iter()
+            .find(|c| c.0 == *partition)
+            .and_then(|c| c.1)
+            .map(|o| o.to_string()),
         Expect::PeakRate { topic, window_ms } => {
             let records = probe.records(&ns.map(topic))?;
             let mut peak = 0;
@@ -328,7 +397,13 @@ fn expected(expect: &Expect, ns: &Namespace, probe: &Probe) -> Result<Option<Str
 }
 
 /// The outputs the functions other than `route` compare with, in input order.
-fn follows(function: &Function, inputs: &[Record], outputs: &[Record], input: &str, output: &str) -> Result<Found, ProbeError> {
+fn follows(
+    function: &Function,
+    inputs: &[Record],
+    outputs: &[Record],
+    input: &str,
+    output: &str,
+) -> Result<Found, ProbeError> {
     match function {
         Function::SameKey => {
             let mut have: HashMap<&[u8], usize> = HashMap::new();
@@ -343,8 +418,16 @@ fn follows(function: &Function, inputs: &[Record], outputs: &[Record], input: &s
                 }
             }
             match missing.first() {
-                None => pass(format!("each of the {} records of {input} has one on {output} with its key", inputs.len())),
-                Some(first) => fail(format!("{} of {} records of {input} have none on {output} with their key; the first: key \"{}\" at {}", missing.len(), inputs.len(), first.key_text(), first.position())),
+                None => {
+                    pass(format!("each of the {} records of {input} has one on {output} with its key", inputs.len()))
+                }
+                Some(first) => fail(format!(
+                    "{} of {} records of {input} have none on {output} with their key; the first: key \"{}\" at {}",
+                    missing.len(),
+                    inputs.len(),
+                    first.key_text(),
+                    first.position()
+                )),
             }
         }
         Function::SameValue => {
@@ -364,7 +447,13 @@ fn follows(function: &Function, inputs: &[Record], outputs: &[Record], input: &s
                 .collect();
             match missing.first() {
                 None => pass(format!("each of the {} values of {input} is on {output}", inputs.len())),
-                Some(first) => fail(format!("{} of {} values of {input} are not on {output}; the first: {} at {}", missing.len(), inputs.len(), preview(first), first.position())),
+                Some(first) => fail(format!(
+                    "{} of {} values of {input} are not on {output}; the first: {} at {}",
+                    missing.len(),
+                    inputs.len(),
+                    preview(first),
+                    first.position()
+                )),
             }
         }
         Function::AvroToJson => {
@@ -386,7 +475,12 @@ fn follows(function: &Function, inputs: &[Record], outputs: &[Record], input: &s
                 None => pass(format!("each of the {} records of {input} is on {output} as JSON", inputs.len())),
                 Some((first, why)) => {
                     let why: String = why.chars().take(240).collect();
-                    fail(format!("{} of {} records of {input} are not on {output}; the first, at {}, {why}", missing.len(), inputs.len(), first.position()))
+                    fail(format!(
+                        "{} of {} records of {input} are not on {output}; the first, at {}, {why}",
+                        missing.len(),
+                        inputs.len(),
+                        first.position()
+                    ))
                 }
             }
         }
@@ -399,7 +493,14 @@ fn follows(function: &Function, inputs: &[Record], outputs: &[Record], input: &s
                 }
             }
             let want: Vec<f64> = numbers.windows(*n).map(|w| w.iter().sum::<f64>() / *n as f64).collect();
-            sequence(&want, outputs, output, |o| o.text().and_then(|t| t.trim().parse::<f64>().ok()), |a, b| (a - b).abs() <= 1e-6 * a.abs().max(1.0), |x| format!("{x}"))
+            sequence(
+                &want,
+                outputs,
+                output,
+                |o| o.text().and_then(|t| t.trim().parse::<f64>().ok()),
+                |a, b| (a - b).abs() <= 1e-6 * a.abs().max(1.0),
+                |x| format!("{x}"),
+            )
         }
         Function::LongMessages { words } => {
             let want: Vec<Value> = inputs
@@ -417,24 +518,58 @@ fn follows(function: &Function, inputs: &[Record], outputs: &[Record], input: &s
 }
 
 /// The outputs equal `want`, one for one and in order.
-fn sequence<T>(want: &[T], outputs: &[Record], output: &str, read: impl Fn(&Record) -> Option<T>, same: impl Fn(&T, &T) -> bool, show: impl Fn(&T) -> String) -> Result<Found, ProbeError> {
+fn sequence<T>(
+    want: &[T],
+    outputs: &[Record],
+    output: &str,
+    read: impl Fn(&Record) -> Option<T>,
+    same: impl Fn(&T, &T) -> bool,
+    show: impl Fn(&T) -> String,
+) -> Result<Found, ProbeError> {
     for (i, w) in want.iter().enumerate() {
         let Some(o) = outputs.get(i) else {
-            return fail(format!("{output} has {}; expected {}, the next being {}", n_records(outputs.len()), want.len(), show(w)));
+            return fail(format!(
+                "{output} has {}; expected {}, the next being {}",
+                n_records(outputs.len()),
+                want.len(),
+                show(w)
+            ));
         };
         match read(o) {
             Some(got) if same(&got, w) => {}
-            Some(got) => return fail(format!("record {} of {output} ({}) is {}, expected {}", i + 1, o.position(), show(&got), show(w))),
-            None => return fail(format!("record {} of {output} ({}) cannot be read: {}", i + 1, o.position(), preview(o))),
+            Some(got) => {
+                return fail(format!(
+                    "record {} of {output} ({}) is {}, expected {}",
+                    i + 1,
+                    o.position(),
+                    show(&got),
+                    show(w)
+                ));
+            }
+            None => {
+                return fail(format!("record {} of {output} ({}) cannot be read: {}", i + 1, o.position(), preview(o)));
+            }
         }
     }
     if outputs.len() > want.len() {
-        return fail(format!("{output} has {} records, {} more than expected; the first extra: {}", outputs.len(), outputs.len() - want.len(), preview(&outputs[want.len()])));
+        return fail(format!(
+            "{output} has {} records, {} more than expected; the first extra: {}",
+            outputs.len(),
+            outputs.len() - want.len(),
+            preview(&outputs[want.len()])
+        ));
     }
     pass(format!("{output} holds the {} expected records in order", want.len()))
 }
 
-fn route(inputs: &[Record], ns: &Namespace, probe: &Probe, field_path: &str, id_field: &str, template: &str) -> Result<Found, ProbeError> {
+fn route(
+    inputs: &[Record],
+    ns: &Namespace,
+    probe: &Probe,
+    field_path: &str,
+    id_field: &str,
+    template: &str,
+) -> Result<Found, ProbeError> {
     let (prefix, suffix) = template.split_once("{}").unwrap_or((template, ""));
     let (prefix, suffix) = (ns.map(prefix), suffix.to_owned());
     // Every topic of the template: where records should be, and where they should not.
@@ -454,7 +589,9 @@ fn route(inputs: &[Record], ns: &Namespace, probe: &Probe, field_path: &str, id_
     }
     for i in inputs {
         let json = i.json();
-        let (Some(id), Some(key)) = (json.as_ref().and_then(|j| field(j, id_field)), json.as_ref().and_then(|j| field(j, field_path))) else {
+        let (Some(id), Some(key)) =
+            (json.as_ref().and_then(|j| field(j, id_field)), json.as_ref().and_then(|j| field(j, field_path)))
+        else {
             return fail(format!("input {} has no {id_field} or {field_path}: {}", i.position(), preview(i)));
         };
         let (id, key) = (scalar(&id), scalar(&key));
@@ -482,7 +619,14 @@ mod tests {
     }
 
     fn record(offset: i64, value: &str) -> Record {
-        Record { partition: 0, offset, timestamp_ms: offset, key: None, value: Some(value.as_bytes().to_vec()), headers: vec![] }
+        Record {
+            partition: 0,
+            offset,
+            timestamp_ms: offset,
+            key: None,
+            value: Some(value.as_bytes().to_vec()),
+            headers: vec![],
+        }
     }
 
     #[test]

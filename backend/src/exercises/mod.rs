@@ -61,7 +61,8 @@ struct Index {
 impl Catalog {
     /// The exercises built into this binary.
     pub fn embedded() -> Result<Catalog, CatalogError> {
-        let files: BTreeMap<String, String> = embedded::EXERCISE_FILES.iter().map(|(n, t)| (n.to_string(), t.to_string())).collect();
+        let files: BTreeMap<String, String> =
+            embedded::EXERCISE_FILES.iter().map(|(n, t)| (n.to_string(), t.to_string())).collect();
         Catalog::from_files(&files)
     }
 
@@ -101,7 +102,15 @@ impl Catalog {
                 summary: file.summary,
                 seed: file.seed,
                 instructions_html: markdown(readme),
-                conditions: file.conditions.iter().map(|c| ConditionInfo { id: c.id.clone(), description: c.description.clone(), hint: c.hint.clone() }).collect(),
+                conditions: file
+                    .conditions
+                    .iter()
+                    .map(|c| ConditionInfo {
+                        id: c.id.clone(),
+                        description: c.description.clone(),
+                        hint: c.hint.clone(),
+                    })
+                    .collect(),
             };
             exercises.push(Exercise { info, conditions: file.conditions });
         }
@@ -113,7 +122,11 @@ impl Catalog {
     pub fn find(&self, name: &str) -> Result<&Exercise, CatalogError> {
         self.exercises
             .iter()
-            .find(|e| e.info.id == name || name.parse::<u32>().is_ok_and(|n| n == e.info.number) || e.info.id.split_once('-').is_some_and(|(_, rest)| rest == name))
+            .find(|e| {
+                e.info.id == name
+                    || name.parse::<u32>().is_ok_and(|n| n == e.info.number)
+                    || e.info.id.split_once('-').is_some_and(|(_, rest)| rest == name)
+            })
             .ok_or_else(|| CatalogError::Unknown(name.to_owned()))
     }
 }
@@ -138,7 +151,9 @@ impl Namespace {
     pub fn student(name: Option<&str>) -> Result<Namespace, CatalogError> {
         match name.map(str::trim).filter(|n| !n.is_empty()) {
             None => Ok(Namespace(None)),
-            Some(n) if n.len() <= 40 && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') => Ok(Namespace(Some(n.to_owned()))),
+            Some(n) if n.len() <= 40 && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') => {
+                Ok(Namespace(Some(n.to_owned())))
+            }
             Some(n) => Err(CatalogError::BadStudent(n.to_owned())),
         }
     }
@@ -203,6 +218,9 @@ mod tests {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../exercises");
         let from_dir = Catalog::from_dir(&dir).unwrap();
         let embedded = Catalog::embedded().unwrap();
-        assert_eq!(from_dir.exercises.iter().map(|e| &e.info).collect::<Vec<_>>(), embedded.exercises.iter().map(|e| &e.info).collect::<Vec<_>>());
+        assert_eq!(
+            from_dir.exercises.iter().map(|e| &e.info).collect::<Vec<_>>(),
+            embedded.exercises.iter().map(|e| &e.info).collect::<Vec<_>>()
+        );
     }
 }

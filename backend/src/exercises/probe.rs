@@ -69,13 +69,22 @@ pub struct Probe {
 
 impl Probe {
     pub fn new(kafka: &KafkaConfig) -> Result<Probe, ProbeError> {
-        Ok(Probe { kafka: kafka.clone(), metadata_client: kafka.client().create()?, topics: Mutex::new(HashMap::new()) })
+        Ok(Probe {
+            kafka: kafka.clone(),
+            metadata_client: kafka.client().create()?,
+            topics: Mutex::new(HashMap::new()),
+        })
     }
 
     /// Every topic's name and partition count.
     pub fn topics(&self) -> Result<Vec<(String, usize)>, ProbeError> {
         let md = self.metadata_client.fetch_metadata(None, TIMEOUT)?;
-        Ok(md.topics().iter().filter(|t| t.error().is_none()).map(|t| (t.name().to_owned(), t.partitions().len())).collect())
+        Ok(md
+            .topics()
+            .iter()
+            .filter(|t| t.error().is_none())
+            .map(|t| (t.name().to_owned(), t.partitions().len()))
+            .collect())
     }
 
     /// The topic's partition count, or `NoTopic`.
@@ -124,7 +133,11 @@ impl Probe {
         let mut parts = Vec::new();
         for &(p, low, high) in &marks {
             // A share of the cap per partition, by its size, keeping the newest.
-            let keep = if total as usize > MAX_RECORDS { ((high - low) as f64 * MAX_RECORDS as f64 / total as f64) as i64 } else { high - low };
+            let keep = if total as usize > MAX_RECORDS {
+                ((high - low) as f64 * MAX_RECORDS as f64 / total as f64) as i64
+            } else {
+                high - low
+            };
             let start = (high - keep).max(low);
             tpl.add_partition_offset(topic, p, Offset::Offset(start))?;
             parts.push((p, start, high));
@@ -138,7 +151,10 @@ impl Probe {
                 timestamp_ms: m.timestamp().to_millis().unwrap_or(0),
                 key: m.key().map(<[u8]>::to_vec),
                 value: m.payload().map(<[u8]>::to_vec),
-                headers: m.headers().map(|hs| hs.iter().map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec))).collect()).unwrap_or_default(),
+                headers: m
+                    .headers()
+                    .map(|hs| hs.iter().map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec))).collect())
+                    .unwrap_or_default(),
             });
             true
         })?;
@@ -152,7 +168,8 @@ impl Probe {
     /// The group's committed offset per partition of `topic` (None: nothing committed).
     pub fn committed(&self, group: &str, topic: &str) -> Result<Vec<(i32, Option<i64>)>, ProbeError> {
         let n = self.partitions(topic)?;
-        let client: BaseConsumer = self.kafka.client().set("group.id", group).set("enable.auto.commit", "false").create()?;
+        let client: BaseConsumer =
+            self.kafka.client().set("group.id", group).set("enable.auto.commit", "false").create()?;
         let mut tpl = TopicPartitionList::new();
         for p in 0..n as i32 {
             tpl.add_partition(topic, p);
@@ -161,10 +178,15 @@ impl Probe {
         Ok(committed
             .elements()
             .iter()
-            .map(|e| (e.partition(), match e.offset() {
-                Offset::Offset(o) => Some(o),
-                _ => None,
-            }))
+            .map(|e| {
+                (
+                    e.partition(),
+                    match e.offset() {
+                        Offset::Offset(o) => Some(o),
+                        _ => None,
+                    },
+                )
+            })
             .collect())
     }
 
@@ -177,7 +199,11 @@ impl Probe {
             .iter()
             .map(|m| {
                 let assignment = m.assignment().filter(|a| !a.is_empty()).map(|a| {
-                    crate::groups::parse_assignment(a).into_iter().filter(|t| t.topic == topic).flat_map(|t| t.partitions).collect()
+                    crate::groups::parse_assignment(a)
+                        .into_iter()
+                        .filter(|t| t.topic == topic)
+                        .flat_map(|t| t.partitions)
+                        .collect()
                 });
                 (m.id().to_owned(), assignment)
             })

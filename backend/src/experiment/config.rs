@@ -141,10 +141,14 @@ mod tests {
         let typo = ok.replace("num_sensors", "num_sensor");
         assert!(parse(&format!("[{typo}]")).unwrap_err().to_string().contains("num_sensor"));
         let zero = ok.replace("\"sample_rate\":100", "\"sample_rate\":0");
-        assert_eq!(parse(&format!("[{ok},{zero}]")).unwrap_err().to_string(),
-            "experiment 2 (counting from 1): sample_rate is a period in milliseconds and must be at least 1");
+        assert_eq!(
+            parse(&format!("[{ok},{zero}]")).unwrap_err().to_string(),
+            "experiment 2 (counting from 1): sample_rate is a period in milliseconds and must be at least 1"
+        );
         let upside_down = ok.replace("\"upper_threshold\":2", "\"upper_threshold\":0");
-        assert!(parse(&format!("[{upside_down}]")).unwrap_err().to_string().contains("lower_threshold < upper_threshold"));
+        assert!(
+            parse(&format!("[{upside_down}]")).unwrap_err().to_string().contains("lower_threshold < upper_threshold")
+        );
         assert!(matches!(parse("[]"), Err(ConfigError::Empty)));
         assert!(matches!(parse("{}"), Err(ConfigError::Json(_))));
     }

@@ -53,7 +53,11 @@ impl Course {
         if self.excursion.0 > 0 {
             self.excursion.0 -= 1;
             let beyond = w * rng.gen_range(0.1..0.5);
-            return if self.excursion.1 > 0.0 { self.range.upper_threshold + beyond } else { self.range.lower_threshold - beyond };
+            return if self.excursion.1 > 0.0 {
+                self.range.upper_threshold + beyond
+            } else {
+                self.range.lower_threshold - beyond
+            };
         }
         // A mean-reverting walk, kept to the inner 80% of the range.
         self.wander = (0.7 * self.wander + rng.gen_range(-0.12..0.12)).clamp(-0.4, 0.4);

@@ -21,7 +21,9 @@ const RANGE: &str = r#"{"type":"record","name":"temperature_range","fields":[{"n
 /// The schema of each event, by record name, as the course's producer embeds them.
 pub fn schema_json(record_name: &str) -> Option<String> {
     let marker = |name: &str| {
-        format!(r#"{{"type":"record","name":"{name}","fields":[{{"type":"string","name":"experiment"}},{{"name":"timestamp","type":"double"}}]}}"#)
+        format!(
+            r#"{{"type":"record","name":"{name}","fields":[{{"type":"string","name":"experiment"}},{{"name":"timestamp","type":"double"}}]}}"#
+        )
     };
     Some(match record_name {
         EXPERIMENT_CONFIGURED => format!(
@@ -40,10 +42,17 @@ pub fn schema_json(record_name: &str) -> Option<String> {
 fn schema(record_name: &str) -> &'static Schema {
     static SCHEMAS: OnceLock<Vec<(&'static str, Schema)>> = OnceLock::new();
     let all = SCHEMAS.get_or_init(|| {
-        [EXPERIMENT_CONFIGURED, STABILIZATION_STARTED, EXPERIMENT_STARTED, SENSOR_TEMPERATURE_MEASURED, EXPERIMENT_TERMINATED, EXPERIMENT_DOCUMENT]
-            .into_iter()
-            .map(|n| (n, Schema::parse_str(&schema_json(n).expect("a known event")).expect("the course's schemas parse")))
-            .collect()
+        [
+            EXPERIMENT_CONFIGURED,
+            STABILIZATION_STARTED,
+            EXPERIMENT_STARTED,
+            SENSOR_TEMPERATURE_MEASURED,
+            EXPERIMENT_TERMINATED,
+            EXPERIMENT_DOCUMENT,
+        ]
+        .into_iter()
+        .map(|n| (n, Schema::parse_str(&schema_json(n).expect("a known event")).expect("the course's schemas parse")))
+        .collect()
     });
     &all.iter().find(|(n, _)| *n == record_name).expect("a known event").1
 }
@@ -64,15 +73,31 @@ pub struct Measurement {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Event {
-    Configured { experiment: String, researcher: String, sensors: Vec<String>, temperature_range: TemperatureRange },
+    Configured {
+        experiment: String,
+        researcher: String,
+        sensors: Vec<String>,
+        temperature_range: TemperatureRange,
+    },
     Marker {
         #[serde(skip)]
         name: &'static str,
         experiment: String,
         timestamp: f64,
     },
-    Measured { experiment: String, sensor: String, measurement_id: String, timestamp: f64, temperature: f32, measurement_hash: String },
-    Document { experiment: String, measurements: Vec<Measurement>, temperature_range: TemperatureRange },
+    Measured {
+        experiment: String,
+        sensor: String,
+        measurement_id: String,
+        timestamp: f64,
+        temperature: f32,
+        measurement_hash: String,
+    },
+    Document {
+        experiment: String,
+        measurements: Vec<Measurement>,
+        temperature_range: TemperatureRange,
+    },
 }
 
 impl Event {
@@ -100,16 +125,41 @@ mod tests {
     fn each_event_decodes_with_its_schema() {
         let range = TemperatureRange { upper_threshold: 26.5, lower_threshold: 25.5 };
         let events = [
-            Event::Configured { experiment: "e".into(), researcher: "r@x".into(), sensors: vec!["s1".into(), "s2".into()], temperature_range: range },
+            Event::Configured {
+                experiment: "e".into(),
+                researcher: "r@x".into(),
+                sensors: vec!["s1".into(), "s2".into()],
+                temperature_range: range,
+            },
             Event::Marker { name: STABILIZATION_STARTED, experiment: "e".into(), timestamp: 1.5 },
-            Event::Measured { experiment: "e".into(), sensor: "s1".into(), measurement_id: "m".into(), timestamp: 2.25, temperature: 25.9, measurement_hash: "h".into() },
-            Event::Document { experiment: "e".into(), measurements: vec![Measurement { timestamp: 2.25, temperature: 25.9 }], temperature_range: range },
+            Event::Measured {
+                experiment: "e".into(),
+                sensor: "s1".into(),
+                measurement_id: "m".into(),
+                timestamp: 2.25,
+                temperature: 25.9,
+                measurement_hash: "h".into(),
+            },
+            Event::Document {
+                experiment: "e".into(),
+                measurements: vec![Measurement { timestamp: 2.25, temperature: 25.9 }],
+                temperature_range: range,
+            },
         ];
         let expected = [
-            ("ExperimentConfig", json!({"experiment":"e","researcher":"r@x","sensors":["s1","s2"],"temperature_range":{"upper_threshold":26.5,"lower_threshold":25.5}})),
+            (
+                "ExperimentConfig",
+                json!({"experiment":"e","researcher":"r@x","sensors":["s1","s2"],"temperature_range":{"upper_threshold":26.5,"lower_threshold":25.5}}),
+            ),
             ("stabilization_started", json!({"experiment":"e","timestamp":1.5})),
-            ("sensor_temperature_measured", json!({"experiment":"e","sensor":"s1","measurement_id":"m","timestamp":2.25,"temperature":25.9,"measurement_hash":"h"})),
-            ("experiment_document", json!({"experiment":"e","measurements":[{"timestamp":2.25,"temperature":25.9}],"temperature_range":{"upper_threshold":26.5,"lower_threshold":25.5}})),
+            (
+                "sensor_temperature_measured",
+                json!({"experiment":"e","sensor":"s1","measurement_id":"m","timestamp":2.25,"temperature":25.9,"measurement_hash":"h"}),
+            ),
+            (
+                "experiment_document",
+                json!({"experiment":"e","measurements":[{"timestamp":2.25,"temperature":25.9}],"temperature_range":{"upper_threshold":26.5,"lower_threshold":25.5}}),
+            ),
         ];
         for (event, (schema_name, value)) in events.iter().zip(expected) {
             let decoded = avro::decode(&event.encode().unwrap()).unwrap();

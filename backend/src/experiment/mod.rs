@@ -20,7 +20,7 @@ pub mod hash;
 use crate::kafka::{CountingContext, Deliveries, KafkaConfig, send_waiting};
 use anyhow::Context;
 use config::ExperimentSpec;
-use events::{Event, Measurement, TemperatureRange, RECORD_NAME_HEADER};
+use events::{Event, Measurement, RECORD_NAME_HEADER, TemperatureRange};
 use hash::{HashBlob, NotificationType, SecretKey};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -111,15 +111,29 @@ impl Sender<'_> {
         let value = event.encode().with_context(|| format!("cannot encode {}", event.record_name()))?;
         let headers = OwnedHeaders::new().insert(Header { key: RECORD_NAME_HEADER, value: Some(event.record_name()) });
         // The record's timestamp is the event's, so a rate computed from either agrees.
-        let record = BaseRecord::to(topic).key(key).payload(value.as_slice()).headers(headers).timestamp((timestamp * 1000.0) as i64);
-        send_waiting(self.producer, record).with_context(|| format!("cannot send {} to {topic}", event.record_name()))?;
+        let record = BaseRecord::to(topic)
+            .key(key)
+            .payload(value.as_slice())
+            .headers(headers)
+            .timestamp((timestamp * 1000.0) as i64);
+        send_waiting(self.producer, record)
+            .with_context(|| format!("cannot send {} to {topic}", event.record_name()))?;
         self.metrics.count(key, topic);
         Ok(())
     }
 }
 
 /// One experiment, from its start time to its end (or `stop`).
-fn run_one(spec: &ExperimentSpec, id: &str, t0: Instant, config: &ExperimentConfig, sender: &Sender, key: &SecretKey, mut rng: SmallRng, stop: &AtomicBool) -> anyhow::Result<()> {
+fn run_one(
+    spec: &ExperimentSpec,
+    id: &str,
+    t0: Instant,
+    config: &ExperimentConfig,
+    sender: &Sender,
+    key: &SecretKey,
+    mut rng: SmallRng,
+    stop: &AtomicBool,
+) -> anyhow::Result<()> {
     if !sleep_until(t0, stop) {
         return Ok(());
     }
@@ -127,11 +141,30 @@ fn run_one(spec: &ExperimentSpec, id: &str, t0: Instant, config: &ExperimentConf
     let result = (|| {
         let topic = &config.topic;
         let sensors: Vec<String> = (0..spec.num_sensors).map(|_| uuid_from(&mut rng)).collect();
-        let range = TemperatureRange { upper_threshold: spec.temp_range.upper_threshold, lower_threshold: spec.temp_range.lower_threshold };
-        tracing::info!(experiment = id, sensors = spec.num_sensors, events_per_s = spec.events_per_second(), seconds = spec.duration().as_secs_f64(), "experiment configured");
+        let range = TemperatureRange {
+            upper_threshold: spec.temp_range.upper_threshold,
+            lower_threshold: spec.temp_range.lower_threshold,
+        };
+        tracing::info!(
+            experiment = id,
+            sensors = spec.num_sensors,
+            events_per_s = spec.events_per_second(),
+            seconds = spec.duration().as_secs_f64(),
+            "experiment configured"
+        );
         let marker = |name, timestamp| Event::Marker { name, experiment: id.to_owned(), timestamp };
         let ts = now_seconds();
-        sender.send(topic, id, &Event::Configured { experiment: id.into(), researcher: spec.researcher.clone(), sensors: sensors.clone(), temperature_range: range }, ts)?;
+        sender.send(
+            topic,
+            id,
+            &Event::Configured {
+                experiment: id.into(),
+                researcher: spec.researcher.clone(),
+                sensors: sensors.clone(),
+                temperature_range: range,
+            },
+            ts,
+        )?;
         sender.send(topic, id, &marker(events::STABILIZATION_STARTED, ts), ts)?;
         let mut course = course::Course::new(spec.start_temperature, spec.temp_range, spec.stabilization_samples);
         let mut document = Vec::with_capacity(spec.rounds() as usize);
@@ -151,14 +184,25 @@ fn run_one(spec: &ExperimentSpec, id: &str, t0: Instant, config: &ExperimentConf
             let measurement_id = uuid_from(&mut rng);
             for (sensor, &temperature) in sensors.iter().zip(&readings) {
                 let blob = HashBlob {
-                    notification_type: if course.in_range(mean) { NotificationType::Stabilized } else { NotificationType::OutOfRange },
+                    notification_type: if course.in_range(mean) {
+                        NotificationType::Stabilized
+                    } else {
+                        NotificationType::OutOfRange
+                    },
                     timestamp,
                     experiment_id: id.to_owned(),
                     measurement_id: measurement_id.clone(),
                     researcher: spec.researcher.clone(),
                 };
                 let measurement_hash = key.seal(&blob, rng.r#gen());
-                let event = Event::Measured { experiment: id.into(), sensor: sensor.clone(), measurement_id: measurement_id.clone(), timestamp, temperature, measurement_hash };
+                let event = Event::Measured {
+                    experiment: id.into(),
+                    sensor: sensor.clone(),
+                    measurement_id: measurement_id.clone(),
+                    timestamp,
+                    temperature,
+                    measurement_hash,
+                };
                 sender.send(topic, id, &event, timestamp)?;
             }
         }
@@ -167,7 +211,12 @@ fn run_one(spec: &ExperimentSpec, id: &str, t0: Instant, config: &ExperimentConf
         let ts = now_seconds();
         sender.send(topic, id, &marker(events::EXPERIMENT_TERMINATED, ts), ts)?;
         if let Some(doc_topic) = &config.document_topic {
-            sender.send(doc_topic, id, &Event::Document { experiment: id.into(), measurements: document, temperature_range: range }, ts)?;
+            sender.send(
+                doc_topic,
+                id,
+                &Event::Document { experiment: id.into(), measurements: document, temperature_range: range },
+                ts,
+            )?;
         }
         tracing::info!(experiment = id, "experiment terminated");
         Ok(())
@@ -182,7 +231,12 @@ fn uuid_from(rng: &mut SmallRng) -> String {
 
 /// Runs every experiment of `config` concurrently and returns when all have ended (or `stop`
 /// was set and they were told so) and every record is acknowledged.
-pub fn run(kafka: &KafkaConfig, config: &ExperimentConfig, metrics: &ProducerMetrics, stop: &AtomicBool) -> anyhow::Result<Report> {
+pub fn run(
+    kafka: &KafkaConfig,
+    config: &ExperimentConfig,
+    metrics: &ProducerMetrics,
+    stop: &AtomicBool,
+) -> anyhow::Result<Report> {
     let key = SecretKey::new(&config.secret_key).context("--secret-key")?;
     let deliveries = Arc::new(Deliveries::default());
     let producer: ThreadedProducer<CountingContext> = kafka

@@ -1,12 +1,12 @@
 //! Test utilities: a real embedded broker on an ephemeral loopback port, and clients for it.
 #![allow(dead_code)]
 
+use rdkafka::ClientConfig;
 use rdkafka::consumer::BaseConsumer;
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::ClientConfig;
 use std::time::Duration;
 use streamlab::broker::{EmbeddedBroker, Storage};
-use streamlab::kafka::{ensure_topics, wait_ready, KafkaConfig};
+use streamlab::kafka::{KafkaConfig, ensure_topics, wait_ready};
 
 pub struct TestBroker {
     pub broker: EmbeddedBroker,
@@ -15,9 +15,8 @@ pub struct TestBroker {
 
 /// Starts an in-memory embedded broker on a free loopback port.
 pub async fn start_broker() -> TestBroker {
-    let broker = EmbeddedBroker::start("127.0.0.1:0".parse().unwrap(), Storage::Memory)
-        .await
-        .expect("embedded broker starts");
+    let broker =
+        EmbeddedBroker::start("127.0.0.1:0".parse().unwrap(), Storage::Memory).await.expect("embedded broker starts");
     let kafka = KafkaConfig::new(broker.bootstrap());
     let ready = kafka.clone();
     tokio::task::spawn_blocking(move || wait_ready(&ready, Duration::from_secs(30)))
@@ -113,7 +112,10 @@ pub async fn serve_lab(inference: bool) -> (std::net::SocketAddr, tokio::sync::o
 }
 
 /// [`serve_lab`] with the API's limits set.
-pub async fn serve_lab_with(inference: bool, limits: streamlab::guard::Limits) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
+pub async fn serve_lab_with(
+    inference: bool,
+    limits: streamlab::guard::Limits,
+) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
     let config = streamlab::lab::LabConfig {
         kafka: None,
         broker_addr: "127.0.0.1:0".parse().unwrap(),
@@ -138,14 +140,21 @@ pub async fn serve_lab_with(inference: bool, limits: streamlab::guard::Limits) -
 pub type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 pub async fn connect(addr: std::net::SocketAddr) -> Socket {
-    tokio_tungstenite::connect_async(format!("ws://{addr}{}", streamlab_wire::WS_PATH)).await.expect("websocket opens").0
+    tokio_tungstenite::connect_async(format!("ws://{addr}{}", streamlab_wire::WS_PATH))
+        .await
+        .expect("websocket opens")
+        .0
 }
 
 /// The next server message, within 15 s.
 pub async fn next_message(ws: &mut Socket) -> streamlab_wire::ServerMessage {
     use futures::StreamExt;
     loop {
-        let m = tokio::time::timeout(Duration::from_secs(15), ws.next()).await.expect("a message within 15 s").expect("socket open").expect("no socket error");
+        let m = tokio::time::timeout(Duration::from_secs(15), ws.next())
+            .await
+            .expect("a message within 15 s")
+            .expect("socket open")
+            .expect("no socket error");
         if let tokio_tungstenite::tungstenite::Message::Text(text) = m {
             return serde_json::from_str(&text).expect("server messages are wire types");
         }

@@ -100,13 +100,22 @@ fn one() -> i32 {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "format", rename_all = "snake_case")]
 pub enum Decoded {
-    Json { json: Value },
+    Json {
+        json: Value,
+    },
     /// UTF-8 that is not JSON.
-    Text { text: String },
+    Text {
+        text: String,
+    },
     /// An Avro object container file (schema embedded), as the experiment producer writes.
-    Avro { schema: Option<String>, record: Value },
+    Avro {
+        schema: Option<String>,
+        record: Value,
+    },
     /// Anything else, as hexadecimal.
-    Hex { hex: String },
+    Hex {
+        hex: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -141,11 +150,17 @@ pub enum StartPosition {
     #[default]
     Latest,
     /// From this offset in every partition read.
-    Offset { offset: i64 },
+    Offset {
+        offset: i64,
+    },
     /// From the first record at or after this time (ms since the Unix epoch).
-    Timestamp { ms: i64 },
+    Timestamp {
+        ms: i64,
+    },
     /// The newest `count` records of each partition read.
-    Newest { count: i64 },
+    Newest {
+        count: i64,
+    },
 }
 
 /// `POST /api/topics/{topic}/records`.
@@ -399,29 +414,56 @@ pub struct ClassReport {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMessage {
     /// Sent once when the socket opens.
-    Hello { version: String, brokers: String, embedded_broker: bool },
+    Hello {
+        version: String,
+        brokers: String,
+        embedded_broker: bool,
+    },
     /// The cluster's topics, sent on request and whenever they change.
-    Topics { topics: Vec<TopicInfo> },
+    Topics {
+        topics: Vec<TopicInfo>,
+    },
     /// Every consumer group, sent when the socket opens and whenever one changes.
-    Groups { groups: Vec<GroupInfo> },
+    Groups {
+        groups: Vec<GroupInfo>,
+    },
     /// The kept rate history (up to [`RATE_HISTORY`] samples), sent when the socket opens.
-    Rates { history: Vec<RateSample> },
+    Rates {
+        history: Vec<RateSample>,
+    },
     /// A new rate sample, every second.
-    Rate { sample: RateSample },
-    Inference { status: InferenceStatus },
-    Generator { status: GeneratorStatus },
+    Rate {
+        sample: RateSample,
+    },
+    Inference {
+        status: InferenceStatus,
+    },
+    Generator {
+        status: GeneratorStatus,
+    },
     /// A subscription is live.
-    Subscribed { subscription: u32, topic: String },
-    Unsubscribed { subscription: u32 },
+    Subscribed {
+        subscription: u32,
+        topic: String,
+    },
+    Unsubscribed {
+        subscription: u32,
+    },
     /// One frame of live records: at most ~20 frames a second per socket.
-    Records { batches: Vec<RecordBatch> },
+    Records {
+        batches: Vec<RecordBatch>,
+    },
     /// The watched exercise's conditions, sent when watching starts (all pending) and
     /// whenever a re-check changes an outcome or message.
-    Check { report: CheckReport },
+    Check {
+        report: CheckReport,
+    },
     /// Watching stopped.
     Unwatched,
     /// The client sent something the server could not act on.
-    Error { message: String },
+    Error {
+        message: String,
+    },
 }
 
 /// What a browser asks of the server.
@@ -439,7 +481,9 @@ pub enum ClientMessage {
         #[serde(default)]
         partitions: Option<Vec<i32>>,
     },
-    Unsubscribe { subscription: u32 },
+    Unsubscribe {
+        subscription: u32,
+    },
     /// Re-check this exercise every few seconds and send `check` when a result changes.
     /// Watching another exercise replaces it.
     WatchExercise {
@@ -457,18 +501,36 @@ mod tests {
     #[test]
     fn messages_are_tagged_json() {
         let m = ServerMessage::Topics {
-            topics: vec![TopicInfo { name: "t".into(), partitions: vec![PartitionInfo { id: 0, low: 0, high: 2 }], messages: 2 }],
+            topics: vec![TopicInfo {
+                name: "t".into(),
+                partitions: vec![PartitionInfo { id: 0, low: 0, high: 2 }],
+                messages: 2,
+            }],
         };
         let text = serde_json::to_string(&m).unwrap();
         assert!(text.starts_with(r#"{"type":"topics""#), "{text}");
         assert_eq!(serde_json::from_str::<ServerMessage>(&text).unwrap(), m);
-        assert_eq!(serde_json::from_str::<ClientMessage>(r#"{"type":"list_topics"}"#).unwrap(), ClientMessage::ListTopics);
+        assert_eq!(
+            serde_json::from_str::<ClientMessage>(r#"{"type":"list_topics"}"#).unwrap(),
+            ClientMessage::ListTopics
+        );
     }
 
     #[test]
     fn subscriptions_and_positions_read_as_documented() {
-        let m: ClientMessage = serde_json::from_str(r#"{"type":"subscribe","subscription":1,"topic":"t","from":{"at":"newest","count":5}}"#).unwrap();
-        assert_eq!(m, ClientMessage::Subscribe { subscription: 1, topic: "t".into(), from: StartPosition::Newest { count: 5 }, partitions: None });
+        let m: ClientMessage = serde_json::from_str(
+            r#"{"type":"subscribe","subscription":1,"topic":"t","from":{"at":"newest","count":5}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            m,
+            ClientMessage::Subscribe {
+                subscription: 1,
+                topic: "t".into(),
+                from: StartPosition::Newest { count: 5 },
+                partitions: None
+            }
+        );
         let m: ClientMessage = serde_json::from_str(r#"{"type":"subscribe","subscription":2,"topic":"t"}"#).unwrap();
         assert!(matches!(m, ClientMessage::Subscribe { from: StartPosition::Latest, .. }));
         let r: ResetOffsets = serde_json::from_str(r#"{"to":"offset","offset":3,"topic":"t"}"#).unwrap();

@@ -16,7 +16,10 @@ use yew::prelude::*;
 const STUDENT_KEY: &str = "streamlab-student";
 
 fn saved_student() -> String {
-    web_sys::window().and_then(|w| w.local_storage().ok().flatten()).and_then(|s| s.get_item(STUDENT_KEY).ok().flatten()).unwrap_or_default()
+    web_sys::window()
+        .and_then(|w| w.local_storage().ok().flatten())
+        .and_then(|s| s.get_item(STUDENT_KEY).ok().flatten())
+        .unwrap_or_default()
 }
 
 fn save_student(name: &str) {
@@ -54,7 +57,9 @@ fn use_every(ms: i32, deps: String, tick: Rc<dyn Fn()>) {
         let t = tick.clone();
         let closure = Closure::<dyn FnMut()>::new(move || t());
         let window = web_sys::window().expect("a window");
-        let id = window.set_interval_with_callback_and_timeout_and_arguments_0(closure.as_ref().unchecked_ref(), ms).unwrap_or(0);
+        let id = window
+            .set_interval_with_callback_and_timeout_and_arguments_0(closure.as_ref().unchecked_ref(), ms)
+            .unwrap_or(0);
         move || {
             window.clear_interval_with_handle(id);
             drop(closure);
@@ -189,7 +194,8 @@ pub fn exercise_page(p: &ExerciseProps) -> Html {
         return html! { <p class="error">{ format!("There is no exercise {}. ", p.id) }<a href="#/exercises">{ "All exercises" }</a></p> };
     };
     let wanted_student = (!student.is_empty()).then(|| (*student).clone());
-    let report: Option<&CheckReport> = ctx.lab.check.as_deref().filter(|r| r.exercise == e.id && r.student == wanted_student);
+    let report: Option<&CheckReport> =
+        ctx.lab.check.as_deref().filter(|r| r.exercise == e.id && r.student == wanted_student);
     let done = report.is_some_and(|r| r.passed);
     html! {
         <section aria-labelledby="exercise-title" class="exercise">

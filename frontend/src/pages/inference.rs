@@ -2,8 +2,8 @@
 
 use super::{show_value, time_of};
 use crate::chart::format_number;
-use crate::state::{use_tail, Ctx};
-use streamlab_wire::{topics, Decoded, StartPosition};
+use crate::state::{Ctx, use_tail};
+use streamlab_wire::{Decoded, StartPosition, topics};
 use yew::prelude::*;
 
 #[function_component(Inference)]

@@ -30,7 +30,10 @@ pub fn show_value(v: &Option<streamlab_wire::Decoded>) -> (String, Option<String
     match v {
         None => ("(null)".into(), None),
         Some(Decoded::Json { json }) => (serde_json::to_string_pretty(json).unwrap_or_default(), Some("json".into())),
-        Some(Decoded::Avro { schema, record }) => (serde_json::to_string_pretty(record).unwrap_or_default(), Some(format!("avro {}", schema.clone().unwrap_or_default()))),
+        Some(Decoded::Avro { schema, record }) => (
+            serde_json::to_string_pretty(record).unwrap_or_default(),
+            Some(format!("avro {}", schema.clone().unwrap_or_default())),
+        ),
         Some(Decoded::Text { text }) => (text.clone(), None),
         Some(Decoded::Hex { hex }) => (hex.clone(), Some("hex".into())),
     }

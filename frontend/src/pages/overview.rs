@@ -3,7 +3,7 @@
 use crate::chart::format_number;
 use crate::http;
 use crate::state::Ctx;
-use streamlab_wire::{topics, GeneratorControl, ModelSummary};
+use streamlab_wire::{GeneratorControl, ModelSummary, topics};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 

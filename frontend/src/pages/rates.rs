@@ -3,7 +3,7 @@
 //! the course's Streamlit graph, on the same port.
 
 use super::rate_points;
-use crate::chart::{LineChart, Series, PALETTE};
+use crate::chart::{LineChart, PALETTE, Series};
 use crate::state::Ctx;
 use std::collections::BTreeSet;
 use streamlab_wire::topics;
@@ -30,7 +30,11 @@ pub fn rates() -> Html {
         .groups
         .iter()
         .enumerate()
-        .map(|(i, g)| Series { name: g.group.clone(), color: PALETTE[(i + 3) % PALETTE.len()], points: rate_points(lab, &g.group, true) })
+        .map(|(i, g)| Series {
+            name: g.group.clone(),
+            color: PALETTE[(i + 3) % PALETTE.len()],
+            points: rate_points(lab, &g.group, true),
+        })
         .collect();
     html! {
         <section aria-labelledby="rates-title">

@@ -2,7 +2,7 @@
 
 use super::{show_value, time_of};
 use crate::http;
-use crate::state::{use_tail, Ctx};
+use crate::state::{Ctx, use_tail};
 use streamlab_wire::{Header, ProduceRecord, Produced, StartPosition};
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
@@ -16,7 +16,10 @@ fn parse_partitions(s: &str) -> Result<Option<Vec<i32>>, String> {
     if s.trim().is_empty() {
         return Ok(None);
     }
-    s.split(',').map(|p| p.trim().parse::<i32>().map_err(|_| format!("`{p}` is not a partition number"))).collect::<Result<Vec<_>, _>>().map(Some)
+    s.split(',')
+        .map(|p| p.trim().parse::<i32>().map_err(|_| format!("`{p}` is not a partition number")))
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
 }
 
 #[function_component(Topic)]
@@ -31,7 +34,8 @@ pub fn topic(p: &TopicProps) -> Html {
     let (from_select, partitions_input) = (use_node_ref(), use_node_ref());
     let form_error = use_state(|| None::<String>);
     let apply = {
-        let (from, partitions, restart, form_error) = (from.clone(), partitions.clone(), restart.clone(), form_error.clone());
+        let (from, partitions, restart, form_error) =
+            (from.clone(), partitions.clone(), restart.clone(), form_error.clone());
         let (from_select, partitions_input) = (from_select.clone(), partitions_input.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
@@ -41,7 +45,8 @@ pub fn topic(p: &TopicProps) -> Html {
                 "latest" => StartPosition::Latest,
                 _ => StartPosition::Newest { count: 20 },
             });
-            match parse_partitions(&partitions_input.cast::<HtmlInputElement>().map(|i| i.value()).unwrap_or_default()) {
+            match parse_partitions(&partitions_input.cast::<HtmlInputElement>().map(|i| i.value()).unwrap_or_default())
+            {
                 Ok(ps) => {
                     partitions.set(ps);
                     form_error.set(None);
@@ -53,7 +58,9 @@ pub fn topic(p: &TopicProps) -> Html {
     };
     let toggle_pause = {
         let (paused, records) = (paused.clone(), stream.records.clone());
-        Callback::from(move |_: MouseEvent| paused.set(if paused.is_some() { None } else { Some(records.iter().cloned().collect()) }))
+        Callback::from(move |_: MouseEvent| {
+            paused.set(if paused.is_some() { None } else { Some(records.iter().cloned().collect()) })
+        })
     };
     let shown: Vec<streamlab_wire::RecordView> = match &*paused {
         Some(frozen) => frozen.clone(),
@@ -117,7 +124,8 @@ fn produce_form(p: &ProduceProps) -> Html {
     let (key, value, headers, partition) = (use_node_ref(), use_node_ref(), use_node_ref(), use_node_ref());
     let result = use_state(|| None::<Result<String, String>>);
     let submit = {
-        let (key, value, headers, partition, result, topic) = (key.clone(), value.clone(), headers.clone(), partition.clone(), result.clone(), p.topic.clone());
+        let (key, value, headers, partition, result, topic) =
+            (key.clone(), value.clone(), headers.clone(), partition.clone(), result.clone(), p.topic.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             let text = |r: &NodeRef| r.cast::<HtmlInputElement>().map(|i| i.value()).unwrap_or_default();
@@ -142,7 +150,9 @@ fn produce_form(p: &ProduceProps) -> Html {
             wasm_bindgen_futures::spawn_local(async move {
                 let body = serde_json::to_string(&record).expect("serialises");
                 let r = http::call("POST", &format!("/api/topics/{topic}/records"), Some(body)).await.and_then(|t| {
-                    serde_json::from_str::<Produced>(&t).map(|p| format!("stored in partition {} at offset {}", p.partition, p.offset)).map_err(|e| e.to_string())
+                    serde_json::from_str::<Produced>(&t)
+                        .map(|p| format!("stored in partition {} at offset {}", p.partition, p.offset))
+                        .map_err(|e| e.to_string())
                 });
                 result.set(Some(r));
             });

@@ -1,6 +1,6 @@
 //! All topics: partitions, messages, a rate sparkline; create and delete.
 
-use crate::chart::{format_number, Sparkline};
+use crate::chart::{Sparkline, format_number};
 use crate::http;
 use crate::state::Ctx;
 use streamlab_wire::CreateTopic;
@@ -29,13 +29,19 @@ pub fn topics() -> Html {
     let delete = {
         let message = message.clone();
         Callback::from(move |topic: String| {
-            let sure = web_sys::window().and_then(|w| w.confirm_with_message(&format!("Delete topic {topic} and all its records?")).ok()).unwrap_or(false);
+            let sure = web_sys::window()
+                .and_then(|w| w.confirm_with_message(&format!("Delete topic {topic} and all its records?")).ok())
+                .unwrap_or(false);
             if !sure {
                 return;
             }
             let message = message.clone();
             wasm_bindgen_futures::spawn_local(async move {
-                message.set(Some(http::call("DELETE", &format!("/api/topics/{topic}"), None).await.map(|_| format!("deleted {topic}"))));
+                message.set(Some(
+                    http::call("DELETE", &format!("/api/topics/{topic}"), None)
+                        .await
+                        .map(|_| format!("deleted {topic}")),
+                ));
             });
         })
     };
