@@ -198,7 +198,7 @@ impl Artifact {
             hash = self.content_hash(),
             algo = c.algorithm,
             trees = self.forest.trees.len(),
-            feat = c.params.max_features,
+            feat = c.params.max_features(),
             nodes = c.n_nodes,
             depth = c.max_depth,
             at = c.trained_at,

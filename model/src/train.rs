@@ -53,7 +53,7 @@ pub fn train(csv: &Path, params: ForestParams, progress: impl Fn(Stage) + Sync) 
     let params: ForestValidParams = params.check()?;
 
     let (train_set, test_set) = stratified_split(&data, TEST_SHARE, SPLIT_SEED);
-    let total = params.n_trees;
+    let total = params.n_trees();
     let forest = params.fit_with_progress(&train_set, |done| progress(Stage::Fit { done, total }))?;
     let holdout = Metrics::of(&forest, &test_set)?;
     let train_seconds = started.elapsed().as_secs_f64();
@@ -63,7 +63,7 @@ pub fn train(csv: &Path, params: ForestParams, progress: impl Fn(Stage) + Sync) 
     })?;
 
     let card = ModelCard {
-        algorithm: match (params.split, params.bootstrap) {
+        algorithm: match (params.split(), params.bootstrap()) {
             (SplitStrategy::Random, false) => "extremely randomised trees".to_owned(),
             (split, bootstrap) => format!("random forest ({split:?} splits, bootstrap {bootstrap})"),
         },
