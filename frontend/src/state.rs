@@ -1,19 +1,13 @@
-//! What the lab knows, fed by the one websocket, and the socket itself.
-//!
-//! The server pushes everything (topics, groups, rates, inference, generator, live records);
-//! the page only asks for live tails. Subscriptions are remembered so that a reconnected
-//! socket asks for them again: a page survives a server restart without a reload.
+//! What the lab knows, as a reducer fed by the one websocket ([`crate::socket`]): the
+//! server pushes everything (topics, groups, rates, inference, generator, live records,
+//! exercise checks) and each message becomes an [`Action`].
 
-use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 use streamlab_wire::{
-    CheckReport, ClientMessage, GeneratorStatus, GroupInfo, InferenceStatus, RATE_HISTORY, RateSample, RecordView,
-    ServerMessage, StartPosition, TopicInfo, WS_PATH,
+    CheckReport, GeneratorStatus, GroupInfo, InferenceStatus, RATE_HISTORY, RateSample, RecordView, ServerMessage,
+    TopicInfo,
 };
-use wasm_bindgen::JsCast;
-use wasm_bindgen::prelude::*;
-use web_sys::{CloseEvent, MessageEvent, WebSocket};
 use yew::prelude::*;
 
 /// Records a live view keeps (newest last).
@@ -134,161 +128,61 @@ impl Reducible for Lab {
     }
 }
 
-/// The socket and the subscriptions the open views want, shared by every component.
-#[derive(Clone, Default)]
-pub struct Socket {
-    inner: Rc<RefCell<Option<WebSocket>>>,
-    wanted: Rc<RefCell<BTreeMap<u32, String>>>,
-    /// The `watch_exercise` message of the open exercise, re-sent after a reconnect.
-    watched: Rc<RefCell<Option<String>>>,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use streamlab_wire::{RecordBatch, RecordView};
 
-impl PartialEq for Socket {
-    fn eq(&self, other: &Self) -> bool {
-        Rc::ptr_eq(&self.inner, &other.inner)
-    }
-}
-
-impl Socket {
-    fn send_text(&self, text: &str) {
-        if let Some(ws) = self.inner.borrow().as_ref()
-            && ws.ready_state() == WebSocket::OPEN
-        {
-            let _ = ws.send_with_str(text);
+    fn record(offset: i64) -> RecordView {
+        RecordView {
+            topic: "t".into(),
+            partition: 0,
+            offset,
+            timestamp_ms: None,
+            key: None,
+            headers: vec![],
+            value: None,
+            size: 0,
         }
     }
 
-    pub fn subscribe(&self, id: u32, topic: &str, from: StartPosition, partitions: Option<Vec<i32>>) {
-        let text = serde_json::to_string(&ClientMessage::Subscribe {
-            subscription: id,
-            topic: topic.to_owned(),
-            from,
-            partitions,
-        })
-        .expect("serialises");
-        self.send_text(&text);
-        self.wanted.borrow_mut().insert(id, text);
+    fn server(lab: Rc<Lab>, m: ServerMessage) -> Rc<Lab> {
+        lab.reduce(Action::Server(m))
     }
 
-    pub fn unsubscribe(&self, id: u32) {
-        if self.wanted.borrow_mut().remove(&id).is_some() {
-            self.send_text(
-                &serde_json::to_string(&ClientMessage::Unsubscribe { subscription: id }).expect("serialises"),
-            );
+    #[test]
+    fn a_stream_keeps_the_newest_records_and_counts_what_it_passed_over() {
+        let lab = server(Rc::new(Lab::default()), ServerMessage::Subscribed { subscription: 7, topic: "t".into() });
+        let batch =
+            RecordBatch { subscription: 7, skipped: 4, records: (0..STREAM_RECORDS as i64 + 5).map(record).collect() };
+        let lab = server(lab, ServerMessage::Records { batches: vec![batch] });
+        let s = &lab.streams[&7];
+        assert_eq!(s.records.len(), STREAM_RECORDS);
+        assert_eq!(s.records.front().unwrap().offset, 5, "the oldest five left the view");
+        assert_eq!((s.received, s.skipped), (STREAM_RECORDS as u64 + 5, 4));
+    }
+
+    #[test]
+    fn records_for_a_view_that_has_gone_are_dropped() {
+        let lab = server(Rc::new(Lab::default()), ServerMessage::Subscribed { subscription: 1, topic: "t".into() });
+        let lab = lab.reduce(Action::Forget(1));
+        let batch = RecordBatch { subscription: 1, skipped: 0, records: vec![record(0)] };
+        let lab = server(lab, ServerMessage::Records { batches: vec![batch] });
+        assert!(lab.streams.is_empty());
+    }
+
+    #[test]
+    fn the_rate_history_stays_within_its_length() {
+        let mut lab = Rc::new(Lab::default());
+        for i in 0..RATE_HISTORY as i64 + 3 {
+            let mut sample = RateSample { at_ms: i, topics: Default::default(), groups: Default::default() };
+            sample.topics.insert("t".into(), Some(i as f64));
+            lab = server(lab, ServerMessage::Rate { sample });
         }
+        assert_eq!(lab.history.len(), RATE_HISTORY);
+        assert_eq!(lab.rate("t"), Some(RATE_HISTORY as f64 + 2.0));
+        let lab = server(lab, ServerMessage::Error { message: "boom".into() });
+        assert_eq!(lab.error.as_deref(), Some("boom"));
+        assert_eq!(lab.reduce(Action::DismissError).error, None);
     }
-
-    /// Asks the server to re-check this exercise every few seconds and push the results.
-    pub fn watch(&self, exercise: &str, student: Option<String>) {
-        let text = serde_json::to_string(&ClientMessage::WatchExercise { exercise: exercise.to_owned(), student })
-            .expect("serialises");
-        self.send_text(&text);
-        *self.watched.borrow_mut() = Some(text);
-    }
-
-    pub fn unwatch(&self) {
-        if self.watched.borrow_mut().take().is_some() {
-            self.send_text(&serde_json::to_string(&ClientMessage::UnwatchExercise).expect("serialises"));
-        }
-    }
-
-    /// Opens the socket and feeds what arrives to `dispatch`; on close, tries again in a second.
-    pub fn connect(&self, dispatch: UseReducerDispatcher<Lab>) {
-        dispatch.dispatch(Action::Connection(Connection::Connecting));
-        let Ok(ws) = WebSocket::new(&socket_url()) else {
-            self.retry(dispatch);
-            return;
-        };
-        let (d, me) = (dispatch.clone(), self.clone());
-        let on_open = Closure::<dyn FnMut()>::new(move || {
-            d.dispatch(Action::Connection(Connection::Open));
-            // A new socket knows nothing of the old one's subscriptions.
-            for text in me.wanted.borrow().values() {
-                me.send_text(text);
-            }
-            if let Some(text) = me.watched.borrow().as_ref() {
-                me.send_text(text);
-            }
-        });
-        let d = dispatch.clone();
-        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
-            if let Some(text) = e.data().as_string() {
-                match serde_json::from_str::<ServerMessage>(&text) {
-                    Ok(m) => d.dispatch(Action::Server(m)),
-                    Err(err) => d.dispatch(Action::Server(ServerMessage::Error {
-                        message: format!("unreadable server message: {err}"),
-                    })),
-                }
-            }
-        });
-        let (d, me) = (dispatch, self.clone());
-        let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |_: CloseEvent| {
-            d.dispatch(Action::Connection(Connection::Closed));
-            me.retry(d.clone());
-        });
-        ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-        ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-        // The handlers live as long as the socket; leaking three closures per connection is
-        // the simple, bounded choice.
-        on_open.forget();
-        on_message.forget();
-        on_close.forget();
-        *self.inner.borrow_mut() = Some(ws);
-    }
-
-    fn retry(&self, dispatch: UseReducerDispatcher<Lab>) {
-        let me = self.clone();
-        let again = Closure::once_into_js(move || me.connect(dispatch));
-        let _ = web_sys::window()
-            .expect("a window")
-            .set_timeout_with_callback_and_timeout_and_arguments_0(again.unchecked_ref(), 1000);
-    }
-}
-
-/// The websocket URL of the server that served this page.
-fn socket_url() -> String {
-    let location = web_sys::window().expect("a window").location();
-    let scheme = if location.protocol().unwrap_or_default() == "https:" { "wss" } else { "ws" };
-    format!("{scheme}://{}{WS_PATH}", location.host().unwrap_or_default())
-}
-
-/// What every page reads: the lab's state and the socket.
-#[derive(Clone, PartialEq)]
-pub struct Ctx {
-    pub lab: UseReducerHandle<Lab>,
-    pub socket: Socket,
-}
-
-thread_local! {
-    static NEXT_ID: std::cell::Cell<u32> = const { std::cell::Cell::new(1) };
-}
-
-fn next_id() -> u32 {
-    NEXT_ID.with(|n| {
-        let id = n.get();
-        n.set(id + 1);
-        id
-    })
-}
-
-/// A live tail for as long as the calling component shows it (and `key` does not change).
-/// Returns the subscription's id: its records are `lab.streams[id]`.
-#[hook]
-pub fn use_tail(topic: String, from: StartPosition, partitions: Option<Vec<i32>>, key: u32) -> u32 {
-    let ctx = use_context::<Ctx>().expect("the lab context");
-    let id = use_state(next_id);
-    {
-        let (id_handle, socket, dispatch) = (id.clone(), ctx.socket.clone(), ctx.lab.dispatcher());
-        use_effect_with((topic, from, partitions, key), move |(topic, from, partitions, _)| {
-            let id = next_id();
-            id_handle.set(id);
-            socket.subscribe(id, topic, *from, partitions.clone());
-            move || {
-                socket.unsubscribe(id);
-                dispatch.dispatch(Action::Forget(id));
-            }
-        });
-    }
-    *id
 }

@@ -4,12 +4,10 @@
 //! The student's name (their topic prefix) is kept in the browser's storage, so a student
 //! types it once.
 
+use crate::hooks::{use_every, use_exercises, use_lab};
 use crate::http;
-use crate::state::Ctx;
 use std::rc::Rc;
-use streamlab_wire::{CheckReport, ClassReport, ExerciseInfo, Outcome, StudentReport};
-use wasm_bindgen::JsCast;
-use wasm_bindgen::prelude::*;
+use streamlab_wire::{CheckReport, ClassReport, Outcome, StudentReport};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
@@ -30,41 +28,6 @@ fn save_student(name: &str) {
 
 fn student_query(student: &str) -> String {
     if student.is_empty() { String::new() } else { format!("?student={}", js_sys::encode_uri_component(student)) }
-}
-
-/// The exercises, fetched once per page view.
-#[hook]
-fn use_exercises() -> UseStateHandle<Option<Rc<Vec<ExerciseInfo>>>> {
-    let list = use_state(|| None::<Rc<Vec<ExerciseInfo>>>);
-    {
-        let list = list.clone();
-        use_effect_with((), move |_| {
-            wasm_bindgen_futures::spawn_local(async move {
-                if let Ok(l) = http::get::<Vec<ExerciseInfo>>("/api/exercises").await {
-                    list.set(Some(Rc::new(l)));
-                }
-            });
-        });
-    }
-    list
-}
-
-/// Runs `tick` now and every `ms` while the component is shown.
-#[hook]
-fn use_every(ms: i32, deps: String, tick: Rc<dyn Fn()>) {
-    use_effect_with(deps, move |_| {
-        tick();
-        let t = tick.clone();
-        let closure = Closure::<dyn FnMut()>::new(move || t());
-        let window = web_sys::window().expect("a window");
-        let id = window
-            .set_interval_with_callback_and_timeout_and_arguments_0(closure.as_ref().unchecked_ref(), ms)
-            .unwrap_or(0);
-        move || {
-            window.clear_interval_with_handle(id);
-            drop(closure);
-        }
-    });
 }
 
 #[derive(Properties, PartialEq)]
@@ -175,7 +138,7 @@ pub struct ExerciseProps {
 
 #[function_component(ExercisePage)]
 pub fn exercise_page(p: &ExerciseProps) -> Html {
-    let ctx = use_context::<Ctx>().expect("context");
+    let ctx = use_lab();
     let list = use_exercises();
     let student = use_state(saved_student);
     {

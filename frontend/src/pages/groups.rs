@@ -1,11 +1,11 @@
 //! Consumer groups: state, members and their assignments, lag per partition, live.
 
-use crate::state::Ctx;
+use crate::hooks::use_lab;
 use yew::prelude::*;
 
 #[function_component(Groups)]
 pub fn groups() -> Html {
-    let ctx = use_context::<Ctx>().expect("context");
+    let ctx = use_lab();
     let lab = &*ctx.lab;
     html! {
         <section aria-labelledby="groups-title">

@@ -2,13 +2,13 @@
 
 use super::{show_value, time_of};
 use crate::chart::format_number;
-use crate::state::{Ctx, use_tail};
+use crate::hooks::{use_lab, use_tail};
 use streamlab_wire::{Decoded, StartPosition, topics};
 use yew::prelude::*;
 
 #[function_component(Inference)]
 pub fn inference() -> Html {
-    let ctx = use_context::<Ctx>().expect("context");
+    let ctx = use_lab();
     let id = use_tail(topics::PREDICTIONS.to_owned(), StartPosition::Newest { count: 10 }, None, 0);
     let feed = ctx.lab.streams.get(&id).cloned().unwrap_or_default();
     let Some(s) = ctx.lab.inference.clone() else {

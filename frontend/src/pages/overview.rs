@@ -1,15 +1,15 @@
 //! The first page: broker, lab topics and their rates, the model and the generator switch.
 
 use crate::chart::format_number;
+use crate::hooks::use_lab;
 use crate::http;
-use crate::state::Ctx;
 use streamlab_wire::{GeneratorControl, ModelSummary, topics};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 #[function_component(Overview)]
 pub fn overview() -> Html {
-    let ctx = use_context::<Ctx>().expect("context");
+    let ctx = use_lab();
     let lab = &*ctx.lab;
     let model = use_state(|| None::<ModelSummary>);
     {
@@ -98,7 +98,7 @@ fn model_card(p: &ModelCardProps) -> Html {
 /// The built-in request generator's switch: predictions flow in one click.
 #[function_component(Generator)]
 pub fn generator() -> Html {
-    let ctx = use_context::<Ctx>().expect("context");
+    let ctx = use_lab();
     let status = ctx.lab.generator.clone().unwrap_or_default();
     let rate_input = use_node_ref();
     let error = use_state(|| None::<String>);

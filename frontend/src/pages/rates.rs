@@ -4,7 +4,7 @@
 
 use super::rate_points;
 use crate::chart::{LineChart, PALETTE, Series};
-use crate::state::Ctx;
+use crate::hooks::use_lab;
 use std::collections::BTreeSet;
 use streamlab_wire::topics;
 use yew::prelude::*;
@@ -16,7 +16,7 @@ fn default_choice() -> BTreeSet<String> {
 
 #[function_component(Rates)]
 pub fn rates() -> Html {
-    let ctx = use_context::<Ctx>().expect("context");
+    let ctx = use_lab();
     let lab = &*ctx.lab;
     let chosen = use_state(default_choice);
     let names: Vec<String> = lab.topics.iter().map(|t| t.name.clone()).collect();

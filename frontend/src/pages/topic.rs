@@ -1,8 +1,8 @@
 //! One topic: its live stream (pause, start position, partitions) and a produce form.
 
 use super::{show_value, time_of};
+use crate::hooks::{use_lab, use_tail};
 use crate::http;
-use crate::state::{Ctx, use_tail};
 use streamlab_wire::{Header, ProduceRecord, Produced, StartPosition};
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
@@ -24,7 +24,7 @@ fn parse_partitions(s: &str) -> Result<Option<Vec<i32>>, String> {
 
 #[function_component(Topic)]
 pub fn topic(p: &TopicProps) -> Html {
-    let ctx = use_context::<Ctx>().expect("context");
+    let ctx = use_lab();
     let from = use_state(|| StartPosition::Newest { count: 20 });
     let partitions = use_state(|| None::<Vec<i32>>);
     let paused = use_state(|| None::<Vec<streamlab_wire::RecordView>>);

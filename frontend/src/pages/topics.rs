@@ -1,15 +1,15 @@
 //! All topics: partitions, messages, a rate sparkline; create and delete.
 
 use crate::chart::{Sparkline, format_number};
+use crate::hooks::use_lab;
 use crate::http;
-use crate::state::Ctx;
 use streamlab_wire::CreateTopic;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 #[function_component(Topics)]
 pub fn topics() -> Html {
-    let ctx = use_context::<Ctx>().expect("context");
+    let ctx = use_lab();
     let lab = &*ctx.lab;
     let (name, partitions) = (use_node_ref(), use_node_ref());
     let message = use_state(|| None::<Result<String, String>>);
