@@ -13,8 +13,8 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use streamlab::datagen::{DatagenConfig, Pace};
 use streamlab::kafka::KafkaConfig;
+use streamlab::load::datagen::{DatagenConfig, Pace};
 use tokio_tungstenite::tungstenite::Message;
 
 #[derive(Deserialize)]
@@ -133,7 +133,7 @@ async fn main() {
             verbose: false,
             seed: Some(1),
         };
-        streamlab::datagen::run(&kafka, &config, &AtomicBool::new(false)).unwrap()
+        streamlab::load::datagen::run(&kafka, &config, &AtomicBool::new(false)).unwrap()
     });
     let mut peak_rss: f64 = 0.0;
     while !feed.is_finished() {

@@ -83,8 +83,8 @@ pub struct LabArgs {
 }
 
 impl LabArgs {
-    pub fn limits(&self) -> crate::guard::Limits {
-        crate::guard::Limits {
+    pub fn limits(&self) -> crate::web::guard::Limits {
+        crate::web::guard::Limits {
             admin_token: self.admin_token.clone().filter(|t| !t.is_empty()),
             max_record_bytes: self.max_record_bytes,
             max_subscriptions: self.max_subscriptions,
@@ -153,18 +153,7 @@ pub enum Command {
     /// The course's experiment load producer: temperature experiments as Avro records.
     Experiment(ExperimentArgs),
     /// Print a topic's records as JSON lines (like `rpk topic consume`).
-    Tail {
-        topic: String,
-        /// Start at the earliest stored record or only show new ones.
-        #[arg(long, value_enum, default_value = "earliest")]
-        from: crate::tail::From,
-        /// Stop after this many records.
-        #[arg(short = 'n', long)]
-        count: Option<usize>,
-        /// Stop at the end of the topic instead of waiting for more.
-        #[arg(short = 'e', long)]
-        exit: bool,
-    },
+    Tail(TailArgs),
     /// Train, evaluate or describe the mushroom model.
     #[command(subcommand)]
     Model(ModelCommand),
@@ -195,12 +184,24 @@ pub struct CheckArgs {
     pub exercises: Option<PathBuf>,
 }
 
-/// The exercises built in, or the ones in `dir`.
-pub fn catalog(dir: Option<&std::path::Path>) -> anyhow::Result<crate::exercises::Catalog> {
-    Ok(match dir {
-        Some(d) => crate::exercises::Catalog::from_dir(d)?,
-        None => crate::exercises::Catalog::embedded()?,
-    })
+#[derive(Debug, Args)]
+pub struct TailArgs {
+    pub topic: String,
+    /// Start at the earliest stored record or only show new ones.
+    #[arg(long, value_enum, default_value = "earliest")]
+    pub from: TailFrom,
+    /// Stop after this many records.
+    #[arg(short = 'n', long)]
+    pub count: Option<usize>,
+    /// Stop at the end of the topic instead of waiting for more.
+    #[arg(short = 'e', long)]
+    pub exit: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TailFrom {
+    Earliest,
+    Latest,
 }
 
 #[derive(Debug, Subcommand)]
@@ -262,7 +263,7 @@ pub struct DatagenArgs {
     #[arg(short = 'v', long)]
     pub verbose: bool,
     /// A steady rate instead of bursts, e.g. 200/s or 20000/s.
-    #[arg(long, value_parser = crate::datagen::parse_rate, value_name = "N/s")]
+    #[arg(long, value_parser = crate::load::datagen::parse_rate, value_name = "N/s")]
     pub rate: Option<f64>,
     /// Stop after this many requests.
     #[arg(long)]
@@ -276,13 +277,13 @@ pub struct DatagenArgs {
 }
 
 impl DatagenArgs {
-    pub fn config(&self) -> anyhow::Result<crate::datagen::DatagenConfig> {
-        use crate::datagen::Pace;
+    pub fn config(&self) -> anyhow::Result<crate::load::datagen::DatagenConfig> {
+        use crate::load::datagen::Pace;
         anyhow::ensure!(
             self.randomness.is_finite() && self.randomness >= 0.0,
             "--randomness must be a number of seconds ≥ 0"
         );
-        Ok(crate::datagen::DatagenConfig {
+        Ok(crate::load::datagen::DatagenConfig {
             topic: self.topic.clone(),
             pace: match self.rate {
                 Some(rate) => Pace::Rate(rate),
@@ -339,7 +340,7 @@ pub struct ExperimentArgs {
     #[arg(long, default_value = "d.landau@uu.nl")]
     pub researcher: String,
     /// The 32-character AES-256 key of `measurement_hash` (default: the lab's, which is public).
-    #[arg(long, env = "STREAMLAB_SECRET_KEY", default_value = crate::experiment::hash::LAB_SECRET_KEY, hide_default_value = true)]
+    #[arg(long, env = "STREAMLAB_SECRET_KEY", default_value = crate::load::experiment::hash::LAB_SECRET_KEY, hide_default_value = true)]
     pub secret_key: String,
     /// Where the course producer's Prometheus metrics are served ("off" for nowhere).
     #[arg(long, env = "STREAMLAB_EXPERIMENT_METRICS_ADDR", default_value = "127.0.0.1:3001")]
@@ -350,8 +351,8 @@ pub struct ExperimentArgs {
 }
 
 impl ExperimentArgs {
-    pub fn experiments(&self) -> anyhow::Result<Vec<crate::experiment::config::ExperimentSpec>> {
-        use crate::experiment::config::{self, ExperimentSpec, TempRange};
+    pub fn experiments(&self) -> anyhow::Result<Vec<crate::load::experiment::config::ExperimentSpec>> {
+        use crate::load::experiment::config::{self, ExperimentSpec, TempRange};
         if let Some(path) = &self.config_file {
             return Ok(config::load(path)?);
         }

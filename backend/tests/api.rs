@@ -11,8 +11,8 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
-use streamlab::guard::Limits;
 use streamlab::kafka::KafkaConfig;
+use streamlab::web::guard::Limits;
 use streamlab_wire::{
     ApiError, ClusterInfo, Decoded, GeneratorStatus, GroupInfo, InferenceStatus, Produced, RateSample, RecordView,
     ServerMessage, TopicInfo,
@@ -137,19 +137,19 @@ async fn records_are_read_decoded_and_produced() {
     }
     // An Avro value, as the experiment producer writes it.
     let kafka = api.cluster().await;
-    let cfg = streamlab::experiment::ExperimentConfig {
+    let cfg = streamlab::load::experiment::ExperimentConfig {
         topic: "msgs".into(),
         document_topic: None,
-        experiments: streamlab::experiment::config::parse(
+        experiments: streamlab::load::experiment::config::parse(
             r#"[{"researcher":"r","num_sensors":1,"sample_rate":10,"start_temperature":0,"stabilization_samples":1,"carry_out_samples":0,"temp_range":{"lower_threshold":1,"upper_threshold":2}}]"#,
         )
         .unwrap(),
-        secret_key: streamlab::experiment::hash::LAB_SECRET_KEY.into(),
+        secret_key: streamlab::load::experiment::hash::LAB_SECRET_KEY.into(),
         seed: Some(1),
     };
     let k = kafka.clone();
     tokio::task::spawn_blocking(move || {
-        streamlab::experiment::run(&k, &cfg, &Default::default(), &Default::default()).unwrap()
+        streamlab::load::experiment::run(&k, &cfg, &Default::default(), &Default::default()).unwrap()
     })
     .await
     .unwrap();

@@ -17,7 +17,7 @@ fn screenshots() -> PathBuf {
 
 /// Skips (or fails in CI) when the frontend or the browser is missing.
 async fn browser() -> Option<Browser> {
-    if !common::require(streamlab::assets::FRONTEND_BUILT, "the built frontend (./lab build)") {
+    if !common::require(streamlab::web::assets::FRONTEND_BUILT, "the built frontend (./lab build)") {
         return None;
     }
     let browser = Browser::start().await;
@@ -299,7 +299,7 @@ async fn an_exercise_turns_from_failing_to_passed_live() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_first_page_load_is_at_most_500_kb_gzipped() {
-    if !common::require(streamlab::assets::FRONTEND_BUILT, "the built frontend (./lab build)") {
+    if !common::require(streamlab::web::assets::FRONTEND_BUILT, "the built frontend (./lab build)") {
         return;
     }
     let (addr, _stop) = common::serve_lab(false).await;

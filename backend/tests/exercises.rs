@@ -40,7 +40,7 @@ impl Student {
 
     /// Creates the topic unless an earlier exercise of this student did.
     async fn create(&self, topic: &str, partitions: i32) {
-        streamlab::kafka::ensure_topics(&self.kafka, &[&self.t(topic)], partitions).await.unwrap();
+        streamlab::kafka::admin::ensure_topics(&self.kafka, &[&self.t(topic)], partitions).await.unwrap();
     }
 
     /// Records stored in a topic now.
@@ -271,7 +271,7 @@ async fn solve(n: u32, s: Student, miss: Option<String>) -> Running {
                     .and_then(|h| h.iter().find(|h| h.key == "record_name"))
                     .and_then(|h| h.value)
                     .map(|v| String::from_utf8_lossy(v).into_owned());
-                let record = streamlab::avro::decode(r.payload().unwrap()).unwrap().record().clone();
+                let record = streamlab::kafka::avro::decode(r.payload().unwrap()).unwrap().record().clone();
                 let key = r.key().map(|k| String::from_utf8_lossy(k).into_owned());
                 s.send(
                     "experiment_json",
@@ -350,18 +350,20 @@ async fn solve(n: u32, s: Student, miss: Option<String>) -> Running {
 
 /// `streamlab datagen` at a steady rate into the student's request topic.
 async fn datagen(s: &Student, rate: f64, count: u64) {
-    let config = streamlab::datagen::DatagenConfig {
+    let config = streamlab::load::datagen::DatagenConfig {
         topic: s.t("mushroom_inference_request"),
-        pace: streamlab::datagen::Pace::Rate(rate),
+        pace: streamlab::load::datagen::Pace::Rate(rate),
         count: Some(count),
         categoricals: streamlab_model::profile::Categoricals::Uniform,
         verbose: false,
         seed: None,
     };
     let kafka = s.kafka.clone();
-    tokio::task::spawn_blocking(move || streamlab::datagen::run(&kafka, &config, &AtomicBool::new(false)).unwrap())
-        .await
-        .unwrap();
+    tokio::task::spawn_blocking(move || {
+        streamlab::load::datagen::run(&kafka, &config, &AtomicBool::new(false)).unwrap()
+    })
+    .await
+    .unwrap();
 }
 
 /// The inference service on the student's topics until `n` predictions are out.
@@ -397,8 +399,8 @@ async fn infer(s: &Student, n: i64) {
     tokio::task::spawn_blocking(move || running.join().unwrap()).await.unwrap();
 }
 
-fn spec(start_time: f64, num_sensors: u32, rounds: u32) -> streamlab::experiment::config::ExperimentSpec {
-    streamlab::experiment::config::ExperimentSpec {
+fn spec(start_time: f64, num_sensors: u32, rounds: u32) -> streamlab::load::experiment::config::ExperimentSpec {
+    streamlab::load::experiment::config::ExperimentSpec {
         start_time,
         researcher: "d.landau@uu.nl".into(),
         num_sensors,
@@ -406,22 +408,23 @@ fn spec(start_time: f64, num_sensors: u32, rounds: u32) -> streamlab::experiment
         start_temperature: 16.0,
         stabilization_samples: 2,
         carry_out_samples: rounds - 2,
-        temp_range: streamlab::experiment::config::TempRange { lower_threshold: 25.5, upper_threshold: 26.5 },
+        temp_range: streamlab::load::experiment::config::TempRange { lower_threshold: 25.5, upper_threshold: 26.5 },
     }
 }
 
 /// `streamlab experiment` with these experiments; returns the events delivered.
-async fn run_experiment(s: &Student, experiments: Vec<streamlab::experiment::config::ExperimentSpec>) -> u64 {
-    let config = streamlab::experiment::ExperimentConfig {
+async fn run_experiment(s: &Student, experiments: Vec<streamlab::load::experiment::config::ExperimentSpec>) -> u64 {
+    let config = streamlab::load::experiment::ExperimentConfig {
         topic: s.t("experiment"),
         document_topic: None,
         experiments,
-        secret_key: streamlab::experiment::hash::LAB_SECRET_KEY.into(),
+        secret_key: streamlab::load::experiment::hash::LAB_SECRET_KEY.into(),
         seed: None,
     };
     let kafka = s.kafka.clone();
     tokio::task::spawn_blocking(move || {
-        let report = streamlab::experiment::run(&kafka, &config, &Default::default(), &AtomicBool::new(false)).unwrap();
+        let report =
+            streamlab::load::experiment::run(&kafka, &config, &Default::default(), &AtomicBool::new(false)).unwrap();
         report.deliveries.acked.load(Ordering::Relaxed)
     })
     .await

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
-use streamlab::datagen::{DatagenConfig, Pace, run};
+use streamlab::load::datagen::{DatagenConfig, Pace, run};
 use streamlab_model::MushroomFeatures;
 use streamlab_model::profile::{Categoricals, DataProfile, MEASUREMENTS, ks_statistic};
 
@@ -166,11 +166,11 @@ mod experiment {
     use rdkafka::message::{Headers, OwnedMessage};
     use std::collections::HashMap;
     use std::sync::atomic::Ordering;
-    use streamlab::avro;
-    use streamlab::experiment::config::{self, ExperimentSpec, expected_rate};
-    use streamlab::experiment::events::RECORD_NAME_HEADER;
-    use streamlab::experiment::hash::{LAB_SECRET_KEY, NotificationType, SecretKey};
-    use streamlab::experiment::{ExperimentConfig, ProducerMetrics, run};
+    use streamlab::kafka::avro;
+    use streamlab::load::experiment::config::{self, ExperimentSpec, expected_rate};
+    use streamlab::load::experiment::events::RECORD_NAME_HEADER;
+    use streamlab::load::experiment::hash::{LAB_SECRET_KEY, NotificationType, SecretKey};
+    use streamlab::load::experiment::{ExperimentConfig, ProducerMetrics, run};
 
     fn record_name(m: &OwnedMessage) -> String {
         let h = m.headers().expect("every event has headers");

@@ -14,9 +14,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+use streamlab::inference::InferenceMetrics;
 use streamlab::inference::{InferenceConfig, InferenceService};
 use streamlab::kafka::KafkaConfig;
-use streamlab::metrics::InferenceMetrics;
 use streamlab_model::{Artifact, MushroomFeatures};
 use streamlab_wire::PredictionValue;
 

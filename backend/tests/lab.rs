@@ -73,7 +73,9 @@ async fn a_topic_created_by_any_client_is_pushed_to_the_browser() {
         ServerMessage::Hello { brokers, .. } => brokers,
         other => panic!("{other:?}"),
     };
-    streamlab::kafka::ensure_topics(&streamlab::kafka::KafkaConfig::new(brokers), &["pushed_topic"], 2).await.unwrap();
+    streamlab::kafka::admin::ensure_topics(&streamlab::kafka::KafkaConfig::new(brokers), &["pushed_topic"], 2)
+        .await
+        .unwrap();
     while !common::next_matching(&mut ws, names).await.contains(&"pushed_topic".to_owned()) {}
 }
 
@@ -175,7 +177,7 @@ async fn data_dir_keeps_topics_across_restarts() {
     let args = ["--broker-addr", &broker, "--web-addr", "127.0.0.1:0", "--data-dir", dir.to_str().unwrap()];
     {
         let _lab = spawn_streamlab(&args);
-        streamlab::kafka::ensure_topics(&streamlab::kafka::KafkaConfig::new(broker.clone()), &["kept_topic"], 1)
+        streamlab::kafka::admin::ensure_topics(&streamlab::kafka::KafkaConfig::new(broker.clone()), &["kept_topic"], 1)
             .await
             .unwrap();
     }

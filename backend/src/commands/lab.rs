@@ -1,25 +1,75 @@
 //! `streamlab` with no command: the whole lab in one process — the embedded broker (unless
-//! `--brokers` names a cluster), the lab topics and the web server.
+//! `--brokers` names a cluster), the lab topics, the inference service and the web server.
+//!
+//! [`Lab::start`] brings the broker up and creates the topics; [`Lab::serve`] serves the web
+//! app on a listener until a shutdown future completes, which is what the tests run.
 
-use crate::broker::{EmbeddedBroker, Storage};
-use crate::cluster::ClusterReader;
-use crate::generator::Generator;
-use crate::groups::GroupReader;
-use crate::guard::{Limits, RateLimiter};
-use crate::inference::{InferenceConfig, InferenceService};
-use crate::kafka::{KafkaConfig, ensure_topics, wait_ready};
-use crate::metrics::InferenceMetrics;
-use crate::sampler::Sampler;
+use crate::cli::{InferArgs, KafkaArgs, LabArgs};
+use crate::exercises::Catalog;
+use crate::exercises::check::Checker;
+use crate::inference::{InferenceConfig, InferenceMetrics, InferenceService};
+use crate::kafka::KafkaConfig;
+use crate::kafka::admin::ensure_topics;
+use crate::kafka::broker::{EmbeddedBroker, Storage};
+use crate::kafka::groups::GroupReader;
+use crate::kafka::metadata::{ClusterReader, wait_ready};
+use crate::load::generator::Generator;
+use crate::shutdown::Shutdown;
+use crate::web::guard::{Limits, RateLimiter};
+use crate::web::live::Tails;
+use crate::web::sampler::Sampler;
 use crate::web::{AppState, LabInfo, app};
 use anyhow::Context;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use streamlab_model::Artifact;
 use tokio::net::TcpListener;
+
+pub async fn run(
+    lab: LabArgs,
+    inference: InferArgs,
+    kafka: &KafkaArgs,
+    shutdown: Shutdown,
+) -> anyhow::Result<ExitCode> {
+    let config = LabConfig {
+        kafka: kafka.external(),
+        broker_addr: lab.broker_addr,
+        data_dir: lab.data_dir.clone(),
+        partitions: lab.partitions,
+        inference: Some(inference.config()),
+        model: Arc::new(super::model::load(inference.model.as_deref())?),
+        limits: lab.limits(),
+        exercises: Arc::new(Catalog::load(lab.exercises.as_deref())?),
+        roster: match &lab.roster {
+            Some(path) => super::read_roster(path)?,
+            None => Vec::new(),
+        },
+    };
+    let listener = bind_web(lab.web_addr).await?;
+    let started = Lab::start(&config).await?;
+    let web = listener.local_addr()?;
+    let broker = match &started.broker {
+        Some(b) => format!(
+            "{} (embedded, {})",
+            b.addr(),
+            config.data_dir.as_ref().map_or("in memory".to_owned(), |d| format!("data in {}", d.display()))
+        ),
+        None => started.kafka.bootstrap.clone(),
+    };
+    let shown = if web.ip().is_unspecified() { format!("127.0.0.1:{}", web.port()) } else { web.to_string() };
+    eprintln!(
+        "streamlab {} is ready\n  lab     http://{shown}/\n  broker  {broker}\n  topics  {}\nPress Ctrl-C to stop.",
+        env!("CARGO_PKG_VERSION"),
+        streamlab_wire::topics::ALL.join(", ")
+    );
+    started.serve(listener, async move { shutdown.wait().await }).await?;
+    Ok(ExitCode::SUCCESS)
+}
 
 #[derive(Debug, Clone)]
 pub struct LabConfig {
@@ -33,7 +83,7 @@ pub struct LabConfig {
     pub model: Arc<Artifact>,
     pub limits: Limits,
     /// The exercises the lab checks.
-    pub exercises: Arc<crate::exercises::Catalog>,
+    pub exercises: Arc<Catalog>,
     /// The class shown on the classroom page.
     pub roster: Vec<String>,
 }
@@ -91,7 +141,7 @@ impl Lab {
         let generator = Arc::new(Generator::new(self.kafka.clone(), requests));
         let cluster = Arc::new(ClusterReader::new(&self.kafka)?);
         let groups = Arc::new(GroupReader::new(&self.kafka)?);
-        let (live, sampler) = Sampler {
+        let (feeds, sampler) = Sampler {
             cluster: cluster.clone(),
             groups: groups.clone(),
             metrics: metrics.clone(),
@@ -111,17 +161,17 @@ impl Lab {
         let state = AppState {
             info: Arc::new(LabInfo { brokers: self.kafka.bootstrap.clone(), embedded_broker: self.broker.is_some() }),
             kafka: self.kafka.clone(),
-            live,
-            inference: metrics,
+            feeds,
+            metrics,
             cluster,
             groups,
             producer,
             generator: generator.clone(),
             limiter: Arc::new(RateLimiter::new(self.config.limits.requests_per_second)),
             limits: Arc::new(self.config.limits.clone()),
-            tails: Arc::new(crate::live::Tails::new(self.kafka.clone())),
+            tails: Arc::new(Tails::new(self.kafka.clone())),
             model: Arc::new(model_summary(&self.config.model)),
-            checker: crate::exercises::check::Checker::new(self.kafka.clone(), self.config.exercises.clone()),
+            checker: Checker::new(self.kafka.clone(), self.config.exercises.clone()),
             roster: Arc::new(self.config.roster.clone()),
             classroom: Arc::default(),
         };

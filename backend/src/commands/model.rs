@@ -1,12 +1,32 @@
-//! `streamlab model train | eval | info`.
+//! `streamlab model train | profile | eval | info`, and loading the model the other commands
+//! serve.
 
+use crate::cli::ModelCommand;
+use crate::shutdown::Shutdown;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use streamlab_model::Artifact;
 use streamlab_model::profile::DataProfile;
 use streamlab_model::train::{self, Stage};
 
+/// Training takes minutes and cannot stop half-way; Ctrl-C ends the command without writing.
+pub async fn run(command: ModelCommand, shutdown: Shutdown) -> anyhow::Result<ExitCode> {
+    let work = tokio::task::spawn_blocking(move || match command {
+        ModelCommand::Train { data, out } => train(&data, &out),
+        ModelCommand::Profile { data, out } => profile(&data, &out),
+        ModelCommand::Eval { data, model } => eval(&data, model.as_ref()),
+        ModelCommand::Info { model } => info(model.as_ref()),
+    });
+    tokio::select! {
+        done = work => done??,
+        _ = shutdown.wait() => anyhow::bail!("interrupted"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The model at `path`, or the one built into the binary.
 pub fn load(path: Option<&Path>) -> anyhow::Result<Artifact> {
     Ok(match path {
         Some(p) => Artifact::load(p)?,

@@ -1,13 +1,17 @@
 //! `streamlab tail TOPIC`: prints records as JSON lines, like `rpk topic consume`, for anyone
 //! checking a topic by hand or piping it into `jq`.
 
+use crate::cli::{TailArgs, TailFrom};
 use crate::kafka::KafkaConfig;
+use crate::shutdown::Shutdown;
 use anyhow::Context;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
 use serde_json::{Value, json};
 use std::io::Write;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// A record's bytes as JSON: the parsed value when it is JSON, a string when it is text,
@@ -29,7 +33,8 @@ pub fn record_to_json<M: Message>(m: &M) -> Value {
         .headers()
         .map(|hs| hs.iter().map(|h| json!({ "key": h.key, "value": h.value.map(bytes_to_json) })).collect())
         .unwrap_or_default();
-    let avro = m.payload().filter(|b| crate::avro::is_container(b)).and_then(|b| crate::avro::decode(b).ok());
+    let avro =
+        m.payload().filter(|b| crate::kafka::avro::is_container(b)).and_then(|b| crate::kafka::avro::decode(b).ok());
     let mut record = json!({
         "topic": m.topic(),
         "partition": m.partition(),
@@ -49,20 +54,25 @@ pub fn record_to_json<M: Message>(m: &M) -> Value {
     record
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum From {
-    Earliest,
-    Latest,
+pub async fn run(args: TailArgs, kafka: KafkaConfig, shutdown: Shutdown) -> anyhow::Result<ExitCode> {
+    let stop = shutdown.flag();
+    tokio::task::spawn_blocking(move || {
+        let out = &mut std::io::stdout().lock();
+        tail(&kafka, &args.topic, args.from, args.count, args.exit, &stop, out)
+    })
+    .await??;
+    Ok(ExitCode::SUCCESS)
 }
 
-/// Prints records of `topic` until `count` were printed (if given) or, with `--exit`, the
-/// end of every partition is reached.
+/// Prints records of `topic` until `count` were printed (if given), with `--exit` the end of
+/// every partition is reached, or `stop` is set.
 pub fn tail(
     kafka: &KafkaConfig,
     topic: &str,
-    from: From,
+    from: TailFrom,
     count: Option<usize>,
     exit_at_end: bool,
+    stop: &AtomicBool,
     out: &mut impl Write,
 ) -> anyhow::Result<usize> {
     let consumer: BaseConsumer = kafka
@@ -79,8 +89,8 @@ pub fn tail(
     for p in t.partitions() {
         let (low, high) = consumer.fetch_watermarks(topic, p.id(), Duration::from_secs(10))?;
         let start = match from {
-            From::Earliest => low,
-            From::Latest => high,
+            TailFrom::Earliest => low,
+            TailFrom::Latest => high,
         };
         tpl.add_partition_offset(topic, p.id(), Offset::Offset(start))?;
         if high > start {
@@ -91,7 +101,8 @@ pub fn tail(
     let mut printed = 0;
     let mut idle_since = Instant::now();
     loop {
-        if count.is_some_and(|c| printed >= c) || (exit_at_end && ends.is_empty()) {
+        let done = count.is_some_and(|c| printed >= c) || (exit_at_end && ends.is_empty());
+        if done || stop.load(Ordering::Relaxed) {
             return Ok(printed);
         }
         match consumer.poll(Duration::from_millis(200)) {

@@ -287,7 +287,7 @@ fn matches(m: &Match, r: &Record) -> Result<(), String> {
         }
     }
     if m.mushroom_request {
-        crate::inference::read_request(r.value.as_deref())
+        crate::inference::answer::read_request(r.value.as_deref())
             .map_err(|e| format!("is not a valid request: {}", e.message))?;
     }
     if m.json || m.json_field.is_some() || m.prediction {
@@ -460,7 +460,7 @@ fn follows(
             let mut pool: Vec<Option<Value>> = outputs.iter().map(Record::json).collect();
             let mut missing = Vec::new();
             for i in inputs {
-                let Some(d) = i.value.as_deref().and_then(|v| crate::avro::decode(v).ok()) else {
+                let Some(d) = i.value.as_deref().and_then(|v| crate::kafka::avro::decode(v).ok()) else {
                     missing.push((i, "is not an Avro container".to_owned()));
                     continue;
                 };

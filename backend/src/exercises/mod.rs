@@ -119,6 +119,14 @@ impl Catalog {
 
     /// An exercise by folder name (`01-sandbox-topic`), number (`1`) or the name without
     /// its number (`sandbox-topic`).
+    /// The exercises built in, or, with `dir`, the ones in that folder.
+    pub fn load(dir: Option<&Path>) -> Result<Catalog, CatalogError> {
+        match dir {
+            Some(d) => Catalog::from_dir(d),
+            None => Catalog::embedded(),
+        }
+    }
+
     pub fn find(&self, name: &str) -> Result<&Exercise, CatalogError> {
         self.exercises
             .iter()

@@ -67,6 +67,9 @@ pub struct Probe {
     topics: Mutex<HashMap<String, Arc<Vec<Record>>>>,
 }
 
+/// A group member: its id, and its assigned partitions of a topic where the broker reports them.
+pub type Member = (String, Option<Vec<i32>>);
+
 impl Probe {
     pub fn new(kafka: &KafkaConfig) -> Result<Probe, ProbeError> {
         Ok(Probe {
@@ -144,20 +147,21 @@ impl Probe {
         }
         consumer.assign(&tpl)?;
         let mut out = Vec::new();
-        let complete = crate::records::read_to_end(&consumer, &parts, Instant::now() + Duration::from_secs(60), |m| {
-            out.push(Record {
-                partition: m.partition(),
-                offset: m.offset(),
-                timestamp_ms: m.timestamp().to_millis().unwrap_or(0),
-                key: m.key().map(<[u8]>::to_vec),
-                value: m.payload().map(<[u8]>::to_vec),
-                headers: m
-                    .headers()
-                    .map(|hs| hs.iter().map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec))).collect())
-                    .unwrap_or_default(),
-            });
-            true
-        })?;
+        let complete =
+            crate::kafka::records::read_to_end(&consumer, &parts, Instant::now() + Duration::from_secs(60), |m| {
+                out.push(Record {
+                    partition: m.partition(),
+                    offset: m.offset(),
+                    timestamp_ms: m.timestamp().to_millis().unwrap_or(0),
+                    key: m.key().map(<[u8]>::to_vec),
+                    value: m.payload().map(<[u8]>::to_vec),
+                    headers: m
+                        .headers()
+                        .map(|hs| hs.iter().map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec))).collect())
+                        .unwrap_or_default(),
+                });
+                true
+            })?;
         if !complete {
             return Err(ProbeError::Slow(topic.to_owned()));
         }
@@ -192,14 +196,14 @@ impl Probe {
 
     /// The group's active members: (member id, assigned partitions of `topic` if the broker
     /// reports assignments).
-    pub fn members(&self, group: &str, topic: &str) -> Result<Vec<(String, Option<Vec<i32>>)>, ProbeError> {
+    pub fn members(&self, group: &str, topic: &str) -> Result<Vec<Member>, ProbeError> {
         let list = self.metadata_client.fetch_group_list(Some(group), TIMEOUT)?;
         let Some(g) = list.groups().iter().find(|g| g.name() == group) else { return Ok(Vec::new()) };
         Ok(g.members()
             .iter()
             .map(|m| {
                 let assignment = m.assignment().filter(|a| !a.is_empty()).map(|a| {
-                    crate::groups::parse_assignment(a)
+                    crate::kafka::groups::parse_assignment(a)
                         .into_iter()
                         .filter(|t| t.topic == topic)
                         .flat_map(|t| t.partitions)

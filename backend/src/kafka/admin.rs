@@ -1,63 +1,10 @@
-//! The cluster's state (brokers, topics, partitions and watermarks) and topic admin.
+//! The one place topics are created and deleted: by the lab at start, by the API, by the
+//! experiment producer. Kafka's name rule is checked here, before the broker is asked.
 
 use crate::kafka::KafkaConfig;
-use anyhow::Context;
 use rdkafka::admin::{AdminOptions, NewTopic, TopicReplication};
-use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::types::RDKafkaErrorCode;
 use std::time::Duration;
-use streamlab_wire::{BrokerInfo, ClusterInfo, PartitionInfo, TopicInfo};
-
-/// A client that reads cluster metadata; create one and keep it, connecting is the slow part.
-pub struct ClusterReader {
-    consumer: BaseConsumer,
-}
-
-impl ClusterReader {
-    pub fn new(config: &KafkaConfig) -> anyhow::Result<Self> {
-        let consumer = config.client().create().context("cannot create a Kafka client")?;
-        Ok(ClusterReader { consumer })
-    }
-
-    /// Every topic with its partitions' watermarks, sorted by name. Blocking: call from
-    /// `spawn_blocking`.
-    pub fn topics(&self) -> anyhow::Result<Vec<TopicInfo>> {
-        let timeout = Duration::from_secs(5);
-        let metadata = self.consumer.fetch_metadata(None, timeout).context("cannot read cluster metadata")?;
-        let mut topics = Vec::new();
-        for t in metadata.topics() {
-            let mut partitions = Vec::new();
-            for p in t.partitions() {
-                let (low, high) = self
-                    .consumer
-                    .fetch_watermarks(t.name(), p.id(), timeout)
-                    .with_context(|| format!("cannot read offsets of {}/{}", t.name(), p.id()))?;
-                partitions.push(PartitionInfo { id: p.id(), low, high });
-            }
-            partitions.sort_by_key(|p| p.id);
-            let messages = partitions.iter().map(|p| p.high - p.low).sum();
-            topics.push(TopicInfo { name: t.name().to_owned(), partitions, messages });
-        }
-        topics.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(topics)
-    }
-}
-
-impl ClusterReader {
-    /// The cluster id and brokers. Blocking.
-    pub fn cluster(&self, bootstrap: &str, embedded_broker: bool) -> anyhow::Result<ClusterInfo> {
-        let timeout = Duration::from_secs(5);
-        let md = self.consumer.fetch_metadata(None, timeout).context("cannot read cluster metadata")?;
-        let brokers =
-            md.brokers().iter().map(|b| BrokerInfo { id: b.id(), host: b.host().to_owned(), port: b.port() }).collect();
-        Ok(ClusterInfo {
-            cluster_id: self.consumer.client().fetch_cluster_id(timeout),
-            brokers,
-            bootstrap: bootstrap.to_owned(),
-            embedded_broker,
-        })
-    }
-}
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum TopicError {
@@ -83,27 +30,47 @@ pub fn validate_topic_name(name: &str) -> Result<(), TopicError> {
     if ok { Ok(()) } else { Err(TopicError::InvalidName(name.to_owned())) }
 }
 
+/// Creates the topics that do not exist yet; existing ones are left as they are.
+pub async fn ensure_topics(config: &KafkaConfig, topics: &[&str], partitions: i32) -> Result<(), TopicError> {
+    for r in create(config, topics, partitions).await? {
+        match r {
+            Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((topic, code)) => return Err(TopicError::Broker(format!("cannot create topic {topic}: {code}"))),
+        }
+    }
+    Ok(())
+}
+
+/// Creates one topic; an existing one is an error.
 pub async fn create_topic(config: &KafkaConfig, name: &str, partitions: i32) -> Result<(), TopicError> {
     validate_topic_name(name)?;
     if !(1..=1000).contains(&partitions) {
         return Err(TopicError::InvalidPartitions(partitions));
     }
-    let admin = config.admin().map_err(|e| TopicError::Broker(format!("{e:#}")))?;
-    let topic = NewTopic::new(name, partitions, TopicReplication::Fixed(1));
-    let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
-    let results = admin.create_topics([&topic], &opts).await.map_err(|e| TopicError::Broker(e.to_string()))?;
-    match results.into_iter().next() {
+    match create(config, &[name], partitions).await?.into_iter().next() {
         Some(Ok(_)) | None => Ok(()),
         Some(Err((_, RDKafkaErrorCode::TopicAlreadyExists))) => Err(TopicError::Exists(name.to_owned())),
         Some(Err((_, code))) => Err(TopicError::Broker(code.to_string())),
     }
 }
 
+type CreateResults = Vec<Result<String, (String, RDKafkaErrorCode)>>;
+
+async fn create(config: &KafkaConfig, topics: &[&str], partitions: i32) -> Result<CreateResults, TopicError> {
+    let admin = config.admin().map_err(|e| TopicError::Broker(format!("cannot create a Kafka admin client: {e}")))?;
+    let new: Vec<NewTopic> = topics.iter().map(|t| NewTopic::new(t, partitions, TopicReplication::Fixed(1))).collect();
+    admin.create_topics(&new, &options()).await.map_err(|e| TopicError::Broker(e.to_string()))
+}
+
+fn options() -> AdminOptions {
+    AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)))
+}
+
+/// Deletes one topic; a missing one is an error.
 pub async fn delete_topic(config: &KafkaConfig, name: &str) -> Result<(), TopicError> {
     validate_topic_name(name)?;
-    let admin = config.admin().map_err(|e| TopicError::Broker(format!("{e:#}")))?;
-    let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
-    let results = admin.delete_topics(&[name], &opts).await.map_err(|e| TopicError::Broker(e.to_string()))?;
+    let admin = config.admin().map_err(|e| TopicError::Broker(format!("cannot create a Kafka admin client: {e}")))?;
+    let results = admin.delete_topics(&[name], &options()).await.map_err(|e| TopicError::Broker(e.to_string()))?;
     match results.into_iter().next() {
         Some(Ok(_)) | None => Ok(()),
         Some(Err((_, RDKafkaErrorCode::UnknownTopicOrPartition))) => Err(TopicError::Missing(name.to_owned())),

@@ -27,8 +27,8 @@ pub enum RecordsError {
 
 /// A value decoded for reading: Avro container, JSON, UTF-8 text, else hex.
 pub fn decode(bytes: &[u8]) -> Decoded {
-    if crate::avro::is_container(bytes)
-        && let Ok(d) = crate::avro::decode(bytes)
+    if crate::kafka::avro::is_container(bytes)
+        && let Ok(d) = crate::kafka::avro::decode(bytes)
     {
         let record = if d.records.len() == 1 {
             d.records.into_iter().next().unwrap()

@@ -5,7 +5,8 @@
 //! always valid, with the course's uniform categorical codes or, with
 //! `--categoricals joint`, combinations that real mushrooms have.
 
-use crate::kafka::{CountingContext, Deliveries, KafkaConfig, send_waiting};
+use crate::kafka::KafkaConfig;
+use crate::kafka::delivery::{CountingContext, Deliveries, send_waiting};
 use anyhow::Context;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};

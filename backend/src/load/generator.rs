@@ -1,8 +1,9 @@
 //! The lab's built-in request generator, started and stopped from the browser. Off until
 //! someone starts it, so it never does a student's generator exercise for them.
 
-use crate::datagen::{DatagenConfig, Pace};
-use crate::kafka::{Deliveries, KafkaConfig};
+use crate::kafka::KafkaConfig;
+use crate::kafka::delivery::Deliveries;
+use crate::load::datagen::{DatagenConfig, Pace};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use streamlab_model::profile::Categoricals;
@@ -75,7 +76,7 @@ impl Generator {
             };
             let (kafka, deliveries, s) = (self.kafka.clone(), self.deliveries.clone(), stop.clone());
             let thread = std::thread::spawn(move || {
-                if let Err(e) = crate::datagen::run_counting(&kafka, &config, &s, deliveries) {
+                if let Err(e) = crate::load::datagen::run_counting(&kafka, &config, &s, deliveries) {
                     tracing::warn!("the lab's generator stopped: {e:#}");
                 }
             });

@@ -9,7 +9,7 @@
 //! and always shows the newest records.
 
 use crate::kafka::KafkaConfig;
-use crate::records;
+use crate::kafka::records;
 use rdkafka::consumer::BaseConsumer;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt::Write;

@@ -5,10 +5,10 @@
 //! One sampler for the whole server (not one per browser) keeps the broker's load the same
 //! whether one student or fifty have the lab open.
 
-use crate::cluster::ClusterReader;
-use crate::generator::Generator;
-use crate::groups::GroupReader;
-use crate::metrics::InferenceMetrics;
+use crate::inference::InferenceMetrics;
+use crate::kafka::groups::GroupReader;
+use crate::kafka::metadata::ClusterReader;
+use crate::load::generator::Generator;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -17,7 +17,7 @@ use streamlab_wire::{GroupInfo, InferenceStatus, Percentiles, RATE_HISTORY, Rate
 use tokio::sync::{broadcast, watch};
 
 /// What the sampler publishes; the web sessions hold receivers.
-pub struct Live {
+pub struct Feeds {
     pub topics: watch::Receiver<Vec<TopicInfo>>,
     pub groups: watch::Receiver<Vec<GroupInfo>>,
     pub inference: watch::Receiver<InferenceStatus>,
@@ -25,7 +25,7 @@ pub struct Live {
     history: Mutex<VecDeque<RateSample>>,
 }
 
-impl Live {
+impl Feeds {
     pub fn history(&self) -> Vec<RateSample> {
         self.history.lock().expect("history lock").iter().cloned().collect()
     }
@@ -66,7 +66,7 @@ pub struct Sampler {
 
 impl Sampler {
     /// Starts sampling; the task stops when the returned handle is aborted.
-    pub fn spawn(self) -> (Arc<Live>, tokio::task::JoinHandle<()>) {
+    pub fn spawn(self) -> (Arc<Feeds>, tokio::task::JoinHandle<()>) {
         let (topics_tx, topics) = watch::channel(Vec::new());
         let (groups_tx, groups) = watch::channel(Vec::new());
         let (inference_tx, inference) = watch::channel(InferenceStatus {
@@ -74,14 +74,14 @@ impl Sampler {
             model_version: self.model_version.clone(),
             ..Default::default()
         });
-        let live = Arc::new(Live {
+        let feeds = Arc::new(Feeds {
             topics,
             groups,
             inference,
             rates: broadcast::channel(64).0,
             history: Mutex::new(VecDeque::with_capacity(RATE_HISTORY)),
         });
-        let l = live.clone();
+        let l = feeds.clone();
         let task = tokio::spawn(async move {
             let mut previous: Option<Previous> = None;
             let mut tick = tokio::time::interval(self.period);
@@ -151,7 +151,7 @@ impl Sampler {
                 self.generator.tick();
             }
         });
-        (live, task)
+        (feeds, task)
     }
 
     /// This second's rates, and predictions/s.

@@ -1,62 +1,25 @@
-//! The web server: the browser lab, its websocket and the HTTP API ([`crate::api`]).
+//! The websocket (`/ws`): JSON messages tagged by `type` (the `streamlab-wire` crate's
+//! `ServerMessage` and `ClientMessage`).
 //!
-//! `app()` builds the router apart from `run`, so tests can serve it on port 0.
-//!
-//! The websocket (`/ws`) speaks JSON messages tagged by `type` (the `streamlab-wire` crate's
-//! `ServerMessage` and `ClientMessage`). On open the server sends `hello`, `topics`,
-//! `groups`, `rates` (the kept history), `inference` and `generator`; after that it pushes
-//! `topics` and `groups` when they change, `rate` and `inference` every second, `generator`
-//! when it changes, and `records` frames (at most one per 50 ms) for the client's live
-//! subscriptions (`subscribe` / `unsubscribe`). `watch_exercise` makes the server re-check
-//! that exercise every [`RECHECK_INTERVAL`] and send `check` when a result changes.
+//! On open the server sends `hello`, `topics`, `groups`, `rates` (the kept history),
+//! `inference` and `generator`; after that it pushes `topics` and `groups` when they change,
+//! `rate` and `inference` every second, `generator` when it changes, and `records` frames (at
+//! most one per 50 ms) for the client's live subscriptions (`subscribe` / `unsubscribe`).
+//! `watch_exercise` makes the server re-check that exercise every [`RECHECK_INTERVAL`] and
+//! send `check` when a result changes.
 
-use crate::api;
-use crate::assets;
-use crate::cluster::ClusterReader;
-use crate::generator::Generator;
-use crate::groups::GroupReader;
-use crate::guard::{Bucket, Limits, RateLimiter};
-use crate::kafka::KafkaConfig;
-use crate::live::{Subscriptions, Tails};
-use crate::sampler::Live;
-use axum::Router;
+use super::guard::Bucket;
+use super::live::{SubscribeError, Subscriptions, Tails};
+use super::state::AppState;
+use crate::exercises::Namespace;
+use crate::exercises::check::Checker;
+use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{DefaultBodyLimit, State};
 use axum::response::IntoResponse;
-use axum::routing::{any, get, post};
-use rdkafka::producer::FutureProducer;
 use std::sync::Arc;
 use std::time::Duration;
-use streamlab_wire::{ClientMessage, ServerMessage, WS_PATH};
+use streamlab_wire::{CheckReport, ClientMessage, Outcome, ServerMessage, TopicInfo};
 use tokio::sync::broadcast::error::RecvError;
-
-/// What every handler may read.
-#[derive(Clone)]
-pub struct AppState {
-    pub info: Arc<LabInfo>,
-    pub kafka: KafkaConfig,
-    pub live: Arc<Live>,
-    pub inference: Arc<crate::metrics::InferenceMetrics>,
-    pub cluster: Arc<ClusterReader>,
-    pub groups: Arc<GroupReader>,
-    pub producer: FutureProducer,
-    pub generator: Arc<Generator>,
-    pub limits: Arc<Limits>,
-    pub limiter: Arc<RateLimiter>,
-    pub tails: Arc<Tails>,
-    pub model: Arc<streamlab_wire::ModelSummary>,
-    pub checker: crate::exercises::check::Checker,
-    /// The students of `--roster`, for the classroom page.
-    pub roster: Arc<Vec<String>>,
-    /// The classroom grid, kept a few seconds so many open pages cost one grading run.
-    pub classroom: Arc<tokio::sync::Mutex<Option<(std::time::Instant, streamlab_wire::ClassReport)>>>,
-}
-
-#[derive(Debug, Clone)]
-pub struct LabInfo {
-    pub brokers: String,
-    pub embedded_broker: bool,
-}
 
 /// Largest websocket message a client may send.
 const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
@@ -65,52 +28,7 @@ const FRAME_INTERVAL: Duration = Duration::from_millis(50);
 /// How often a watched exercise is checked again.
 pub const RECHECK_INTERVAL: Duration = Duration::from_secs(3);
 
-pub fn app(state: AppState) -> Router {
-    let body_limit = state.limits.max_record_bytes + 64 * 1024;
-    let api = Router::new()
-        .route("/api/cluster", get(api::cluster))
-        .route("/api/topics", get(api::topics).post(api::create_topic))
-        .route("/api/topics/{topic}", axum::routing::delete(api::delete_topic))
-        .route("/api/topics/{topic}/records", get(api::read_records).post(api::produce))
-        .route("/api/groups", get(api::groups))
-        .route("/api/groups/{group}", get(api::group))
-        .route("/api/groups/{group}/reset", post(api::reset_group))
-        .route("/api/rates", get(api::rates))
-        .route("/api/inference", get(api::inference))
-        .route("/api/generator", get(api::generator).post(api::control_generator))
-        .route("/api/model", get(api::model))
-        .route("/api/exercises", get(api::exercises))
-        .route("/api/exercises/{exercise}/check", get(api::check_exercise))
-        .route("/api/progress", get(api::progress))
-        .route("/api/classroom", get(api::classroom))
-        .route("/api/{*rest}", any(api::not_found))
-        .layer(DefaultBodyLimit::max(body_limit))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), api::rate_limit));
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
-        .route(WS_PATH, get(websocket))
-        .merge(api)
-        .fallback(assets::serve)
-        .with_state(state)
-}
-
-/// The routes of `streamlab infer` alone: its health and metrics.
-pub fn metrics_app(metrics: Arc<crate::metrics::InferenceMetrics>) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(move || async move { ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], metrics.render()) }))
-}
-
-async fn healthz() -> &'static str {
-    "ok"
-}
-
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.inference.render())
-}
-
-async fn websocket(ws: WebSocketUpgrade, State(state): State<AppState>) -> impl IntoResponse {
+pub async fn websocket(ws: WebSocketUpgrade, State(state): State<AppState>) -> impl IntoResponse {
     ws.max_message_size(MAX_CLIENT_MESSAGE).on_upgrade(move |socket| session(socket, state))
 }
 
@@ -124,10 +42,10 @@ async fn send(socket: &mut WebSocket, message: &ServerMessage) -> bool {
 
 /// One browser's socket, until it closes.
 async fn session(mut socket: WebSocket, state: AppState) {
-    let live = state.live.clone();
+    let feeds = state.feeds.clone();
     let (mut topics, mut groups, mut inference, mut generator) =
-        (live.topics.clone(), live.groups.clone(), live.inference.clone(), state.generator.subscribe());
-    let mut rates = live.rates.subscribe();
+        (feeds.topics.clone(), feeds.groups.clone(), feeds.inference.clone(), state.generator.subscribe());
+    let mut rates = feeds.rates.subscribe();
     let opening = [
         ServerMessage::Hello {
             version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -136,7 +54,7 @@ async fn session(mut socket: WebSocket, state: AppState) {
         },
         ServerMessage::Topics { topics: topics.borrow_and_update().clone() },
         ServerMessage::Groups { groups: groups.borrow_and_update().clone() },
-        ServerMessage::Rates { history: live.history() },
+        ServerMessage::Rates { history: feeds.history() },
         ServerMessage::Inference { status: inference.borrow_and_update().clone() },
         ServerMessage::Generator { status: state.generator.status() },
     ];
@@ -203,15 +121,14 @@ async fn session(mut socket: WebSocket, state: AppState) {
 
 /// The exercise a socket watches: a task re-checking it, stopped with the socket.
 struct Watch {
-    checker: crate::exercises::check::Checker,
-    checks: tokio::sync::mpsc::Sender<streamlab_wire::CheckReport>,
+    checker: Checker,
+    checks: tokio::sync::mpsc::Sender<CheckReport>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Watch {
     /// Starts watching; the first report says every condition is pending.
     fn start(&mut self, exercise: &str, student: Option<&str>) -> ServerMessage {
-        use crate::exercises::Namespace;
         let found = self
             .checker
             .catalog
@@ -224,9 +141,9 @@ impl Watch {
         };
         self.stop();
         let (checker, checks) = (self.checker.clone(), self.checks.clone());
-        let pending = crate::exercises::check::Checker::pending(&exercise, &ns);
+        let pending = Checker::pending(&exercise, &ns);
         self.task = Some(tokio::spawn(async move {
-            let mut last: Option<Vec<(streamlab_wire::Outcome, Option<String>)>> = None;
+            let mut last: Option<Vec<(Outcome, Option<String>)>> = None;
             loop {
                 let report = checker.check(&exercise, &ns).await;
                 let seen: Vec<_> = report.results.iter().map(|r| (r.outcome, r.message.clone())).collect();
@@ -258,7 +175,7 @@ impl Drop for Watch {
 async fn handle(
     m: ClientMessage,
     subs: &mut Subscriptions,
-    topics: &tokio::sync::watch::Receiver<Vec<streamlab_wire::TopicInfo>>,
+    topics: &tokio::sync::watch::Receiver<Vec<TopicInfo>>,
     tails: &Arc<Tails>,
     watch: &mut Watch,
 ) -> ServerMessage {
@@ -276,7 +193,7 @@ async fn handle(
                     let (tails, t) = (tails.clone(), topic.clone());
                     tokio::task::spawn_blocking(move || tails.open(&t, from, partitions.as_deref()))
                         .await
-                        .unwrap_or_else(|e| Err(crate::live::SubscribeError::Failed(e.to_string())))
+                        .unwrap_or_else(|e| Err(SubscribeError::Failed(e.to_string())))
                 }
                 Err(e) => Err(e),
             };

@@ -5,8 +5,10 @@ use rdkafka::ClientConfig;
 use rdkafka::consumer::BaseConsumer;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use std::time::Duration;
-use streamlab::broker::{EmbeddedBroker, Storage};
-use streamlab::kafka::{KafkaConfig, ensure_topics, wait_ready};
+use streamlab::kafka::KafkaConfig;
+use streamlab::kafka::admin::ensure_topics;
+use streamlab::kafka::broker::{EmbeddedBroker, Storage};
+use streamlab::kafka::metadata::wait_ready;
 
 pub struct TestBroker {
     pub broker: EmbeddedBroker,
@@ -114,9 +116,9 @@ pub async fn serve_lab(inference: bool) -> (std::net::SocketAddr, tokio::sync::o
 /// [`serve_lab`] with the API's limits set.
 pub async fn serve_lab_with(
     inference: bool,
-    limits: streamlab::guard::Limits,
+    limits: streamlab::web::guard::Limits,
 ) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
-    let config = streamlab::lab::LabConfig {
+    let config = streamlab::commands::lab::LabConfig {
         kafka: None,
         broker_addr: "127.0.0.1:0".parse().unwrap(),
         data_dir: None,
@@ -127,7 +129,7 @@ pub async fn serve_lab_with(
         exercises: std::sync::Arc::new(streamlab::exercises::Catalog::embedded().unwrap()),
         roster: vec!["alice".into(), "bob".into()],
     };
-    let lab = streamlab::lab::Lab::start(&config).await.unwrap();
+    let lab = streamlab::commands::lab::Lab::start(&config).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

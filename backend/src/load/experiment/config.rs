@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The course's load files, shipped as examples (`--load 2`, `--load 3`).
-pub const LOAD_2: &str = include_str!("../../loads/2.json");
-pub const LOAD_3: &str = include_str!("../../loads/3.json");
+pub const LOAD_2: &str = include_str!("../../../loads/2.json");
+pub const LOAD_3: &str = include_str!("../../../loads/3.json");
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -1,7 +1,7 @@
 //! The experiment producer's events, their Avro schemas (the course's, verbatim) and their
 //! encoding: one record per object container file, the event name in the `record_name` header.
 
-use crate::avro::{self, AvroError};
+use crate::kafka::avro::{self, AvroError};
 use apache_avro::Schema;
 use serde::Serialize;
 use std::sync::OnceLock;

@@ -17,7 +17,8 @@ pub mod course;
 pub mod events;
 pub mod hash;
 
-use crate::kafka::{CountingContext, Deliveries, KafkaConfig, send_waiting};
+use crate::kafka::KafkaConfig;
+use crate::kafka::delivery::{CountingContext, Deliveries, send_waiting};
 use anyhow::Context;
 use config::ExperimentSpec;
 use events::{Event, Measurement, RECORD_NAME_HEADER, TemperatureRange};
@@ -101,9 +102,13 @@ fn sleep_until(due: Instant, stop: &AtomicBool) -> bool {
     }
 }
 
+/// What every experiment of a run shares: the producer, the counters, the topics and the
+/// key that seals measurement hashes.
 struct Sender<'a> {
     producer: &'a ThreadedProducer<CountingContext>,
     metrics: &'a ProducerMetrics,
+    config: &'a ExperimentConfig,
+    key: &'a SecretKey,
 }
 
 impl Sender<'_> {
@@ -128,9 +133,7 @@ fn run_one(
     spec: &ExperimentSpec,
     id: &str,
     t0: Instant,
-    config: &ExperimentConfig,
     sender: &Sender,
-    key: &SecretKey,
     mut rng: SmallRng,
     stop: &AtomicBool,
 ) -> anyhow::Result<()> {
@@ -139,7 +142,7 @@ fn run_one(
     }
     sender.metrics.running.fetch_add(1, Ordering::Relaxed);
     let result = (|| {
-        let topic = &config.topic;
+        let topic = &sender.config.topic;
         let sensors: Vec<String> = (0..spec.num_sensors).map(|_| uuid_from(&mut rng)).collect();
         let range = TemperatureRange {
             upper_threshold: spec.temp_range.upper_threshold,
@@ -194,7 +197,7 @@ fn run_one(
                     measurement_id: measurement_id.clone(),
                     researcher: spec.researcher.clone(),
                 };
-                let measurement_hash = key.seal(&blob, rng.r#gen());
+                let measurement_hash = sender.key.seal(&blob, rng.r#gen());
                 let event = Event::Measured {
                     experiment: id.into(),
                     sensor: sensor.clone(),
@@ -210,7 +213,7 @@ fn run_one(
         sleep_until(t0 + spec.duration(), stop);
         let ts = now_seconds();
         sender.send(topic, id, &marker(events::EXPERIMENT_TERMINATED, ts), ts)?;
-        if let Some(doc_topic) = &config.document_topic {
+        if let Some(doc_topic) = &sender.config.document_topic {
             sender.send(
                 doc_topic,
                 id,
@@ -252,7 +255,7 @@ pub fn run(
     };
     let ids: Vec<String> = config.experiments.iter().map(|_| uuid_from(&mut seeds)).collect();
     let started = Instant::now();
-    let sender = Sender { producer: &producer, metrics };
+    let sender = Sender { producer: &producer, metrics, config, key: &key };
     std::thread::scope(|scope| -> anyhow::Result<()> {
         let runs: Vec<_> = config
             .experiments
@@ -260,10 +263,10 @@ pub fn run(
             .zip(&ids)
             .map(|(spec, id)| {
                 let rng = SmallRng::seed_from_u64(seeds.r#gen());
-                let (sender, key) = (&sender, &key);
+                let sender = &sender;
                 let t0 = started + Duration::from_secs_f64(spec.start_time);
                 scope.spawn(move || {
-                    let result = run_one(spec, id, t0, config, sender, key, rng, stop);
+                    let result = run_one(spec, id, t0, sender, rng, stop);
                     if result.is_err() {
                         // One broken experiment ends the run rather than leave a partial load running.
                         stop.store(true, Ordering::Relaxed);

@@ -1,0 +1,47 @@
+//! One module per command of the `streamlab` binary. Each has `run(args, .., shutdown)`:
+//! it reads its flags (from [`crate::cli`]), builds what it needs from the layers below
+//! (`kafka`, `inference`, `load`, `exercises`, `web`) and returns when its work is done or
+//! the shutdown is triggered. Only commands print for a person to read.
+//!
+//! - [`lab`]: `streamlab` alone, the whole lab (broker, inference, web).
+//! - [`infer`]: `streamlab infer`, the inference service alone.
+//! - [`datagen`]: `streamlab datagen`, the course's request generator.
+//! - [`experiment`]: `streamlab experiment`, the course's experiment producer.
+//! - [`tail`]: `streamlab tail TOPIC`, records as JSON lines.
+//! - [`check`]: `streamlab check`, the exercise checker.
+//! - [`model`]: `streamlab model train | profile | eval | info`.
+
+pub mod check;
+pub mod datagen;
+pub mod experiment;
+pub mod infer;
+pub mod lab;
+pub mod model;
+pub mod tail;
+
+use crate::cli::{Cli, Command};
+use crate::shutdown::Shutdown;
+use anyhow::Context;
+use std::path::Path;
+use std::process::ExitCode;
+
+/// Runs the command `cli` names (the lab when it names none).
+pub async fn run(cli: Cli, shutdown: Shutdown) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        None => lab::run(cli.lab, cli.inference, &cli.kafka, shutdown).await,
+        Some(Command::Infer { args, metrics_addr }) => {
+            infer::run(args, metrics_addr, cli.kafka.cluster(), shutdown).await
+        }
+        Some(Command::Datagen(args)) => datagen::run(args, cli.kafka.cluster(), shutdown).await,
+        Some(Command::Experiment(args)) => experiment::run(args, &cli.kafka, shutdown).await,
+        Some(Command::Tail(args)) => tail::run(args, cli.kafka.cluster(), shutdown).await,
+        Some(Command::Check(args)) => check::run(args, cli.kafka.cluster(), shutdown).await,
+        Some(Command::Model(args)) => model::run(args, shutdown).await,
+    }
+}
+
+/// Reads a roster file: one student name per line.
+fn read_roster(path: &Path) -> anyhow::Result<Vec<String>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the roster {}", path.display()))?;
+    Ok(crate::exercises::read_roster(&text)?)
+}

@@ -1,0 +1,178 @@
+//! One round's work, apart from Kafka I/O: read each request (size, encoding, the model
+//! crate's validation), predict the valid ones together, and build exactly one output per
+//! request: a prediction, or the original bytes for the dead-letter topic with headers
+//! saying why.
+
+use super::InferenceConfig;
+use super::metrics::InferenceMetrics;
+use ndarray::Array2;
+use rdkafka::message::{Header, Headers, Message, OwnedHeaders, OwnedMessage};
+use rdkafka::producer::FutureRecord;
+use rdkafka::{Offset, TopicPartitionList};
+use std::collections::BTreeMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+use streamlab_model::{Artifact, MushroomFeatures, N_FEATURES, ValidationError};
+use streamlab_wire::{PredictionValue, RequestRef};
+
+/// Requests larger than this go to the dead-letter topic unread.
+pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
+
+/// Why a request could not be answered with a prediction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejection {
+    pub reason: &'static str,
+    pub message: String,
+}
+
+/// Reads one request value: the size and encoding checks, then the model crate's validation.
+pub fn read_request(payload: Option<&[u8]>) -> Result<MushroomFeatures, Rejection> {
+    let bytes = payload.unwrap_or_default();
+    if bytes.len() > MAX_REQUEST_BYTES {
+        return Err(Rejection {
+            reason: "too_large",
+            message: format!("request is {} bytes, more than the {MAX_REQUEST_BYTES} allowed", bytes.len()),
+        });
+    }
+    if let Err(e) = std::str::from_utf8(bytes) {
+        return Err(Rejection { reason: "not_utf8", message: format!("request is not UTF-8 text: {e}") });
+    }
+    MushroomFeatures::from_json(bytes)
+        .map_err(|e: ValidationError| Rejection { reason: e.reason(), message: e.to_string() })
+}
+
+/// One record to produce for a request.
+pub struct Output {
+    pub topic: String,
+    pub key: Option<Vec<u8>>,
+    pub payload: Vec<u8>,
+    pub headers: OwnedHeaders,
+    /// Some(class) for a prediction, for the metrics.
+    pub class: Option<streamlab_model::Class>,
+    pub request_timestamp_ms: Option<i64>,
+}
+
+impl Output {
+    pub(super) fn record(&self) -> FutureRecord<'_, [u8], [u8]> {
+        let record = FutureRecord::to(&self.topic).payload(self.payload.as_slice()).headers(self.headers.clone());
+        match &self.key {
+            Some(k) => record.key(k.as_slice()),
+            None => record,
+        }
+    }
+}
+
+pub(super) fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Turns a batch of requests into exactly one output each, predicting the valid ones together.
+pub fn answer(
+    batch: &[OwnedMessage],
+    model: &Artifact,
+    model_version: &str,
+    config: &InferenceConfig,
+    metrics: &InferenceMetrics,
+) -> Vec<Output> {
+    let read: Vec<Result<MushroomFeatures, Rejection>> = batch.iter().map(|m| read_request(m.payload())).collect();
+    let valid: Vec<&MushroomFeatures> = read.iter().filter_map(|r| r.as_ref().ok()).collect();
+    let rows = Array2::from_shape_fn((valid.len(), N_FEATURES), |(i, j)| valid[i].0[j]);
+    let mut probabilities = model.forest.predict_proba(&rows).into_iter();
+
+    let predicted_at_ms = now_ms();
+    batch
+        .iter()
+        .zip(read)
+        .map(|(m, r)| {
+            let request = RequestRef {
+                topic: m.topic().to_owned(),
+                partition: m.partition(),
+                offset: m.offset(),
+                timestamp_ms: m.timestamp().to_millis(),
+            };
+            let key = m.key().map(<[u8]>::to_vec);
+            match r {
+                Ok(_) => {
+                    let p = probabilities.next().expect("one probability per valid request");
+                    let class =
+                        if p > 0.5 { streamlab_model::Class::Poisonous } else { streamlab_model::Class::Edible };
+                    let value = PredictionValue {
+                        class: class.name().to_owned(),
+                        label: class.label() as u8,
+                        probability: if p > 0.5 { p } else { 1.0 - p },
+                        probability_poisonous: p,
+                        model_version: model_version.to_owned(),
+                        request: request.clone(),
+                        predicted_at_ms,
+                    };
+                    Output {
+                        topic: config.predictions.clone(),
+                        key,
+                        payload: serde_json::to_vec(&value).expect("prediction serialises"),
+                        headers: OwnedHeaders::new()
+                            .insert(Header { key: "content-type", value: Some("application/json") })
+                            .insert(Header { key: "model-version", value: Some(model_version) }),
+                        class: Some(class),
+                        request_timestamp_ms: request.timestamp_ms,
+                    }
+                }
+                Err(rejection) => {
+                    metrics.dead_letter(rejection.reason);
+                    let mut headers = OwnedHeaders::new()
+                        .insert(Header { key: "dlq-reason", value: Some(rejection.reason) })
+                        .insert(Header { key: "dlq-error", value: Some(&rejection.message) })
+                        .insert(Header { key: "dlq-source-topic", value: Some(&request.topic) })
+                        .insert(Header { key: "dlq-source-partition", value: Some(&request.partition.to_string()) })
+                        .insert(Header { key: "dlq-source-offset", value: Some(&request.offset.to_string()) })
+                        .insert(Header { key: "dlq-model-version", value: Some(model_version) });
+                    if let Some(ts) = request.timestamp_ms {
+                        headers =
+                            headers.insert(Header { key: "dlq-source-timestamp-ms", value: Some(&ts.to_string()) });
+                    }
+                    // Keep the request's own headers too, so nothing it carried is lost.
+                    if let Some(original) = m.headers() {
+                        for h in original.iter() {
+                            headers = headers.insert(Header { key: h.key, value: h.value });
+                        }
+                    }
+                    Output {
+                        topic: config.dead_letters.clone(),
+                        key,
+                        payload: m.payload().unwrap_or_default().to_vec(),
+                        headers,
+                        class: None,
+                        request_timestamp_ms: request.timestamp_ms,
+                    }
+                }
+            }
+        })
+        .collect()
+}
+
+/// The offsets to commit after a batch: one past the last record of each partition.
+pub fn next_offsets(batch: &[OwnedMessage]) -> anyhow::Result<TopicPartitionList> {
+    let mut next: BTreeMap<(String, i32), i64> = BTreeMap::new();
+    for m in batch {
+        let e = next.entry((m.topic().to_owned(), m.partition())).or_insert(0);
+        *e = (*e).max(m.offset() + 1);
+    }
+    let mut tpl = TopicPartitionList::new();
+    for ((topic, partition), offset) in next {
+        tpl.add_partition_offset(&topic, partition, Offset::Offset(offset))?;
+    }
+    Ok(tpl)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_input_is_named_by_reason() {
+        assert_eq!(read_request(Some(&[0xff, 0xfe])).unwrap_err().reason, "not_utf8");
+        assert_eq!(read_request(Some(b"hello")).unwrap_err().reason, "not_json");
+        assert_eq!(read_request(Some(b"{}")).unwrap_err().reason, "missing_field");
+        assert_eq!(read_request(None).unwrap_err().reason, "not_json");
+        let big = vec![b' '; MAX_REQUEST_BYTES + 1];
+        assert_eq!(read_request(Some(&big)).unwrap_err().reason, "too_large");
+    }
+}

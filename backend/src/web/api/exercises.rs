@@ -1,0 +1,59 @@
+//! The exercises, one student's progress and the classroom grid.
+
+use crate::exercises::Namespace;
+use crate::web::error::ApiError;
+use crate::web::state::AppState;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use serde::Deserialize;
+use std::time::{Duration, Instant};
+use streamlab_wire::{CheckReport, ClassReport, ExerciseInfo, StudentReport};
+
+/// How long a classroom grid is reused before the class is checked again.
+const CLASSROOM_FRESH: Duration = Duration::from_secs(5);
+
+pub async fn exercises(State(state): State<AppState>) -> Json<Vec<ExerciseInfo>> {
+    Json(state.checker.catalog.exercises.iter().map(|e| e.info.clone()).collect())
+}
+
+#[derive(Deserialize)]
+pub struct StudentQuery {
+    #[serde(default)]
+    student: Option<String>,
+}
+
+/// `GET /api/exercises/{exercise}/check?student=NAME`: one check run now.
+pub async fn check_exercise(
+    State(state): State<AppState>,
+    Path(exercise): Path<String>,
+    Query(q): Query<StudentQuery>,
+) -> Result<Json<CheckReport>, ApiError> {
+    let exercise = state.checker.catalog.find(&exercise)?;
+    let ns = Namespace::student(q.student.as_deref())?;
+    Ok(Json(state.checker.check(exercise, &ns).await))
+}
+
+/// `GET /api/progress?student=NAME`: every exercise checked for one student.
+pub async fn progress(
+    State(state): State<AppState>,
+    Query(q): Query<StudentQuery>,
+) -> Result<Json<StudentReport>, ApiError> {
+    let ns = Namespace::student(q.student.as_deref())?;
+    let class = state.checker.grade(&[ns.name().map(str::to_owned)], None).await?;
+    class.students.into_iter().next().map(Json).ok_or_else(|| ApiError::internal("no report"))
+}
+
+/// `GET /api/classroom`: every student of `--roster` × every exercise. Requests within a few
+/// seconds share one grading run.
+pub async fn classroom(State(state): State<AppState>) -> Result<Json<ClassReport>, ApiError> {
+    let mut cached = state.classroom.lock().await;
+    if let Some((at, report)) = cached.as_ref()
+        && at.elapsed() < CLASSROOM_FRESH
+    {
+        return Ok(Json(report.clone()));
+    }
+    let students: Vec<Option<String>> = state.roster.iter().cloned().map(Some).collect();
+    let report = state.checker.grade(&students, None).await?;
+    *cached = Some((Instant::now(), report.clone()));
+    Ok(Json(report))
+}

@@ -1,0 +1,28 @@
+//! The web server: the browser lab's files, its websocket and the HTTP API.
+//!
+//! - [`router`]: `app(state)`, the routes, and the layers that guard them (request rate,
+//!   admin token).
+//! - [`state`]: `AppState`, what every handler and socket reads.
+//! - [`error`]: `ApiError`, the API's one error type, and the status each domain error gets.
+//! - [`api`]: the handlers under `/api`, one module per subject.
+//! - [`ws`]: the websocket protocol.
+//! - [`live`]: live tails of topics for the websockets, with frame batching and skipping.
+//! - [`sampler`]: the once-a-second poller behind everything live (topics, groups, rates).
+//! - [`guard`]: the admin token's check and the request-rate limits.
+//! - [`assets`]: the browser lab's files, embedded at build time.
+//!
+//! Dependencies point one way: `router` → `api`, `ws` → `state`, `error` → the leaf parts
+//! (`live`, `sampler`, `guard`, `assets`), which import nothing of `web` but each other.
+
+pub mod api;
+pub mod assets;
+pub mod error;
+pub mod guard;
+pub mod live;
+pub mod router;
+pub mod sampler;
+pub mod state;
+pub mod ws;
+
+pub use router::{app, metrics_app};
+pub use state::{AppState, LabInfo};

@@ -1,0 +1,46 @@
+//! What every handler and socket may read. It holds the web's leaf parts (the sampler's
+//! feeds, the live tails, the limits) but nothing that handles requests, so the router and
+//! the handlers depend on it and never the other way round.
+
+use super::guard::{Limits, RateLimiter};
+use super::live::Tails;
+use super::sampler::Feeds;
+use crate::exercises::check::Checker;
+use crate::inference::InferenceMetrics;
+use crate::kafka::KafkaConfig;
+use crate::kafka::groups::GroupReader;
+use crate::kafka::metadata::ClusterReader;
+use crate::load::generator::Generator;
+use rdkafka::producer::FutureProducer;
+use std::sync::Arc;
+use std::time::Instant;
+use streamlab_wire::{ClassReport, ModelSummary};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub info: Arc<LabInfo>,
+    pub kafka: KafkaConfig,
+    /// Topics, groups, rates and the inference status, sampled once a second.
+    pub feeds: Arc<Feeds>,
+    /// The inference service's counters, for `/metrics`.
+    pub metrics: Arc<InferenceMetrics>,
+    pub cluster: Arc<ClusterReader>,
+    pub groups: Arc<GroupReader>,
+    pub producer: FutureProducer,
+    pub generator: Arc<Generator>,
+    pub limits: Arc<Limits>,
+    pub limiter: Arc<RateLimiter>,
+    pub tails: Arc<Tails>,
+    pub model: Arc<ModelSummary>,
+    pub checker: Checker,
+    /// The students of `--roster`, for the classroom page.
+    pub roster: Arc<Vec<String>>,
+    /// The classroom grid, kept a few seconds so many open pages cost one grading run.
+    pub classroom: Arc<tokio::sync::Mutex<Option<(Instant, ClassReport)>>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LabInfo {
+    pub brokers: String,
+    pub embedded_broker: bool,
+}
