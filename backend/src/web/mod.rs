@@ -11,8 +11,9 @@
 //! - [`guard`]: the admin token's check and the request-rate limits.
 //! - [`assets`]: the browser lab's files, embedded at build time.
 //!
-//! Dependencies point one way: `router` → `api`, `ws` → `state`, `error` → the leaf parts
-//! (`live`, `sampler`, `guard`, `assets`), which import nothing of `web` but each other.
+//! Dependencies point one way: `router` uses `api` and `ws`; they use `state` and `error`;
+//! `state` holds the leaf parts (`live`, `sampler`, `guard`), which, like `assets`, import
+//! nothing of `web`. `tests/layout.rs` checks it.
 
 pub mod api;
 pub mod assets;
