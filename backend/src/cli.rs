@@ -1,6 +1,7 @@
 //! Command-line flags. Every setting also reads an environment variable, so a container or
 //! a classroom script can configure streamlab without flags.
 
+use crate::exercises::conditions::FailureDetails;
 use crate::kafka::{KafkaConfig, parse_property};
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
@@ -80,6 +81,11 @@ pub struct LabArgs {
     /// The class for the classroom page: one student name per line.
     #[arg(long, env = "STREAMLAB_ROSTER", value_name = "FILE")]
     pub roster: Option<PathBuf>,
+    /// How much a failed check tells students: `full` (expected and seen side by side),
+    /// `actual-only` (what the checker saw, never the expected answer) or `none` (the
+    /// failure message and hint only). An exercise's own `failure_details` may say less.
+    #[arg(long, env = "STREAMLAB_FAILURE_DETAILS", value_enum, default_value = "full")]
+    pub failure_details: FailureDetails,
 }
 
 impl LabArgs {
@@ -174,8 +180,16 @@ pub struct CheckArgs {
     #[arg(long, value_name = "FILE", conflicts_with = "student")]
     pub roster: Option<PathBuf>,
     /// Print the report as JSON (the shape README.md documents) instead of text.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "csv")]
     pub json: bool,
+    /// Print the grade book as CSV: a row per student, the points of each exercise, the
+    /// total and the most possible.
+    #[arg(long)]
+    pub csv: bool,
+    /// How much a failed check tells: `full`, `actual-only` (never the expected answer) or
+    /// `none` (the failure message and hint only).
+    #[arg(long, env = "STREAMLAB_FAILURE_DETAILS", value_enum, default_value = "full")]
+    pub failure_details: FailureDetails,
     /// List the exercises and their conditions, and check nothing.
     #[arg(long)]
     pub list: bool,

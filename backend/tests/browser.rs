@@ -294,6 +294,15 @@ async fn an_exercise_turns_from_failing_to_passed_live() {
         browser.eval("return document.querySelectorAll('#classroom tr[data-student=\"bob\"] td.pass').length").await,
         0
     );
+    // The grade book the teacher downloads: the link's own address, as the browser has it.
+    let csv_url = browser.eval("return document.querySelector('#classroom-csv').href").await;
+    let csv_url = csv_url.as_str().expect("the Download CSV link").to_owned();
+    let response = reqwest::get(&csv_url).await.unwrap();
+    assert_eq!(response.headers()["content-type"], "text/csv; charset=utf-8");
+    let csv = response.text().await.unwrap();
+    let mut rows = csv.lines();
+    assert!(rows.next().unwrap().starts_with("student,01-sandbox-topic,02-offsets-and-groups,"), "{csv}");
+    assert!(rows.any(|r| r.starts_with("alice,3,0,")), "alice earned exercise 1's 3 points: {csv}");
     browser.screenshot(&shot("classroom")).await;
 }
 

@@ -666,7 +666,6 @@ async fn a_roster_is_graded_as_json() {
         .output()
         .await
         .unwrap();
-    drop(running);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "not everyone passed: exit 1\n{}", String::from_utf8_lossy(&out.stderr));
     let class: streamlab_wire::ClassReport = serde_json::from_str(&stdout).unwrap();
@@ -733,6 +732,30 @@ async fn a_roster_is_graded_as_json() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("FAIL") && text.contains("hint:"), "{text}");
+    // The grade book: a row per student, points per exercise (partial credit), the total.
+    let out = tokio::process::Command::new(bin)
+        .args(["check", "--roster", roster.to_str().unwrap(), "--csv", "--brokers", &broker.bootstrap()])
+        .output()
+        .await
+        .unwrap();
+    let csv = String::from_utf8_lossy(&out.stdout);
+    let catalog = Catalog::embedded().unwrap();
+    let possible: Vec<u32> = catalog.exercises.iter().map(|e| e.conditions.iter().map(|c| c.points).sum()).collect();
+    let total: u32 = possible.iter().sum();
+    let rows: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
+    let ids: Vec<&str> = catalog.exercises.iter().map(|e| e.info.id.as_str()).collect();
+    assert_eq!(rows[0], [&["student"][..], &ids, &["total", "possible"]].concat(), "{csv}");
+    let complete: Vec<String> = possible.iter().map(u32::to_string).collect();
+    assert_eq!(rows[1][1..12], complete, "{csv}");
+    assert_eq!(rows[1][12..], [total.to_string(), total.to_string()], "{csv}");
+    let half: u32 =
+        possible[..6].iter().sum::<u32>() + rows[2][7..12].iter().map(|p| p.parse::<u32>().unwrap()).sum::<u32>();
+    assert_eq!((rows[2][0], rows[2][12].parse::<u32>().unwrap()), ("half", half), "{csv}");
+    assert_eq!(rows[3], [&["absent"][..], &["0"; 11], &["0", &total.to_string()]].concat(), "{csv}");
+    assert!(total > 30 && possible.iter().any(|p| *p > 3), "some conditions are worth more than one point");
+    // Exercise 7's consumers ran while the class was checked, as a student's do.
+    drop(running);
+
     let out = tokio::process::Command::new(bin)
         .args(["check", "99", "--brokers", &broker.bootstrap()])
         .output()
@@ -740,6 +763,80 @@ async fn a_roster_is_graded_as_json() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no exercise `99`"));
+}
+
+/// What a failed comparison shows in each `--failure-details` mode: `full` the expected
+/// value beside the seen one, `actual-only` never the expected value, `none` only the
+/// condition's failure message. An exercise's own setting holds under a laxer checker.
+#[tokio::test(flavor = "multi_thread")]
+async fn failure_details_full_actual_only_and_none() {
+    use streamlab::exercises::conditions::FailureDetails;
+    let broker = start_broker().await;
+    let s = Student::new(&broker.kafka, "d");
+    // Offsets 0, 1, 2 acknowledged; the answer says 3. And a rolling mean one too high.
+    solve(3, s.clone(), Some("acknowledged".into())).await;
+    solve(11, s.clone(), Some("rolling-mean".into())).await;
+    let catalog = Arc::new(Catalog::embedded().unwrap());
+    let ns = Namespace::student(Some("d")).unwrap();
+    let message = |report: &streamlab_wire::CheckReport, id: &str| {
+        let r = report.results.iter().find(|r| r.id == id).unwrap();
+        assert_eq!(r.outcome, Outcome::Fail, "{}", render(report));
+        r.message.clone().unwrap()
+    };
+    let failure =
+        |n: &str, id: &str| catalog.find(n).unwrap().conditions.iter().find(|c| c.id == id).unwrap().failure.clone();
+    for details in [FailureDetails::Full, FailureDetails::ActualOnly, FailureDetails::None] {
+        let checker = Checker::new(broker.kafka.clone(), catalog.clone()).with_details(details);
+        let ack = message(&checker.check(catalog.find("3").unwrap(), &ns).await, "acknowledged");
+        let mean = message(&checker.check(catalog.find("11").unwrap(), &ns).await, "rolling-mean");
+        eprintln!("{details:?}:\n  {ack}\n  {mean}");
+        match details {
+            FailureDetails::Full => {
+                assert!(ack.contains(r#"answered "3", expected 2 — 1 apart (50 %)"#), "{ack}");
+                assert!(mean.contains("is 6.666666666666667, expected 5.666666666666667 — 1 apart"), "{mean}");
+            }
+            FailureDetails::ActualOnly => {
+                assert!(ack.contains(r#"answered "3""#) && !ack.contains("expected") && !ack.contains('2'), "{ack}");
+                assert!(mean.contains("is 6.666666666666667") && !mean.contains("5.666"), "{mean}");
+            }
+            FailureDetails::None => {
+                assert_eq!(ack, failure("3", "acknowledged"));
+                assert_eq!(mean, failure("11", "rolling-mean"));
+            }
+        }
+    }
+    // An exercise set to `none` in its exercise.toml says no more under a `full` checker.
+    let dir = tempdir();
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../exercises");
+    for entry in walk(&source) {
+        let to = dir.join(entry.strip_prefix(&source).unwrap());
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(&entry, &to).unwrap();
+    }
+    let toml = dir.join("03-delivery-callbacks/exercise.toml");
+    std::fs::write(&toml, format!("failure_details = \"none\"\n{}", std::fs::read_to_string(&toml).unwrap())).unwrap();
+    let strict = Arc::new(Catalog::from_dir(&dir).unwrap());
+    let checker = Checker::new(broker.kafka.clone(), strict.clone());
+    let report = checker.check(strict.find("3").unwrap(), &ns).await;
+    assert_eq!(message(&report, "acknowledged"), failure("3", "acknowledged"));
+    // The command line's flag.
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_streamlab"))
+        .args(["check", "11", "--student", "d", "--failure-details", "actual-only", "--brokers", &broker.bootstrap()])
+        .output()
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("is 6.666666666666667") && !text.contains("expected"), "{text}");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() { files.extend(walk(&path)) } else { files.push(path) }
+    }
+    files
 }
 
 fn tempdir() -> std::path::PathBuf {

@@ -28,13 +28,15 @@ pub async fn run(args: CheckArgs, kafka: KafkaConfig, shutdown: Shutdown) -> any
     if let Some(name) = &args.exercise {
         catalog.find(name)?;
     }
-    let checker = Checker::new(kafka, catalog);
+    let checker = Checker::new(kafka, catalog).with_details(args.failure_details);
     let class = tokio::select! {
         class = grade(&checker, &students, args.exercise.as_deref()) => class?,
         _ = shutdown.wait() => anyhow::bail!("interrupted before every exercise was checked"),
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&class)?);
+    } else if args.csv {
+        print!("{}", check::csv(&class));
     } else {
         for s in &class.students {
             for r in &s.exercises {

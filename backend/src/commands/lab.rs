@@ -7,6 +7,7 @@
 use crate::cli::{InferArgs, KafkaArgs, LabArgs};
 use crate::exercises::Catalog;
 use crate::exercises::check::Checker;
+use crate::exercises::conditions::FailureDetails;
 use crate::inference::{InferenceConfig, InferenceMetrics, InferenceService};
 use crate::kafka::KafkaConfig;
 use crate::kafka::admin::ensure_topics;
@@ -49,6 +50,7 @@ pub async fn run(
             Some(path) => super::read_roster(path)?,
             None => Vec::new(),
         },
+        failure_details: lab.failure_details,
     };
     let listener = bind_web(lab.web_addr).await?;
     let started = Lab::start(&config).await?;
@@ -86,6 +88,8 @@ pub struct LabConfig {
     pub exercises: Arc<Catalog>,
     /// The class shown on the classroom page.
     pub roster: Vec<String>,
+    /// How much a failed check tells students.
+    pub failure_details: FailureDetails,
 }
 
 /// A lab whose broker is up and whose topics exist, ready to serve.
@@ -171,7 +175,8 @@ impl Lab {
             limits: Arc::new(self.config.limits.clone()),
             tails: Arc::new(Tails::new(self.kafka.clone())),
             model: Arc::new(model_summary(&self.config.model)),
-            checker: Checker::new(self.kafka.clone(), self.config.exercises.clone()),
+            checker: Checker::new(self.kafka.clone(), self.config.exercises.clone())
+                .with_details(self.config.failure_details),
             roster: Arc::new(self.config.roster.clone()),
             classroom: Arc::default(),
         };

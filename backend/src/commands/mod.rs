@@ -43,5 +43,5 @@ pub async fn run(cli: Cli, shutdown: Shutdown) -> anyhow::Result<ExitCode> {
 /// Reads a roster file: one student name per line.
 fn read_roster(path: &Path) -> anyhow::Result<Vec<String>> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the roster {}", path.display()))?;
-    Ok(crate::exercises::read_roster(&text)?)
+    Ok(crate::exercises::read_roster(&path.display().to_string(), &text)?)
 }

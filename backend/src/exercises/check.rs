@@ -1,7 +1,7 @@
 //! Running an exercise's conditions in order, each within its time limit, and what comes
 //! of it: a [`CheckReport`] per exercise and student, printed for people or as JSON.
 
-use super::conditions::DEFAULT_TIMEOUT_SECS;
+use super::conditions::{DEFAULT_TIMEOUT_SECS, FailureDetails};
 use super::probe::Probe;
 use super::{Catalog, CatalogError, Exercise, Namespace, kinds};
 use crate::kafka::KafkaConfig;
@@ -15,11 +15,17 @@ use streamlab_wire::{CheckReport, ClassReport, ConditionResult, Outcome, Student
 pub struct Checker {
     pub kafka: KafkaConfig,
     pub catalog: Arc<Catalog>,
+    /// How much a failure message says; an exercise may say less (see [`FailureDetails`]).
+    pub details: FailureDetails,
 }
 
 impl Checker {
     pub fn new(kafka: KafkaConfig, catalog: Arc<Catalog>) -> Checker {
-        Checker { kafka, catalog }
+        Checker { kafka, catalog, details: FailureDetails::Full }
+    }
+
+    pub fn with_details(self, details: FailureDetails) -> Checker {
+        Checker { details, ..self }
     }
 
     /// What the lab shows before the first check ends: every condition pending.
@@ -34,6 +40,7 @@ impl Checker {
                 message: None,
                 hint: None,
                 elapsed_ms: 0,
+                points: c.points,
             })
             .collect();
         CheckReport {
@@ -41,6 +48,8 @@ impl Checker {
             title: exercise.info.title.clone(),
             student: student.name().map(str::to_owned),
             passed: false,
+            points: 0,
+            points_possible: exercise.conditions.iter().map(|c| c.points).sum(),
             results,
             checked_at_ms: 0,
         }
@@ -51,6 +60,7 @@ impl Checker {
     /// starts; one check run reads each topic once.
     pub async fn check(&self, exercise: &Exercise, student: &Namespace) -> CheckReport {
         let mut report = Checker::pending(exercise, student);
+        let details = self.details.strictest(exercise.failure_details);
         let probe = {
             let kafka = self.kafka.clone();
             tokio::task::spawn_blocking(move || Probe::new(&kafka)).await
@@ -69,7 +79,14 @@ impl Checker {
             };
             let (outcome, detail) = match tokio::time::timeout(limit, run).await {
                 Ok(Ok(Ok(found))) if found.holds => (Outcome::Pass, found.detail),
-                Ok(Ok(Ok(found))) => (Outcome::Fail, found.detail),
+                Ok(Ok(Ok(found))) => (
+                    Outcome::Fail,
+                    match details {
+                        FailureDetails::Full => found.detail,
+                        FailureDetails::ActualOnly => found.seen_only.unwrap_or(found.detail),
+                        FailureDetails::None => String::new(),
+                    },
+                ),
                 Ok(Ok(Err(e))) => (Outcome::Error, e.to_string()),
                 Ok(Err(e)) => (Outcome::Error, format!("the check failed: {e}")),
                 Err(_) => (Outcome::Timeout, format!("no answer within {} s", limit.as_secs_f64())),
@@ -78,12 +95,14 @@ impl Checker {
             result.elapsed_ms = started.elapsed().as_millis() as u64;
             result.message = Some(match outcome {
                 Outcome::Pass => detail,
+                Outcome::Fail if detail.is_empty() => condition.failure.clone(),
                 Outcome::Fail => format!("{} ({detail})", condition.failure),
                 _ => format!("could not check: {detail}"),
             });
             result.hint = (outcome != Outcome::Pass).then(|| condition.hint.clone());
         }
         report.passed = report.results.iter().all(|r| r.outcome == Outcome::Pass);
+        report.points = report.results.iter().filter(|r| r.outcome == Outcome::Pass).map(|r| r.points).sum();
         report.checked_at_ms = now_ms();
         report
     }
@@ -104,6 +123,8 @@ impl Checker {
             out.push(StudentReport {
                 student: student.clone(),
                 exercises_passed: reports.iter().filter(|r| r.passed).count(),
+                points: reports.iter().map(|r| r.points).sum(),
+                points_possible: reports.iter().map(|r| r.points_possible).sum(),
                 exercises: reports,
             });
         }
@@ -129,7 +150,15 @@ pub fn render(report: &CheckReport) -> String {
     let mut out = String::new();
     let who = report.student.as_deref().map(|s| format!(" — {s}")).unwrap_or_default();
     let passed = report.results.iter().filter(|r| r.outcome == Outcome::Pass).count();
-    let _ = writeln!(out, "{} {}{who}: {passed}/{} passed", report.exercise, report.title, report.results.len());
+    let _ = writeln!(
+        out,
+        "{} {}{who}: {passed}/{} passed, {}/{} points",
+        report.exercise,
+        report.title,
+        report.results.len(),
+        report.points,
+        report.points_possible
+    );
     for r in &report.results {
         let mark = match r.outcome {
             Outcome::Pass => "pass   ",
@@ -158,14 +187,48 @@ pub fn render_class(class: &ClassReport) -> String {
     for e in &first.exercises {
         let _ = write!(out, "  {:>5}", &e.exercise[..e.exercise.len().min(2)]);
     }
-    let _ = writeln!(out, "  passed");
+    let _ = writeln!(out, "  passed  points");
     for s in &class.students {
         let _ = write!(out, "{:width$}", s.student.as_deref().unwrap_or("-"));
         for e in &s.exercises {
             let ok = e.results.iter().filter(|r| r.outcome == Outcome::Pass).count();
             let _ = write!(out, "  {:>5}", format!("{ok}/{}", e.results.len()));
         }
-        let _ = writeln!(out, "  {}/{}", s.exercises_passed, s.exercises.len());
+        let _ = writeln!(
+            out,
+            "  {:>6}  {}/{}",
+            format!("{}/{}", s.exercises_passed, s.exercises.len()),
+            s.points,
+            s.points_possible
+        );
     }
     out
+}
+
+/// The grade book a spreadsheet or an LMS imports: one row per student, a column of points
+/// per exercise, then the total and the most there were.
+pub fn csv(class: &ClassReport) -> String {
+    let mut out = String::from("student");
+    if let Some(first) = class.students.first() {
+        for e in &first.exercises {
+            out.push(',');
+            out.push_str(&csv_field(&e.exercise));
+        }
+    }
+    out.push_str(",total,possible\n");
+    for s in &class.students {
+        out.push_str(&csv_field(s.student.as_deref().unwrap_or("")));
+        for e in &s.exercises {
+            let _ = write!(out, ",{}", e.points);
+        }
+        let _ = writeln!(out, ",{},{}", s.points, s.points_possible);
+    }
+    out
+}
+
+/// Quoted when it holds a comma, a quote or a line break (RFC 4180); a leading `=`, `+`,
+/// `-` or `@` is escaped so that a spreadsheet does not run it as a formula.
+fn csv_field(text: &str) -> String {
+    let text = if text.starts_with(['=', '+', '-', '@']) { format!("'{text}") } else { text.to_owned() };
+    if text.contains([',', '"', '\n', '\r']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text }
 }

@@ -12,13 +12,44 @@ pub struct ExerciseFile {
     pub summary: String,
     /// The course material the exercise comes from.
     pub seed: String,
+    /// How much of a failed comparison students see (the stricter of this and the
+    /// checker's own setting applies).
+    #[serde(default)]
+    pub failure_details: Option<FailureDetails>,
     #[serde(default)]
     pub conditions: Vec<Condition>,
+}
+
+/// How much a failed condition's message says. A class that grades with the checker may not
+/// want it to print the expected answer next to the student's: `actual-only` shows what the
+/// checker saw and never what it expected, so an answer cannot be copied from it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailureDetails {
+    /// What was expected and what was seen, side by side.
+    #[default]
+    Full,
+    /// What the checker saw, never what it expected.
+    ActualOnly,
+    /// The condition's failure message and hint only.
+    None,
+}
+
+impl FailureDetails {
+    /// The stricter of two settings: an exercise set to `none` stays so under a lab run
+    /// with `full`, and a `none` exam run hides every exercise's details.
+    pub fn strictest(self, other: Option<FailureDetails>) -> FailureDetails {
+        other.map_or(self, |o| self.max(o))
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Condition {
     pub id: String,
+    /// What passing this condition is worth (partial credit: an exercise's points are the
+    /// sum of its passed conditions').
+    #[serde(default = "one_point")]
+    pub points: u32,
     pub description: String,
     /// Said when the condition does not hold, before what the checker saw.
     pub failure: String,
@@ -103,6 +134,10 @@ pub enum Kind {
         #[serde(default = "one")]
         min: usize,
     },
+}
+
+fn one_point() -> u32 {
+    1
 }
 
 fn one() -> usize {

@@ -2,8 +2,10 @@
 //! whether the condition holds and what it saw, in words a student can act on.
 
 use super::Namespace;
+use super::compare::{self, Difference};
 use super::conditions::{Expect, Function, Kind, Match};
 use super::probe::{Probe, ProbeError, Record};
+use crate::kafka::avro::AvroValue;
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 
@@ -11,7 +13,10 @@ use std::collections::{HashMap, HashSet};
 #[derive(Debug, Clone, PartialEq)]
 pub struct Found {
     pub holds: bool,
+    /// What the checker saw and, for a failed comparison, what it expected.
     pub detail: String,
+    /// `detail` without the expected value, where it names one: what `actual-only` shows.
+    pub seen_only: Option<String>,
 }
 
 /// "1 record", "3 records".
@@ -20,11 +25,16 @@ fn n_records(n: usize) -> String {
 }
 
 fn pass(detail: impl Into<String>) -> Result<Found, ProbeError> {
-    Ok(Found { holds: true, detail: detail.into() })
+    Ok(Found { holds: true, detail: detail.into(), seen_only: None })
 }
 
 fn fail(detail: impl Into<String>) -> Result<Found, ProbeError> {
-    Ok(Found { holds: false, detail: detail.into() })
+    Ok(Found { holds: false, detail: detail.into(), seen_only: None })
+}
+
+/// A failed comparison: `detail` names the expected value, `seen_only` does not.
+fn differs(detail: impl Into<String>, seen_only: impl Into<String>) -> Result<Found, ProbeError> {
+    Ok(Found { holds: false, detail: detail.into(), seen_only: Some(seen_only.into()) })
 }
 
 /// Checks one condition. A missing topic is a failed condition, not an error: it is the
@@ -89,26 +99,41 @@ fn evaluate_inner(kind: &Kind, ns: &Namespace, probe: &Probe) -> Result<Found, P
         Kind::Answer { answers, key, expect, tolerance } => {
             let answers = ns.map(answers);
             let records = probe.records(&answers)?;
-            let Some(answer) = records.iter().rev().find(|r| r.key.as_deref() == Some(key.as_bytes())) else {
+            // The newest answer by when it was written: a corrected answer may be in another
+            // partition than the first one (another client, another partitioner).
+            let Some(answer) = records
+                .iter()
+                .filter(|r| r.key.as_deref() == Some(key.as_bytes()))
+                .max_by_key(|r| (r.timestamp_ms, r.offset))
+            else {
                 return fail(format!("no record with key \"{key}\" on {answers}"));
             };
             let given = answer.text().unwrap_or("").trim().to_owned();
             if let Expect::ReadAtOffset { topic, partition } = expect {
                 return read_at_offset(&given, &ns.map(topic), *partition, probe);
             }
-            let expected = expected(expect, ns, probe)?;
-            let Some(expected) = expected else {
+            let accepted = expected(expect, ns, probe)?;
+            let Some(first) = accepted.first() else {
                 return fail("there is nothing to compare the answer with yet".to_owned());
             };
-            let agree = match (given.parse::<f64>(), expected.parse::<f64>()) {
-                (Ok(g), Ok(e)) => (g - e).abs() <= tolerance * e.abs() + 1e-9,
-                _ => given == expected,
+            let agree = |want: &String| match (compare::number(&given), compare::number(want)) {
+                (Some(g), Some(e)) => (g - e).abs() <= tolerance * e.abs() + 1e-9,
+                _ => given == *want,
             };
-            if agree {
-                pass(format!("answered \"{given}\"; the broker says {expected}"))
-            } else {
-                fail(format!("answered \"{given}\", but the broker says {expected}"))
+            if let Some(want) = accepted.iter().find(|w| agree(w)) {
+                return pass(format!("answered \"{given}\"; the broker says {want}"));
             }
+            let apart = match (compare::number(&given), compare::number(first)) {
+                (Some(g), Some(e)) => format!(" — {}", compare::apart(g, e)),
+                _ => String::new(),
+            };
+            let within =
+                if *tolerance > 0.0 { format!(" (±{:.0} % accepted)", tolerance * 100.0) } else { String::new() };
+            let others = if accepted.len() > 1 { format!(" or {}", accepted[1..].join(" or ")) } else { String::new() };
+            differs(
+                format!("answered \"{given}\", expected {first}{others}{within}{apart}"),
+                format!("answered \"{given}\", which is not what the broker's data says"),
+            )
         }
         Kind::Committed { group, topic } => {
             let (group, topic) = (ns.map(group), ns.map(topic));
@@ -344,9 +369,11 @@ fn scalar(v: &Value) -> String {
 }
 
 fn read_at_offset(given: &str, topic: &str, partition: i32, probe: &Probe) -> Result<Found, ProbeError> {
-    let parsed: Option<(i64, String)> = serde_json::from_str::<Value>(given)
-        .ok()
-        .and_then(|v| Some((v.get("offset")?.as_i64()?, v.get("value")?.as_str()?.to_owned())));
+    let parsed: Option<(i64, String)> = serde_json::from_str::<Value>(given).ok().and_then(|v| {
+        let offset = v.get("offset")?;
+        let offset = offset.as_i64().or_else(|| offset.as_str()?.trim().parse().ok())?;
+        Some((offset, v.get("value")?.as_str()?.to_owned()))
+    });
     let Some((offset, value)) = parsed else {
         return fail(format!("the answer \"{given}\" is not JSON like {{\"offset\": 1, \"value\": \"..\"}}"));
     };
@@ -356,31 +383,43 @@ fn read_at_offset(given: &str, topic: &str, partition: i32, probe: &Probe) -> Re
         Some(r) if r.text().map(str::trim) == Some(value.trim()) => {
             pass(format!("the record at offset {offset} is \"{value}\""))
         }
-        Some(r) => fail(format!("the record at offset {offset} is {}, not \"{value}\"", preview(r))),
+        Some(r) => differs(
+            format!("you answered \"{value}\" for offset {offset}, but the record there is {}", preview(r)),
+            format!("you answered \"{value}\" for offset {offset}, which is not the record there"),
+        ),
     }
 }
 
-fn expected(expect: &Expect, ns: &Namespace, probe: &Probe) -> Result<Option<String>, ProbeError> {
+/// The answers that are right, best first: several where the data allows several (a value
+/// written twice has two offsets).
+fn expected(expect: &Expect, ns: &Namespace, probe: &Probe) -> Result<Vec<String>, ProbeError> {
     Ok(match expect {
-        Expect::Equals(text) => Some(text.clone()),
-        Expect::ReadAtOffset { .. } => None,
-        Expect::Count(topic) => Some(probe.records(&ns.map(topic))?.len().to_string()),
+        Expect::Equals(text) => vec![text.clone()],
+        Expect::ReadAtOffset { .. } => Vec::new(),
+        Expect::Count(topic) => vec![probe.records(&ns.map(topic))?.len().to_string()],
         Expect::ValueAt { topic, partition, offset } => probe
             .records(&ns.map(topic))?
             .iter()
-            .find(|r| r.partition == *partition && r.offset == *offset)
-            .map(|r| r.text().unwrap_or("").trim().to_owned()),
-        Expect::OffsetOf { topic, value } => probe
-            .records(&ns.map(topic))?
-            .iter()
-            .find(|r| r.text() == Some(value.as_str()))
-            .map(|r| r.offset.to_string()),
+            .filter(|r| r.partition == *partition && r.offset == *offset)
+            .map(|r| r.text().unwrap_or("").trim().to_owned())
+            .collect(),
+        Expect::OffsetOf { topic, value } => {
+            let mut offsets: Vec<String> = probe
+                .records(&ns.map(topic))?
+                .iter()
+                .filter(|r| r.text() == Some(value.as_str()))
+                .map(|r| r.offset.to_string())
+                .collect();
+            offsets.dedup();
+            offsets
+        }
         Expect::Committed { group, topic, partition } => probe
             .committed(&ns.map(group), &ns.map(topic))?
             .into_iter()
-            .find(|c| c.0 == *partition)
-            .and_then(|c| c.1)
-            .map(|o| o.to_string()),
+            .filter(|c| c.0 == *partition)
+            .filter_map(|c| c.1)
+            .map(|o| o.to_string())
+            .collect(),
         Expect::PeakRate { topic, window_ms } => {
             let records = probe.records(&ns.map(topic))?;
             let mut peak = 0;
@@ -391,7 +430,7 @@ fn expected(expect: &Expect, ns: &Namespace, probe: &Probe) -> Result<Option<Str
                 }
                 peak = peak.max(end + 1 - start);
             }
-            (peak > 0).then(|| format!("{}", (peak as f64 * 1000.0 / *window_ms as f64).round()))
+            if peak > 0 { vec![format!("{}", (peak as f64 * 1000.0 / *window_ms as f64).round())] } else { Vec::new() }
         }
     })
 }
@@ -456,38 +495,23 @@ fn follows(
                 )),
             }
         }
-        Function::AvroToJson => {
-            let mut pool: Vec<Option<Value>> = outputs.iter().map(Record::json).collect();
-            let mut missing = Vec::new();
-            for i in inputs {
-                let Some(d) = i.value.as_deref().and_then(|v| crate::kafka::avro::decode(v).ok()) else {
-                    missing.push((i, "is not an Avro container".to_owned()));
-                    continue;
-                };
-                let record_name = i.header("record_name").flatten().map(|v| String::from_utf8_lossy(v).into_owned());
-                let want = json!({ "record_name": record_name, "record": d.record() });
-                match pool.iter().position(|o| o.as_ref() == Some(&want)) {
-                    Some(at) => pool[at] = None,
-                    None => missing.push((i, format!("has no output {want}"))),
-                }
-            }
-            match missing.first() {
-                None => pass(format!("each of the {} records of {input} is on {output} as JSON", inputs.len())),
-                Some((first, why)) => {
-                    let why: String = why.chars().take(240).collect();
-                    fail(format!(
-                        "{} of {} records of {input} are not on {output}; the first, at {}, {why}",
-                        missing.len(),
-                        inputs.len(),
-                        first.position()
-                    ))
-                }
-            }
-        }
+        Function::AvroToJson => avro_to_json(inputs, outputs, input, output),
         Function::RollingMean { n } => {
+            // The mean of "the last three" is defined by the input's order, which only a
+            // single partition keeps.
+            let partitions: HashSet<i32> = inputs.iter().map(|i| i.partition).collect();
+            if partitions.len() > 1 {
+                return fail(format!(
+                    "{input}'s records are in {} partitions: create {input} with one partition before writing, \
+                     order only holds within a partition",
+                    partitions.len()
+                ));
+            }
+            let mut ordered: Vec<&Record> = inputs.iter().collect();
+            ordered.sort_by_key(|r| r.offset);
             let mut numbers = Vec::new();
-            for i in inputs {
-                match i.text().and_then(|t| t.trim().parse::<f64>().ok()) {
+            for i in ordered {
+                match i.text().and_then(compare::number) {
                     Some(x) => numbers.push(x),
                     None => return fail(format!("{input} {} is not a number: {}", i.position(), preview(i))),
                 }
@@ -497,12 +521,17 @@ fn follows(
                 &want,
                 outputs,
                 output,
-                |o| o.text().and_then(|t| t.trim().parse::<f64>().ok()),
-                |a, b| (a - b).abs() <= 1e-6 * a.abs().max(1.0),
+                |o| o.text().and_then(compare::number),
+                // Sums in another order differ in the last bits; a mean printed in full agrees to far
+                // better than this.
+                |got, want| (got - want).abs() <= 1e-6 * want.abs().max(1.0),
                 |x| format!("{x}"),
+                |got, want| Some(compare::apart(*got, *want)),
             )
         }
         Function::LongMessages { words } => {
+            // An alert names the sentence it answers, so alerts match their sentences in
+            // any order: a sentences topic with several partitions is read in no one order.
             let want: Vec<Value> = inputs
                 .iter()
                 .filter_map(|i| {
@@ -511,13 +540,155 @@ fn follows(
                     (count > *words).then(|| json!({ "message": text, "words": count }))
                 })
                 .collect();
-            sequence(&want, outputs, output, Record::json, |a, b| a == b, Value::to_string)
+            let mut pool: Vec<Option<Value>> = outputs.iter().map(alert).collect();
+            for w in &want {
+                match pool.iter().position(|o| o.as_ref() == Some(w)) {
+                    Some(at) => pool[at] = None,
+                    None => {
+                        let message = w["message"].as_str().unwrap_or_default();
+                        let same_text = outputs
+                            .iter()
+                            .filter_map(Record::json)
+                            .find(|o| o.get("message").and_then(Value::as_str).map(str::trim) == Some(message));
+                        return match same_text {
+                            Some(seen) => differs(
+                                format!("the alert for \"{message}\" on {output} is {seen}, expected {w}"),
+                                format!("the alert for \"{message}\" on {output} is {seen}"),
+                            ),
+                            None => fail(format!("{output} has no alert for \"{message}\" ({} words)", w["words"])),
+                        };
+                    }
+                }
+            }
+            if let Some(extra) = outputs.iter().zip(&pool).find(|(_, p)| p.is_some()).map(|(o, _)| o) {
+                return fail(format!(
+                    "{output} has {} alerts for {} long sentences; one too many: {} at {}",
+                    outputs.len(),
+                    want.len(),
+                    preview(extra),
+                    extra.position()
+                ));
+            }
+            if let Some(bad) = outputs.iter().find(|o| o.json().is_none()) {
+                return fail(format!("{output} {} is not JSON: {}", bad.position(), preview(bad)));
+            }
+            pass(format!("{output} alerts on each of the {} sentences of more than {words} words", want.len()))
         }
         Function::Route { .. } => unreachable!("route reads several topics"),
     }
 }
 
-/// The outputs equal `want`, one for one and in order.
+/// An alert as JSON, its message trimmed and its count a whole number (JavaScript and
+/// Python may print `9` or `9.0`).
+fn alert(r: &Record) -> Option<Value> {
+    let v = r.json()?;
+    let message = v.get("message")?.as_str()?.trim().to_owned();
+    let words = v.get("words")?.as_f64().filter(|w| w.fract() == 0.0)? as u64;
+    (v.as_object()?.len() == 2).then(|| json!({ "message": message, "words": words }))
+}
+
+/// Every Avro input is an output `{"record_name", "record"}` holding the same values,
+/// compared by [`compare::avro_json`] (floats at f32 precision). An output counts once.
+///
+/// Outputs are bucketed by their text fields (which compare exactly), so a topic of a few
+/// thousand events costs a few thousand comparisons, not millions.
+fn avro_to_json(inputs: &[Record], outputs: &[Record], input: &str, output: &str) -> Result<Found, ProbeError> {
+    let parsed: Vec<Option<Value>> = outputs.iter().map(Record::json).collect();
+    let mut buckets: HashMap<Vec<(String, String)>, Vec<usize>> = HashMap::new();
+    for (at, o) in parsed.iter().enumerate() {
+        if let Some(o) = o {
+            let mut leaves = Vec::new();
+            compare::json_text_leaves(o, "", &mut leaves);
+            leaves.sort();
+            buckets.entry(leaves).or_default().push(at);
+        }
+    }
+    let mut used = vec![false; outputs.len()];
+    // An input without an output: its decoded values (none if it is not Avro) and name.
+    type Missing<'a> = (&'a Record, Option<Vec<AvroValue>>, Option<String>);
+    let mut missing: Vec<Missing> = Vec::new();
+    for i in inputs {
+        let Ok(value) = i.value.as_deref().map_or(Err(()), |v| crate::kafka::avro::decode_values(v).map_err(drop))
+        else {
+            missing.push((i, None, None));
+            continue;
+        };
+        let name = i.header("record_name").flatten().map(|v| String::from_utf8_lossy(v).into_owned());
+        let mut leaves: Vec<(String, String)> = name.iter().map(|n| ("record_name".to_owned(), n.clone())).collect();
+        compare::avro_text_leaves(&value[0], "record", &mut leaves);
+        leaves.sort();
+        let found = buckets.get(&leaves).and_then(|candidates| {
+            candidates.iter().copied().find(|&at| {
+                !used[at] && parsed[at].as_ref().is_some_and(|o| republished(o, name.as_deref(), &value[0]).is_ok())
+            })
+        });
+        match found {
+            Some(at) => used[at] = true,
+            None => missing.push((i, Some(value), name)),
+        }
+    }
+    let Some((first, value, name)) = missing.first() else {
+        return pass(format!("each of the {} records of {input} is on {output} as JSON", inputs.len()));
+    };
+    let head = format!(
+        "{} of {} records of {input} are not on {output}; the first, at {}",
+        missing.len(),
+        inputs.len(),
+        first.position()
+    );
+    let Some(value) = value else {
+        return fail(format!("{head}, is not an Avro object container file"));
+    };
+    let label = name.as_deref().unwrap_or("(no record_name header)");
+    // The unused output most like it: the most text fields in common, then its difference.
+    let mut want = Vec::new();
+    compare::avro_text_leaves(&value[0], "record", &mut want);
+    let nearest = parsed
+        .iter()
+        .enumerate()
+        .filter(|(at, o)| !used[*at] && o.as_ref().and_then(|o| o.get("record_name")?.as_str()) == name.as_deref())
+        .filter_map(|(_, o)| o.as_ref())
+        .max_by_key(|o| {
+            let mut seen = Vec::new();
+            compare::json_text_leaves(o, "", &mut seen);
+            want.iter().filter(|w| seen.contains(w)).count()
+        });
+    match nearest.and_then(|o| republished(o, name.as_deref(), &value[0]).err()) {
+        Some(d) => differs(
+            format!("{head}, {label}, matches no output; the nearest differs {}", d.full()),
+            format!("{head}, {label}, matches no output; the nearest differs {}", d.seen_only()),
+        ),
+        None => fail(format!("{head}, {label}, has no output with its record_name")),
+    }
+}
+
+/// Is `o` the JSON `{"record_name": name, "record": value}`?
+fn republished(o: &Value, name: Option<&str>, value: &AvroValue) -> Result<(), Difference> {
+    let seen_name = o.get("record_name").cloned().unwrap_or(Value::Null);
+    if seen_name.as_str() != name {
+        return Err(Difference {
+            path: "record_name".into(),
+            expected: json!(name).to_string(),
+            seen: seen_name.to_string(),
+            apart: None,
+        });
+    }
+    if let Some(extra) = o.as_object().and_then(|m| m.keys().find(|k| *k != "record_name" && *k != "record")) {
+        return Err(Difference {
+            path: String::new(),
+            expected: "only record_name and record".into(),
+            seen: format!("a field {extra}"),
+            apart: None,
+        });
+    }
+    compare::avro_json(value, o.get("record").unwrap_or(&Value::Null), "record")
+}
+
+/// The outputs equal `want`, one for one and in the order they were written. Records are
+/// ordered by timestamp; within a partition their offsets order them; records of different
+/// partitions written in the same millisecond have no order between them (an output topic
+/// created by the first write has several partitions), so such a bunch matches its share of
+/// `want` in any order.
 fn sequence<T>(
     want: &[T],
     outputs: &[Record],
@@ -525,38 +696,52 @@ fn sequence<T>(
     read: impl Fn(&Record) -> Option<T>,
     same: impl Fn(&T, &T) -> bool,
     show: impl Fn(&T) -> String,
+    apart: impl Fn(&T, &T) -> Option<String>,
 ) -> Result<Found, ProbeError> {
-    for (i, w) in want.iter().enumerate() {
-        let Some(o) = outputs.get(i) else {
-            return fail(format!(
+    let mut ordered: Vec<&Record> = outputs.iter().collect();
+    ordered.sort_by_key(|r| (r.timestamp_ms, r.partition, r.offset));
+    let mut at = 0;
+    while at < ordered.len().min(want.len()) {
+        let stamp = ordered[at].timestamp_ms;
+        let bunch_end = ordered[at..].iter().position(|r| r.timestamp_ms != stamp).map_or(ordered.len(), |n| at + n);
+        let share_end = bunch_end.min(want.len());
+        let mut open: Vec<usize> = (at..share_end).collect();
+        for o in &ordered[at..share_end] {
+            let Some(got) = read(o) else {
+                return fail(format!("{output} {} cannot be read: {}", o.position(), preview(o)));
+            };
+            match open.iter().position(|&w| same(&got, &want[w])) {
+                Some(k) => {
+                    open.remove(k);
+                }
+                None => {
+                    let w = &want[open[0]];
+                    let far = apart(&got, w).map(|a| format!(" — {a}")).unwrap_or_default();
+                    let head =
+                        format!("record {} of {output} by time ({}) is {}", open[0] + 1, o.position(), show(&got));
+                    return differs(format!("{head}, expected {}{far}", show(w)), head);
+                }
+            }
+        }
+        at = share_end;
+    }
+    if outputs.len() < want.len() {
+        return differs(
+            format!(
                 "{output} has {}; expected {}, the next being {}",
                 n_records(outputs.len()),
                 want.len(),
-                show(w)
-            ));
-        };
-        match read(o) {
-            Some(got) if same(&got, w) => {}
-            Some(got) => {
-                return fail(format!(
-                    "record {} of {output} ({}) is {}, expected {}",
-                    i + 1,
-                    o.position(),
-                    show(&got),
-                    show(w)
-                ));
-            }
-            None => {
-                return fail(format!("record {} of {output} ({}) cannot be read: {}", i + 1, o.position(), preview(o)));
-            }
-        }
+                show(&want[outputs.len()])
+            ),
+            format!("{output} has {}, fewer than expected", n_records(outputs.len())),
+        );
     }
     if outputs.len() > want.len() {
         return fail(format!(
             "{output} has {} records, {} more than expected; the first extra: {}",
             outputs.len(),
             outputs.len() - want.len(),
-            preview(&outputs[want.len()])
+            preview(ordered[want.len()])
         ));
     }
     pass(format!("{output} holds the {} expected records in order", want.len()))
@@ -642,6 +827,52 @@ mod tests {
         let alert = [record(0, r#"{"message":"this sentence has more than six words in it","words":9}"#)];
         assert!(follows(&Function::LongMessages { words: 6 }, &sentences, &alert, "in", "out").unwrap().holds);
         assert!(!follows(&Function::LongMessages { words: 6 }, &sentences, &[], "in", "out").unwrap().holds);
+    }
+
+    fn at(partition: i32, offset: i64, timestamp_ms: i64, value: &str) -> Record {
+        Record { partition, timestamp_ms, ..record(offset, value) }
+    }
+
+    #[test]
+    fn outputs_spread_over_partitions_in_one_millisecond_have_no_order_between_them() {
+        let inputs: Vec<Record> =
+            ["1", "2", "3", "4", "10"].iter().enumerate().map(|(i, v)| record(i as i64, v)).collect();
+        // An output topic created by the first write: 4 partitions, a fast producer writes
+        // all three means in one millisecond. Partition order would read 5.67, 2, 3.
+        let outputs = [at(0, 0, 7, "5.666666666666667"), at(2, 0, 7, "2.0"), at(3, 0, 7, "3"), at(1, 0, 9, "ignored")];
+        let f = follows(&Function::RollingMean { n: 3 }, &inputs, &outputs[..3], "in", "out").unwrap();
+        assert!(f.holds, "{}", f.detail);
+        // Later records stay later: 5.67 written after 2 and 3 is the third mean.
+        let late = [at(1, 0, 5, "3"), at(0, 0, 4, "2"), at(0, 1, 9, "5.666666666666667")];
+        assert!(follows(&Function::RollingMean { n: 3 }, &inputs, &late, "in", "out").unwrap().holds);
+        let wrong = [at(1, 0, 4, "3"), at(0, 0, 5, "2"), at(0, 1, 9, "5.666666666666667")];
+        let f = follows(&Function::RollingMean { n: 3 }, &inputs, &wrong, "in", "out").unwrap();
+        assert!(!f.holds && f.detail.contains("is 3, expected 2 — 1 apart (50 %)"), "{}", f.detail);
+        assert_eq!(f.seen_only.as_deref(), Some("record 1 of out by time (partition 1 offset 0) is 3"));
+    }
+
+    #[test]
+    fn a_rolling_mean_over_several_input_partitions_says_to_create_one() {
+        let inputs = [at(0, 0, 1, "1"), at(1, 0, 2, "2"), at(0, 1, 3, "3")];
+        let f = follows(&Function::RollingMean { n: 3 }, &inputs, &[at(0, 0, 4, "2")], "S.numbers", "out").unwrap();
+        assert!(!f.holds && f.detail.contains("S.numbers's records are in 2 partitions: create S.numbers with one"));
+    }
+
+    #[test]
+    fn alerts_match_their_sentences_in_any_order() {
+        let long = "this sentence has more than six words in it";
+        let longer = "and this one has even more than six words in it";
+        let sentences = [at(0, 0, 1, long), at(1, 0, 1, "short"), at(2, 0, 1, longer)];
+        let alerts = [
+            at(3, 0, 2, &format!(r#"{{"message": "{longer}", "words": 11.0}}"#)),
+            at(0, 0, 2, &format!(r#"{{"message":"{long}","words":9}}"#)),
+        ];
+        let f = follows(&Function::LongMessages { words: 6 }, &sentences, &alerts, "in", "out").unwrap();
+        assert!(f.holds, "{}", f.detail);
+        let miscounted = [alerts[0].clone(), at(0, 0, 2, &format!(r#"{{"message":"{long}","words":8}}"#))];
+        let f = follows(&Function::LongMessages { words: 6 }, &sentences, &miscounted, "in", "out").unwrap();
+        assert!(!f.holds && f.detail.contains(r#""words":8}, expected"#), "{}", f.detail);
+        assert!(!f.seen_only.unwrap().contains("expected"));
     }
 
     #[test]

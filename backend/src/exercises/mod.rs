@@ -13,11 +13,12 @@
 //!   one student or a roster; and the report printed by `streamlab check`.
 
 pub mod check;
+pub mod compare;
 pub mod conditions;
 pub mod kinds;
 pub mod probe;
 
-use conditions::{Condition, ExerciseFile};
+use conditions::{Condition, ExerciseFile, FailureDetails};
 use std::collections::BTreeMap;
 use std::path::Path;
 use streamlab_wire::{ConditionInfo, ExerciseInfo};
@@ -30,8 +31,10 @@ mod embedded {
 pub enum CatalogError {
     #[error("{0}: {1}")]
     Read(String, std::io::Error),
-    #[error("{file}: {message}")]
-    Parse { file: String, message: String },
+    #[error("{file}, line {line}: {message}")]
+    Parse { file: String, line: usize, message: String },
+    #[error("{file}, line {line}: {message}")]
+    Roster { file: String, line: usize, message: String },
     #[error("{0} is listed in index.toml but has no exercise.toml")]
     Missing(String),
     #[error("no exercise `{0}` (streamlab check --list shows them)")]
@@ -45,6 +48,8 @@ pub enum CatalogError {
 pub struct Exercise {
     pub info: ExerciseInfo,
     pub conditions: Vec<Condition>,
+    /// This exercise's own limit on failure details (`failure_details` in exercise.toml).
+    pub failure_details: Option<FailureDetails>,
 }
 
 /// Every exercise, in course order.
@@ -63,7 +68,7 @@ impl Catalog {
     pub fn embedded() -> Result<Catalog, CatalogError> {
         let files: BTreeMap<String, String> =
             embedded::EXERCISE_FILES.iter().map(|(n, t)| (n.to_string(), t.to_string())).collect();
-        Catalog::from_files(&files)
+        Catalog::from_files(&files, "exercises/")
     }
 
     /// The exercises in a folder laid out like the repository's `exercises/`.
@@ -74,7 +79,7 @@ impl Catalog {
         };
         let mut files = BTreeMap::new();
         let index = read("index.toml")?;
-        let parsed: Index = parse("index.toml", &index)?;
+        let parsed: Index = parse(&dir.join("index.toml").display().to_string(), &index)?;
         files.insert("index.toml".to_owned(), index);
         for id in parsed.exercises {
             for name in ["exercise.toml", "README.md"] {
@@ -84,16 +89,18 @@ impl Catalog {
                 }
             }
         }
-        Catalog::from_files(&files)
+        Catalog::from_files(&files, &format!("{}/", dir.display()))
     }
 
-    fn from_files(files: &BTreeMap<String, String>) -> Result<Catalog, CatalogError> {
-        let index: Index = parse("index.toml", files.get("index.toml").map_or("exercises = []", String::as_str))?;
+    /// `origin` is put before each file's name in errors: where the teacher finds it.
+    fn from_files(files: &BTreeMap<String, String>, origin: &str) -> Result<Catalog, CatalogError> {
+        let index: Index =
+            parse(&format!("{origin}index.toml"), files.get("index.toml").map_or("exercises = []", String::as_str))?;
         let mut exercises = Vec::new();
         for (i, id) in index.exercises.iter().enumerate() {
             let name = format!("{id}/exercise.toml");
             let text = files.get(&name).ok_or_else(|| CatalogError::Missing(id.clone()))?;
-            let file: ExerciseFile = parse(&name, text)?;
+            let file: ExerciseFile = parse(&format!("{origin}{name}"), text)?;
             let readme = files.get(&format!("{id}/README.md")).map_or("", String::as_str);
             let info = ExerciseInfo {
                 id: id.clone(),
@@ -112,7 +119,7 @@ impl Catalog {
                     })
                     .collect(),
             };
-            exercises.push(Exercise { info, conditions: file.conditions });
+            exercises.push(Exercise { info, conditions: file.conditions, failure_details: file.failure_details });
         }
         Ok(Catalog { exercises })
     }
@@ -140,7 +147,11 @@ impl Catalog {
 }
 
 fn parse<T: serde::de::DeserializeOwned>(file: &str, text: &str) -> Result<T, CatalogError> {
-    toml::from_str(text).map_err(|e| CatalogError::Parse { file: file.to_owned(), message: e.to_string() })
+    toml::from_str(text).map_err(|e| CatalogError::Parse {
+        file: file.to_owned(),
+        line: e.span().map_or(1, |s| text[..s.start.min(text.len())].matches('\n').count() + 1),
+        message: e.message().trim().to_owned(),
+    })
 }
 
 fn markdown(text: &str) -> String {
@@ -179,13 +190,24 @@ impl Namespace {
     }
 }
 
-/// Reads a roster: one student name per line; blank lines and `#` comments are skipped.
-pub fn read_roster(text: &str) -> Result<Vec<String>, CatalogError> {
-    text.lines()
-        .map(|l| l.split('#').next().unwrap_or("").trim())
-        .filter(|l| !l.is_empty())
-        .map(|l| Namespace::student(Some(l)).map(|_| l.to_owned()))
-        .collect()
+/// Reads a roster: one student name per line; blank lines and `#` comments are skipped. A
+/// name listed twice is refused: the grade book would have two rows for one namespace.
+/// `file` names the roster in errors.
+pub fn read_roster(file: &str, text: &str) -> Result<Vec<String>, CatalogError> {
+    let mut names: Vec<(String, usize)> = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let name = line.split('#').next().unwrap_or("").trim();
+        if name.is_empty() {
+            continue;
+        }
+        let error = |message: String| CatalogError::Roster { file: file.to_owned(), line: i + 1, message };
+        Namespace::student(Some(name)).map_err(|e| error(e.to_string()))?;
+        if let Some((_, first)) = names.iter().find(|(n, _)| n == name) {
+            return Err(error(format!("{name} is listed twice (first on line {first})")));
+        }
+        names.push((name.to_owned(), i + 1));
+    }
+    Ok(names.into_iter().map(|(n, _)| n).collect())
 }
 
 #[cfg(test)]
@@ -217,8 +239,35 @@ mod tests {
         assert_eq!(Namespace::student(Some(" ")).unwrap(), Namespace::default());
         assert!(Namespace::student(Some("a b")).is_err());
         assert!(Namespace::student(Some("../x")).is_err());
-        assert_eq!(read_roster("alice\n# absent today\n\nbob # late\n").unwrap(), ["alice", "bob"]);
-        assert!(read_roster("alice smith\n").is_err());
+        assert_eq!(read_roster("r", "alice\n# absent today\n\nbob # late\n").unwrap(), ["alice", "bob"]);
+        assert_eq!(
+            read_roster("class.txt", "alice\nbob\nalice smith\n").unwrap_err().to_string(),
+            "class.txt, line 3: student names are letters, digits, `-` and `_` (at most 40), got `alice smith`"
+        );
+        assert_eq!(
+            read_roster("class.txt", "alice\n\nbob\nalice # again\n").unwrap_err().to_string(),
+            "class.txt, line 4: alice is listed twice (first on line 1)"
+        );
+    }
+
+    #[test]
+    fn a_broken_exercise_file_is_named_with_its_line() {
+        let mut files = BTreeMap::new();
+        files.insert("index.toml".to_owned(), "exercises = [\"01-x\"]\n".to_owned());
+        files.insert("01-x/exercise.toml".to_owned(), "title = \"x\"\nsummary = \"y\"\nseed = [\n".to_owned());
+        let e = Catalog::from_files(&files, "course/").unwrap_err().to_string();
+        assert!(e.starts_with("course/01-x/exercise.toml, line 3: "), "{e}");
+        let condition = "title = \"x\"\nsummary = \"y\"\nseed = \"z\"\n\n[[conditions]]\nid = \"a\"\ndescription = \"d\"\nfailure = \"f\"\nhint = \"h\"\nkind = \"topik\"\n";
+        files.insert("01-x/exercise.toml".to_owned(), condition.to_owned());
+        let e = Catalog::from_files(&files, "course/").unwrap_err().to_string();
+        assert!(e.starts_with("course/01-x/exercise.toml, line ") && e.contains("topik"), "{e}");
+        let complete = format!("failure_details = \"some\"\n{}topic = \"t\"\n", condition.replace("topik", "topic"));
+        files.insert("01-x/exercise.toml".to_owned(), complete.clone());
+        let e = Catalog::from_files(&files, "").unwrap_err().to_string();
+        assert!(e.starts_with("01-x/exercise.toml, line 1: ") && e.contains("actual-only"), "{e}");
+        files.insert("01-x/exercise.toml".to_owned(), complete.replace("some", "actual-only"));
+        let catalog = Catalog::from_files(&files, "").unwrap();
+        assert_eq!(catalog.exercises[0].failure_details, Some(FailureDetails::ActualOnly));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! This is not the schema-registry wire format (magic byte 0 + schema id): a reader needs no
 //! registry, which is why the course chose it and why the lab can show any such value.
 
-use apache_avro::types::Value as AvroValue;
+pub use apache_avro::types::Value as AvroValue;
 use apache_avro::{Reader, Schema, Writer};
 use serde::Serialize;
 use serde_json::{Map, Number, Value};
@@ -52,24 +52,35 @@ impl Decoded {
 
 /// Decodes every record of an object container file with the schema it carries.
 pub fn decode(bytes: &[u8]) -> Result<Decoded, AvroError> {
+    let (schema, values) = read(bytes)?;
+    let schema_name = schema.name().map(|n| n.name.clone());
+    let canonical = serde_json::from_str(&schema.canonical_form()).unwrap_or(Value::Null);
+    Ok(Decoded { schema_name, schema: canonical, records: values.into_iter().map(to_json).collect() })
+}
+
+/// The records of an object container file as Avro values, which still know that a
+/// number was a 32-bit `float`: the checker compares those at f32 precision.
+pub fn decode_values(bytes: &[u8]) -> Result<Vec<AvroValue>, AvroError> {
+    read(bytes).map(|(_, values)| values)
+}
+
+fn read(bytes: &[u8]) -> Result<(Schema, Vec<AvroValue>), AvroError> {
     if !is_container(bytes) {
         return Err(AvroError::NotAContainer);
     }
     let reader = Reader::new(bytes)?;
-    let schema = reader.writer_schema();
-    let schema_name = schema.name().map(|n| n.name.clone());
-    let canonical = serde_json::from_str(&schema.canonical_form()).unwrap_or(Value::Null);
-    let records = reader.map(|v| v.map(to_json)).collect::<Result<Vec<_>, _>>()?;
-    if records.is_empty() {
+    let schema = reader.writer_schema().clone();
+    let values = reader.collect::<Result<Vec<_>, _>>()?;
+    if values.is_empty() {
         return Err(AvroError::Empty);
     }
-    Ok(Decoded { schema_name, schema: canonical, records })
+    Ok((schema, values))
 }
 
 /// Avro → JSON. Written here rather than with apache-avro's own conversion because that one
 /// widens a `float` to the nearest `f64` (25.3 becomes 25.299999237060547); a reader of the
 /// lab wants the number the producer wrote.
-fn to_json(value: AvroValue) -> Value {
+pub fn to_json(value: AvroValue) -> Value {
     match value {
         AvroValue::Null => Value::Null,
         AvroValue::Boolean(b) => Value::Bool(b),

@@ -43,6 +43,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/exercises/{exercise}/check", get(api::exercises::check_exercise))
         .route("/api/progress", get(api::exercises::progress))
         .route("/api/classroom", get(api::exercises::classroom))
+        .route("/api/classroom.csv", get(api::exercises::classroom_csv))
         .merge(admin)
         .route("/api/{*rest}", any(not_found))
         .layer(DefaultBodyLimit::max(body_limit))

@@ -128,6 +128,7 @@ pub async fn serve_lab_with(
         limits,
         exercises: std::sync::Arc::new(streamlab::exercises::Catalog::embedded().unwrap()),
         roster: vec!["alice".into(), "bob".into()],
+        failure_details: Default::default(),
     };
     let lab = streamlab::commands::lab::Lab::start(&config).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

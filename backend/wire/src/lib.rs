@@ -379,6 +379,13 @@ pub struct ConditionResult {
     /// Unless passed: what to try.
     pub hint: Option<String>,
     pub elapsed_ms: u64,
+    /// What passing this condition is worth.
+    #[serde(default = "one_point")]
+    pub points: u32,
+}
+
+fn one_point() -> u32 {
+    1
 }
 
 /// One exercise checked for one student (or for the unprefixed names).
@@ -389,6 +396,11 @@ pub struct CheckReport {
     pub student: Option<String>,
     /// Every condition passed.
     pub passed: bool,
+    /// Points of the passed conditions (partial credit) and of all of them.
+    #[serde(default)]
+    pub points: u32,
+    #[serde(default)]
+    pub points_possible: u32,
     pub results: Vec<ConditionResult>,
     /// When the check ended, ms since the Unix epoch.
     pub checked_at_ms: i64,
@@ -400,6 +412,11 @@ pub struct StudentReport {
     pub student: Option<String>,
     /// Exercises with every condition passed.
     pub exercises_passed: usize,
+    /// Points earned over every exercise checked, and the most there were.
+    #[serde(default)]
+    pub points: u32,
+    #[serde(default)]
+    pub points_possible: u32,
     pub exercises: Vec<CheckReport>,
 }
 

@@ -224,12 +224,17 @@ pub fn classroom() -> Html {
             if class.students.is_empty() {
                 <p class="muted">{ "No roster: start the lab with --roster FILE (one student name per line)." }</p>
             } else {
-                <p class="muted">{ "Conditions met per student and exercise, checked every 10 seconds." }</p>
+                <p class="muted">
+                    { "Conditions met per student and exercise, checked every 10 seconds. " }
+                    <a id="classroom-csv" href="/api/classroom.csv" download="classroom.csv">{ "Download CSV" }</a>
+                    { " (points per exercise, a row per student)" }
+                </p>
                 <table id="classroom" class="grid">
                     <thead><tr>
                         <th scope="col">{ "Student" }</th>
                         { for exercises.iter().enumerate().map(|(i, (id, title))| html! { <th scope="col" title={title.clone()}><a href={format!("#/exercise/{id}")}>{ i + 1 }</a></th> }) }
                         <th scope="col">{ "Done" }</th>
+                        <th scope="col">{ "Points" }</th>
                     </tr></thead>
                     <tbody>
                         { for class.students.iter().map(|s| html! { <tr data-student={s.student.clone().unwrap_or_default()}>
@@ -237,9 +242,11 @@ pub fn classroom() -> Html {
                             { for s.exercises.iter().map(|e| {
                                 let ok = e.results.iter().filter(|r| r.outcome == Outcome::Pass).count();
                                 let state = if e.passed { "pass" } else if ok > 0 { "partial" } else { "none" };
-                                html! { <td class={state} title={format!("{}: {ok} of {}", e.title, e.results.len())}>{ format!("{ok}/{}", e.results.len()) }</td> }
+                                let title = format!("{}: {ok} of {} conditions, {} of {} points", e.title, e.results.len(), e.points, e.points_possible);
+                                html! { <td class={state} {title}>{ format!("{ok}/{}", e.results.len()) }</td> }
                             }) }
                             <td>{ format!("{}/{}", s.exercises_passed, s.exercises.len()) }</td>
+                            <td class="points">{ format!("{}/{}", s.points, s.points_possible) }</td>
                         </tr> }) }
                     </tbody>
                 </table>

@@ -1,10 +1,13 @@
 //! The exercises, one student's progress and the classroom grid.
 
 use crate::exercises::Namespace;
+use crate::exercises::check;
 use crate::web::error::ApiError;
 use crate::web::state::AppState;
 use axum::Json;
 use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::IntoResponse;
 use serde::Deserialize;
 use std::time::{Duration, Instant};
 use streamlab_wire::{CheckReport, ClassReport, ExerciseInfo, StudentReport};
@@ -43,17 +46,35 @@ pub async fn progress(
     class.students.into_iter().next().map(Json).ok_or_else(|| ApiError::internal("no report"))
 }
 
-/// `GET /api/classroom`: every student of `--roster` × every exercise. Requests within a few
-/// seconds share one grading run.
+/// `GET /api/classroom`: every student of `--roster` × every exercise.
 pub async fn classroom(State(state): State<AppState>) -> Result<Json<ClassReport>, ApiError> {
+    Ok(Json(graded(&state).await?))
+}
+
+/// `GET /api/classroom.csv`: the same grid as a grade book to download, points per
+/// exercise, a row per student.
+pub async fn classroom_csv(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+    let class = graded(&state).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"classroom.csv\""),
+        ],
+        check::csv(&class),
+    ))
+}
+
+/// Requests within a few seconds share one grading run, so many open pages and a download
+/// cost one.
+async fn graded(state: &AppState) -> Result<ClassReport, ApiError> {
     let mut cached = state.classroom.lock().await;
     if let Some((at, report)) = cached.as_ref()
         && at.elapsed() < CLASSROOM_FRESH
     {
-        return Ok(Json(report.clone()));
+        return Ok(report.clone());
     }
     let students: Vec<Option<String>> = state.roster.iter().cloned().map(Some).collect();
     let report = state.checker.grade(&students, None).await?;
     *cached = Some((Instant::now(), report.clone()));
-    Ok(Json(report))
+    Ok(report)
 }
