@@ -1,0 +1,226 @@
+//! Each exercise solved the way a class solves it: Python written from the exercise's own
+//! README (`tests/python/solutions/`), run against the embedded broker and graded by the
+//! checker. The obvious variants run too, each as its own student on the same broker:
+//! kafka-python and confluent-kafka; topics created by the first write or by an admin
+//! client; numbers printed as Python or JavaScript print them; Avro read with fastavro or
+//! the `avro` package. A few common mistakes must fail, with a message that names the cause.
+
+mod common;
+
+use common::*;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use streamlab::exercises::check::{Checker, render};
+use streamlab::exercises::{Catalog, Namespace};
+use streamlab_wire::{CheckReport, Outcome};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+/// One way of solving an exercise: the options of `solutions/student.py`.
+#[derive(Clone, Copy)]
+struct Variant {
+    client: &'static str,
+    topics: &'static str,
+    numbers: &'static str,
+    avro: &'static str,
+    mistake: Option<&'static str>,
+}
+
+const KP: Variant =
+    Variant { client: "kafka-python", topics: "auto", numbers: "python", avro: "fastavro", mistake: None };
+const CK: Variant = Variant { client: "confluent-kafka", topics: "admin", ..KP };
+
+impl Variant {
+    fn with(self, f: impl FnOnce(&mut Variant)) -> Variant {
+        let mut v = self;
+        f(&mut v);
+        v
+    }
+
+    /// A student name that says what was run: `kp-auto-python-fastavro`.
+    fn student(&self) -> String {
+        let client = if self.client == "kafka-python" { "kp" } else { "ck" };
+        let mut name = format!("{client}-{}-{}-{}", self.topics, self.numbers, self.avro);
+        if let Some(m) = self.mistake {
+            name = format!("{name}-{m}");
+        }
+        name
+    }
+}
+
+fn python_ready() -> bool {
+    std::process::Command::new("python3")
+        .args(["-c", "import kafka, confluent_kafka, fastavro, avro"])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn data_csv() -> PathBuf {
+    std::env::var_os("STREAMLAB_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/mushroom_cleaned.csv"))
+}
+
+/// Runs the solution as `variant`'s student until it exits or prints READY (a solution
+/// whose consumers must run while it is checked), checks the exercise, then stops it.
+async fn solve_and_check(bootstrap: &str, checker: &Checker, script: &str, exercise: &str, v: Variant) -> CheckReport {
+    let path = format!("{}/tests/python/solutions/{script}", env!("CARGO_MANIFEST_DIR"));
+    let student = v.student();
+    let mut command = tokio::process::Command::new("timeout");
+    command
+        .args(["300", "python3", &path, "--bootstrap", bootstrap, "--student", &student])
+        .args(["--client", v.client, "--topics", v.topics, "--numbers", v.numbers, "--avro", v.avro])
+        .args(["--streamlab", env!("CARGO_BIN_EXE_streamlab")])
+        .arg("--data")
+        .arg(data_csv())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    if let Some(m) = v.mistake {
+        command.args(["--mistake", m]);
+    }
+    let mut child = command.spawn().expect("python3 runs");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut out = String::new();
+    while let Ok(Some(line)) = lines.next_line().await {
+        out.push_str(&line);
+        out.push('\n');
+        if line.contains("READY") {
+            break;
+        }
+    }
+    let report =
+        checker.check(checker.catalog.find(exercise).unwrap(), &Namespace::student(Some(&student)).unwrap()).await;
+    // SIGTERM lets a solution stop the consumers it started.
+    if let Some(pid) = child.id() {
+        let _ = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+    }
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait()).await;
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        use tokio::io::AsyncReadExt;
+        let _ = tokio::time::timeout(Duration::from_secs(5), e.read_to_string(&mut err)).await;
+    }
+    let finished = matches!(status, Ok(Ok(s)) if s.success() || out.contains("READY"));
+    assert!(finished, "{script} as {student} did not finish: {status:?}\n{out}\n{err}");
+    if v.mistake.is_none() {
+        assert!(
+            report.passed,
+            "{script} as {student} should pass:\n{}\n--- its output:\n{out}\n{err}",
+            render(&report)
+        );
+    }
+    report
+}
+
+/// Every variant of one exercise, at once, on one broker; returns the reports in order.
+async fn run(exercise: &str, script: &str, variants: &[Variant]) -> Vec<CheckReport> {
+    if !require(python_ready(), "python3 with kafka-python, confluent-kafka, fastavro and avro") {
+        return Vec::new();
+    }
+    let b = start_broker().await;
+    let checker = Checker::new(b.kafka.clone(), Arc::new(Catalog::embedded().unwrap()));
+    let bootstrap = b.bootstrap();
+    let runs = variants.iter().map(|v| solve_and_check(&bootstrap, &checker, script, exercise, *v));
+    futures::future::join_all(runs).await
+}
+
+/// The message of the condition `id`, which must have failed.
+fn failed<'a>(report: &'a CheckReport, id: &str) -> &'a str {
+    let r = report.results.iter().find(|r| r.id == id).unwrap();
+    assert_eq!(r.outcome, Outcome::Fail, "{id} should fail:\n{}", render(report));
+    r.message.as_deref().unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn exercise_01_from_its_readme() {
+    run("1", "ex01_sandbox_topic.py", &[KP, CK, KP.with(|v| v.topics = "admin")]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn exercise_02_from_its_readme() {
+    run("2", "ex02_offsets_and_groups.py", &[KP, CK, CK.with(|v| v.topics = "auto")]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn exercise_03_from_its_readme() {
+    run("3", "ex03_delivery_callbacks.py", &[KP, CK, KP.with(|v| v.topics = "admin")]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn exercise_04_from_its_readme() {
+    if !require(data_csv().exists(), "the mushroom data set (../shared/data/mushroom_cleaned.csv)") {
+        return;
+    }
+    run("4", "ex04_request_generator.py", &[KP, CK.with(|v| v.numbers = "js")]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn exercise_05_from_its_readme() {
+    run("5", "ex05_real_time_inference.py", &[KP, CK.with(|v| v.numbers = "js")]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn exercise_06_from_its_readme() {
+    run("6", "ex06_commit_after_work.py", &[KP, CK]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn exercise_07_from_its_readme() {
+    run("7", "ex07_partitions_and_groups.py", &[KP, CK]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn exercise_08_from_its_readme() {
+    run("8", "ex08_load_variability.py", &[KP, CK]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn exercise_09_from_its_readme_with_fastavro_and_avro() {
+    let reports = run(
+        "9",
+        "ex09_avro.py",
+        &[
+            KP,
+            KP.with(|v| (v.topics, v.avro, v.numbers) = ("admin", "avro", "js")),
+            CK.with(|v| (v.topics, v.avro) = ("auto", "avro")),
+            CK.with(|v| v.numbers = "js"),
+            // A student who rounds the temperature has not republished the record.
+            KP.with(|v| v.mistake = Some("round-floats")),
+        ],
+    )
+    .await;
+    if let Some(rounded) = reports.last() {
+        let message = failed(rounded, "republished");
+        assert!(message.contains("temperature") && message.contains("apart"), "{message}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn exercise_10_from_its_readme() {
+    run("10", "ex10_split_a_stream.py", &[KP, CK.with(|v| v.numbers = "js")]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn exercise_11_from_its_readme() {
+    let reports = run(
+        "11",
+        "ex11_rolling_mean_and_alerts.py",
+        &[
+            KP,
+            KP.with(|v| v.numbers = "js"),
+            CK.with(|v| v.numbers = "python"),
+            CK.with(|v| (v.topics, v.numbers) = ("auto", "js")),
+            // numbers left to the first write: four partitions, no order to average in.
+            KP.with(|v| v.mistake = Some("auto-numbers")),
+        ],
+    )
+    .await;
+    if let Some(unordered) = reports.last() {
+        let message = failed(unordered, "rolling-mean");
+        assert!(
+            message.contains("create kp-auto-python-fastavro-auto-numbers.numbers with one partition"),
+            "{message}"
+        );
+    }
+}
