@@ -1,6 +1,6 @@
 """Exercise 2 from its README: read dev_sandbox in sandbox-group and let it commit, start
 again, read in a new earliest group and a new latest group, and send the three answers."""
-from student import BOOTSTRAP, KAFKA_PYTHON, T, create_topic, output_topics, say
+from student import BOOTSTRAP, KAFKA_PYTHON, T, create_topic, output_topics, polled, say
 
 create_topic(T("dev_sandbox"), 1)  # exercise 1's topic, with its messages
 output_topics(T("dev_sandbox_answers"))
@@ -48,13 +48,8 @@ else:
     def read(group, reset):
         consumer = Consumer({"bootstrap.servers": BOOTSTRAP, "group.id": group, "auto.offset.reset": reset})
         consumer.subscribe([TOPIC])
-        printed, idle = 0, 0
-        while idle < 6:
-            message = consumer.poll(1.0)
-            if message is None or message.error():
-                idle += 1
-                continue
-            idle = 0
+        printed = 0
+        for message in polled(consumer, 6):
             print(f"{message.partition()}|{message.offset()} key={message.key()} {message.value()}")
             printed += 1
         committed = consumer.committed([TopicPartition(TOPIC, 0)], timeout=10)[0].offset

@@ -6,7 +6,7 @@ import subprocess
 import sys
 import time
 
-from student import BOOTSTRAP, KAFKA_PYTHON, T, extra, output_topics, say
+from student import BOOTSTRAP, KAFKA_PYTHON, T, extra, output_topics, polled, say
 
 
 def worker():
@@ -31,14 +31,8 @@ def worker():
         consumer = Consumer({"bootstrap.servers": BOOTSTRAP, "group.id": T("workers"),
                              "auto.offset.reset": "earliest", "enable.auto.commit": False})
         consumer.subscribe([T("work_items")])
-        idle = 0
         try:
-            while idle < 20:
-                message = consumer.poll(1.0)
-                if message is None or message.error():
-                    idle += 1
-                    continue
-                idle = 0
+            for message in polled(consumer, 20):
                 print("Start storing", message.value(), flush=True)
                 producer.produce(T("work_done"), message.value()); producer.flush()
                 time.sleep(2)

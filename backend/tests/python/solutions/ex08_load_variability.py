@@ -5,7 +5,7 @@ import collections
 import os
 import subprocess
 
-from student import BOOTSTRAP, KAFKA_PYTHON, T, args, output_topics, say
+from student import BOOTSTRAP, KAFKA_PYTHON, T, args, output_topics, polled, say
 
 output_topics(T("experiment"), T("experiment_answers"))
 config = os.path.join(os.path.dirname(os.path.abspath(__file__)), "experiments.json")
@@ -28,13 +28,7 @@ else:
     consumer = Consumer({"bootstrap.servers": BOOTSTRAP, "group.id": T("rate-reader"),
                          "auto.offset.reset": "earliest"})
     consumer.subscribe([T("experiment")])
-    idle = 0
-    while idle < 5:
-        message = consumer.poll(1.0)
-        if message is None or message.error():
-            idle += 1
-            continue
-        idle = 0
+    for message in polled(consumer):
         per_second[message.timestamp()[1] // 1000] += 1
     consumer.close()
     peak = max(per_second.values())

@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 
-from student import BOOTSTRAP, KAFKA_PYTHON, T, args, dumps, output_topics, say
+from student import BOOTSTRAP, KAFKA_PYTHON, T, args, dumps, output_topics, polled, say
 
 output_topics(T("experiment"), T("experiment_json"))
 config = os.path.join(os.path.dirname(os.path.abspath(__file__)), "experiments.json")
@@ -45,13 +45,7 @@ else:
                          "auto.offset.reset": "earliest"})
     consumer.subscribe([T("experiment")])
     producer = Producer({"bootstrap.servers": BOOTSTRAP})
-    idle = 0
-    while idle < 5:
-        message = consumer.poll(1.0)
-        if message is None or message.error():
-            idle += 1
-            continue
-        idle = 0
+    for message in polled(consumer):
         name = dict(message.headers())["record_name"].decode()
         record = decode(message.value())
         print(name, record, sep="\n")

@@ -5,7 +5,7 @@ import random
 import time
 import uuid
 
-from student import BOOTSTRAP, KAFKA_PYTHON, T, dumps, output_topics, say
+from student import BOOTSTRAP, KAFKA_PYTHON, T, dumps, output_topics, polled, say
 
 output_topics(T("INGESTION"), *[T(f"SENSOR_ID_{i}") for i in range(1, 7)])
 
@@ -46,13 +46,7 @@ else:
     producer.flush()
     consumer = Consumer({"bootstrap.servers": BOOTSTRAP, "group.id": T("splitter"), "auto.offset.reset": "earliest"})
     consumer.subscribe([T("INGESTION")])
-    idle = 0
-    while idle < 5:
-        message = consumer.poll(1.0)
-        if message is None or message.error():
-            idle += 1
-            continue
-        idle = 0
+    for message in polled(consumer):
         producer.produce(route(message.value()), message.value())
         routed += 1
     producer.flush()

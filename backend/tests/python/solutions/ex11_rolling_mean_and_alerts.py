@@ -3,7 +3,7 @@ sentences; a rolling mean of three to rolling_means (as text: str() in Python, S
 JavaScript) and an alert per sentence of more than six words to long_messages."""
 import collections
 
-from student import BOOTSTRAP, KAFKA_PYTHON, T, args, create_topic, dumps, number_text, output_topics, say
+from student import BOOTSTRAP, KAFKA_PYTHON, T, args, create_topic, dumps, number_text, output_topics, polled, say
 
 if args.mistake != "auto-numbers":
     create_topic(T("numbers"), 1)
@@ -58,13 +58,7 @@ else:
     def values(topic, group):
         consumer = Consumer({"bootstrap.servers": BOOTSTRAP, "group.id": group, "auto.offset.reset": "earliest"})
         consumer.subscribe([topic])
-        idle = 0
-        while idle < 5:
-            m = consumer.poll(1.0)
-            if m is None or m.error():
-                idle += 1
-                continue
-            idle = 0
+        for m in polled(consumer):
             yield m.value().decode()
         consumer.close()
 

@@ -105,3 +105,16 @@ def js(value):
 
 def say(*words):
     print(*words, flush=True)
+
+
+def polled(consumer, idle_seconds=5):
+    """confluent-kafka's poll loop, ended when nothing arrives for idle_seconds (where a
+    student would press Ctrl-C): kafka-python's consumer_timeout_ms, for confluent-kafka."""
+    idle = 0
+    while idle < idle_seconds:
+        message = consumer.poll(1.0)
+        if message is None or message.error():
+            idle += 1
+            continue
+        idle = 0
+        yield message
