@@ -540,10 +540,11 @@ fn follows(
                     (count > *words).then(|| json!({ "message": text, "words": count }))
                 })
                 .collect();
-            let mut pool: Vec<Option<Value>> = outputs.iter().map(alert).collect();
+            let alerts: Vec<Option<Value>> = outputs.iter().map(alert).collect();
+            let mut used = vec![false; outputs.len()];
             for w in &want {
-                match pool.iter().position(|o| o.as_ref() == Some(w)) {
-                    Some(at) => pool[at] = None,
+                match (0..outputs.len()).find(|&at| !used[at] && alerts[at].as_ref() == Some(w)) {
+                    Some(at) => used[at] = true,
                     None => {
                         let message = w["message"].as_str().unwrap_or_default();
                         let same_text = outputs
@@ -560,17 +561,20 @@ fn follows(
                     }
                 }
             }
-            if let Some(extra) = outputs.iter().zip(&pool).find(|(_, p)| p.is_some()).map(|(o, _)| o) {
+            // Whatever is left answers no long sentence: an alert too many, or not an alert.
+            if let Some(extra) = outputs.iter().zip(&used).find(|(_, u)| !**u).map(|(o, _)| o) {
+                let what = if extra.json().is_none() {
+                    "is not JSON".to_owned()
+                } else {
+                    format!("alerts on no sentence of more than {words} words")
+                };
                 return fail(format!(
-                    "{output} has {} alerts for {} long sentences; one too many: {} at {}",
+                    "{output} has {} records for {} long sentences; {} {what}: {}",
                     outputs.len(),
                     want.len(),
-                    preview(extra),
-                    extra.position()
+                    extra.position(),
+                    preview(extra)
                 ));
-            }
-            if let Some(bad) = outputs.iter().find(|o| o.json().is_none()) {
-                return fail(format!("{output} {} is not JSON: {}", bad.position(), preview(bad)));
             }
             pass(format!("{output} alerts on each of the {} sentences of more than {words} words", want.len()))
         }
@@ -869,6 +873,13 @@ mod tests {
         ];
         let f = follows(&Function::LongMessages { words: 6 }, &sentences, &alerts, "in", "out").unwrap();
         assert!(f.holds, "{}", f.detail);
+        let stray = [alerts[0].clone(), alerts[1].clone(), at(1, 0, 3, r#"{"message":"short","words":1,"x":0}"#)];
+        let f = follows(&Function::LongMessages { words: 6 }, &sentences, &stray, "in", "out").unwrap();
+        assert!(
+            !f.holds && f.detail.contains("partition 1 offset 0 alerts on no sentence of more than 6"),
+            "{}",
+            f.detail
+        );
         let miscounted = [alerts[0].clone(), at(0, 0, 2, &format!(r#"{{"message":"{long}","words":8}}"#))];
         let f = follows(&Function::LongMessages { words: 6 }, &sentences, &miscounted, "in", "out").unwrap();
         assert!(!f.holds && f.detail.contains(r#""words":8}, expected"#), "{}", f.detail);
