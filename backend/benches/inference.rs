@@ -246,7 +246,7 @@ async fn main() {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/mushroom_cleaned.csv"));
 
-    let broker = EmbeddedBroker::start("127.0.0.1:0".parse().unwrap(), Storage::Memory).await.unwrap();
+    let broker = EmbeddedBroker::start("127.0.0.1:0".parse().unwrap(), None, Storage::Memory).await.unwrap();
     let kafka = KafkaConfig::new(broker.bootstrap());
     wait_ready(&kafka, Duration::from_secs(30)).unwrap();
     let topics =

@@ -53,19 +53,38 @@ pub struct LabArgs {
     /// Where the browser lab is served.
     #[arg(long, env = "STREAMLAB_WEB_ADDR", default_value = "0.0.0.0:3005")]
     pub web_addr: SocketAddr,
-    /// Where the embedded broker listens (ignored with --brokers).
+    /// Where the embedded broker listens (ignored with --brokers). The default is this
+    /// machine only; for a class on other machines use --public HOST.
     #[arg(long, env = "STREAMLAB_BROKER_ADDR", default_value = "127.0.0.1:9092")]
     pub broker_addr: SocketAddr,
+    /// The address the embedded broker tells clients to connect to (Kafka's advertised
+    /// listener): how other machines reach this one, e.g. 192.168.1.20 or lab.example.org.
+    /// Needed when --broker-addr listens on 0.0.0.0.
+    #[arg(long, env = "STREAMLAB_ADVERTISE", value_name = "HOST")]
+    pub advertise: Option<String>,
+    /// Serve a class on the network: the web and the broker listen on every interface and the
+    /// broker advertises HOST (the same as --broker-addr 0.0.0.0:9092 --advertise HOST).
+    #[arg(long, env = "STREAMLAB_PUBLIC", value_name = "HOST", conflicts_with = "advertise")]
+    pub public: Option<String>,
     /// Keep the embedded broker's data in DIR (a SQLite file) instead of in memory.
     #[arg(long, env = "STREAMLAB_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
     /// Partitions of the lab topics when they are created.
     #[arg(long, env = "STREAMLAB_PARTITIONS", default_value_t = 3, value_parser = clap::value_parser!(i32).range(1..=1000))]
     pub partitions: i32,
-    /// Deleting topics and resetting offsets through the lab needs this token
-    /// (`Authorization: Bearer TOKEN`). Without it anyone who can open the lab may.
+    /// The teacher's token (`Authorization: Bearer TOKEN`): may do everything. Without it,
+    /// deleting topics, resetting groups and the generator switch are allowed only from the
+    /// machine the lab runs on.
     #[arg(long, env = "STREAMLAB_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
+    /// Class mode, with --roster: students sign in with tokens derived from this secret
+    /// (`streamlab class tokens`) and may change only topics and groups named `NAME.*`.
+    #[arg(long, env = "STREAMLAB_CLASS_SECRET", hide_env_values = true, requires = "roster")]
+    pub class_secret: Option<String>,
+    /// Let the teacher delete the lab's own topics (requests, predictions, dead letters, …)
+    /// through the lab.
+    #[arg(long, env = "STREAMLAB_ALLOW_LAB_TOPIC_DELETE")]
+    pub allow_lab_topic_delete: bool,
     /// Largest record the lab's API produces, in bytes.
     #[arg(long, env = "STREAMLAB_MAX_RECORD_BYTES", default_value_t = 1 << 20)]
     pub max_record_bytes: usize,
@@ -91,7 +110,6 @@ pub struct LabArgs {
 impl LabArgs {
     pub fn limits(&self) -> crate::web::guard::Limits {
         crate::web::guard::Limits {
-            admin_token: self.admin_token.clone().filter(|t| !t.is_empty()),
             max_record_bytes: self.max_record_bytes,
             max_subscriptions: self.max_subscriptions,
             requests_per_second: self.requests_per_second,
@@ -166,6 +184,62 @@ pub enum Command {
     /// Check exercises against the cluster: each condition passes, fails, errs or times out.
     /// Exit code 0 only when every condition passed.
     Check(CheckArgs),
+    /// Why a client sees nothing: can the bootstrap address be reached, does the address the
+    /// broker advertises connect, which topics exist, where a group has committed. Exit code
+    /// 0 only when every check is ok.
+    Doctor(DoctorArgs),
+    /// The class of `--roster`: its students' sign-in tokens.
+    #[command(subcommand)]
+    Class(ClassCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// A consumer group that sees nothing: its committed offsets against the end.
+    #[arg(long, short = 'g')]
+    pub group: Option<String>,
+    /// A topic that should have records.
+    #[arg(long, short = 't')]
+    pub topic: Option<String>,
+    /// Print the checks as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClassCommand {
+    /// Print a token per student (stable: the same secret and roster give the same tokens).
+    Tokens(ClassTokensArgs),
+    /// Print the rpk commands that give each student of the roster `NAME.*` on a Redpanda
+    /// cluster with SASL (the embedded broker enforces no rights at the Kafka level).
+    Acls(ClassAclsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ClassAclsArgs {
+    /// The class: one student name per line.
+    #[arg(long, env = "STREAMLAB_ROSTER", value_name = "FILE")]
+    pub roster: PathBuf,
+    /// With the class secret, each student's SASL password is her class token, so a student
+    /// has one secret for the lab and the cluster.
+    #[arg(long, env = "STREAMLAB_CLASS_SECRET", hide_env_values = true)]
+    pub class_secret: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ClassTokensArgs {
+    /// The class: one student name per line.
+    #[arg(long, env = "STREAMLAB_ROSTER", value_name = "FILE")]
+    pub roster: PathBuf,
+    /// The secret the tokens derive from; start the lab with the same one.
+    #[arg(long, env = "STREAMLAB_CLASS_SECRET", hide_env_values = true)]
+    pub class_secret: Option<String>,
+    /// The tokens' last valid day (YYYY-MM-DD); without it they never expire.
+    #[arg(long, value_name = "DATE")]
+    pub last_day: Option<String>,
+    /// Print CSV (student,token) to hand out or mail-merge.
+    #[arg(long)]
+    pub csv: bool,
 }
 
 #[derive(Debug, Args)]

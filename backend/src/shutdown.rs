@@ -1,9 +1,11 @@
 //! The process's one shutdown signal, handed to every command.
 //!
-//! The first Ctrl-C triggers it: async code awaits [`Shutdown::wait`], blocking loops (the
-//! producers, the inference service, `tail`) poll [`Shutdown::flag`], and each finishes what
-//! it has in flight (a round committed, queued records flushed) before returning. A second
-//! Ctrl-C ends the process at once, for when finishing takes longer than the user will wait.
+//! The first Ctrl-C (SIGINT) or SIGTERM triggers it — SIGTERM is what `docker stop`, systemd
+//! and Kubernetes send, so it gets the same clean ending as Ctrl-C. Async code awaits
+//! [`Shutdown::wait`], blocking loops (the producers, the inference service, `tail`) poll
+//! [`Shutdown::flag`], and each finishes what it has in flight (a round committed, queued
+//! records flushed) before returning. A second signal ends the process at once, for when
+//! finishing takes longer than the user will wait.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,19 +23,18 @@ impl Shutdown {
         Self::default()
     }
 
-    /// A shutdown triggered by Ctrl-C. Must be called inside the tokio runtime.
-    pub fn on_ctrl_c() -> Self {
+    /// A shutdown triggered by Ctrl-C or SIGTERM. Must be called inside the tokio runtime.
+    pub fn on_signals() -> Self {
         let shutdown = Self::new();
         let s = shutdown.clone();
         tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_err() {
-                return;
-            }
+            let Ok(mut signals) = Signals::new() else { return };
+            let first = signals.next().await;
+            tracing::info!(signal = first, "stopping: finishing what is in flight");
             s.trigger();
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("stopped without finishing");
-                std::process::exit(130);
-            }
+            let second = signals.next().await;
+            eprintln!("stopped without finishing ({second} again)");
+            std::process::exit(if second == "SIGTERM" { 143 } else { 130 });
         });
         shutdown
     }
@@ -55,6 +56,37 @@ impl Shutdown {
     /// The signal as a flag, for blocking code on its own thread.
     pub fn flag(&self) -> Arc<AtomicBool> {
         self.flag.clone()
+    }
+}
+
+/// The signals that ask the process to stop.
+struct Signals {
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> std::io::Result<Self> {
+        Ok(Signals {
+            #[cfg(unix)]
+            terminate: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?,
+        })
+    }
+
+    /// Waits for the next one and names it.
+    async fn next(&mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => "SIGINT",
+                _ = self.terminate.recv() => "SIGTERM",
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            "Ctrl-C"
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Socket, connect, next_matching, send_json, serve_lab, serve_lab_with};
+use common::{LabOptions, Socket, connect, lab_access, next_matching, send_json, serve_lab, serve_lab_opts};
 use futures::SinkExt;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use streamlab::kafka::KafkaConfig;
+use streamlab::web::access::Access;
 use streamlab::web::guard::Limits;
 use streamlab_wire::{
     ApiError, ClusterInfo, Decoded, GeneratorStatus, GroupInfo, InferenceStatus, Produced, RateSample, RecordView,
@@ -496,13 +497,9 @@ async fn the_sampler_measures_the_generators_rate_and_inference_is_reported() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn guard_rails_refuse_bad_input_and_keep_serving() {
-    let limits = Limits {
-        admin_token: Some("t0ken".into()),
-        max_record_bytes: 1000,
-        max_subscriptions: 2,
-        requests_per_second: 20.0,
-    };
-    let (addr, _stop) = serve_lab_with(false, limits).await;
+    let limits = Limits { max_record_bytes: 1000, max_subscriptions: 2, requests_per_second: 20.0 };
+    let access = Access { admin_token: Some("t0ken".into()), ..lab_access() };
+    let (addr, _stop) = serve_lab_opts(LabOptions { limits, access, ..LabOptions::default() }).await;
     let api = Api::new(addr);
     assert_eq!(api.post("/api/topics", json!({"name": "guarded", "partitions": 1})).await.0, StatusCode::CREATED);
     api.wait_topic("guarded").await;

@@ -454,3 +454,97 @@ async fn a_kill_in_exactly_once_mode_loses_nothing() {
     .unwrap();
     assert_eq!(per_request.len(), n, "every request has an output");
 }
+
+// ---- SIGTERM: what `docker stop`, systemd and Kubernetes send.
+
+/// The whole lab (embedded broker on SQLite, the inference service beside it), started from
+/// the binary; returns it once its ready banner is out, and its stderr so far and to come.
+fn spawn_lab(args: &[&str]) -> (Child, Arc<std::sync::Mutex<String>>) {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_streamlab"))
+        .args(args)
+        .env_remove("KAFKA_BROKERS")
+        .env_remove("STREAMLAB_LOG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = Arc::new(std::sync::Mutex::new(String::new()));
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let (stderr, kept) = (child.stderr.take().unwrap(), log.clone());
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains("is ready") {
+                let _ = ready_tx.send(());
+            }
+            kept.lock().unwrap().push_str(&(line + "\n"));
+        }
+    });
+    ready_rx.recv_timeout(Duration::from_secs(60)).expect("the lab printed its ready banner");
+    (child, log)
+}
+
+/// Sends SIGTERM and waits up to `within` for the exit status.
+fn terminate(child: &mut Child, within: Duration) -> std::process::ExitStatus {
+    let sent = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(sent.success());
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("still running {within:?} after SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_mid_backlog_exits_0_and_a_restart_answers_every_acknowledged_request() {
+    let dir = std::env::temp_dir().join(format!("streamlab-sigterm-{}", uuid::Uuid::new_v4()));
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let broker = format!("127.0.0.1:{port}");
+    let args = ["--broker-addr", &broker, "--web-addr", "127.0.0.1:0", "--data-dir", dir.to_str().unwrap()];
+    let lab_args: Vec<&str> = args.iter().copied().chain(["--max-batch", "20"]).collect();
+    let kafka = KafkaConfig::new(broker.clone());
+    let c = InferenceConfig::default();
+    let n = 20_000;
+
+    let (mut lab, log) = spawn_lab(&lab_args);
+    // Every request is acknowledged by the broker before the signal.
+    produce_valid(&kafka, &c.requests, n).await;
+    let (k, c2) = (kafka.clone(), c.clone());
+    let (at_signal, status) = tokio::task::spawn_blocking(move || {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while count_records(&k, &c2.predictions) == 0 {
+            assert!(Instant::now() < deadline, "no prediction within 60 s");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let at_signal = count_records(&k, &c2.predictions);
+        (at_signal, terminate(&mut lab, Duration::from_secs(10)))
+    })
+    .await
+    .unwrap();
+    let log = log.lock().unwrap().clone();
+    eprintln!("SIGTERM after {at_signal} of {n} predictions\n{log}");
+    assert!(at_signal < n as i64, "the backlog was done before the signal; make it larger");
+    assert_eq!(status.code(), Some(0), "SIGTERM is a clean stop: {log}");
+    assert!(!log.contains("panicked"), "{log}");
+    assert!(!log.contains("Connection refused"), "the broker stopped last, after every client: {log}");
+
+    // Same data directory, same port: the broker's SQLite file opens, the service resumes at
+    // what was committed, and every acknowledged request has its prediction.
+    let (mut again, _log) = spawn_lab(&args);
+    let (k, c2) = (kafka.clone(), c.clone());
+    let (per_request, status) = tokio::task::spawn_blocking(move || {
+        let per_request = outputs_per_request(&k, &c2, n, false);
+        (per_request, terminate(&mut again, Duration::from_secs(10)))
+    })
+    .await
+    .unwrap();
+    assert_eq!(per_request.len(), n, "every acknowledged request answered after the restart");
+    assert_eq!(status.code(), Some(0));
+    let _ = std::fs::remove_dir_all(&dir);
+}

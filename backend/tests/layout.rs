@@ -17,7 +17,8 @@ const LAYERS: [(&str, u8); 8] = [
 ];
 
 /// Inside `web`: leaves, then the state and errors, then handlers and the socket, then the router.
-const WEB: [(&str, u8); 10] = [
+const WEB: [(&str, u8); 11] = [
+    ("access", 0),
     ("assets", 0),
     ("guard", 0),
     ("live", 0),

@@ -7,6 +7,7 @@
 use crate::cli::{InferArgs, KafkaArgs, LabArgs};
 use crate::exercises::Catalog;
 use crate::exercises::check::Checker;
+use crate::exercises::class::Class;
 use crate::exercises::conditions::FailureDetails;
 use crate::inference::{InferenceConfig, InferenceMetrics, InferenceService};
 use crate::kafka::KafkaConfig;
@@ -16,6 +17,7 @@ use crate::kafka::groups::GroupReader;
 use crate::kafka::metadata::{ClusterReader, wait_ready};
 use crate::load::generator::Generator;
 use crate::shutdown::Shutdown;
+use crate::web::access::Access;
 use crate::web::guard::{Limits, RateLimiter};
 use crate::web::live::Tails;
 use crate::web::sampler::Sampler;
@@ -30,6 +32,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use streamlab_model::Artifact;
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 pub async fn run(
     lab: LabArgs,
@@ -37,35 +41,78 @@ pub async fn run(
     kafka: &KafkaArgs,
     shutdown: Shutdown,
 ) -> anyhow::Result<ExitCode> {
+    let roster = match &lab.roster {
+        Some(path) => super::read_roster(path)?,
+        None => Vec::new(),
+    };
+    let infer = inference.config();
+    let mut lab_topics: Vec<String> = streamlab_wire::topics::ALL.iter().map(|t| t.to_string()).collect();
+    lab_topics.extend([infer.requests.clone(), infer.predictions.clone(), infer.dead_letters.clone()]);
+    let access = Access {
+        admin_token: lab.admin_token.clone().filter(|t| !t.is_empty()),
+        class: match lab.class_secret.as_deref().filter(|s| !s.is_empty()) {
+            Some(secret) => {
+                anyhow::ensure!(
+                    secret.len() >= 16,
+                    "--class-secret is too short to keep tokens unguessable: use 16 characters or more"
+                );
+                Some(Class::new(secret, roster.clone()))
+            }
+            None => None,
+        },
+        lab_topics,
+        allow_lab_topic_delete: lab.allow_lab_topic_delete,
+    };
+    // --public HOST: everything on every interface, the broker advertising HOST.
+    let (web_addr, broker_addr, advertise) = match &lab.public {
+        Some(host) => (
+            SocketAddr::new(std::net::Ipv4Addr::UNSPECIFIED.into(), lab.web_addr.port()),
+            SocketAddr::new(std::net::Ipv4Addr::UNSPECIFIED.into(), lab.broker_addr.port()),
+            Some(host.clone()),
+        ),
+        None => (lab.web_addr, lab.broker_addr, lab.advertise.clone()),
+    };
     let config = LabConfig {
         kafka: kafka.external(),
-        broker_addr: lab.broker_addr,
+        broker_addr,
+        advertise,
         data_dir: lab.data_dir.clone(),
         partitions: lab.partitions,
-        inference: Some(inference.config()),
+        inference: Some(infer),
         model: Arc::new(super::model::load(inference.model.as_deref())?),
         limits: lab.limits(),
+        access,
         exercises: Arc::new(Catalog::load(lab.exercises.as_deref())?),
-        roster: match &lab.roster {
-            Some(path) => super::read_roster(path)?,
-            None => Vec::new(),
-        },
+        roster,
         failure_details: lab.failure_details,
     };
-    let listener = bind_web(lab.web_addr).await?;
+    let listener = bind_web(web_addr).await?;
     let started = Lab::start(&config).await?;
     let web = listener.local_addr()?;
     let broker = match &started.broker {
         Some(b) => format!(
-            "{} (embedded, {})",
+            "{} (embedded, listening on {}, {}){}",
+            b.bootstrap(),
             b.addr(),
-            config.data_dir.as_ref().map_or("in memory".to_owned(), |d| format!("data in {}", d.display()))
+            config.data_dir.as_ref().map_or("in memory".to_owned(), |d| format!("data in {}", d.display())),
+            if b.reachable_from_other_machines() {
+                ""
+            } else {
+                "\n          this machine only: for clients on other machines start with --public HOST"
+            }
         ),
         None => started.kafka.bootstrap.clone(),
     };
+    let class = match &config.access.class {
+        Some(c) => format!(
+            "\n  class   {} students sign in with their tokens (streamlab class tokens --roster FILE)",
+            c.roster().len()
+        ),
+        None => String::new(),
+    };
     let shown = if web.ip().is_unspecified() { format!("127.0.0.1:{}", web.port()) } else { web.to_string() };
     eprintln!(
-        "streamlab {} is ready\n  lab     http://{shown}/\n  broker  {broker}\n  topics  {}\nPress Ctrl-C to stop.",
+        "streamlab {} is ready\n  lab     http://{shown}/\n  broker  {broker}\n  topics  {}{class}\nPress Ctrl-C to stop.",
         env!("CARGO_PKG_VERSION"),
         streamlab_wire::topics::ALL.join(", ")
     );
@@ -78,12 +125,16 @@ pub struct LabConfig {
     /// A cluster to use; `None` starts the embedded broker.
     pub kafka: Option<KafkaConfig>,
     pub broker_addr: SocketAddr,
+    /// The host the embedded broker advertises (`--advertise`).
+    pub advertise: Option<String>,
     pub data_dir: Option<PathBuf>,
     pub partitions: i32,
     /// The inference service to run beside the lab, if any.
     pub inference: Option<InferenceConfig>,
     pub model: Arc<Artifact>,
     pub limits: Limits,
+    /// Who may do what.
+    pub access: Access,
     /// The exercises the lab checks.
     pub exercises: Arc<Catalog>,
     /// The class shown on the classroom page.
@@ -106,7 +157,7 @@ impl Lab {
             Some(kafka) => (kafka.clone(), None),
             None => {
                 let storage = config.data_dir.clone().map_or(Storage::Memory, Storage::Directory);
-                let broker = EmbeddedBroker::start(config.broker_addr, storage).await?;
+                let broker = EmbeddedBroker::start(config.broker_addr, config.advertise.as_deref(), storage).await?;
                 (KafkaConfig::new(broker.bootstrap()), Some(broker))
             }
         };
@@ -163,7 +214,12 @@ impl Lab {
             .create()
             .context("cannot create the lab's producer")?;
         let state = AppState {
-            info: Arc::new(LabInfo { brokers: self.kafka.bootstrap.clone(), embedded_broker: self.broker.is_some() }),
+            info: Arc::new(LabInfo {
+                brokers: self.kafka.bootstrap.clone(),
+                embedded_broker: self.broker.is_some(),
+                // An external cluster is the teacher's to set up; assume it serves the class.
+                reachable_from_other_machines: self.broker.as_ref().is_none_or(|b| b.reachable_from_other_machines()),
+            }),
             kafka: self.kafka.clone(),
             feeds,
             metrics,
@@ -173,21 +229,41 @@ impl Lab {
             generator: generator.clone(),
             limiter: Arc::new(RateLimiter::new(self.config.limits.requests_per_second)),
             limits: Arc::new(self.config.limits.clone()),
+            access: Arc::new(self.config.access.clone()),
             tails: Arc::new(Tails::new(self.kafka.clone())),
             model: Arc::new(model_summary(&self.config.model)),
             checker: Checker::new(self.kafka.clone(), self.config.exercises.clone())
                 .with_details(self.config.failure_details),
             roster: Arc::new(self.config.roster.clone()),
             classroom: Arc::default(),
+            sessions: TaskTracker::new(),
+            closing: CancellationToken::new(),
         };
+        let (sessions, closing) = (state.sessions.clone(), state.closing.clone());
         let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
         let result = axum::serve(listener, service).with_graceful_shutdown(shutdown).await;
+
+        // The clients stop first and the broker last: a client whose broker is gone logs
+        // every refused reconnection, and the broker's storage must outlive the commits.
+        closing.cancel();
+        sessions.close();
+        if tokio::time::timeout(Duration::from_secs(2), sessions.wait()).await.is_err() {
+            tracing::warn!("some websockets did not close within 2 s");
+        }
         sampler.abort();
+        let _ = sampler.await;
         stop.store(true, Ordering::Relaxed);
         let _ = tokio::task::spawn_blocking(move || generator.stop()).await;
         if let Some(handle) = inference {
+            // The service finishes its round and commits before it returns.
             let _ = tokio::task::spawn_blocking(move || handle.join()).await;
         }
+        // A live tail's thread notices its socket is gone within one poll (100 ms).
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        if let Some(broker) = self.broker {
+            broker.stop().await;
+        }
+        tracing::info!("stopped: websockets closed, inference committed, broker storage closed");
         result.context("web server failed")
     }
 }

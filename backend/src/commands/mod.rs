@@ -10,16 +10,20 @@
 //! - [`tail`]: `streamlab tail TOPIC`, records as JSON lines.
 //! - [`check`]: `streamlab check`, the exercise checker.
 //! - [`model`]: `streamlab model train | profile | eval | info`.
+//! - [`doctor`]: `streamlab doctor`, why a client sees nothing.
+//! - [`class`]: `streamlab class tokens`, the students' sign-in tokens.
 
 pub mod check;
+pub mod class;
 pub mod datagen;
+pub mod doctor;
 pub mod experiment;
 pub mod infer;
 pub mod lab;
 pub mod model;
 pub mod tail;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{ClassCommand, Cli, Command};
 use crate::shutdown::Shutdown;
 use anyhow::Context;
 use std::path::Path;
@@ -37,6 +41,9 @@ pub async fn run(cli: Cli, shutdown: Shutdown) -> anyhow::Result<ExitCode> {
         Some(Command::Tail(args)) => tail::run(args, cli.kafka.cluster(), shutdown).await,
         Some(Command::Check(args)) => check::run(args, cli.kafka.cluster(), shutdown).await,
         Some(Command::Model(args)) => model::run(args, shutdown).await,
+        Some(Command::Doctor(args)) => doctor::run(args, cli.kafka.cluster()).await,
+        Some(Command::Class(ClassCommand::Tokens(args))) => class::tokens(args),
+        Some(Command::Class(ClassCommand::Acls(args))) => class::acls(args),
     }
 }
 

@@ -13,6 +13,7 @@
 //!   one student or a roster; and the report printed by `streamlab check`.
 
 pub mod check;
+pub mod class;
 pub mod compare;
 pub mod conditions;
 pub mod kinds;

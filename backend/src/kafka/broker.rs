@@ -35,20 +35,34 @@ pub enum BrokerError {
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error("the embedded broker failed: {0}")]
     Broker(String),
+    #[error(
+        "the embedded broker listens on every interface ({addr}) but cannot tell clients which address \
+         to connect to: add --advertise HOST (env STREAMLAB_ADVERTISE), HOST being how the other machines \
+         reach this one (its name or its address on the classroom network), or use --public HOST"
+    )]
+    NoAdvertisedHost { addr: SocketAddr },
+    #[error("cannot advertise `{host}` to clients: {reason}")]
+    Advertise { host: String, reason: String },
 }
 
 /// A running embedded broker; dropping it stops the broker.
 pub struct EmbeddedBroker {
     addr: SocketAddr,
+    /// `host:port` as clients are told to connect.
+    advertised: String,
     task: JoinHandle<()>,
 }
 
 impl EmbeddedBroker {
     /// Starts a broker listening on `addr` (port 0 picks a free port) and returns once it
-    /// accepts connections.
-    pub async fn start(addr: SocketAddr, storage: Storage) -> anyhow::Result<Self> {
+    /// accepts connections. Clients are told to connect to `advertise` (a host name or
+    /// address; the listening address when `None`) on the listening port.
+    pub async fn start(addr: SocketAddr, advertise: Option<&str>, storage: Storage) -> anyhow::Result<Self> {
         let addr = reserve(addr)?;
+        let advertised = advertised(addr, advertise)?;
         let listener = Url::parse(&format!("tcp://{addr}")).expect("valid url");
+        let advertised_url = Url::parse(&format!("tcp://{advertised}"))
+            .map_err(|e| BrokerError::Advertise { host: advertised.clone(), reason: e.to_string() })?;
         let storage_url = storage_url(&storage)?;
         // `builder()` does not depend on the broker's type parameters; name the ones `build`
         // returns.
@@ -60,7 +74,7 @@ impl EmbeddedBroker {
             .node_id(1)
             .cluster_id("streamlab")
             .incarnation_id(uuid::Uuid::new_v4())
-            .advertised_listener(listener.clone())
+            .advertised_listener(advertised_url)
             .storage(storage_url)
             .listener(listener)
             .silent(true)
@@ -90,7 +104,7 @@ impl EmbeddedBroker {
             }
             if tokio::net::TcpStream::connect(addr).await.is_ok() {
                 tracing::info!(%addr, storage = ?storage, "embedded broker listening");
-                return Ok(EmbeddedBroker { addr, task });
+                return Ok(EmbeddedBroker { addr, advertised, task });
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
@@ -102,9 +116,28 @@ impl EmbeddedBroker {
         self.addr
     }
 
-    /// The bootstrap address for clients.
+    /// The bootstrap address for clients: the advertised one.
     pub fn bootstrap(&self) -> String {
-        self.addr.to_string()
+        self.advertised.clone()
+    }
+
+    /// Whether clients on other machines can connect: the broker listens beyond loopback
+    /// and advertises an address that is not loopback.
+    pub fn reachable_from_other_machines(&self) -> bool {
+        let host = self.advertised.rsplit_once(':').map_or("", |(h, _)| h).trim_matches(['[', ']']);
+        let loopback_host = host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+        !self.addr.ip().is_loopback() && !loopback_host
+    }
+}
+
+impl EmbeddedBroker {
+    /// Stops the broker and waits until its task is gone, so that its storage (the SQLite
+    /// file) is closed before the process exits. Stop the broker's clients first: a client
+    /// left behind logs every refused reconnection.
+    pub async fn stop(mut self) {
+        self.task.abort();
+        let _ = (&mut self.task).await;
+        tracing::debug!(addr = %self.addr, "embedded broker stopped");
     }
 }
 
@@ -112,6 +145,24 @@ impl Drop for EmbeddedBroker {
     fn drop(&mut self) {
         self.task.abort();
     }
+}
+
+/// `host:port` that clients are told to connect to.
+fn advertised(addr: SocketAddr, advertise: Option<&str>) -> Result<String, BrokerError> {
+    let host = match advertise.map(str::trim).filter(|h| !h.is_empty()) {
+        Some(h) => h.to_owned(),
+        None if addr.ip().is_unspecified() => return Err(BrokerError::NoAdvertisedHost { addr }),
+        None => addr.ip().to_string(),
+    };
+    // An IPv6 address needs brackets before its port.
+    if host.parse::<std::net::Ipv6Addr>().is_ok() {
+        return Ok(format!("[{host}]:{}", addr.port()));
+    }
+    if host.contains([':', '/', ' ', '@', '?', '#']) {
+        let reason = "give a host name or an address without a port (the port is --broker-addr's)".to_owned();
+        return Err(BrokerError::Advertise { host, reason });
+    }
+    Ok(format!("{host}:{}", addr.port()))
 }
 
 /// Checks that `addr` is free (nisshi's own error would only say "in use" deep in a log)

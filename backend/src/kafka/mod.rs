@@ -9,6 +9,7 @@ pub mod avro;
 pub mod broker;
 pub mod config;
 pub mod delivery;
+pub mod doctor;
 pub mod groups;
 pub mod metadata;
 pub mod records;

@@ -2,6 +2,7 @@
 //! was (the status); handlers end in `?`. Every error reaches the client as
 //! `{"error": "..."}`.
 
+use super::access::Denied;
 use crate::exercises::CatalogError;
 use crate::kafka::admin::TopicError;
 use crate::kafka::groups::GroupError;
@@ -106,6 +107,12 @@ impl From<CatalogError> for ApiError {
             CatalogError::Unknown(_) => Self::not_found(e),
             e => Self::bad_request(e),
         }
+    }
+}
+
+impl From<Denied> for ApiError {
+    fn from(d: Denied) -> Self {
+        Self::new(d.status, d.message)
     }
 }
 

@@ -1,5 +1,5 @@
-//! Guard rails of the lab's API: an admin token for destructive actions, size limits and a
-//! request-rate limit per client, so one runaway script cannot take the lab from a class.
+//! Guard rails of the lab's API: size limits and a request-rate limit per client, so one
+//! runaway script cannot take the lab from a class. Who may do what is [`super::access`].
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -9,8 +9,6 @@ use std::time::Instant;
 /// The limits, set by flags.
 #[derive(Debug, Clone)]
 pub struct Limits {
-    /// Needed to delete topics and reset offsets, when set.
-    pub admin_token: Option<String>,
     /// Largest record the API produces (key + value + headers).
     pub max_record_bytes: usize,
     pub max_subscriptions: usize,
@@ -20,20 +18,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { admin_token: None, max_record_bytes: 1 << 20, max_subscriptions: 8, requests_per_second: 50.0 }
-    }
-}
-
-impl Limits {
-    /// Is the presented token (`Authorization: Bearer ..` or `X-Admin-Token`) enough?
-    pub fn admits(&self, presented: Option<&str>) -> bool {
-        match &self.admin_token {
-            None => true,
-            // Compared in constant time so the token cannot be guessed byte by byte.
-            Some(token) => presented.is_some_and(|p| {
-                p.len() == token.len() && p.bytes().zip(token.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
-            }),
-        }
+        Limits { max_record_bytes: 1 << 20, max_subscriptions: 8, requests_per_second: 50.0 }
     }
 }
 
@@ -96,16 +81,5 @@ mod tests {
         let allowed = (0..50).filter(|_| limiter.allow(ip)).count();
         assert!((20..=21).contains(&allowed), "{allowed}");
         assert!(limiter.allow("10.0.0.2".parse().unwrap()), "other clients are not affected");
-    }
-
-    #[test]
-    fn the_token_must_match_exactly() {
-        let open = Limits::default();
-        assert!(open.admits(None));
-        let locked = Limits { admin_token: Some("s3cret".into()), ..Limits::default() };
-        assert!(locked.admits(Some("s3cret")));
-        assert!(!locked.admits(Some("s3cre")));
-        assert!(!locked.admits(Some("s3creT")));
-        assert!(!locked.admits(None));
     }
 }

@@ -8,13 +8,15 @@
 //! - [`ws`]: the websocket protocol.
 //! - [`live`]: live tails of topics for the websockets, with frame batching and skipping.
 //! - [`sampler`]: the once-a-second poller behind everything live (topics, groups, rates).
-//! - [`guard`]: the admin token's check and the request-rate limits.
+//! - [`access`]: who may do what (the teacher, a student in class mode, a guest).
+//! - [`guard`]: the size and request-rate limits.
 //! - [`assets`]: the browser lab's files, embedded at build time.
 //!
 //! Dependencies point one way: `router` uses `api` and `ws`; they use `state` and `error`;
-//! `state` holds the leaf parts (`live`, `sampler`, `guard`), which, like `assets`, import
+//! `state` holds the leaf parts (`live`, `sampler`, `guard`, `access`), which, like `assets`, import
 //! nothing of `web`. `tests/layout.rs` checks it.
 
+pub mod access;
 pub mod api;
 pub mod assets;
 pub mod error;

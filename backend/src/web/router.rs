@@ -1,40 +1,40 @@
 //! The routes: the browser lab's files, its websocket, `/healthz`, `/metrics` and the API.
 //!
-//! `app()` builds the router apart from serving it, so tests can serve it on port 0. The
-//! rules that hold for many routes live here as layers, not in each handler: the request
-//! rate per client for the whole API, and the admin token for the destructive routes (one
-//! sub-router behind [`require_admin`], as axum's key-value-store example guards its admin
-//! routes).
+//! `app()` builds the router apart from serving it, so tests can serve it on port 0. What
+//! holds for every route lives here as layers, not in each handler: the request rate per
+//! client, and [`identify`], which tells who is calling (the teacher, a student, a guest)
+//! and puts the [`Caller`] in the request for the handlers, whose rules are in
+//! [`super::access`].
 
+use super::access::Caller;
 use super::api;
 use super::assets;
 use super::error::ApiError;
 use super::state::AppState;
 use super::ws;
 use crate::inference::InferenceMetrics;
-use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{StatusCode, header};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, delete, get, post};
+use axum::{Extension, Json, Router};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use streamlab_wire::WS_PATH;
+use streamlab_wire::{WS_PATH, Whoami};
 
 pub fn app(state: AppState) -> Router {
     let body_limit = state.limits.max_record_bytes + 64 * 1024;
-    // Deleting topics and moving offsets changes what everyone else sees.
-    let admin = Router::new()
-        .route("/api/topics/{topic}", delete(api::topics::delete_topic))
-        .route("/api/groups/{group}/reset", post(api::groups::reset_group))
-        .route_layer(middleware::from_fn_with_state(state.clone(), require_admin));
     let api = Router::new()
+        .route("/api/whoami", get(whoami))
+        .route("/api/doctor", get(api::doctor::doctor))
         .route("/api/cluster", get(api::topics::cluster))
         .route("/api/topics", get(api::topics::topics).post(api::topics::create_topic))
+        .route("/api/topics/{topic}", delete(api::topics::delete_topic))
         .route("/api/topics/{topic}/records", get(api::topics::read_records).post(api::topics::produce))
         .route("/api/groups", get(api::groups::groups))
         .route("/api/groups/{group}", get(api::groups::group))
+        .route("/api/groups/{group}/reset", post(api::groups::reset_group))
         .route("/api/rates", get(api::rates::rates))
         .route("/api/inference", get(api::inference::inference))
         .route("/api/model", get(api::inference::model))
@@ -44,16 +44,19 @@ pub fn app(state: AppState) -> Router {
         .route("/api/progress", get(api::exercises::progress))
         .route("/api/classroom", get(api::exercises::classroom))
         .route("/api/classroom.csv", get(api::exercises::classroom_csv))
-        .merge(admin)
+        .route(WS_PATH, get(ws::websocket))
+        .route("/api", any(not_found))
+        .route("/api/", any(not_found))
         .route("/api/{*rest}", any(not_found))
         .layer(DefaultBodyLimit::max(body_limit))
+        // Layers run outside in: the rate limit first, so a flood of bad tokens costs nothing.
+        .layer(middleware::from_fn_with_state(state.clone(), identify))
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit));
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
-        .route(WS_PATH, get(ws::websocket))
         .merge(api)
-        .fallback(assets::serve)
+        .fallback(page)
         .with_state(state)
 }
 
@@ -74,13 +77,22 @@ fn prometheus(metrics: &InferenceMetrics) -> impl IntoResponse + use<> {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], metrics.render())
 }
 
+/// The lab's files; only to read: a DELETE or POST that lands here named no endpoint.
+async fn page(method: Method, uri: Uri, headers: HeaderMap) -> Response {
+    if method == Method::GET || method == Method::HEAD {
+        assets::serve(uri, headers).await
+    } else {
+        ApiError::new(StatusCode::METHOD_NOT_ALLOWED, format!("{method} {uri} names no endpoint")).into_response()
+    }
+}
+
 async fn not_found() -> ApiError {
     ApiError::not_found("no such API endpoint")
 }
 
 /// Refuses a client that sends more than the limit's requests per second.
 async fn rate_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let client = request.extensions().get::<axum::extract::ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    let client = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     if let Some(ip) = client
         && !state.limiter.allow(ip)
     {
@@ -90,16 +102,32 @@ async fn rate_limit(State(state): State<AppState>, request: Request, next: Next)
     next.run(request).await
 }
 
-/// Lets a request through only with the lab's admin token, when one is set
-/// (`Authorization: Bearer TOKEN` or `X-Admin-Token: TOKEN`).
-async fn require_admin(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// Tells who is calling from the token presented (`Authorization: Bearer TOKEN`,
+/// `X-Admin-Token: TOKEN`, or `?token=` where a browser cannot set headers: the websocket
+/// and download links) and where from. A token that is not valid is refused here, once.
+async fn identify(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     let headers = request.headers();
-    let presented = headers.get("x-admin-token").and_then(|v| v.to_str().ok()).or_else(|| {
-        headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "))
+    // Headers are read as UTF-8, not just ASCII, so that a look-alike letter in a token gets
+    // the verdict "not on the roster" instead of being silently dropped as no token at all.
+    let text = |v: &header::HeaderValue| String::from_utf8_lossy(v.as_bytes()).into_owned();
+    let header_token = headers.get("x-admin-token").map(text).or_else(|| {
+        headers.get(header::AUTHORIZATION).map(text).and_then(|v| v.strip_prefix("Bearer ").map(str::to_owned))
     });
-    if !state.limits.admits(presented) {
-        let message = "this action needs the lab's admin token (header `Authorization: Bearer TOKEN`)";
-        return ApiError::new(StatusCode::UNAUTHORIZED, message).into_response();
+    let token = header_token.or_else(|| {
+        let query = request.uri().query()?;
+        url::form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "token").map(|(_, v)| v.into_owned())
+    });
+    match state.access.identify(token.as_deref(), peer) {
+        Ok(caller) => {
+            request.extensions_mut().insert(caller);
+            next.run(request).await
+        }
+        Err(denied) => ApiError::from(denied).into_response(),
     }
-    next.run(request).await
+}
+
+/// `GET /api/whoami`: who the lab takes this client for.
+async fn whoami(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> Json<Whoami> {
+    Json(state.access.whoami(&caller))
 }

@@ -2,6 +2,7 @@
 //! feeds, the live tails, the limits) but nothing that handles requests, so the router and
 //! the handlers depend on it and never the other way round.
 
+use super::access::Access;
 use super::guard::{Limits, RateLimiter};
 use super::live::Tails;
 use super::sampler::Feeds;
@@ -15,6 +16,8 @@ use rdkafka::producer::FutureProducer;
 use std::sync::Arc;
 use std::time::Instant;
 use streamlab_wire::{ClassReport, ModelSummary};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -29,6 +32,8 @@ pub struct AppState {
     pub producer: FutureProducer,
     pub generator: Arc<Generator>,
     pub limits: Arc<Limits>,
+    /// Who may do what: the admin token, class mode, the lab's own topics.
+    pub access: Arc<Access>,
     pub limiter: Arc<RateLimiter>,
     pub tails: Arc<Tails>,
     pub model: Arc<ModelSummary>,
@@ -37,10 +42,18 @@ pub struct AppState {
     pub roster: Arc<Vec<String>>,
     /// The classroom grid, kept a few seconds so many open pages cost one grading run.
     pub classroom: Arc<tokio::sync::Mutex<Option<(Instant, ClassReport)>>>,
+    /// The open websockets, so that a shutdown can close them and wait until their live
+    /// tails have let go of the broker.
+    pub sessions: TaskTracker,
+    /// Cancelled when the lab stops: every websocket says goodbye and closes.
+    pub closing: CancellationToken,
 }
 
 #[derive(Debug, Clone)]
 pub struct LabInfo {
+    /// The bootstrap string clients use (the advertised address).
     pub brokers: String,
     pub embedded_broker: bool,
+    /// Whether clients on other machines can reach the broker.
+    pub reachable_from_other_machines: bool,
 }

@@ -8,17 +8,21 @@
 //! `watch_exercise` makes the server re-check that exercise every [`RECHECK_INTERVAL`] and
 //! send `check` when a result changes.
 
+use super::access::{Access, Act, Caller};
+use super::api::rates::visible_rates;
 use super::guard::Bucket;
 use super::live::{SubscribeError, Subscriptions, Tails};
 use super::state::AppState;
 use crate::exercises::Namespace;
 use crate::exercises::check::Checker;
+use crate::kafka::admin::validate_topic_name;
+use axum::Extension;
 use axum::extract::State;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::response::IntoResponse;
 use std::sync::Arc;
 use std::time::Duration;
-use streamlab_wire::{CheckReport, ClientMessage, Outcome, ServerMessage, TopicInfo};
+use streamlab_wire::{CheckReport, ClientMessage, GroupInfo, Outcome, ServerMessage, TopicInfo};
 use tokio::sync::broadcast::error::RecvError;
 
 /// Largest websocket message a client may send.
@@ -28,8 +32,19 @@ const FRAME_INTERVAL: Duration = Duration::from_millis(50);
 /// How often a watched exercise is checked again.
 pub const RECHECK_INTERVAL: Duration = Duration::from_secs(3);
 
-pub async fn websocket(ws: WebSocketUpgrade, State(state): State<AppState>) -> impl IntoResponse {
-    ws.max_message_size(MAX_CLIENT_MESSAGE).on_upgrade(move |socket| session(socket, state))
+/// The caller is told apart when the socket opens (a browser sends its token as `?token=`)
+/// and keeps that role for the socket's life: it sees only the topics, groups and rates it may
+/// read, and may subscribe to and check only those.
+pub async fn websocket(
+    ws: WebSocketUpgrade,
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> impl IntoResponse {
+    let open = state.sessions.token();
+    ws.max_message_size(MAX_CLIENT_MESSAGE).on_upgrade(move |socket| async move {
+        session(socket, state, caller).await;
+        drop(open);
+    })
 }
 
 fn text(message: &ServerMessage) -> String {
@@ -41,8 +56,15 @@ async fn send(socket: &mut WebSocket, message: &ServerMessage) -> bool {
 }
 
 /// One browser's socket, until it closes.
-async fn session(mut socket: WebSocket, state: AppState) {
+async fn session(mut socket: WebSocket, state: AppState, caller: Caller) {
     let feeds = state.feeds.clone();
+    let access = state.access.clone();
+    let seen_topics = |topics: &[TopicInfo]| -> Vec<TopicInfo> {
+        topics.iter().filter(|t| access.visible(&caller, &t.name)).cloned().collect()
+    };
+    let seen_groups = |groups: &[GroupInfo]| -> Vec<GroupInfo> {
+        groups.iter().filter(|g| access.visible(&caller, &g.group)).cloned().collect()
+    };
     let (mut topics, mut groups, mut inference, mut generator) =
         (feeds.topics.clone(), feeds.groups.clone(), feeds.inference.clone(), state.generator.subscribe());
     let mut rates = feeds.rates.subscribe();
@@ -51,10 +73,14 @@ async fn session(mut socket: WebSocket, state: AppState) {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             brokers: state.info.brokers.clone(),
             embedded_broker: state.info.embedded_broker,
+            who: access.whoami(&caller),
+            reachable_from_other_machines: state.info.reachable_from_other_machines,
         },
-        ServerMessage::Topics { topics: topics.borrow_and_update().clone() },
-        ServerMessage::Groups { groups: groups.borrow_and_update().clone() },
-        ServerMessage::Rates { history: feeds.history() },
+        ServerMessage::Topics { topics: seen_topics(&topics.borrow_and_update()) },
+        ServerMessage::Groups { groups: seen_groups(&groups.borrow_and_update()) },
+        ServerMessage::Rates {
+            history: feeds.history().into_iter().map(|s| visible_rates(&access, &caller, s)).collect(),
+        },
         ServerMessage::Inference { status: inference.borrow_and_update().clone() },
         ServerMessage::Generator { status: state.generator.status() },
     ];
@@ -72,16 +98,21 @@ async fn session(mut socket: WebSocket, state: AppState) {
     let mut watch = Watch { checker: state.checker.clone(), checks, task: None };
     loop {
         let out = tokio::select! {
+            _ = state.closing.cancelled() => {
+                let bye = CloseFrame { code: close_code::AWAY, reason: "the lab is stopping".into() };
+                let _ = socket.send(Message::Close(Some(bye))).await;
+                return;
+            },
             _ = frames.tick(), if !subs.is_empty() => match subs.frame() {
                 Some(frame) => frame,
                 None => continue,
             },
             r = topics.changed() => match r {
-                Ok(()) => text(&ServerMessage::Topics { topics: topics.borrow_and_update().clone() }),
+                Ok(()) => text(&ServerMessage::Topics { topics: seen_topics(&topics.borrow_and_update()) }),
                 Err(_) => return,
             },
             r = groups.changed() => match r {
-                Ok(()) => text(&ServerMessage::Groups { groups: groups.borrow_and_update().clone() }),
+                Ok(()) => text(&ServerMessage::Groups { groups: seen_groups(&groups.borrow_and_update()) }),
                 Err(_) => return,
             },
             r = inference.changed() => match r {
@@ -94,7 +125,7 @@ async fn session(mut socket: WebSocket, state: AppState) {
             },
             Some(report) = checked.recv() => text(&ServerMessage::Check { report }),
             r = rates.recv() => match r {
-                Ok(sample) => text(&ServerMessage::Rate { sample }),
+                Ok(sample) => text(&ServerMessage::Rate { sample: visible_rates(&access, &caller, sample) }),
                 // A socket that fell behind misses samples; the history on reconnect has them.
                 Err(RecvError::Lagged(_)) => continue,
                 Err(RecvError::Closed) => return,
@@ -104,7 +135,10 @@ async fn session(mut socket: WebSocket, state: AppState) {
                     ServerMessage::Error { message: format!("more than {} messages per second; slow down", state.limits.requests_per_second) }
                 } else {
                     match serde_json::from_str::<ClientMessage>(&incoming) {
-                        Ok(m) => handle(m, &mut subs, &topics, &state.tails, &mut watch).await,
+                        Ok(m) => {
+                            let listed = seen_topics(&topics.borrow());
+                            handle(m, &caller, &access, &mut subs, listed, &state.tails, &mut watch).await
+                        }
                         Err(e) => ServerMessage::Error { message: format!("cannot read that message: {e}") },
                     }
                 }),
@@ -174,19 +208,30 @@ impl Drop for Watch {
 
 async fn handle(
     m: ClientMessage,
+    caller: &Caller,
+    access: &Access,
     subs: &mut Subscriptions,
-    topics: &tokio::sync::watch::Receiver<Vec<TopicInfo>>,
+    topics: Vec<TopicInfo>,
     tails: &Arc<Tails>,
     watch: &mut Watch,
 ) -> ServerMessage {
     match m {
-        ClientMessage::WatchExercise { exercise, student } => watch.start(&exercise, student.as_deref()),
+        ClientMessage::WatchExercise { exercise, student } => match access.student(caller, student.as_deref()) {
+            Ok(student) => watch.start(&exercise, student),
+            Err(denied) => ServerMessage::Error { message: denied.message },
+        },
         ClientMessage::UnwatchExercise => {
             watch.stop();
             ServerMessage::Unwatched
         }
-        ClientMessage::ListTopics => ServerMessage::Topics { topics: topics.borrow().clone() },
+        ClientMessage::ListTopics => ServerMessage::Topics { topics },
         ClientMessage::Subscribe { subscription, topic, from, partitions } => {
+            let allowed = validate_topic_name(&topic)
+                .map_err(|e| e.to_string())
+                .and_then(|()| access.topic(caller, Act::Read, &topic).map_err(|d| d.message));
+            if let Err(message) = allowed {
+                return ServerMessage::Error { message: format!("cannot subscribe to {topic}: {message}") };
+            }
             let opened = match subs.check(subscription) {
                 Ok(()) => {
                     // Opening a tail talks to the broker; keep it off the async threads.

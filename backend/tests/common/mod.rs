@@ -17,8 +17,9 @@ pub struct TestBroker {
 
 /// Starts an in-memory embedded broker on a free loopback port.
 pub async fn start_broker() -> TestBroker {
-    let broker =
-        EmbeddedBroker::start("127.0.0.1:0".parse().unwrap(), Storage::Memory).await.expect("embedded broker starts");
+    let broker = EmbeddedBroker::start("127.0.0.1:0".parse().unwrap(), None, Storage::Memory)
+        .await
+        .expect("embedded broker starts");
     let kafka = KafkaConfig::new(broker.bootstrap());
     let ready = kafka.clone();
     tokio::task::spawn_blocking(move || wait_ready(&ready, Duration::from_secs(30)))
@@ -110,28 +111,68 @@ pub fn require(available: bool, what: &str) -> bool {
 /// Starts the lab (embedded broker on a free port, with or without inference) and serves
 /// it on a free loopback port until the returned sender is dropped.
 pub async fn serve_lab(inference: bool) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
-    serve_lab_with(inference, Default::default()).await
+    serve_lab_opts(LabOptions { inference, ..LabOptions::default() }).await
 }
 
-/// [`serve_lab`] with the API's limits set.
-pub async fn serve_lab_with(
-    inference: bool,
-    limits: streamlab::web::guard::Limits,
-) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
+/// How a test's lab is set up; the defaults are the lab's own (an open lab, its own
+/// topics protected), on loopback.
+pub struct LabOptions {
+    pub inference: bool,
+    pub limits: streamlab::web::guard::Limits,
+    pub access: streamlab::web::access::Access,
+    /// Where the web app listens.
+    pub web: std::net::SocketAddr,
+    pub broker: std::net::SocketAddr,
+    pub advertise: Option<String>,
+}
+
+impl Default for LabOptions {
+    fn default() -> Self {
+        LabOptions {
+            inference: false,
+            limits: Default::default(),
+            access: lab_access(),
+            web: "127.0.0.1:0".parse().unwrap(),
+            broker: "127.0.0.1:0".parse().unwrap(),
+            advertise: None,
+        }
+    }
+}
+
+/// The access rules of a lab started without flags.
+pub fn lab_access() -> streamlab::web::access::Access {
+    let lab_topics = streamlab_wire::topics::ALL.iter().map(|t| t.to_string()).collect();
+    streamlab::web::access::Access { lab_topics, ..Default::default() }
+}
+
+/// This machine's address on its network (not loopback), for tests of what a client on
+/// another machine sees; `None` on a machine with no network interface but loopback.
+pub fn non_loopback_ip() -> Option<std::net::IpAddr> {
+    // Connecting a UDP socket sends nothing; it only picks the interface a packet would leave by.
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    socket.connect("10.255.255.255:9").ok()?;
+    let ip = socket.local_addr().ok()?.ip();
+    (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
+}
+
+/// Starts a lab as `options` say; the address is where the web app listens.
+pub async fn serve_lab_opts(options: LabOptions) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
     let config = streamlab::commands::lab::LabConfig {
         kafka: None,
-        broker_addr: "127.0.0.1:0".parse().unwrap(),
+        broker_addr: options.broker,
+        advertise: options.advertise,
         data_dir: None,
         partitions: 3,
-        inference: inference.then(Default::default),
+        inference: options.inference.then(Default::default),
         model: std::sync::Arc::new(streamlab_model::Artifact::shipped().unwrap()),
-        limits,
+        limits: options.limits,
+        access: options.access,
         exercises: std::sync::Arc::new(streamlab::exercises::Catalog::embedded().unwrap()),
         roster: vec!["alice".into(), "bob".into()],
         failure_details: Default::default(),
     };
     let lab = streamlab::commands::lab::Lab::start(&config).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let listener = tokio::net::TcpListener::bind(options.web).await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(lab.serve(listener, async {
@@ -143,10 +184,12 @@ pub async fn serve_lab_with(
 pub type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 pub async fn connect(addr: std::net::SocketAddr) -> Socket {
-    tokio_tungstenite::connect_async(format!("ws://{addr}{}", streamlab_wire::WS_PATH))
-        .await
-        .expect("websocket opens")
-        .0
+    connect_path(addr, streamlab_wire::WS_PATH).await
+}
+
+/// A websocket to `path` (with its query, such as `?token=`).
+pub async fn connect_path(addr: std::net::SocketAddr, path: &str) -> Socket {
+    tokio_tungstenite::connect_async(format!("ws://{addr}{path}")).await.expect("websocket opens").0
 }
 
 /// The next server message, within 15 s.

@@ -316,6 +316,42 @@ pub struct ModelSummary {
     pub cv_std: f64,
 }
 
+/// Who the lab takes a browser or API client for (`GET /api/whoami`, and in `hello`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Whoami {
+    /// `teacher`, `student` or `guest`.
+    pub role: String,
+    /// The student's name, for a student.
+    #[serde(default)]
+    pub student: Option<String>,
+    /// True when the lab runs a class (`--roster` and `--class-secret`): students sign in
+    /// with a token and keep to their namespace.
+    pub class_mode: bool,
+}
+
+impl Default for Whoami {
+    fn default() -> Self {
+        Whoami { role: "guest".into(), student: None, class_mode: false }
+    }
+}
+
+impl Whoami {
+    pub fn is_teacher(&self) -> bool {
+        self.role == "teacher"
+    }
+}
+
+/// One check of `streamlab doctor` (and `GET /api/doctor`): what was tried, whether it
+/// worked, and what to do when it did not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DoctorCheck {
+    pub name: String,
+    pub ok: bool,
+    pub detail: String,
+    #[serde(default)]
+    pub fix: Option<String>,
+}
+
 /// The body of every HTTP error.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiError {
@@ -435,6 +471,12 @@ pub enum ServerMessage {
         version: String,
         brokers: String,
         embedded_broker: bool,
+        /// Who the lab takes this socket for.
+        #[serde(default)]
+        who: Whoami,
+        /// Whether clients on other machines can reach the broker at `brokers`.
+        #[serde(default)]
+        reachable_from_other_machines: bool,
     },
     /// The cluster's topics, sent on request and whenever they change.
     Topics {

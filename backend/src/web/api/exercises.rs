@@ -2,12 +2,13 @@
 
 use crate::exercises::Namespace;
 use crate::exercises::check;
+use crate::web::access::Caller;
 use crate::web::error::ApiError;
 use crate::web::state::AppState;
-use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::IntoResponse;
+use axum::{Extension, Json};
 use serde::Deserialize;
 use std::time::{Duration, Instant};
 use streamlab_wire::{CheckReport, ClassReport, ExerciseInfo, StudentReport};
@@ -28,32 +29,45 @@ pub struct StudentQuery {
 /// `GET /api/exercises/{exercise}/check?student=NAME`: one check run now.
 pub async fn check_exercise(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(exercise): Path<String>,
     Query(q): Query<StudentQuery>,
 ) -> Result<Json<CheckReport>, ApiError> {
     let exercise = state.checker.catalog.find(&exercise)?;
     let ns = Namespace::student(q.student.as_deref())?;
+    let ns = Namespace::student(state.access.student(&caller, ns.name())?)?;
     Ok(Json(state.checker.check(exercise, &ns).await))
 }
 
 /// `GET /api/progress?student=NAME`: every exercise checked for one student.
 pub async fn progress(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Query(q): Query<StudentQuery>,
 ) -> Result<Json<StudentReport>, ApiError> {
     let ns = Namespace::student(q.student.as_deref())?;
+    let ns = Namespace::student(state.access.student(&caller, ns.name())?)?;
     let class = state.checker.grade(&[ns.name().map(str::to_owned)], None).await?;
     class.students.into_iter().next().map(Json).ok_or_else(|| ApiError::internal("no report"))
 }
 
-/// `GET /api/classroom`: every student of `--roster` × every exercise.
-pub async fn classroom(State(state): State<AppState>) -> Result<Json<ClassReport>, ApiError> {
+/// `GET /api/classroom`: every student of `--roster` × every exercise. The teacher's only:
+/// grades are not for the whole class network.
+pub async fn classroom(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<ClassReport>, ApiError> {
+    state.access.teacher(&caller, "see the class's grades")?;
     Ok(Json(graded(&state).await?))
 }
 
 /// `GET /api/classroom.csv`: the same grid as a grade book to download, points per
 /// exercise, a row per student.
-pub async fn classroom_csv(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+pub async fn classroom_csv(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<impl IntoResponse, ApiError> {
+    state.access.teacher(&caller, "download the class's grades")?;
     let class = graded(&state).await?;
     Ok((
         [

@@ -1,7 +1,8 @@
 //! The lab's HTTP API under `/api`: what the browser lab shows, for scripts too. Handlers
-//! return [`ApiError`](super::error::ApiError) with `?`; which routes need the admin token
-//! is the router's business.
+//! return [`ApiError`](super::error::ApiError) with `?`; each asks
+//! [`super::access`] whether its [`Caller`](super::access::Caller) may do what it asks.
 
+pub mod doctor;
 pub mod exercises;
 pub mod generator;
 pub mod groups;

@@ -1,11 +1,19 @@
 //! The production and consumption rates the sampler keeps.
 
+use crate::web::access::{Access, Caller};
 use crate::web::state::AppState;
-use axum::Json;
 use axum::extract::State;
+use axum::{Extension, Json};
 use streamlab_wire::RateSample;
 
-/// The last 5 minutes of 1 s samples.
-pub async fn rates(State(state): State<AppState>) -> Json<Vec<RateSample>> {
-    Json(state.feeds.history())
+/// The last 5 minutes of 1 s samples, of the topics and groups the caller may see.
+pub async fn rates(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> Json<Vec<RateSample>> {
+    Json(state.feeds.history().into_iter().map(|s| visible_rates(&state.access, &caller, s)).collect())
+}
+
+/// A sample without the topics and groups `caller` may not see.
+pub fn visible_rates(access: &Access, caller: &Caller, mut sample: RateSample) -> RateSample {
+    sample.topics.retain(|t, _| access.visible(caller, t));
+    sample.groups.retain(|g, _| access.visible(caller, g));
+    sample
 }

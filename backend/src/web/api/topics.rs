@@ -1,13 +1,16 @@
-//! The cluster, its topics and their records.
+//! The cluster, its topics and their records. Each handler asks [`crate::web::access`]
+//! whether its caller may do what it asks, after the name itself has been checked, so a
+//! name like `../x` is a bad request whoever sends it.
 
 use super::blocking;
 use crate::kafka::{admin, records};
+use crate::web::access::{Act, Caller};
 use crate::web::error::ApiError;
 use crate::web::state::AppState;
-use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::{Extension, Json};
 use serde::Deserialize;
 use streamlab_wire::{ClusterInfo, CreateTopic, ProduceRecord, Produced, RecordView, StartPosition, TopicInfo};
 
@@ -16,21 +19,31 @@ pub async fn cluster(State(state): State<AppState>) -> Result<Json<ClusterInfo>,
     blocking(move || reader.cluster(&info.brokers, info.embedded_broker)).await.map(Json)
 }
 
-pub async fn topics(State(state): State<AppState>) -> Json<Vec<TopicInfo>> {
-    Json(state.feeds.topics.borrow().clone())
+/// The topics the caller may see.
+pub async fn topics(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> Json<Vec<TopicInfo>> {
+    let topics = state.feeds.topics.borrow().clone();
+    Json(topics.into_iter().filter(|t| state.access.visible(&caller, &t.name)).collect())
 }
 
 pub async fn create_topic(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     body: Result<Json<CreateTopic>, JsonRejection>,
 ) -> Result<(StatusCode, Json<CreateTopic>), ApiError> {
     let Json(t) = body?;
+    admin::validate_topic_name(&t.name)?;
+    state.access.topic(&caller, Act::Write, &t.name)?;
     admin::create_topic(&state.kafka, &t.name, t.partitions).await?;
     Ok((StatusCode::CREATED, Json(t)))
 }
 
-/// Admin only (see the router).
-pub async fn delete_topic(State(state): State<AppState>, Path(name): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn delete_topic(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    admin::validate_topic_name(&name)?;
+    state.access.topic(&caller, Act::Delete, &name)?;
     admin::delete_topic(&state.kafka, &name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -59,9 +72,12 @@ pub fn parse_start(s: &str) -> Result<StartPosition, String> {
 
 pub async fn read_records(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(topic): Path<String>,
     Query(q): Query<ReadQuery>,
 ) -> Result<Json<Vec<RecordView>>, ApiError> {
+    admin::validate_topic_name(&topic)?;
+    state.access.topic(&caller, Act::Read, &topic)?;
     let from = q
         .from
         .as_deref()
@@ -86,11 +102,13 @@ pub async fn read_records(
 
 pub async fn produce(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(topic): Path<String>,
     body: Result<Json<ProduceRecord>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Produced>), ApiError> {
     let Json(record) = body?;
     admin::validate_topic_name(&topic)?;
+    state.access.topic(&caller, Act::Write, &topic)?;
     // Only to existing topics: a typo should not quietly create a new one.
     if !state.feeds.topics.borrow().iter().any(|t| t.name == topic) {
         let (kafka, t) = (state.kafka.clone(), topic.clone());

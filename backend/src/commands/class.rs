@@ -1,0 +1,116 @@
+//! `streamlab class tokens`: a token per student of the roster, to hand out. The same
+//! secret and roster print the same tokens, so nothing needs storing.
+//!
+//! `streamlab class acls`: the same class's rights for a real cluster, as rpk commands. The
+//! lab enforces namespaces on its own API only; a student's Kafka client talks to the
+//! broker directly, and only a broker with authentication and ACLs can hold it to `NAME.*`.
+
+use crate::cli::{ClassAclsArgs, ClassTokensArgs};
+use crate::exercises::class::Class;
+use std::process::ExitCode;
+
+pub fn tokens(args: ClassTokensArgs) -> anyhow::Result<ExitCode> {
+    let secret = args.class_secret.as_deref().filter(|s| !s.is_empty()).ok_or_else(|| {
+        anyhow::anyhow!(
+            "class tokens derive from a class secret: give it with --class-secret SECRET (env \
+             STREAMLAB_CLASS_SECRET), any long random text you keep, e.g. {}. Start the lab with the \
+             same secret and --roster.",
+            suggest_secret()
+        )
+    })?;
+    anyhow::ensure!(
+        secret.len() >= 16,
+        "the class secret is too short to keep tokens unguessable: use 16 characters or more"
+    );
+    let roster = super::read_roster(&args.roster)?;
+    let class = Class::new(secret, roster);
+    let rows = class
+        .roster()
+        .iter()
+        .map(|s| class.token(s, args.last_day.as_deref()).map(|t| (s.clone(), t)))
+        .collect::<Result<Vec<_>, _>>()?;
+    if args.csv {
+        println!("student,token");
+        for (s, t) in &rows {
+            // Names and tokens are letters, digits, '-', '_' and '.': nothing to quote.
+            println!("{s},{t}");
+        }
+    } else {
+        let width = rows.iter().map(|(s, _)| s.len()).max().unwrap_or(0);
+        for (s, t) in &rows {
+            println!("{s:<width$}  {t}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn acls(args: ClassAclsArgs) -> anyhow::Result<ExitCode> {
+    let roster = super::read_roster(&args.roster)?;
+    let class = args.class_secret.as_deref().filter(|s| !s.is_empty()).map(|s| Class::new(s, roster.clone()));
+    print!("{}", acl_script(&roster, class.as_ref()));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The rpk commands (Redpanda 23.3 or newer) for the class: a SCRAM user per student, all
+/// rights on topics and groups prefixed `NAME.`, read on the lab's topics.
+fn acl_script(roster: &[String], class: Option<&Class>) -> String {
+    let mut out = String::from(
+        "# Run against the course's Redpanda with SASL enabled (rpk cluster config set enable_sasl true),\n\
+         # as its superuser (-X user=... -X pass=... -X sasl.mechanism=SCRAM-SHA-256).\n",
+    );
+    for student in roster {
+        out.push_str(&format!("\n# {student}\n"));
+        let password = match class.map(|c| c.token(student, None)) {
+            Some(Ok(token)) => format!("'{token}'"),
+            _ => "\"$(openssl rand -base64 18)\"".to_owned(),
+        };
+        out.push_str(&format!("rpk security user create {student} -p {password} --mechanism SCRAM-SHA-256\n"));
+        for kind in ["topic", "group"] {
+            out.push_str(&format!(
+                "rpk security acl create --allow-principal User:{student} --operation all \
+                 --{kind} {student}. --resource-pattern-type prefixed\n"
+            ));
+        }
+        out.push_str(&format!(
+            "rpk security acl create --allow-principal User:{student} --operation read,describe --topic {}\n",
+            streamlab_wire::topics::ALL.join(" --topic ")
+        ));
+    }
+    out
+}
+
+/// A fresh random secret to suggest: 24 random bytes, base64.
+fn suggest_secret() -> String {
+    use base64::Engine;
+    use ring::rand::SecureRandom;
+    let mut bytes = [0u8; 24];
+    let _ = ring::rand::SystemRandom::new().fill(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_student_gets_her_prefix_and_reads_the_lab_topics() {
+        let roster = vec!["alice".to_owned(), "bob".to_owned()];
+        let class = Class::new("a class secret of some length", roster.clone());
+        let script = acl_script(&roster, Some(&class));
+        let alice = class.token("alice", None).unwrap();
+        assert!(script.contains(&format!("rpk security user create alice -p '{alice}' --mechanism SCRAM-SHA-256")));
+        for student in ["alice", "bob"] {
+            for kind in ["topic", "group"] {
+                let line = format!(
+                    "--allow-principal User:{student} --operation all --{kind} {student}. --resource-pattern-type prefixed"
+                );
+                assert!(script.contains(&line), "{line} missing:\n{script}");
+            }
+            assert!(script.contains(&format!(
+                "User:{student} --operation read,describe --topic mushroom_inference_request --topic mushroom_prediction"
+            )));
+        }
+        assert!(!script.contains("User:alice --operation all --topic bob."), "nobody gets another's prefix");
+        assert!(acl_script(&roster, None).contains("-p \"$(openssl rand -base64 18)\""), "no secret: random passwords");
+    }
+}

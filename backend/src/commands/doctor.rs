@@ -1,0 +1,33 @@
+//! `streamlab doctor`: why a client sees nothing — the bootstrap address, the advertised
+//! one, the topics, a group's offsets — each ok or what to do. Exit 0 when all are ok.
+
+use crate::cli::DoctorArgs;
+use crate::kafka::KafkaConfig;
+use crate::kafka::doctor::{Questions, diagnose, render};
+use std::process::ExitCode;
+
+pub async fn run(args: DoctorArgs, kafka: KafkaConfig) -> anyhow::Result<ExitCode> {
+    let questions = Questions { group: args.group.clone(), topic: args.topic.clone(), visible: None };
+    let k = kafka.clone();
+    let checks = tokio::task::spawn_blocking(move || diagnose(&k, &questions)).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&checks)?);
+    } else {
+        println!("Checking the Kafka cluster at {} as a client would.\n", kafka.bootstrap);
+        print!("{}", render(&checks));
+        if checks.iter().all(|c| c.ok) {
+            println!("\nA Python client connects with:\n\n{}", python_snippet(&kafka.bootstrap, args.topic.as_deref()));
+        }
+    }
+    Ok(if checks.iter().all(|c| c.ok) { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// A consumer a student can paste, for this bootstrap string.
+pub fn python_snippet(bootstrap: &str, topic: Option<&str>) -> String {
+    let topic = topic.unwrap_or(streamlab_wire::topics::PREDICTIONS);
+    format!(
+        "from kafka import KafkaConsumer\n\
+         consumer = KafkaConsumer(\"{topic}\", bootstrap_servers=\"{bootstrap}\", auto_offset_reset=\"earliest\")\n\
+         for record in consumer:\n    print(record.value)\n"
+    )
+}
