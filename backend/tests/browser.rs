@@ -330,3 +330,109 @@ async fn a_first_page_load_is_at_most_500_kb_gzipped() {
     eprintln!("first page load: {total} bytes ({:.0} KB)", total as f64 / 1024.0);
     assert!(total <= 500 * 1024, "a first page load is {total} bytes, over 500 KB");
 }
+
+/// Class mode as a student meets it: the sign-in box, a token that is refused with its
+/// reason, her own token kept across reloads, only her namespace and the lab's topics
+/// listed, the connect card with the bootstrap address and the doctor, and signing out.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_student_signs_in_with_her_class_token_and_sees_only_her_namespace() {
+    use streamlab::exercises::class::Class;
+    let Some(browser) = browser().await else { return };
+    let class = Class::new("the browser test's class secret", vec!["alice".into(), "bob".into()]);
+    let access = streamlab::web::access::Access {
+        admin_token: Some("teach-token".into()),
+        class: Some(class.clone()),
+        ..common::lab_access()
+    };
+    let (addr, _stop) = common::serve_lab_opts(common::LabOptions { access, ..Default::default() }).await;
+    let base = format!("http://{addr}");
+    let long = Duration::from_secs(30);
+    let http = reqwest::Client::new();
+    for name in ["alice.numbers", "bob.numbers"] {
+        let r = http
+            .post(format!("{base}/api/topics"))
+            .bearer_auth("teach-token")
+            .json(&serde_json::json!({"name": name, "partitions": 1}))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{name}");
+    }
+
+    browser.goto(&format!("{base}/#/topics")).await;
+    browser.wait_for("return !!document.querySelector('#sign-in #token')", long, "the sign-in box").await;
+    let listed = "return [...document.querySelectorAll('#topics tr[data-topic]')].map(r => r.dataset.topic).join(' ')";
+    browser.wait_for(&format!("{listed}.includes('mushroom_prediction')"), long, "the lab topics for a guest").await;
+    assert!(!browser.eval(listed).await.as_str().unwrap().contains("numbers"), "a guest sees no student's topics");
+
+    let sign_in = |token: String| {
+        format!(
+            "document.querySelector('#token').value = {}; document.querySelector('#sign-in').requestSubmit(); return true",
+            serde_json::Value::String(token)
+        )
+    };
+    browser.eval(&sign_in(format!("alice.{}", "A".repeat(22)))).await;
+    browser
+        .wait_for(
+            "return (document.querySelector('#sign-in-error')?.textContent || '').includes('not valid for this lab')",
+            long,
+            "a forged token refused with its reason",
+        )
+        .await;
+
+    browser.eval(&sign_in(class.token("alice", None).unwrap())).await;
+    browser
+        .wait_for(
+            "return (document.querySelector('#signed-in-name')?.textContent || '').startsWith('alice')",
+            long,
+            "signed in as alice (after the reload)",
+        )
+        .await;
+    browser.wait_for(&format!("{listed}.includes('alice.numbers')"), long, "alice's topic listed").await;
+    let topics = browser.eval(listed).await.as_str().unwrap().to_owned();
+    assert!(topics.contains("mushroom_prediction") && !topics.contains("bob."), "{topics}");
+    browser.screenshot(&shot("class-signed-in")).await;
+
+    // The token outlives a reload, and the exercises are checked in her namespace.
+    browser.goto(&format!("{base}/#/exercises")).await;
+    browser
+        .wait_for(
+            "return document.querySelector('#student-signed-in')?.textContent === 'alice'",
+            long,
+            "the exercises checked for alice",
+        )
+        .await;
+
+    // The overview tells her where to connect and runs the doctor.
+    browser.goto(&format!("{base}/#/")).await;
+    browser.wait_for("return !!document.querySelector('#bootstrap')", long, "the connect card").await;
+    let bootstrap = browser.eval("return document.querySelector('#bootstrap').textContent").await;
+    let snippet = browser.eval("return document.querySelector('#python-snippet').textContent").await;
+    let bootstrap = bootstrap.as_str().unwrap();
+    assert!(snippet.as_str().unwrap().contains(&format!("bootstrap_servers=\"{bootstrap}\"")), "{snippet}");
+    assert!(snippet.as_str().unwrap().contains("group_id=\"alice."), "a group in her namespace: {snippet}");
+    assert!(
+        browser.eval("return !!document.querySelector('#not-reachable')").await.as_bool().unwrap(),
+        "a loopback broker is said to be for this machine only"
+    );
+    browser
+        .eval("document.querySelector('#doctor-topic').value = 'alice.numbers'; document.querySelector('#doctor form').requestSubmit(); return true")
+        .await;
+    browser
+        .wait_for(
+            "return !!document.querySelector('#doctor-checks li.ok[data-check=\"advertised\"]') && !!document.querySelector('#doctor-checks li.fail[data-check=\"topic\"]')",
+            long,
+            "the doctor's checks: the broker fine, alice.numbers empty",
+        )
+        .await;
+    let topics_check =
+        browser.eval("return document.querySelector('#doctor-checks li[data-check=\"topics\"]').textContent").await;
+    assert!(
+        !topics_check.as_str().unwrap().contains("bob."),
+        "the doctor lists no other student's topics: {topics_check}"
+    );
+    browser.screenshot(&shot("class-connect-and-doctor")).await;
+
+    browser.eval("document.querySelector('#sign-out').click(); return true").await;
+    browser.wait_for("return !!document.querySelector('#sign-in #token')", long, "signed out").await;
+}

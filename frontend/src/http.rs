@@ -1,4 +1,9 @@
-//! The few HTTP calls the lab makes (creating, deleting, producing, the generator switch).
+//! The few HTTP calls the lab makes (creating, deleting, producing, the generator switch),
+//! and the class token they carry.
+//!
+//! In class mode a student signs in once with the token the teacher handed out; it stays in
+//! the browser's storage and goes with every call (`Authorization: Bearer`) and, where a
+//! browser cannot set headers (the websocket, download links), as `?token=`.
 
 use streamlab_wire::ApiError;
 use wasm_bindgen::JsCast;
@@ -16,6 +21,9 @@ pub async fn call(method: &str, path: &str, body: Option<String>) -> Result<Stri
     let request = Request::new_with_str_and_init(path, &init).map_err(|_| "cannot build the request".to_owned())?;
     if body.is_some() {
         let _ = request.headers().set("content-type", "application/json");
+    }
+    if let Some(t) = token() {
+        let _ = request.headers().set("authorization", &format!("Bearer {t}"));
     }
     let window = web_sys::window().ok_or("no window")?;
     let response: Response = JsFuture::from(window.fetch_with_request(&request))
@@ -39,4 +47,36 @@ pub async fn call(method: &str, path: &str, body: Option<String>) -> Result<Stri
 pub async fn get<T: serde::de::DeserializeOwned>(path: &str) -> Result<T, String> {
     let text = call("GET", path, None).await?;
     serde_json::from_str(&text).map_err(|e| format!("unexpected answer: {e}"))
+}
+
+const TOKEN_KEY: &str = "streamlab-token";
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window().and_then(|w| w.local_storage().ok().flatten())
+}
+
+/// The token this browser signed in with, if any.
+pub fn token() -> Option<String> {
+    storage().and_then(|s| s.get_item(TOKEN_KEY).ok().flatten()).filter(|t| !t.is_empty())
+}
+
+/// Keeps `token` for every later call, or forgets it.
+pub fn set_token(token: Option<&str>) {
+    if let Some(s) = storage() {
+        let _ = match token {
+            Some(t) => s.set_item(TOKEN_KEY, t),
+            None => s.remove_item(TOKEN_KEY),
+        };
+    }
+}
+
+/// `path` with the token as a query parameter, for what the browser fetches by itself.
+pub fn with_token(path: &str) -> String {
+    match token() {
+        Some(t) => {
+            let joiner = if path.contains('?') { '&' } else { '?' };
+            format!("{path}{joiner}token={}", js_sys::encode_uri_component(&t))
+        }
+        None => path.to_owned(),
+    }
 }

@@ -6,7 +6,8 @@
 //! - [`provider`]: `LabProvider`, which gives both to every page ([`hooks::use_lab`]).
 //! - [`hooks`]: live tails, timers, the exercises, the theme.
 //! - [`route`]: which page the URL's hash names.
-//! - [`pages`]: one module per page; [`chart`]: the SVG charts; [`http`]: the API's calls.
+//! - [`pages`]: one module per page; [`chart`]: the SVG charts; [`http`]: the API's calls
+//!   and the token they carry; [`signin`]: signing in with a class or teacher's token.
 
 mod chart;
 mod hooks;
@@ -14,6 +15,7 @@ mod http;
 mod pages;
 mod provider;
 mod route;
+mod signin;
 mod socket;
 mod state;
 
@@ -68,6 +70,7 @@ fn shell() -> Html {
                         <a href={*href} aria-current={(*href == current_href).then_some("page")}>{ *name }</a>
                     }) }
                 </nav>
+                <signin::SignIn />
                 <span id="connection" class={classes!("status", format!("{:?}", lab.connection).to_lowercase())} aria-live="polite">{ status }</span>
                 <button class="theme" onclick={toggle_theme} aria-label="switch between light and dark theme">{ "◐" }</button>
             </header>

@@ -128,5 +128,5 @@ impl Socket {
 fn socket_url() -> String {
     let location = web_sys::window().expect("a window").location();
     let scheme = if location.protocol().unwrap_or_default() == "https:" { "wss" } else { "ws" };
-    format!("{scheme}://{}{WS_PATH}", location.host().unwrap_or_default())
+    format!("{scheme}://{}{}", location.host().unwrap_or_default(), crate::http::with_token(WS_PATH))
 }

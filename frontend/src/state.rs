@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 use streamlab_wire::{
     CheckReport, GeneratorStatus, GroupInfo, InferenceStatus, RATE_HISTORY, RateSample, RecordView, ServerMessage,
-    TopicInfo,
+    TopicInfo, Whoami,
 };
 use yew::prelude::*;
 
@@ -31,6 +31,11 @@ pub struct Stream {
 pub struct Lab {
     pub connection: Connection,
     pub brokers: Option<(String, bool)>,
+    /// Whether clients on other machines can reach the broker (it listens beyond loopback
+    /// and advertises a network address).
+    pub reachable: bool,
+    /// Who the server takes this browser for.
+    pub who: Whoami,
     pub topics: Rc<Vec<TopicInfo>>,
     pub groups: Rc<Vec<GroupInfo>>,
     pub history: Rc<VecDeque<RateSample>>,
@@ -47,6 +52,8 @@ impl Default for Lab {
         Lab {
             connection: Connection::Connecting,
             brokers: None,
+            reachable: false,
+            who: Whoami::default(),
             topics: Rc::default(),
             groups: Rc::default(),
             history: Rc::default(),
@@ -86,8 +93,10 @@ impl Reducible for Lab {
             }
             Action::DismissError => next.error = None,
             Action::Server(m) => match m {
-                ServerMessage::Hello { brokers, embedded_broker, .. } => {
-                    next.brokers = Some((brokers, embedded_broker))
+                ServerMessage::Hello { brokers, embedded_broker, who, reachable_from_other_machines, .. } => {
+                    next.brokers = Some((brokers, embedded_broker));
+                    next.reachable = reachable_from_other_machines;
+                    next.who = who;
                 }
                 ServerMessage::Topics { topics } => next.topics = Rc::new(topics),
                 ServerMessage::Groups { groups } => next.groups = Rc::new(groups),
@@ -169,6 +178,29 @@ mod tests {
         let batch = RecordBatch { subscription: 1, skipped: 0, records: vec![record(0)] };
         let lab = server(lab, ServerMessage::Records { batches: vec![batch] });
         assert!(lab.streams.is_empty());
+    }
+
+    #[test]
+    fn the_hello_says_who_the_browser_is_and_whether_others_reach_the_broker() {
+        let who = Whoami { role: "student".into(), student: Some("alice".into()), class_mode: true };
+        let hello = ServerMessage::Hello {
+            version: "0".into(),
+            brokers: "10.0.0.5:9092".into(),
+            embedded_broker: true,
+            who: who.clone(),
+            reachable_from_other_machines: true,
+        };
+        let lab = server(Rc::new(Lab::default()), hello);
+        assert_eq!(lab.who, who);
+        assert!(lab.reachable);
+        assert_eq!(lab.brokers, Some(("10.0.0.5:9092".into(), true)));
+        // An older server's hello: a guest, not reachable.
+        let old: ServerMessage =
+            serde_json::from_str(r#"{"type":"hello","version":"0","brokers":"127.0.0.1:9092","embedded_broker":true}"#)
+                .unwrap();
+        let lab = server(lab, old);
+        assert_eq!(lab.who, Whoami::default());
+        assert!(!lab.reachable);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! conditions re-checked live, and the instructor's grid of students × exercises.
 //!
 //! The student's name (their topic prefix) is kept in the browser's storage, so a student
-//! types it once.
+//! types it once; in class mode it is the name of the student signed in.
 
 use crate::hooks::{use_every, use_exercises, use_lab};
 use crate::http;
@@ -34,6 +34,9 @@ fn student_query(student: &str) -> String {
 struct StudentFieldProps {
     value: String,
     onchange: Callback<String>,
+    /// Signed in with a class token: the name is the token's, not typed.
+    #[prop_or_default]
+    signed_in: bool,
 }
 
 #[function_component(StudentField)]
@@ -46,6 +49,11 @@ fn student_field(p: &StudentFieldProps) -> Html {
             cb.emit(name);
         })
     };
+    if p.signed_in {
+        return html! {
+            <p class="student">{ "Checking the topics and groups of " }<strong id="student-signed-in">{ &p.value }</strong>{ format!(" ({}.*)", p.value) }</p>
+        };
+    }
     html! {
         <p class="student">
             <label for="student">{ "Your name (the prefix of your topics and groups): " }</label>
@@ -76,12 +84,15 @@ fn outcome_mark(o: Outcome) -> &'static str {
 
 #[function_component(Exercises)]
 pub fn exercises() -> Html {
+    let ctx = use_lab();
     let list = use_exercises();
     let student = use_state(saved_student);
+    let signed_in = ctx.lab.who.student.clone();
+    let chosen = signed_in.clone().unwrap_or_else(|| (*student).clone());
     let progress = use_state(|| None::<StudentReport>);
     let checking = use_state(|| false);
     let refresh: Rc<dyn Fn()> = {
-        let (progress, checking, student) = (progress.clone(), checking.clone(), (*student).clone());
+        let (progress, checking, student) = (progress.clone(), checking.clone(), chosen.clone());
         Rc::new(move || {
             let (progress, checking, student) = (progress.clone(), checking.clone(), student.clone());
             checking.set(true);
@@ -93,7 +104,7 @@ pub fn exercises() -> Html {
             });
         })
     };
-    use_every(15_000, (*student).clone(), refresh.clone());
+    use_every(15_000, chosen.clone(), refresh.clone());
     let on_student = {
         let student = student.clone();
         Callback::from(move |name: String| student.set(name))
@@ -104,7 +115,7 @@ pub fn exercises() -> Html {
     html! {
         <section aria-labelledby="exercises-title">
             <h2 id="exercises-title">{ "Exercises" }</h2>
-            <StudentField value={(*student).clone()} onchange={on_student} />
+            <StudentField value={chosen.clone()} onchange={on_student} signed_in={signed_in.is_some()} />
             <p id="progress-summary">
                 { match &*progress {
                     Some(p) => format!("{} of {} exercises done", p.exercises_passed, p.exercises.len()),
@@ -141,9 +152,11 @@ pub fn exercise_page(p: &ExerciseProps) -> Html {
     let ctx = use_lab();
     let list = use_exercises();
     let student = use_state(saved_student);
+    let signed_in = ctx.lab.who.student.clone();
+    let chosen = signed_in.clone().unwrap_or_else(|| (*student).clone());
     {
         let socket = ctx.socket.clone();
-        use_effect_with((p.id.clone(), (*student).clone()), move |(id, student)| {
+        use_effect_with((p.id.clone(), chosen.clone()), move |(id, student)| {
             socket.watch(id, (!student.is_empty()).then(|| student.clone()));
             move || socket.unwatch()
         });
@@ -156,7 +169,7 @@ pub fn exercise_page(p: &ExerciseProps) -> Html {
     let Some(e) = list.iter().find(|e| e.id == p.id) else {
         return html! { <p class="error">{ format!("There is no exercise {}. ", p.id) }<a href="#/exercises">{ "All exercises" }</a></p> };
     };
-    let wanted_student = (!student.is_empty()).then(|| (*student).clone());
+    let wanted_student = (!chosen.is_empty()).then(|| chosen.clone());
     let report: Option<&CheckReport> =
         ctx.lab.check.as_deref().filter(|r| r.exercise == e.id && r.student == wanted_student);
     let done = report.is_some_and(|r| r.passed);
@@ -165,7 +178,7 @@ pub fn exercise_page(p: &ExerciseProps) -> Html {
             <p><a href="#/exercises">{ "← All exercises" }</a></p>
             <h2 id="exercise-title">{ format!("{}. {}", e.number, e.title) }</h2>
             <p class="muted">{ format!("From the course material: {}", e.seed) }</p>
-            <StudentField value={(*student).clone()} onchange={on_student} />
+            <StudentField value={chosen.clone()} onchange={on_student} signed_in={signed_in.is_some()} />
             <div class="layout">
                 <article class="instructions">{ Html::from_html_unchecked(AttrValue::from(e.instructions_html.clone())) }</article>
                 <aside class="card conditions" aria-live="polite">
@@ -226,7 +239,7 @@ pub fn classroom() -> Html {
             } else {
                 <p class="muted">
                     { "Conditions met per student and exercise, checked every 10 seconds. " }
-                    <a id="classroom-csv" href="/api/classroom.csv" download="classroom.csv">{ "Download CSV" }</a>
+                    <a id="classroom-csv" href={http::with_token("/api/classroom.csv")} download="classroom.csv">{ "Download CSV" }</a>
                     { " (points per exercise, a row per student)" }
                 </p>
                 <table id="classroom" class="grid">

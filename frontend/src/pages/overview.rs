@@ -1,9 +1,10 @@
-//! The first page: broker, lab topics and their rates, the model and the generator switch.
+//! The first page: broker, lab topics and their rates, the model and the generator switch,
+//! how to connect a client of one's own, and the doctor for when nothing arrives.
 
 use crate::chart::format_number;
 use crate::hooks::use_lab;
 use crate::http;
-use streamlab_wire::{GeneratorControl, ModelSummary, topics};
+use streamlab_wire::{DoctorCheck, GeneratorControl, ModelSummary, topics};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
@@ -60,6 +61,7 @@ pub fn overview() -> Html {
                     }) }
                 </tbody>
             </table>
+            <Connect />
             if let Some(m) = &*model { <ModelCard model={m.clone()} /> }
         </section>
     }
@@ -136,6 +138,102 @@ pub fn generator() -> Html {
             </form>
             <p class="muted">{ format!("{} requests sent to {}", status.sent, if status.topic.is_empty() { topics::REQUESTS } else { &status.topic }) }</p>
             if let Some(e) = &*error { <p class="error" role="alert">{ e }</p> }
+        </div>
+    }
+}
+
+/// A ready consumer for the prediction topic, in the course's client library.
+fn python_snippet(bootstrap: &str, group: &str) -> String {
+    format!(
+        "from kafka import KafkaConsumer\n\n\
+         consumer = KafkaConsumer(\n    \"{}\",\n    bootstrap_servers=\"{bootstrap}\",\n    \
+         group_id=\"{group}\",\n    auto_offset_reset=\"earliest\",\n)\n\
+         for record in consumer:\n    print(record.key, record.value)\n",
+        topics::PREDICTIONS
+    )
+}
+
+/// How to connect a program of one's own to the broker, and the doctor when nothing arrives.
+#[function_component(Connect)]
+fn connect() -> Html {
+    let ctx = use_lab();
+    let lab = &*ctx.lab;
+    let Some((bootstrap, _)) = &lab.brokers else { return html! {} };
+    let group = match &lab.who.student {
+        Some(s) => format!("{s}.predictions-reader"),
+        None => "predictions-reader".to_owned(),
+    };
+    html! {
+        <div class="cards">
+            <div class="card connect" id="connect">
+                <h3>{ "Connect a client" }</h3>
+                <p>{ "Bootstrap servers: " }<code id="bootstrap">{ bootstrap }</code></p>
+                if !lab.reachable {
+                    <p class="warn" id="not-reachable">
+                        { "Only programs on the lab's own machine can reach this broker. For a class on the network, \
+                           start the lab with " }<code>{ "./lab run --public HOST" }</code>
+                        { ", HOST being how the students' machines reach it (its IP address or name)." }
+                    </p>
+                }
+                <pre id="python-snippet"><code>{ python_snippet(bootstrap, &group) }</code></pre>
+                <p class="muted">{ "pip install kafka-python; the same address works for confluent-kafka ('bootstrap.servers')." }</p>
+            </div>
+            <Doctor />
+        </div>
+    }
+}
+
+/// `streamlab doctor` in the page: the checks a student needs when nothing arrives.
+#[function_component(Doctor)]
+fn doctor() -> Html {
+    let checks = use_state(|| None::<Result<Vec<DoctorCheck>, String>>);
+    let running = use_state(|| false);
+    let (group, topic) = (use_node_ref(), use_node_ref());
+    let submit = {
+        let (checks, running, group, topic) = (checks.clone(), running.clone(), group.clone(), topic.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let value =
+                |r: &NodeRef| r.cast::<HtmlInputElement>().map(|i| i.value().trim().to_owned()).unwrap_or_default();
+            let mut query = Vec::new();
+            for (key, v) in [("group", value(&group)), ("topic", value(&topic))] {
+                if !v.is_empty() {
+                    query.push(format!("{key}={}", js_sys::encode_uri_component(&v)));
+                }
+            }
+            let path =
+                if query.is_empty() { "/api/doctor".to_owned() } else { format!("/api/doctor?{}", query.join("&")) };
+            let (checks, running) = (checks.clone(), running.clone());
+            running.set(true);
+            wasm_bindgen_futures::spawn_local(async move {
+                checks.set(Some(http::get::<Vec<DoctorCheck>>(&path).await));
+                running.set(false);
+            });
+        })
+    };
+    html! {
+        <div class="card doctor" id="doctor">
+            <h3>{ "Nothing arrives?" }</h3>
+            <form class="inline" onsubmit={submit}>
+                <label>{ "group " }<input id="doctor-group" ref={group} placeholder="my-group" /></label>
+                <label>{ "topic " }<input id="doctor-topic" ref={topic} placeholder="mushroom_prediction" /></label>
+                <button type="submit" disabled={*running}>{ if *running { "checking…" } else { "Check" } }</button>
+            </form>
+            { match &*checks {
+                None => html! { <p class="muted">{ "Checks the broker as your client sees it, and a group's offsets (streamlab doctor)." }</p> },
+                Some(Err(e)) => html! { <p class="error" role="alert">{ e }</p> },
+                Some(Ok(list)) => html! {
+                    <ol id="doctor-checks" aria-live="polite">
+                        { for list.iter().map(|c| html! {
+                            <li class={if c.ok { "ok" } else { "fail" }} data-check={c.name.clone()}>
+                                <span class="mark" aria-hidden="true">{ if c.ok { "✓ " } else { "✗ " } }</span>
+                                <strong>{ &c.name }</strong>{ ": " }{ &c.detail }
+                                if let Some(f) = &c.fix { <p class="fix">{ "→ " }{ f }</p> }
+                            </li>
+                        }) }
+                    </ol>
+                },
+            } }
         </div>
     }
 }
