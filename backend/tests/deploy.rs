@@ -20,6 +20,9 @@ env = s["streamlab"]["environment"]
 assert env["KAFKA_BROKERS"] == "redpanda:9092", env
 assert "3005:3005" in s["streamlab"]["ports"]
 assert s["streamlab"]["depends_on"]["redpanda"]["condition"] == "service_healthy"
+start = " ".join(s["redpanda"]["command"])
+# Students' clients reconnect to the advertised address: it must be the class host's, not localhost.
+assert "external://${CLASS_HOST:-localhost}:19092" in start, start
 print("ok")
 "#;
     let out = std::process::Command::new("python3").args(["-c", script, path]).output().unwrap();
