@@ -425,7 +425,7 @@ async fn doctor_says_what_to_do_when_nothing_arrives() {
     assert_eq!(lab.post("/api/topics/numbers/records", json!({"value": "1"})).await.0, StatusCode::CREATED);
     let (code, out) = doctor(&["--brokers", &cluster.bootstrap, "--topic", "numbers"]);
     assert_eq!(code, Some(0), "{out}");
-    assert!(out.contains("ok    advertised") && out.contains("numbers: 1 partitions, 1 records"), "{out}");
+    assert!(out.contains("ok    advertised") && out.contains("numbers: 1 partition, 1 record"), "{out}");
     assert!(out.contains(&format!("bootstrap_servers=\"{}\"", cluster.bootstrap)), "the snippet: {out}");
     let (code, out) = doctor(&["--brokers", &cluster.bootstrap, "--group", "nobody-yet"]);
     assert_eq!(code, Some(1));

@@ -45,3 +45,30 @@ async fn confluent_kafka_producer_and_group_consumer() {
     assert!(out.contains("delivered 10"), "{out}");
     assert!(out.contains("consumed 10"), "{out}");
 }
+
+/// A class on the network: the broker listens on every interface and advertises this
+/// machine's network address (`--public HOST`), and the course's Python clients with default
+/// settings, bootstrapping from that address as a student's laptop would, produce, consume
+/// and commit through it.
+#[tokio::test(flavor = "multi_thread")]
+async fn python_clients_reach_a_broker_that_advertises_the_network_address() {
+    use streamlab::kafka::broker::{EmbeddedBroker, Storage};
+    if !require(python_has("kafka") && python_has("confluent_kafka"), "python3 with kafka-python and confluent-kafka") {
+        return;
+    }
+    let Some(ip) = common::non_loopback_ip() else {
+        require(false, "a network interface besides loopback");
+        return;
+    };
+    let broker =
+        EmbeddedBroker::start("0.0.0.0:0".parse().unwrap(), Some(&ip.to_string()), Storage::Memory).await.unwrap();
+    let bootstrap = broker.bootstrap();
+    assert!(bootstrap.starts_with(&ip.to_string()), "{bootstrap}");
+    let kafka = streamlab::kafka::KafkaConfig::new(bootstrap.clone());
+    streamlab::kafka::admin::ensure_topics(&kafka, &["py_public_a", "py_public_b"], 3).await.unwrap();
+    let out = run_script("kafka_python_roundtrip.py", &bootstrap, "py_public_a").await;
+    assert!(out.contains("acknowledged 3") && out.contains("consumed 3") && out.contains("committed 3"), "{out}");
+    let out = run_script("confluent_roundtrip.py", &bootstrap, "py_public_b").await;
+    assert!(out.contains("delivered 10") && out.contains("consumed 10"), "{out}");
+    broker.stop().await;
+}

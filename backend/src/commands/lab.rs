@@ -110,7 +110,13 @@ pub async fn run(
         ),
         None => String::new(),
     };
-    let shown = if web.ip().is_unspecified() { format!("127.0.0.1:{}", web.port()) } else { web.to_string() };
+    // On every interface, show the address the class uses, if the lab was told it.
+    let shown = match (&config.advertise, web.ip().is_unspecified()) {
+        (Some(host), true) if host.contains(':') => format!("[{host}]:{}", web.port()),
+        (Some(host), true) => format!("{host}:{}", web.port()),
+        (None, true) => format!("127.0.0.1:{}", web.port()),
+        (_, false) => web.to_string(),
+    };
     eprintln!(
         "streamlab {} is ready\n  lab     http://{shown}/\n  broker  {broker}\n  topics  {}{class}\nPress Ctrl-C to stop.",
         env!("CARGO_PKG_VERSION"),

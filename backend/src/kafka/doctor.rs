@@ -212,14 +212,22 @@ fn topic_list(topics: &[TopicInfo]) -> String {
     }
 }
 
+/// `1 record`, `2 records`.
+fn count(n: i64, noun: &str) -> String {
+    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
+}
+
 fn topic_check(topics: &[TopicInfo], name: &str) -> DoctorCheck {
     match topics.iter().find(|t| t.name == name) {
         Some(t) if t.messages == 0 => problem(
             "topic",
-            format!("{name} exists ({} partitions) but holds no records", t.partitions.len()),
+            format!("{name} exists ({}) but holds no records", count(t.partitions.len() as i64, "partition")),
             "nothing has been written to it yet: is the producer running and writing to exactly this name?",
         ),
-        Some(t) => ok("topic", format!("{name}: {} partitions, {} records", t.partitions.len(), t.messages)),
+        Some(t) => ok(
+            "topic",
+            format!("{name}: {}, {}", count(t.partitions.len() as i64, "partition"), count(t.messages, "record")),
+        ),
         None => problem(
             "topic",
             format!("{name} does not exist"),
