@@ -406,6 +406,14 @@ async fn a_student_signs_in_with_her_class_token_and_sees_only_her_namespace() {
     // The overview tells her where to connect and runs the doctor.
     browser.goto(&format!("{base}/#/")).await;
     browser.wait_for("return !!document.querySelector('#bootstrap')", long, "the connect card").await;
+    assert!(
+        browser
+            .eval("return !!document.querySelector('#generator-state') && !document.querySelector('#generator-toggle')")
+            .await
+            .as_bool()
+            .unwrap(),
+        "a student sees the generator's state, not the teacher's switch"
+    );
     let bootstrap = browser.eval("return document.querySelector('#bootstrap').textContent").await;
     let snippet = browser.eval("return document.querySelector('#python-snippet').textContent").await;
     let bootstrap = bootstrap.as_str().unwrap();

@@ -126,6 +126,21 @@ pub fn generator() -> Html {
         e.prevent_default();
         send(true)
     });
+    let sent = format!(
+        "{} requests sent to {}",
+        status.sent,
+        if status.topic.is_empty() { topics::REQUESTS } else { &status.topic }
+    );
+    if !ctx.lab.who.is_teacher() {
+        // The switch changes what everyone sees: only the teacher (or the lab's machine) has it.
+        return html! {
+            <div class="card">
+                <h3>{ "Request generator" }</h3>
+                <p id="generator-state">{ if status.running { format!("on, {} /s", status.rate) } else { "off".to_owned() } }</p>
+                <p class="muted">{ sent }{ ". The teacher switches it." }</p>
+            </div>
+        };
+    }
     html! {
         <div class="card">
             <h3>{ "Request generator" }</h3>
@@ -136,7 +151,7 @@ pub fn generator() -> Html {
                 <label>{ "rate " }<input id="generator-rate" ref={rate_input} type="number" min="1" max="20000" step="1" value={status.rate.to_string()} aria-label="requests per second" />{ " /s" }</label>
                 <button type="submit">{ "Apply" }</button>
             </form>
-            <p class="muted">{ format!("{} requests sent to {}", status.sent, if status.topic.is_empty() { topics::REQUESTS } else { &status.topic }) }</p>
+            <p class="muted">{ sent }</p>
             if let Some(e) = &*error { <p class="error" role="alert">{ e }</p> }
         </div>
     }
