@@ -437,6 +437,17 @@ async fn the_sampler_measures_the_generators_rate_and_inference_is_reported() {
     // A topic that appears, fills and is recreated: a gap, never a negative rate.
     assert_eq!(api.post("/api/topics", json!({"name": "blip", "partitions": 1})).await.0, StatusCode::CREATED);
     let kafka = api.cluster().await;
+    // A rate needs two samples of the topic: let the sampler see it empty before it fills,
+    // or the first sample it takes already holds the records and no sample shows them arrive.
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let history: Vec<RateSample> = api.get("/api/rates").await;
+        if history.iter().filter(|s| s.topics.contains_key("blip")).count() >= 2 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the sampler never listed blip");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     produce_n(&kafka, "blip", 100, 0).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(api.call(reqwest::Method::DELETE, "/api/topics/blip", None, None).await.0, StatusCode::NO_CONTENT);
