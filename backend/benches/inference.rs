@@ -1,22 +1,30 @@
 //! `cargo bench -p streamlab --bench inference [-- --requests N] [-- --no-peers]`
 //!
 //! Drains one backlog of N requests (default 100,000) on the embedded broker with:
-//!   (a) rdkafka consume → produce with no model: the ceiling;
+//!   (a) a free-running rdkafka pass-through (poll, produce, never wait per batch; commit
+//!       what is acknowledged): the ceiling, the best anything does on this broker;
+//!   (e) the same in Python (confluent-kafka consume(1000) → produce), which (a) must match;
 //!   (b) streamlab's inference service;
 //!   (c) the naive Python peer: kafka-python, one message at a time, scikit-learn predict per
 //!       message (on the first 2,000 requests: at ~100 msg/s the whole backlog takes too long);
 //!   (d) the batched Python peer: confluent-kafka consume(500), one predict per batch;
-//! then measures request → prediction latency of (b) at a steady 1,000 requests/s.
+//! then the latency floor (produce → consume of one record, no processing) and request →
+//! prediction latency of (b) at a steady 1,000 and 10,000 requests/s.
 //! The peers run when Python has scikit-learn, pandas, kafka-python and confluent-kafka and
 //! the data set is at ../shared/data (or $STREAMLAB_DATA). Prints one table.
 
 use futures::future::join_all;
+use rdkafka::client::ClientContext;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::message::Message;
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::{
+    BaseProducer, BaseRecord, DeliveryResult, FutureProducer, FutureRecord, Producer, ProducerContext, ThreadedProducer,
+};
+use rdkafka::{Offset, TopicPartitionList};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use streamlab::inference::InferenceMetrics;
 use streamlab::inference::{InferenceConfig, InferenceService};
@@ -68,8 +76,29 @@ async fn produce(kafka: &KafkaConfig, topic: &str, values: &[Vec<u8>]) {
     }
 }
 
-/// (a): the same loop shape as the service — batches, produce, wait for acks, commit — with
-/// the bytes copied through unchanged.
+/// Counts acknowledgements and remembers, per partition, one past the highest acknowledged
+/// source offset: with an idempotent producer a partition's outputs are acknowledged in order.
+struct PassAcks {
+    acked: AtomicU64,
+    next: Mutex<BTreeMap<i32, i64>>,
+}
+
+impl ClientContext for PassAcks {}
+
+impl ProducerContext for PassAcks {
+    type DeliveryOpaque = Box<(i32, i64)>;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, source: Box<(i32, i64)>) {
+        if result.is_ok() {
+            self.acked.fetch_add(1, Ordering::Relaxed);
+            let mut next = self.next.lock().unwrap();
+            let e = next.entry(source.0).or_default();
+            *e = (*e).max(source.1 + 1);
+        }
+    }
+}
+
+/// (a): poll, produce, never wait per batch; commit what is acknowledged every 200 ms.
 fn passthrough(kafka: &KafkaConfig, from: &str, to: &str, n: usize) -> Duration {
     let consumer: BaseConsumer = kafka
         .client()
@@ -79,45 +108,90 @@ fn passthrough(kafka: &KafkaConfig, from: &str, to: &str, n: usize) -> Duration 
         .create()
         .unwrap();
     consumer.subscribe(&[from]).unwrap();
-    let producer: FutureProducer = kafka
+    let acks = PassAcks { acked: AtomicU64::new(0), next: Mutex::new(BTreeMap::new()) };
+    let producer: ThreadedProducer<PassAcks> = kafka
         .client()
         .set("enable.idempotence", "true")
-        .set("linger.ms", "2")
-        .set("compression.type", "lz4")
-        .create()
+        .set("linger.ms", "5")
+        .set("queue.buffering.max.messages", "1000000")
+        .create_with_context(acks)
         .unwrap();
-    let mut done = 0;
+    let mut read = 0;
     let mut start = None;
-    while done < n {
-        let mut batch = Vec::new();
-        let mut timeout = Duration::from_millis(100);
-        while batch.len() < 500 {
-            match consumer.poll(timeout) {
-                Some(Ok(m)) => batch.push(m.detach()),
-                _ => break,
-            }
-            timeout = Duration::ZERO;
+    let mut last_commit = Instant::now();
+    let commit = |consumer: &BaseConsumer| {
+        let mut tpl = TopicPartitionList::new();
+        for (&p, &o) in producer.context().next.lock().unwrap().iter() {
+            tpl.add_partition_offset(from, p, Offset::Offset(o)).unwrap();
         }
-        if batch.is_empty() {
-            continue;
+        if tpl.count() > 0 {
+            consumer.commit(&tpl, CommitMode::Async).unwrap();
         }
+    };
+    while read < n {
+        let Some(Ok(m)) = consumer.poll(Duration::from_millis(100)) else { continue };
         start.get_or_insert_with(Instant::now);
-        let sends: Vec<_> = batch
-            .iter()
-            .map(|m| {
-                producer.send(
-                    FutureRecord::to(to).key(m.key().unwrap_or_default()).payload(m.payload().unwrap_or_default()),
-                    Duration::from_secs(30),
-                )
-            })
-            .collect();
-        for r in futures::executor::block_on(join_all(sends)) {
-            r.unwrap();
+        let mut record = BaseRecord::with_opaque_to(to, Box::new((m.partition(), m.offset())))
+            .key(m.key().unwrap_or_default())
+            .payload(m.payload().unwrap_or_default());
+        loop {
+            match producer.send(record) {
+                Ok(()) => break,
+                Err((_, back)) => {
+                    record = back;
+                    std::thread::sleep(Duration::from_micros(200));
+                }
+            }
         }
-        consumer.commit_consumer_state(CommitMode::Async).unwrap();
-        done += batch.len();
+        read += 1;
+        if last_commit.elapsed() > Duration::from_millis(200) {
+            commit(&consumer);
+            last_commit = Instant::now();
+        }
     }
-    start.unwrap().elapsed()
+    while producer.context().acked.load(Ordering::Relaxed) < n as u64 {
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    let elapsed = start.unwrap().elapsed();
+    commit(&consumer);
+    elapsed
+}
+
+/// The broker's own round trip: produce one record, wait until a consumer has it; `rounds`
+/// times. `fetch_wait_ms` None is librdkafka's default (500 ms).
+fn latency_floor(kafka: &KafkaConfig, topic: &str, rounds: usize, fetch_wait_ms: Option<u32>) -> (f64, f64) {
+    let mut c = kafka.client();
+    c.set("group.id", format!("bench-floor-{}", fetch_wait_ms.unwrap_or(0))).set("auto.offset.reset", "latest");
+    if let Some(ms) = fetch_wait_ms {
+        c.set("fetch.wait.max.ms", ms.to_string());
+    }
+    let consumer: BaseConsumer = c.create().unwrap();
+    consumer.subscribe(&[topic]).unwrap();
+    let producer: BaseProducer = kafka.client().set("linger.ms", "0").create().unwrap();
+    // Join the group and reach the end of the topic before the clock starts.
+    let settle = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < settle {
+        let _ = consumer.poll(Duration::from_millis(100));
+    }
+    let mut lat = Vec::with_capacity(rounds);
+    for i in 0..rounds {
+        let key = format!("f{i}");
+        let sent = Instant::now();
+        producer.send(BaseRecord::<_, _, ()>::to(topic).key(&key).payload("x")).unwrap();
+        producer.flush(Duration::from_secs(5)).unwrap();
+        let deadline = sent + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Some(Ok(m)) = consumer.poll(Duration::from_millis(50))
+                && m.key() == Some(key.as_bytes())
+            {
+                lat.push(sent.elapsed().as_secs_f64() * 1e3);
+                break;
+            }
+        }
+    }
+    lat.sort_by(f64::total_cmp);
+    let q = |p: f64| lat[((lat.len() - 1) as f64 * p) as usize];
+    (q(0.5), q(0.99))
 }
 
 fn service(
@@ -161,14 +235,16 @@ fn python_peer(
     kafka: &KafkaConfig,
     from: &str,
     to: &str,
-    csv: &std::path::Path,
+    csv: Option<&std::path::Path>,
     count: usize,
 ) -> Option<(usize, f64)> {
     let path = format!("{}/benches/{script}", env!("CARGO_MANIFEST_DIR"));
-    let out = std::process::Command::new("python3")
-        .args([&path, &kafka.bootstrap, from, to, csv.to_str()?, &count.to_string()])
-        .output()
-        .ok()?;
+    let mut args = vec![path, kafka.bootstrap.clone(), from.to_owned(), to.to_owned()];
+    if let Some(csv) = csv {
+        args.push(csv.to_str()?.to_owned());
+    }
+    args.push(count.to_string());
+    let out = std::process::Command::new("python3").args(&args).output().ok()?;
     if !out.status.success() {
         eprintln!("{script} failed: {}", String::from_utf8_lossy(&out.stderr));
         return None;
@@ -181,30 +257,33 @@ fn python_peer(
 /// Latency at a steady rate: requests are paced at `rate`/s for `seconds`; each
 /// prediction's `predicted_at_ms` minus its request's timestamp.
 async fn latency_at(kafka: &KafkaConfig, rate: u64, seconds: u64) -> (f64, f64, f64, usize) {
+    let t = |name: &str| format!("bench_latency_{rate}_{name}");
     let config = InferenceConfig {
-        requests: "bench_latency_requests".into(),
-        predictions: "bench_latency_predictions".into(),
-        dead_letters: "bench_latency_dead".into(),
-        group: "bench-latency".into(),
+        requests: t("requests"),
+        predictions: t("predictions"),
+        dead_letters: t("dead"),
+        group: t("group"),
         ..InferenceConfig::default()
     };
-    ensure_topics(kafka, &["bench_latency_requests", "bench_latency_predictions", "bench_latency_dead"], 3)
-        .await
-        .unwrap();
+    ensure_topics(kafka, &[&t("requests"), &t("predictions"), &t("dead")], 3).await.unwrap();
     let (stop, metrics, handle) = service(kafka, config);
     // Let the group settle before the clock starts.
     tokio::time::sleep(Duration::from_secs(5)).await;
     let producer: FutureProducer = kafka.client().set("linger.ms", "0").create().unwrap();
     let values = requests(1000);
     let n = (rate * seconds) as usize;
-    let mut ticker = tokio::time::interval(Duration::from_micros(1_000_000 / rate));
+    // Ticks of 1 ms carrying rate/1000 requests each: tokio's timer has no finer grain.
+    let per_tick = (rate / 1000).max(1) as usize;
+    let mut ticker = tokio::time::interval(Duration::from_micros(1_000_000 * per_tick as u64 / rate));
     let mut pending = Vec::with_capacity(n);
     for i in 0..n {
-        ticker.tick().await;
+        if i % per_tick == 0 {
+            ticker.tick().await;
+        }
         let key = format!("l{i}");
         pending.push(
             producer
-                .send_result(FutureRecord::to("bench_latency_requests").key(&key).payload(&values[i % values.len()]))
+                .send_result(FutureRecord::to(&t("requests")).key(&key).payload(&values[i % values.len()]))
                 .map_err(|(e, _)| e)
                 .unwrap(),
         );
@@ -218,7 +297,7 @@ async fn latency_at(kafka: &KafkaConfig, rate: u64, seconds: u64) -> (f64, f64, 
 
     let consumer: BaseConsumer =
         kafka.client().set("group.id", "bench-latency-reader").set("auto.offset.reset", "earliest").create().unwrap();
-    consumer.subscribe(&["bench_latency_predictions"]).unwrap();
+    consumer.subscribe(&[&t("predictions")]).unwrap();
     let mut lat = Vec::with_capacity(n);
     let deadline = Instant::now() + Duration::from_secs(60);
     while lat.len() < n && Instant::now() < deadline {
@@ -249,8 +328,16 @@ async fn main() {
     let broker = EmbeddedBroker::start("127.0.0.1:0".parse().unwrap(), None, Storage::Memory).await.unwrap();
     let kafka = KafkaConfig::new(broker.bootstrap());
     wait_ready(&kafka, Duration::from_secs(30)).unwrap();
-    let topics =
-        ["bench_requests", "bench_passthrough", "bench_predictions", "bench_dead", "bench_naive", "bench_batched"];
+    let topics = [
+        "bench_requests",
+        "bench_passthrough",
+        "bench_py_passthrough",
+        "bench_predictions",
+        "bench_dead",
+        "bench_naive",
+        "bench_batched",
+        "bench_floor",
+    ];
     ensure_topics(&kafka, &topics, 3).await.unwrap();
     eprintln!("producing a backlog of {n} requests on the embedded broker ...");
     produce(&kafka, "bench_requests", &requests(n)).await;
@@ -260,7 +347,13 @@ async fn main() {
     eprintln!("(a) rdkafka pass-through ...");
     let a =
         tokio::task::spawn_blocking(move || passthrough(&k, "bench_requests", "bench_passthrough", n)).await.unwrap();
-    rows.push(("(a) rdkafka consume→produce, no model".into(), n, a.as_secs_f64()));
+    rows.push(("(a) rdkafka pass-through, free-running".into(), n, a.as_secs_f64()));
+    eprintln!("(e) Python pass-through ...");
+    if let Some((count, secs)) =
+        python_peer("peer_passthrough.py", &kafka, "bench_requests", "bench_py_passthrough", None, n)
+    {
+        rows.push(("(e) confluent-kafka pass-through".into(), count, secs));
+    }
     let k = kafka.clone();
     eprintln!("(b) streamlab infer ...");
     let config = InferenceConfig {
@@ -280,12 +373,13 @@ async fn main() {
     if peers && python_ok && csv.exists() {
         eprintln!("(c) naive Python peer (2,000 requests) ...");
         if let Some((count, secs)) =
-            python_peer("peer_naive.py", &kafka, "bench_requests", "bench_naive", &csv, n.min(2_000))
+            python_peer("peer_naive.py", &kafka, "bench_requests", "bench_naive", Some(&csv), n.min(2_000))
         {
             rows.push(("(c) kafka-python, 1 msg + sklearn predict".into(), count, secs));
         }
         eprintln!("(d) batched Python peer ...");
-        if let Some((count, secs)) = python_peer("peer_batched.py", &kafka, "bench_requests", "bench_batched", &csv, n)
+        if let Some((count, secs)) =
+            python_peer("peer_batched.py", &kafka, "bench_requests", "bench_batched", Some(&csv), n)
         {
             rows.push(("(d) confluent-kafka consume(500) + predict".into(), count, secs));
         }
@@ -294,11 +388,21 @@ async fn main() {
             "Python peers skipped: need python3 with scikit-learn, pandas, kafka-python, confluent-kafka and the data set"
         );
     }
-    eprintln!("latency at 1,000 requests/s for 20 s ...");
-    let (p50, p99, max, measured) = latency_at(&kafka, 1000, 20).await;
+    eprintln!("latency floor: 500 single-record round trips ...");
+    let k = kafka.clone();
+    let (floor, floor_default) = tokio::task::spawn_blocking(move || {
+        (latency_floor(&k, "bench_floor", 500, Some(10)), latency_floor(&k, "bench_floor", 100, None))
+    })
+    .await
+    .unwrap();
+    eprintln!("latency at 1,000 requests/s for 10 s ...");
+    let at_1k = latency_at(&kafka, 1000, 10).await;
+    eprintln!("latency at 10,000 requests/s for 5 s ...");
+    let at_10k = latency_at(&kafka, 10_000, 5).await;
 
     let rate = |row: &(String, usize, f64)| row.1 as f64 / row.2;
-    let (ra, rb) = (rate(&rows[0]), rate(&rows[1]));
+    let find = |prefix: &str| rows.iter().find(|r| r.0.starts_with(prefix)).map(rate).unwrap_or(f64::NAN);
+    let (ra, rb) = (find("(a)"), find("(b)"));
     println!(
         "\nbacklog drain on the embedded broker, {n} requests, this machine ({} cores)\n",
         std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -308,7 +412,14 @@ async fn main() {
         println!("{:<44} {:>9} {:>9.2} {:>12.0} {:>12.2}", row.0, row.1, row.2, rate(row), rb / rate(row));
     }
     println!("\n(b) reaches {:.0} % of the ceiling (a)", 100.0 * rb / ra);
+    println!("(a) is {:.2} × the Python pass-through (e)", ra / find("(e)"));
     println!(
-        "latency request → prediction at 1,000 requests/s ({measured} requests): p50 {p50:.0} ms, p99 {p99:.0} ms, max {max:.0} ms"
+        "\nlatency floor, produce → consume of one record: fetch.wait.max.ms=10: p50 {:.1} ms, p99 {:.1} ms; librdkafka default: p50 {:.1} ms, p99 {:.1} ms",
+        floor.0, floor.1, floor_default.0, floor_default.1
     );
+    for (rate, (p50, p99, max, measured)) in [(1000, at_1k), (10_000, at_10k)] {
+        println!(
+            "(b) request → prediction at {rate} requests/s ({measured} requests): p50 {p50:.0} ms, p99 {p99:.0} ms, max {max:.0} ms"
+        );
+    }
 }

@@ -135,6 +135,15 @@ pub struct InferArgs {
     /// Most requests predicted together (a batch never waits to fill up).
     #[arg(long, env = "STREAMLAB_MAX_BATCH", default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub max_batch: u32,
+    /// Outputs on their way to the broker before the service stops reading (at least once).
+    /// Higher keeps the pipeline full on a slow broker; lower bounds memory and what a
+    /// crash answers twice.
+    #[arg(long, env = "STREAMLAB_MAX_IN_FLIGHT", default_value_t = 20_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_in_flight: u32,
+    /// How long (ms) an output may wait for others to travel with it to the broker. 0 or 1
+    /// for the lowest latency; 5–20 for fewer, larger requests under heavy load.
+    #[arg(long, env = "STREAMLAB_LINGER_MS", default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=1_000))]
+    pub linger_ms: u32,
     /// Kafka transactions: every request answered exactly once. Needs a broker with
     /// transactions (Kafka, Redpanda); the embedded broker has none.
     #[arg(long, env = "STREAMLAB_EXACTLY_ONCE")]
@@ -155,6 +164,8 @@ impl InferArgs {
             dead_letters: self.dead_letter_topic.clone(),
             group: self.group.clone(),
             max_batch: self.max_batch as usize,
+            max_in_flight: self.max_in_flight as usize,
+            linger_ms: self.linger_ms,
             exactly_once: self.exactly_once,
             transactional_id: self.transactional_id.clone(),
         }

@@ -5,22 +5,27 @@
 //! predicts the valid ones together and produces exactly one output per request: a
 //! prediction, or the original bytes on the dead-letter topic with headers saying why.
 //!
-//! Delivery, at least once (default): the producer is idempotent, and the round's offsets
-//! are committed only after every output is acknowledged. A crash between the two means
-//! the round is answered again on restart; each output names its request's partition and
-//! offset so a subscriber can drop the duplicate.
+//! Delivery, at least once (default): a pipeline ([`pipeline`]) keeps reading while outputs
+//! are in flight, and commits per partition only below the oldest unacknowledged output
+//! ([`window`]). The producer is idempotent, so each partition's outputs keep their order. A
+//! crash means what was not committed is answered again on restart; each output names its
+//! request's partition and offset so a subscriber can drop the duplicate.
 //!
 //! Exactly once (`--exactly-once`): each round is one Kafka transaction holding the
 //! outputs and the consumer offsets (`send_offsets_to_transaction`). It needs a broker with
 //! transactions (Kafka, Redpanda); the embedded broker refuses them.
 //!
 //! - [`answer`]: a round's requests → outputs (no I/O).
-//! - [`service`]: the consume → answer → deliver → commit loop.
+//! - [`service`]: sessions, their Kafka clients and restarts; the exactly-once rounds.
+//! - [`pipeline`]: the at-least-once reader → worker → producer pipeline.
+//! - [`window`]: which offsets may be committed while outputs are in flight.
 //! - [`metrics`]: what it counts, as Prometheus text.
 
 pub mod answer;
 pub mod metrics;
+mod pipeline;
 pub mod service;
+pub mod window;
 
 pub use metrics::InferenceMetrics;
 pub use service::{InferenceConfig, InferenceService};

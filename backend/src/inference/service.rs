@@ -1,12 +1,14 @@
-//! The service's loop: consume a round of requests, answer it ([`super::answer`]), deliver
-//! the outputs and only then commit; a failed session restarts and answers its round again.
+//! The service's sessions: at least once (default), the pipeline of [`super::pipeline`];
+//! exactly once, rounds of consume → answer ([`super::answer`]) → one transaction with the
+//! outputs and the offsets. A failed session restarts from the committed offsets and answers
+//! what it had not committed again.
 
 use super::answer::{Output, answer, next_offsets, now_ms};
 use super::metrics::InferenceMetrics;
 use crate::kafka::KafkaConfig;
-use anyhow::{Context, bail};
+use anyhow::Context;
 use futures::future::join_all;
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::OwnedMessage;
 use rdkafka::producer::{FutureProducer, Producer};
 use rdkafka::{Offset, TopicPartitionList};
@@ -22,6 +24,11 @@ pub struct InferenceConfig {
     pub dead_letters: String,
     pub group: String,
     pub max_batch: usize,
+    /// Outputs not yet acknowledged before the consumer pauses (at least once only).
+    pub max_in_flight: usize,
+    /// The producer's `linger.ms`: how long an output may wait for others to share its
+    /// request to the broker.
+    pub linger_ms: u32,
     pub exactly_once: bool,
     /// The transactional id in exactly-once mode; unique per instance by default.
     pub transactional_id: Option<String>,
@@ -35,6 +42,8 @@ impl Default for InferenceConfig {
             dead_letters: streamlab_wire::topics::DEAD_LETTERS.to_owned(),
             group: "streamlab-inference".to_owned(),
             max_batch: 500,
+            max_in_flight: 20_000,
+            linger_ms: 1,
             exactly_once: false,
             transactional_id: None,
         }
@@ -70,26 +79,35 @@ impl InferenceService {
         }
     }
 
-    fn consumer(&self) -> anyhow::Result<BaseConsumer> {
-        let consumer: BaseConsumer = self
-            .kafka
-            .client()
-            .set("group.id", &self.config.group)
+    pub(super) fn consumer_config(&self) -> rdkafka::ClientConfig {
+        let mut c = self.kafka.client();
+        c.set("group.id", &self.config.group)
             .set("enable.auto.commit", "false")
             .set("auto.offset.reset", "earliest")
             // Only committed requests, in case the producer of requests is transactional.
             .set("isolation.level", "read_committed")
             // A request should not wait in the broker for more to arrive: latency first.
-            .set("fetch.wait.max.ms", "10")
-            .create()
-            .context("cannot create the inference consumer")?;
+            .set("fetch.wait.max.ms", "10");
+        c
+    }
+
+    fn consumer(&self) -> anyhow::Result<BaseConsumer> {
+        let consumer: BaseConsumer = self.consumer_config().create().context("cannot create the inference consumer")?;
         consumer.subscribe(&[&self.config.requests]).context("cannot subscribe to the request topic")?;
         Ok(consumer)
     }
 
-    fn producer(&self) -> anyhow::Result<FutureProducer> {
+    pub(super) fn producer_config(&self) -> rdkafka::ClientConfig {
         let mut c = self.kafka.client();
-        c.set("enable.idempotence", "true").set("linger.ms", "2").set("compression.type", "lz4");
+        // Idempotence keeps each partition's outputs in order through retries.
+        c.set("enable.idempotence", "true")
+            .set("linger.ms", self.config.linger_ms.to_string())
+            .set("compression.type", "lz4");
+        c
+    }
+
+    fn producer(&self) -> anyhow::Result<FutureProducer> {
+        let mut c = self.producer_config();
         if self.config.exactly_once {
             let id = self
                 .config
@@ -108,12 +126,17 @@ impl InferenceService {
     }
 
     fn session(&self, stop: &AtomicBool) -> anyhow::Result<()> {
+        if self.config.exactly_once { self.rounds_in_transactions(stop) } else { super::pipeline::session(self, stop) }
+    }
+
+    /// Exactly once: each round is one transaction, so nothing can be in flight across rounds.
+    fn rounds_in_transactions(&self, stop: &AtomicBool) -> anyhow::Result<()> {
         let consumer = self.consumer()?;
         let producer = self.producer()?;
         let version = self.model.version();
-        tracing::info!(group = %self.config.group, topic = %self.config.requests, exactly_once = self.config.exactly_once, model = %version, "inference running");
+        tracing::info!(group = %self.config.group, topic = %self.config.requests, model = %version, "inference running (exactly once)");
         while !stop.load(Ordering::Relaxed) {
-            let batch = next_batch(&consumer, self.config.max_batch);
+            let batch = next_batch(&consumer, self.config.max_batch, Duration::from_millis(100));
             if batch.is_empty() {
                 continue;
             }
@@ -121,30 +144,7 @@ impl InferenceService {
             self.metrics.batch_size.observe(batch.len() as f64);
             let outputs = answer(&batch, &self.model, &version, &self.config, &self.metrics);
             let offsets = next_offsets(&batch)?;
-            if self.config.exactly_once {
-                self.deliver_in_transaction(&producer, &consumer, outputs, &offsets)?;
-            } else {
-                self.deliver(&producer, outputs)?;
-                consumer.commit(&offsets, CommitMode::Async).context("cannot commit offsets")?;
-            }
-        }
-        if !self.config.exactly_once {
-            let _ = consumer.commit_consumer_state(CommitMode::Sync);
-        }
-        Ok(())
-    }
-
-    /// Produces every output and waits for all acknowledgements; any failure fails the round.
-    fn deliver(&self, producer: &FutureProducer, outputs: Vec<Output>) -> anyhow::Result<()> {
-        // `send` waits (up to 30 s) while the local queue is full instead of failing.
-        let pending: Vec<_> = outputs.iter().map(|o| producer.send(o.record(), Duration::from_secs(30))).collect();
-        let results = futures::executor::block_on(join_all(pending));
-        let acked = now_ms();
-        for (o, r) in outputs.iter().zip(results) {
-            if let Err((e, _)) = r {
-                bail!("an output to {} was not acknowledged: {e}", o.topic);
-            }
-            self.count(o, acked);
+            self.deliver_in_transaction(&producer, &consumer, outputs, &offsets)?;
         }
         Ok(())
     }
@@ -232,11 +232,15 @@ impl InferenceService {
     }
 }
 
-/// What the consumer has ready: waits up to 100 ms for the first record, then takes the
+/// What the consumer has ready: waits up to `wait` for the first record, then takes the
 /// rest without waiting, up to `max`.
-fn next_batch(consumer: &BaseConsumer, max: usize) -> Vec<OwnedMessage> {
+pub(super) fn next_batch<C: rdkafka::consumer::ConsumerContext>(
+    consumer: &BaseConsumer<C>,
+    max: usize,
+    wait: Duration,
+) -> Vec<OwnedMessage> {
     let mut batch = Vec::new();
-    let mut timeout = Duration::from_millis(100);
+    let mut timeout = wait;
     while batch.len() < max {
         match consumer.poll(timeout) {
             Some(Ok(m)) => batch.push(m.detach()),

@@ -1,0 +1,257 @@
+//! The at-least-once service as a pipeline: the consumer keeps reading while earlier
+//! outputs are still on their way, so the broker's round trip is paid once, not per round.
+//!
+//! Three threads share the work:
+//! - the **reader** (the caller's thread) polls the consumer, records each request's offset
+//!   in the [`Windows`], hands batches to the worker, and commits what the windows allow
+//!   on a timer, on revocation and at the end;
+//! - the **worker** parses, predicts and produces ([`super::answer`]), in the order read,
+//!   so outputs keep the order of their partition;
+//! - the **producer's thread** (rdkafka's `ThreadedProducer`) receives acknowledgements and
+//!   marks them in the windows.
+//!
+//! Backpressure: when `max_in_flight` outputs are unacknowledged (the producer's queue is
+//! full, or the broker is slow) the reader pauses its partitions and keeps polling, so
+//! rebalances are still served; it resumes at half.
+
+use super::answer::{answer, now_ms};
+use super::metrics::InferenceMetrics;
+use super::service::{InferenceService, next_batch};
+use super::window::Windows;
+use anyhow::Context;
+use rdkafka::client::ClientContext;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::OwnedMessage;
+use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
+use rdkafka::{Message, Offset, TopicPartitionList};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::sync_channel;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use streamlab_model::Class;
+
+/// How often acknowledged work is committed: what a crash may answer twice.
+const COMMIT_EVERY: Duration = Duration::from_millis(200);
+/// How long a revocation waits for the revoked partitions' outputs before committing.
+const DRAIN_ON_REVOKE: Duration = Duration::from_secs(10);
+
+/// What the reader, the worker and the producer's thread share.
+struct Shared {
+    topic: String,
+    windows: Mutex<Windows>,
+    /// The first delivery failure; it ends the session.
+    failed: Mutex<Option<String>>,
+    metrics: Arc<InferenceMetrics>,
+}
+
+impl Shared {
+    fn failure(&self) -> Option<String> {
+        self.failed.lock().expect("failure lock").clone()
+    }
+
+    /// Commits what the windows allow (only what changed).
+    fn commit<C: ConsumerContext>(&self, consumer: &BaseConsumer<C>, mode: CommitMode) -> anyhow::Result<()> {
+        let offsets = self.windows.lock().expect("windows lock").take_commit();
+        if offsets.is_empty() {
+            return Ok(());
+        }
+        let mut tpl = TopicPartitionList::new();
+        for (partition, offset) in offsets {
+            tpl.add_partition_offset(&self.topic, partition, Offset::Offset(offset))?;
+        }
+        consumer.commit(&tpl, mode).context("cannot commit offsets")
+    }
+}
+
+/// What the producer's thread needs to know about an output when it is acknowledged.
+struct Sent {
+    partition: i32,
+    offset: i64,
+    class: Option<Class>,
+    request_timestamp_ms: Option<i64>,
+}
+
+struct Acks(Arc<Shared>);
+
+impl ClientContext for Acks {}
+
+impl ProducerContext for Acks {
+    type DeliveryOpaque = Box<Sent>;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, sent: Box<Sent>) {
+        match result {
+            Ok(_) => {
+                self.0.windows.lock().expect("windows lock").ack(sent.partition, sent.offset);
+                let m = &self.0.metrics;
+                match sent.class {
+                    Some(Class::Edible) => m.edible.fetch_add(1, Ordering::Relaxed),
+                    Some(Class::Poisonous) => m.poisonous.fetch_add(1, Ordering::Relaxed),
+                    None => 0,
+                };
+                if let (Some(_), Some(ts)) = (sent.class, sent.request_timestamp_ms) {
+                    m.latency.observe((now_ms() - ts).max(0) as f64 / 1e3);
+                }
+            }
+            Err((e, _)) => {
+                let mut failed = self.0.failed.lock().expect("failure lock");
+                failed.get_or_insert_with(|| format!("an output was not acknowledged: {e}"));
+            }
+        }
+    }
+}
+
+/// Commits on revocation, after the revoked partitions' outputs are acknowledged, so the
+/// next owner starts where this one really stopped.
+struct Rebalances(Arc<Shared>);
+
+impl ClientContext for Rebalances {}
+
+impl ConsumerContext for Rebalances {
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        let Rebalance::Revoke(tpl) = rebalance else { return };
+        let revoked: Vec<i32> = tpl.elements().iter().map(|e| e.partition()).collect();
+        let deadline = Instant::now() + DRAIN_ON_REVOKE;
+        while self.0.windows.lock().expect("windows lock").in_flight_of(&revoked) > 0
+            && Instant::now() < deadline
+            && self.0.failure().is_none()
+        {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        if let Err(e) = self.0.commit(consumer, CommitMode::Sync) {
+            tracing::warn!(
+                error = format!("{e:#}"),
+                "commit on revocation failed; the next owner may answer some requests again"
+            );
+        }
+        self.0.windows.lock().expect("windows lock").forget(&revoked);
+    }
+}
+
+/// One session of the pipelined service; returns when `stop` is set (after a final
+/// commit) or with the first error.
+pub(super) fn session(service: &InferenceService, stop: &AtomicBool) -> anyhow::Result<()> {
+    let config = &service.config;
+    let shared = Arc::new(Shared {
+        topic: config.requests.clone(),
+        windows: Mutex::new(Windows::default()),
+        failed: Mutex::new(None),
+        metrics: service.metrics.clone(),
+    });
+    let consumer: BaseConsumer<Rebalances> = service
+        .consumer_config()
+        .create_with_context(Rebalances(shared.clone()))
+        .context("cannot create the inference consumer")?;
+    consumer.subscribe(&[&config.requests]).context("cannot subscribe to the request topic")?;
+    let producer: ThreadedProducer<Acks> = service
+        .producer_config()
+        .create_with_context(Acks(shared.clone()))
+        .context("cannot create the inference producer")?;
+    let version = service.model.version();
+    tracing::info!(group = %config.group, topic = %config.requests, model = %version, max_batch = config.max_batch, max_in_flight = config.max_in_flight, linger_ms = config.linger_ms, "inference running (pipelined, at least once)");
+
+    // A few batches may wait for the worker; more would only add latency.
+    let (to_worker, batches) = sync_channel::<Vec<OwnedMessage>>(4);
+    let worker_stop = AtomicBool::new(false);
+    let result = std::thread::scope(|scope| {
+        let worker = scope.spawn(|| {
+            for batch in batches {
+                let outputs = answer(&batch, &service.model, &version, config, &service.metrics);
+                for (m, o) in batch.iter().zip(&outputs) {
+                    let sent = Box::new(Sent {
+                        partition: m.partition(),
+                        offset: m.offset(),
+                        class: o.class,
+                        request_timestamp_ms: o.request_timestamp_ms,
+                    });
+                    let mut record = BaseRecord::with_opaque_to(&o.topic, sent)
+                        .payload(o.payload.as_slice())
+                        .headers(o.headers.clone());
+                    if let Some(k) = &o.key {
+                        record = record.key(k.as_slice());
+                    }
+                    loop {
+                        match producer.send(record) {
+                            Ok(()) => break,
+                            // The local queue is full: wait for acknowledgements to drain it.
+                            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                                if worker_stop.load(Ordering::Relaxed) {
+                                    return;
+                                }
+                                record = back;
+                                std::thread::sleep(Duration::from_micros(500));
+                            }
+                            Err((e, _)) => {
+                                shared
+                                    .failed
+                                    .lock()
+                                    .expect("failure lock")
+                                    .get_or_insert_with(|| format!("cannot produce an output: {e}"));
+                                return;
+                            }
+                        }
+                    }
+                }
+            }
+        });
+        let read = read_loop(&consumer, &shared, config.max_batch, config.max_in_flight, stop, &to_worker);
+        drop(to_worker);
+        if read.is_err() || shared.failure().is_some() {
+            worker_stop.store(true, Ordering::Relaxed);
+        }
+        let _ = worker.join();
+        read
+    });
+    // What was handed to the worker is produced; wait for its acknowledgements so the
+    // final commit covers it.
+    let _ = producer.flush(Duration::from_secs(10));
+    let committed = shared.commit(&consumer, CommitMode::Sync);
+    result?;
+    if let Some(failure) = shared.failure() {
+        anyhow::bail!(failure);
+    }
+    committed
+}
+
+fn read_loop(
+    consumer: &BaseConsumer<Rebalances>,
+    shared: &Shared,
+    max_batch: usize,
+    max_in_flight: usize,
+    stop: &AtomicBool,
+    to_worker: &std::sync::mpsc::SyncSender<Vec<OwnedMessage>>,
+) -> anyhow::Result<()> {
+    let mut last_commit = Instant::now();
+    let mut paused = false;
+    while !stop.load(Ordering::Relaxed) && shared.failure().is_none() {
+        let in_flight = shared.windows.lock().expect("windows lock").in_flight();
+        if !paused && in_flight >= max_in_flight {
+            consumer.pause(&consumer.assignment()?)?;
+            paused = true;
+        } else if paused && in_flight <= max_in_flight / 2 {
+            consumer.resume(&consumer.assignment()?)?;
+            paused = false;
+        }
+        // While paused, poll briefly: it serves rebalances and returns nothing.
+        let wait = if paused { Duration::from_millis(1) } else { Duration::from_millis(100) };
+        let batch = next_batch(consumer, max_batch.min(max_in_flight.saturating_sub(in_flight).max(1)), wait);
+        if !batch.is_empty() {
+            {
+                let mut windows = shared.windows.lock().expect("windows lock");
+                for m in &batch {
+                    windows.read(m.partition(), m.offset());
+                }
+            }
+            shared.metrics.requests.fetch_add(batch.len() as u64, Ordering::Relaxed);
+            shared.metrics.batch_size.observe(batch.len() as f64);
+            if to_worker.send(batch).is_err() {
+                break; // the worker stopped on a failure
+            }
+        }
+        if last_commit.elapsed() >= COMMIT_EVERY {
+            shared.commit(consumer, CommitMode::Async)?;
+            last_commit = Instant::now();
+        }
+    }
+    Ok(())
+}
