@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use streamlab_model::Class;
 
 /// A histogram with fixed upper bounds.
 pub struct Histogram {
@@ -105,6 +106,20 @@ impl Default for InferenceMetrics {
 }
 
 impl InferenceMetrics {
+    /// Counts one acknowledged output: a prediction of `class` (its latency from the
+    /// request's timestamp to `acked_ms`) or, with no class, a dead letter, already counted
+    /// by reason when it was built.
+    pub fn answered(&self, class: Option<Class>, request_timestamp_ms: Option<i64>, acked_ms: i64) {
+        let Some(class) = class else { return };
+        match class {
+            Class::Edible => self.edible.fetch_add(1, Ordering::Relaxed),
+            Class::Poisonous => self.poisonous.fetch_add(1, Ordering::Relaxed),
+        };
+        if let Some(ts) = request_timestamp_ms {
+            self.latency.observe((acked_ms - ts).max(0) as f64 / 1e3);
+        }
+    }
+
     pub fn dead_letter(&self, reason: &'static str) {
         *self.dead_letters.lock().expect("metrics lock").entry(reason).or_default() += 1;
     }
@@ -189,6 +204,19 @@ mod tests {
         assert!(out.contains("x_count 5\n"));
         assert_eq!(h.quantile(0.5), Some(2.0));
         assert_eq!(h.quantile(0.99), Some(f64::INFINITY));
+    }
+
+    #[test]
+    fn answered_counts_predictions_by_class_and_their_latency_only() {
+        let m = InferenceMetrics::default();
+        m.answered(Some(Class::Poisonous), Some(1_000), 1_012);
+        m.answered(Some(Class::Edible), None, 1_012);
+        m.answered(None, Some(1_000), 1_500);
+        assert_eq!(m.poisonous.load(Ordering::Relaxed), 1);
+        assert_eq!(m.edible.load(Ordering::Relaxed), 1);
+        // Only the prediction with a request timestamp has a latency: 12 ms.
+        assert_eq!(m.latency.count(), 1);
+        assert_eq!(m.latency.quantile(0.5), Some(0.015));
     }
 
     #[test]

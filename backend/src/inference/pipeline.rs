@@ -42,6 +42,9 @@ struct Shared {
     windows: Mutex<Windows>,
     /// The first delivery failure; it ends the session.
     failed: Mutex<Option<String>>,
+    /// Set after each rebalance: a new assignment starts unpaused, whatever the reader did
+    /// to the old one.
+    rebalanced: AtomicBool,
     metrics: Arc<InferenceMetrics>,
 }
 
@@ -83,15 +86,7 @@ impl ProducerContext for Acks {
         match result {
             Ok(_) => {
                 self.0.windows.lock().expect("windows lock").ack(sent.partition, sent.offset);
-                let m = &self.0.metrics;
-                match sent.class {
-                    Some(Class::Edible) => m.edible.fetch_add(1, Ordering::Relaxed),
-                    Some(Class::Poisonous) => m.poisonous.fetch_add(1, Ordering::Relaxed),
-                    None => 0,
-                };
-                if let (Some(_), Some(ts)) = (sent.class, sent.request_timestamp_ms) {
-                    m.latency.observe((now_ms() - ts).max(0) as f64 / 1e3);
-                }
+                self.0.metrics.answered(sent.class, sent.request_timestamp_ms, now_ms());
             }
             Err((e, _)) => {
                 let mut failed = self.0.failed.lock().expect("failure lock");
@@ -126,6 +121,10 @@ impl ConsumerContext for Rebalances {
         }
         self.0.windows.lock().expect("windows lock").forget(&revoked);
     }
+
+    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, _rebalance: &Rebalance<'_>) {
+        self.0.rebalanced.store(true, Ordering::Relaxed);
+    }
 }
 
 /// One session of the pipelined service; returns when `stop` is set (after a final
@@ -136,6 +135,7 @@ pub(super) fn session(service: &InferenceService, stop: &AtomicBool) -> anyhow::
         topic: config.requests.clone(),
         windows: Mutex::new(Windows::default()),
         failed: Mutex::new(None),
+        rebalanced: AtomicBool::new(false),
         metrics: service.metrics.clone(),
     });
     let consumer: BaseConsumer<Rebalances> = service
@@ -170,26 +170,9 @@ pub(super) fn session(service: &InferenceService, stop: &AtomicBool) -> anyhow::
                     if let Some(k) = &o.key {
                         record = record.key(k.as_slice());
                     }
-                    loop {
-                        match producer.send(record) {
-                            Ok(()) => break,
-                            // The local queue is full: wait for acknowledgements to drain it.
-                            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
-                                if worker_stop.load(Ordering::Relaxed) {
-                                    return;
-                                }
-                                record = back;
-                                std::thread::sleep(Duration::from_micros(500));
-                            }
-                            Err((e, _)) => {
-                                shared
-                                    .failed
-                                    .lock()
-                                    .expect("failure lock")
-                                    .get_or_insert_with(|| format!("cannot produce an output: {e}"));
-                                return;
-                            }
-                        }
+                    if let Err(e) = send_retrying(&producer, record, &worker_stop) {
+                        shared.failed.lock().expect("failure lock").get_or_insert_with(|| e);
+                        return;
                     }
                 }
             }
@@ -213,6 +196,28 @@ pub(super) fn session(service: &InferenceService, stop: &AtomicBool) -> anyhow::
     committed
 }
 
+/// Sends one output, waiting while the producer's local queue is full (acknowledgements
+/// drain it). Gives up with a reason on any other error, or when `stop` is set.
+fn send_retrying(
+    producer: &ThreadedProducer<Acks>,
+    mut record: BaseRecord<'_, [u8], [u8], Box<Sent>>,
+    stop: &AtomicBool,
+) -> Result<(), String> {
+    loop {
+        match producer.send(record) {
+            Ok(()) => return Ok(()),
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                if stop.load(Ordering::Relaxed) {
+                    return Err("stopped while the producer's queue was full".to_owned());
+                }
+                record = back;
+                std::thread::sleep(Duration::from_micros(500));
+            }
+            Err((e, _)) => return Err(format!("cannot produce an output: {e}")),
+        }
+    }
+}
+
 fn read_loop(
     consumer: &BaseConsumer<Rebalances>,
     shared: &Shared,
@@ -224,6 +229,9 @@ fn read_loop(
     let mut last_commit = Instant::now();
     let mut paused = false;
     while !stop.load(Ordering::Relaxed) && shared.failure().is_none() {
+        if shared.rebalanced.swap(false, Ordering::Relaxed) {
+            paused = false;
+        }
         let in_flight = shared.windows.lock().expect("windows lock").in_flight();
         if !paused && in_flight >= max_in_flight {
             consumer.pause(&consumer.assignment()?)?;

@@ -179,20 +179,9 @@ impl InferenceService {
         }
         let acked = now_ms();
         for o in &outputs {
-            self.count(o, acked);
+            self.metrics.answered(o.class, o.request_timestamp_ms, acked);
         }
         Ok(())
-    }
-
-    fn count(&self, o: &Output, acked_ms: i64) {
-        match o.class {
-            Some(streamlab_model::Class::Edible) => self.metrics.edible.fetch_add(1, Ordering::Relaxed),
-            Some(streamlab_model::Class::Poisonous) => self.metrics.poisonous.fetch_add(1, Ordering::Relaxed),
-            None => 0,
-        };
-        if let (Some(_), Some(ts)) = (o.class, o.request_timestamp_ms) {
-            self.metrics.latency.observe((acked_ms - ts).max(0) as f64 / 1e3);
-        }
     }
 
     /// Once a second: lag per partition as Kafka's tools define it, log end offset minus
