@@ -391,6 +391,106 @@ async fn a_killed_service_loses_nothing_after_restart() {
     );
 }
 
+/// `streamlab infer` with its metrics on a free port; returns it and the metrics address it
+/// printed.
+fn spawn_infer_with_metrics(brokers: &str, c: &InferenceConfig) -> (Child, String) {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_streamlab"))
+        .args(["infer", "--brokers", brokers, "--metrics-addr", "127.0.0.1:0"])
+        .args(["--requests-topic", &c.requests, "--predictions-topic", &c.predictions])
+        .args(["--dead-letter-topic", &c.dead_letters, "--group", &c.group])
+        .env("STREAMLAB_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let banner = lines.by_ref().map_while(Result::ok).find(|l| l.contains("/metrics")).expect("the banner");
+    // Keep draining stderr so the child never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    let addr = banner.split("http://").nth(1).and_then(|s| s.strip_suffix("/metrics")).expect(&banner).to_owned();
+    (child, addr)
+}
+
+/// One metric's value from the service's `/metrics` (summed over its labels).
+fn scrape(addr: &str, name: &str) -> u64 {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(s, "GET /metrics HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    text.lines()
+        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with([' ', '{']))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+/// The pipelined service (its default settings) killed with SIGKILL while thousands of
+/// requests are read but not yet answered: after a restart every request has an output,
+/// and within each output partition the requests of each source partition are answered in
+/// order the first time (a replay after the kill may repeat a run, never reorder one).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_kill_mid_pipeline_loses_nothing_and_keeps_each_partitions_order() {
+    let b = start_broker().await;
+    let c = config("pipekill");
+    create_topics(&b, &c, 3).await;
+    let n = 60_000;
+    produce_valid(&b.kafka, &c.requests, n).await;
+    let (kafka, c2) = (b.kafka.clone(), c.clone());
+    let (answered_at_kill, in_flight, outputs) = tokio::task::spawn_blocking(move || {
+        let (mut first, metrics) = spawn_infer_with_metrics(&kafka.bootstrap, &c2);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        // Half the backlog: by then the service has committed (every 200 ms) more than once.
+        let (answered, in_flight) = loop {
+            let read = scrape(&metrics, "streamlab_inference_requests_total");
+            let answered = scrape(&metrics, "streamlab_inference_predictions_total");
+            if answered >= 30_000 && read - answered >= 1_000 {
+                first.kill().unwrap();
+                first.wait().unwrap();
+                assert!(answered < n as u64, "the backlog was done before the kill; make it larger");
+                eprintln!("killed with {answered} answered and {} in flight", read - answered);
+                break (answered, read - answered);
+            }
+            if Instant::now() > deadline {
+                let _ = first.kill();
+                panic!("never 30,000 answered with 1,000 in flight (read {read}, answered {answered})");
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        let mut second = spawn_infer(&kafka.bootstrap, &c2, &[]);
+        let outputs = read_all(&kafka, &c2.predictions, n, Duration::from_secs(120), false);
+        let _ = second.kill();
+        let _ = second.wait();
+        (answered, in_flight, outputs)
+    })
+    .await
+    .unwrap();
+    assert!(in_flight >= 1_000);
+
+    let mut answered = std::collections::HashSet::new();
+    // (output partition, source partition) → the last source offset answered for the first time.
+    let mut last_first: HashMap<(i32, i32), i64> = HashMap::new();
+    for m in &outputs {
+        let v: PredictionValue = serde_json::from_slice(m.payload().unwrap()).unwrap();
+        let source = (v.request.partition, v.request.offset);
+        if answered.insert(source) {
+            let last = last_first.entry((m.partition(), source.0)).or_insert(-1);
+            assert!(
+                source.1 > *last,
+                "request {source:?} answered for the first time after offset {last} of its partition"
+            );
+            *last = source.1;
+        }
+    }
+    assert_eq!(answered.len(), n, "every request has a prediction after the restart");
+    let twice = outputs.len() - n;
+    eprintln!("{} outputs for {n} requests ({twice} answered twice)", outputs.len());
+    assert!(
+        (twice as u64) < answered_at_kill,
+        "the restart began at the committed offsets, not at the start: {twice} of {answered_at_kill} answered again"
+    );
+}
+
 /// librdkafka's mock cluster with the service's topics and a backlog of `n` valid requests.
 async fn mock_with_backlog(
     prefix: &str,
