@@ -1,6 +1,7 @@
 //! `cargo bench -p streamlab --bench inference [-- --requests N] [-- --no-peers]`
 //!
-//! Drains one backlog of N requests (default 100,000) on the embedded broker with:
+//! First a profile of the worker's stages without Kafka (read, predict, build outputs, hand
+//! to librdkafka), per request. Then drains one backlog of N requests (default 100,000) on the embedded broker with:
 //!   (a) a free-running rdkafka pass-through (poll, produce, never wait per batch; commit
 //!       what is acknowledged): the ceiling, the best anything does on this broker;
 //!   (e) the same in Python (confluent-kafka consume(1000) → produce), which (a) must match;
@@ -178,10 +179,13 @@ fn latency_floor(kafka: &KafkaConfig, topic: &str, rounds: usize, fetch_wait_ms:
         let key = format!("f{i}");
         let sent = Instant::now();
         producer.send(BaseRecord::<_, _, ()>::to(topic).key(&key).payload("x")).unwrap();
-        producer.flush(Duration::from_secs(5)).unwrap();
+        // No flush: librdkafka's thread sends at once with linger.ms=0, while rust-rdkafka
+        // 0.39's flush polls in 100 ms steps and its poll runs to the end of its timeout even
+        // after the delivery report came, so a flush costs 100 ms whatever the broker does.
         let deadline = sent + Duration::from_secs(5);
         while Instant::now() < deadline {
-            if let Some(Ok(m)) = consumer.poll(Duration::from_millis(50))
+            producer.poll(Duration::ZERO);
+            if let Some(Ok(m)) = consumer.poll(Duration::from_millis(1))
                 && m.key() == Some(key.as_bytes())
             {
                 lat.push(sent.elapsed().as_secs_f64() * 1e3);
@@ -311,6 +315,82 @@ async fn latency_at(kafka: &KafkaConfig, rate: u64, seconds: u64) -> (f64, f64, 
     (q(0.5), q(0.99), lat[lat.len() - 1], lat.len())
 }
 
+/// Where one request's time goes on the worker, without Kafka: per-row cost of each stage of
+/// `answer` over batches of `max_batch`, and of handing an output to librdkafka.
+fn worker_profile(kafka: &KafkaConfig, n: usize) -> Vec<(&'static str, f64)> {
+    use rdkafka::message::{OwnedHeaders, OwnedMessage, Timestamp};
+    use streamlab::inference::answer::{answer, read_request};
+    let model = Artifact::shipped().unwrap();
+    let version = model.version();
+    let config = InferenceConfig::default();
+    let metrics = InferenceMetrics::default();
+    let messages: Vec<OwnedMessage> = requests(n)
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let key = format!("k{i}").into_bytes();
+            OwnedMessage::new(
+                Some(v),
+                Some(key),
+                config.requests.clone(),
+                Timestamp::CreateTime(1),
+                (i % 3) as i32,
+                i as i64,
+                None::<OwnedHeaders>,
+            )
+        })
+        .collect();
+    let batches: Vec<&[OwnedMessage]> = messages.chunks(config.max_batch).collect();
+    let per_row = |t: Instant| t.elapsed().as_secs_f64() * 1e6 / n as f64;
+
+    let t = Instant::now();
+    let features: Vec<_> = messages.iter().map(|m| read_request(m.payload()).unwrap()).collect();
+    let read = per_row(t);
+
+    let rows: Vec<ndarray::Array2<f64>> = features
+        .chunks(config.max_batch)
+        .map(|c| ndarray::Array2::from_shape_fn((c.len(), 8), |(i, j)| c[i].0[j]))
+        .collect();
+    let t = Instant::now();
+    let mut poisonous = 0.0;
+    for r in &rows {
+        poisonous += model.forest.predict_proba(r).sum();
+    }
+    let predict = per_row(t);
+    std::hint::black_box(poisonous);
+
+    let t = Instant::now();
+    let outputs: Vec<_> = batches.iter().flat_map(|b| answer(b, &model, &version, &config, &metrics)).collect();
+    let whole = per_row(t);
+
+    let t = Instant::now();
+    let copies: Vec<OwnedHeaders> = outputs.iter().map(|o| o.headers.clone()).collect();
+    let headers = per_row(t);
+    drop(copies);
+
+    let producer: ThreadedProducer<rdkafka::producer::DefaultProducerContext> =
+        kafka.client().set("linger.ms", "5").set("queue.buffering.max.messages", "1000000").create().unwrap();
+    let t = Instant::now();
+    for o in &outputs {
+        let mut record = BaseRecord::to("bench_profile").payload(o.payload.as_slice()).headers(o.headers.clone());
+        if let Some(k) = &o.key {
+            record = record.key(k.as_slice());
+        }
+        producer.send(record).map_err(|(e, _)| e).unwrap();
+    }
+    let send = per_row(t) - headers;
+    producer.flush(Duration::from_secs(30)).unwrap();
+
+    vec![
+        ("read: size, UTF-8, JSON parse, validation", read),
+        ("predict: the forest, batches of 500", predict),
+        ("outputs: prediction JSON, headers", whole - read - predict),
+        ("answer() as a whole (the three above)", whole),
+        ("copy of the headers for the producer", headers),
+        ("producer.send into librdkafka's queue", send),
+    ]
+}
+
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -337,8 +417,12 @@ async fn main() {
         "bench_naive",
         "bench_batched",
         "bench_floor",
+        "bench_profile",
     ];
     ensure_topics(&kafka, &topics, 3).await.unwrap();
+    eprintln!("profile of the worker's stages ...");
+    let k = kafka.clone();
+    let profile = tokio::task::spawn_blocking(move || worker_profile(&k, n)).await.unwrap();
     eprintln!("producing a backlog of {n} requests on the embedded broker ...");
     produce(&kafka, "bench_requests", &requests(n)).await;
 
@@ -400,6 +484,11 @@ async fn main() {
     eprintln!("latency at 10,000 requests/s for 5 s ...");
     let at_10k = latency_at(&kafka, 10_000, 5).await;
 
+    println!("\nthe worker's share, per request, one core, {n} requests\n");
+    println!("{:<44} {:>9} {:>12}", "stage", "µs", "rows/s");
+    for (stage, us) in &profile {
+        println!("{stage:<44} {us:>9.2} {:>12.0}", 1e6 / us);
+    }
     let rate = |row: &(String, usize, f64)| row.1 as f64 / row.2;
     let find = |prefix: &str| rows.iter().find(|r| r.0.starts_with(prefix)).map(rate).unwrap_or(f64::NAN);
     let (ra, rb) = (find("(a)"), find("(b)"));
