@@ -27,7 +27,8 @@ pub fn python_snippet(bootstrap: &str, topic: Option<&str>) -> String {
     let topic = topic.unwrap_or(streamlab_wire::topics::PREDICTIONS);
     format!(
         "from kafka import KafkaConsumer\n\
-         consumer = KafkaConsumer(\"{topic}\", bootstrap_servers=\"{bootstrap}\", auto_offset_reset=\"earliest\")\n\
+         consumer = KafkaConsumer(\"{topic}\", bootstrap_servers=\"{bootstrap}\", auto_offset_reset=\"earliest\",\n\
+         \x20                        fetch_max_wait_ms=20)  # records within ms on the lab's broker\n\
          for record in consumer:\n    print(record.value)\n"
     )
 }

@@ -162,7 +162,9 @@ fn python_snippet(bootstrap: &str, group: &str) -> String {
     format!(
         "from kafka import KafkaConsumer\n\n\
          consumer = KafkaConsumer(\n    \"{}\",\n    bootstrap_servers=\"{bootstrap}\",\n    \
-         group_id=\"{group}\",\n    auto_offset_reset=\"earliest\",\n)\n\
+         group_id=\"{group}\",\n    auto_offset_reset=\"earliest\",\n    \
+         # the lab's broker holds an empty fetch this long: 20 ms, not 500, keeps records quick\n    \
+         fetch_max_wait_ms=20,\n)\n\
          for record in consumer:\n    print(record.key, record.value)\n",
         topics::PREDICTIONS
     )

@@ -36,7 +36,7 @@ if KAFKA_PYTHON:
 
     consumer = KafkaConsumer(T("mushroom_inference_request"), bootstrap_servers=BOOTSTRAP,
                              group_id=T("my-inference"), auto_offset_reset="earliest",
-                             enable_auto_commit=False, consumer_timeout_ms=8000)
+                             enable_auto_commit=False, fetch_max_wait_ms=20, consumer_timeout_ms=8000)
     for message in consumer:
         features = json.loads(message.value)
         label = model.predict([to_row(features)])[0]
