@@ -143,6 +143,21 @@ async fn every_page_shows_the_live_lab() {
     browser
         .wait_for(&format!("return Number(document.querySelector('#edible-count').textContent) + Number(document.querySelector('#poisonous-count').textContent) > {first}"), long, "the counts to grow")
         .await;
+    // The last minute's latency as a histogram: its bars count the predictions of the window.
+    browser
+        .wait_for(
+            "return [...document.querySelectorAll('[data-chart=\"latency\"] g.column')].reduce((n, g) => n + Number(g.dataset.count), 0) > 0",
+            long,
+            "the latency histogram with predictions in it",
+        )
+        .await;
+    let labels = browser
+        .eval("return [...document.querySelectorAll('[data-chart=\"latency\"] g.column')].map(g => g.dataset.label).join(' ')")
+        .await;
+    assert!(
+        labels.as_str().unwrap().starts_with("≤1 ≤2 ≤3 ≤5"),
+        "buckets fine enough to tell 5 ms from 20 ms: {labels}"
+    );
     browser.screenshot(&shot("inference")).await;
 
     // A topic: a record sent with the form appears in the live stream with its header.

@@ -113,6 +113,47 @@ pub fn sparkline(p: &SparklineProps) -> Html {
     }
 }
 
+#[derive(Properties, PartialEq)]
+pub struct BarChartProps {
+    /// (label under the bar, count), left to right.
+    pub bars: Vec<(String, u64)>,
+    pub title: AttrValue,
+    /// `data-chart` of the figure, for tests and styles.
+    pub id: AttrValue,
+}
+
+/// Counts as bars of equal width, one per label: a histogram whose buckets are named, not
+/// spaced to scale.
+#[function_component(BarChart)]
+pub fn bar_chart(p: &BarChartProps) -> Html {
+    let (w, h, left, bottom, top) = (640.0, 200.0, 48.0, 24.0, 10.0);
+    let max = nice_max(p.bars.iter().map(|(_, c)| *c as f64).fold(0.0, f64::max));
+    let y = |v: f64| top + (1.0 - v / max) * (h - top - bottom);
+    let slot = (w - left - 8.0) / p.bars.len().max(1) as f64;
+    html! {
+        <figure class="chart" data-chart={p.id.clone()}>
+            <figcaption>{ &p.title }</figcaption>
+            <svg viewBox={format!("0 0 {w} {h}")} role="img" aria-label={p.title.clone()}>
+                { for [0.0, 0.5, 1.0].iter().map(|f| {
+                    let v = max * f;
+                    html! { <g class="grid">
+                        <line x1={left.to_string()} x2={(w - 8.0).to_string()} y1={y(v).to_string()} y2={y(v).to_string()} />
+                        <text x={(left - 6.0).to_string()} y={(y(v) + 4.0).to_string()} text-anchor="end">{ format_number(v) }</text>
+                    </g> }
+                }) }
+                { for p.bars.iter().enumerate().map(|(i, (label, count))| {
+                    let x = left + i as f64 * slot;
+                    html! { <g class="column" data-label={label.clone()} data-count={count.to_string()}>
+                        <rect x={(x + 2.0).to_string()} y={y(*count as f64).to_string()} width={(slot - 4.0).max(1.0).to_string()}
+                            height={(h - bottom - y(*count as f64)).to_string()}><title>{ format!("{label}: {count}") }</title></rect>
+                        <text class="axis" x={(x + slot / 2.0).to_string()} y={(h - 6.0).to_string()} text-anchor="middle">{ label }</text>
+                    </g> }
+                }) }
+            </svg>
+        </figure>
+    }
+}
+
 pub fn format_number(v: f64) -> String {
     if v >= 1000.0 {
         format!("{:.1}k", v / 1000.0)

@@ -40,22 +40,21 @@ impl Histogram {
         self.count.load(Ordering::Relaxed)
     }
 
+    /// The buckets' upper bounds; [`Histogram::counts`] has one more, for +Inf.
+    pub fn bounds(&self) -> &'static [f64] {
+        self.bounds
+    }
+
+    /// Each bucket's own count (not cumulative), +Inf last: two of these subtracted give the
+    /// histogram of what happened in between.
+    pub fn counts(&self) -> Vec<u64> {
+        self.buckets.iter().map(|b| b.load(Ordering::Relaxed)).collect()
+    }
+
     /// The upper bound of the bucket holding quantile `q` (what Prometheus would estimate
     /// at best), or `None` when empty.
     pub fn quantile(&self, q: f64) -> Option<f64> {
-        let total = self.count();
-        if total == 0 {
-            return None;
-        }
-        let target = (q * total as f64).ceil().max(1.0) as u64;
-        let mut seen = 0;
-        for (i, b) in self.buckets.iter().enumerate() {
-            seen += b.load(Ordering::Relaxed);
-            if seen >= target {
-                return Some(self.bounds.get(i).copied().unwrap_or(f64::INFINITY));
-            }
-        }
-        Some(f64::INFINITY)
+        quantile_of(self.bounds, &self.counts(), q)
     }
 
     fn render(&self, out: &mut String, name: &str, help: &str) {
@@ -69,6 +68,23 @@ impl Histogram {
         let _ = writeln!(out, "{name}_sum {}", self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6);
         let _ = writeln!(out, "{name}_count {}", self.count());
     }
+}
+
+/// [`Histogram::quantile`] over bucket counts as [`Histogram::counts`] gives them.
+pub fn quantile_of(bounds: &[f64], counts: &[u64], q: f64) -> Option<f64> {
+    let total: u64 = counts.iter().sum();
+    if total == 0 {
+        return None;
+    }
+    let target = (q * total as f64).ceil().max(1.0) as u64;
+    let mut seen = 0;
+    for (i, c) in counts.iter().enumerate() {
+        seen += c;
+        if seen >= target {
+            return Some(bounds.get(i).copied().unwrap_or(f64::INFINITY));
+        }
+    }
+    Some(f64::INFINITY)
 }
 
 /// Fine below 100 ms, where the service's goals are (p99 ≤ 20 ms at 1,000 requests/s), so

@@ -6,6 +6,7 @@
 //! whether one student or fifty have the lab open.
 
 use crate::inference::InferenceMetrics;
+use crate::inference::metrics::quantile_of;
 use crate::kafka::groups::GroupReader;
 use crate::kafka::metadata::ClusterReader;
 use crate::load::generator::Generator;
@@ -13,7 +14,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use streamlab_wire::{GroupInfo, InferenceStatus, Percentiles, RATE_HISTORY, RateSample, TopicInfo};
+use streamlab_wire::{GroupInfo, InferenceStatus, LatencyBucket, Percentiles, RATE_HISTORY, RateSample, TopicInfo};
 use tokio::sync::{broadcast, watch};
 
 /// What the sampler publishes; the web sessions hold receivers.
@@ -50,6 +51,29 @@ fn rate(before: Option<i64>, now: i64, seconds: f64) -> Option<f64> {
     }
 }
 
+/// How many samples back the latency histogram reaches: a minute at one sample a second, so
+/// the page shows how the service does now, not since it started.
+const LATENCY_WINDOW: usize = 60;
+
+/// The latency histogram between the oldest and the newest of `snapshots` (bucket counts as
+/// [`crate::inference::metrics::Histogram::counts`] gives them), cut after the last bucket
+/// holding anything, and its percentiles.
+fn recent_latency(bounds: &[f64], snapshots: &VecDeque<Vec<u64>>) -> (Vec<LatencyBucket>, Percentiles) {
+    let (Some(oldest), Some(newest)) = (snapshots.front(), snapshots.back()) else {
+        return (Vec::new(), Percentiles::default());
+    };
+    let counts: Vec<u64> = newest.iter().zip(oldest).map(|(n, o)| n.saturating_sub(*o)).collect();
+    let ms = |q| quantile_of(bounds, &counts, q).map(|s| s * 1000.0).filter(|v: &f64| v.is_finite());
+    let percentiles = Percentiles { p50: ms(0.5), p95: ms(0.95), p99: ms(0.99) };
+    let used = counts.iter().rposition(|&c| c > 0).map_or(0, |i| i + 1);
+    let buckets = counts[..used]
+        .iter()
+        .enumerate()
+        .map(|(i, &count)| LatencyBucket { le_ms: bounds.get(i).map(|b| (b * 1e6).round() / 1e3), count })
+        .collect();
+    (buckets, percentiles)
+}
+
 fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
@@ -84,6 +108,7 @@ impl Sampler {
         let l = feeds.clone();
         let task = tokio::spawn(async move {
             let mut previous: Option<Previous> = None;
+            let mut latency: VecDeque<Vec<u64>> = VecDeque::with_capacity(LATENCY_WINDOW + 1);
             let mut tick = tokio::time::interval(self.period);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
@@ -147,7 +172,11 @@ impl Sampler {
                     h.push_back(sample.clone());
                 }
                 let _ = l.rates.send(sample);
-                inference_tx.send_replace(self.inference_status(predictions_per_s));
+                if latency.len() > LATENCY_WINDOW {
+                    latency.pop_front();
+                }
+                latency.push_back(self.metrics.latency.counts());
+                inference_tx.send_replace(self.inference_status(predictions_per_s, &latency));
                 self.generator.tick();
             }
         });
@@ -206,9 +235,9 @@ impl Sampler {
         self.metrics.edible.load(Ordering::Relaxed) + self.metrics.poisonous.load(Ordering::Relaxed)
     }
 
-    fn inference_status(&self, predictions_per_s: Option<f64>) -> InferenceStatus {
+    fn inference_status(&self, predictions_per_s: Option<f64>, latency: &VecDeque<Vec<u64>>) -> InferenceStatus {
         let m = &self.metrics;
-        let ms = |q| m.latency.quantile(q).map(|s| s * 1000.0).filter(|v: &f64| v.is_finite());
+        let (latency_histogram, latency_ms) = recent_latency(m.latency.bounds(), latency);
         InferenceStatus {
             running: self.inference_running,
             model_version: self.model_version.clone(),
@@ -216,7 +245,8 @@ impl Sampler {
             edible: m.edible.load(Ordering::Relaxed),
             poisonous: m.poisonous.load(Ordering::Relaxed),
             predictions_per_s,
-            latency_ms: Percentiles { p50: ms(0.5), p95: ms(0.95), p99: ms(0.99) },
+            latency_ms,
+            latency_histogram,
             dead_letters: m.dead_letters().into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
         }
     }
@@ -224,7 +254,20 @@ impl Sampler {
 
 #[cfg(test)]
 mod tests {
-    use super::rate;
+    use super::{VecDeque, rate, recent_latency};
+
+    #[test]
+    fn the_latency_histogram_is_the_window_s_difference_cut_after_the_last_used_bucket() {
+        let bounds = [0.005, 0.02, 0.1];
+        // Since start: 100 slow ones long ago; in the window 90 at ≤ 5 ms and 10 at ≤ 20 ms.
+        let window: VecDeque<Vec<u64>> = [vec![0, 0, 100, 0], vec![50, 5, 100, 0], vec![90, 10, 100, 0]].into();
+        let (buckets, p) = recent_latency(&bounds, &window);
+        let seen: Vec<(Option<f64>, u64)> = buckets.iter().map(|b| (b.le_ms, b.count)).collect();
+        assert_eq!(seen, vec![(Some(5.0), 90), (Some(20.0), 10)]);
+        assert_eq!((p.p50, p.p95, p.p99), (Some(5.0), Some(20.0), Some(20.0)));
+        let (none, p) = recent_latency(&bounds, &VecDeque::from([vec![1, 2, 3, 4]]));
+        assert!(none.is_empty() && p.p50.is_none(), "one snapshot is no window");
+    }
 
     #[test]
     fn a_counter_going_backwards_is_a_gap_not_a_negative_rate() {

@@ -274,9 +274,21 @@ pub struct InferenceStatus {
     pub poisonous: u64,
     /// Over the last second.
     pub predictions_per_s: Option<f64>,
-    /// Request → prediction, milliseconds (upper bounds of histogram buckets).
+    /// Request → prediction over the last minute, milliseconds (upper bounds of histogram
+    /// buckets).
     pub latency_ms: Percentiles,
+    /// The same minute's histogram: every bucket up to the last one holding a prediction.
+    #[serde(default)]
+    pub latency_histogram: Vec<LatencyBucket>,
     pub dead_letters: BTreeMap<String, u64>,
+}
+
+/// Predictions whose latency fell in one bucket: above the previous bucket's bound, at most
+/// `le_ms` (`None`: above every bound).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LatencyBucket {
+    pub le_ms: Option<f64>,
+    pub count: u64,
 }
 
 /// The lab's built-in request generator (off until someone starts it).

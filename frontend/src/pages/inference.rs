@@ -1,7 +1,7 @@
 //! The inference service: predictions/s, classes, latency, dead letters and the live feed.
 
 use super::{show_value, time_of};
-use crate::chart::format_number;
+use crate::chart::{BarChart, format_number};
 use crate::hooks::{use_lab, use_tail};
 use streamlab_wire::{Decoded, StartPosition, topics};
 use yew::prelude::*;
@@ -18,6 +18,12 @@ pub fn inference() -> Html {
     let edible_pct = s.edible as f64 * 100.0 / total as f64;
     let ms = |v: Option<f64>| v.map_or("–".into(), |v| format!("≤ {} ms", format_number(v)));
     let max_p = s.latency_ms.p99.unwrap_or(1.0).max(1.0);
+    let bars: Vec<(String, u64)> = s
+        .latency_histogram
+        .iter()
+        .map(|b| (b.le_ms.map_or("more".to_owned(), |ms| format!("≤{}", bucket_label(ms))), b.count))
+        .collect();
+    let in_window: u64 = bars.iter().map(|(_, c)| c).sum();
     html! {
         <section aria-labelledby="inference-title">
             <h2 id="inference-title">{ "Inference" }</h2>
@@ -29,7 +35,7 @@ pub fn inference() -> Html {
                         <span class="edible" style={format!("width:{edible_pct}%")}></span>
                     </div>
                     <p><span id="edible-count">{ s.edible }</span>{ " edible · " }<span id="poisonous-count">{ s.poisonous }</span>{ " poisonous" }</p></div>
-                <div class="card"><h3>{ "Latency" }</h3>
+                <div class="card"><h3>{ "Latency" }</h3><p class="muted">{ "last minute" }</p>
                     <dl class="latency">
                         { for [("p50", s.latency_ms.p50), ("p95", s.latency_ms.p95), ("p99", s.latency_ms.p99)].into_iter().map(|(name, v)| html! { <>
                             <dt>{ name }</dt>
@@ -42,6 +48,9 @@ pub fn inference() -> Html {
                         { for s.dead_letters.iter().map(|(reason, n)| html! { <tr><td>{ reason }</td><td>{ n }</td></tr> }) }
                     </tbody></table></div>
             </div>
+            if in_window > 0 {
+                <BarChart id="latency" bars={bars} title={format!("Request → prediction, ms, last minute ({in_window} predictions)")} />
+            }
             <h3>{ "Live predictions" }</h3>
             <table id="predictions" class="records">
                 <thead><tr><th scope="col">{ "Time (UTC)" }</th><th scope="col">{ "Key" }</th><th scope="col">{ "Class" }</th><th scope="col">{ "Probability" }</th></tr></thead>
@@ -60,4 +69,9 @@ pub fn inference() -> Html {
             </table>
         </section>
     }
+}
+
+/// A bucket's bound as its label: 7.5, 20, 1s.
+fn bucket_label(ms: f64) -> String {
+    if ms >= 1000.0 { format!("{}s", ms / 1000.0) } else { format!("{ms}") }
 }
