@@ -16,7 +16,9 @@ pub fn inference() -> Html {
     };
     let total = (s.edible + s.poisonous).max(1);
     let edible_pct = s.edible as f64 * 100.0 / total as f64;
-    let ms = |v: Option<f64>| v.map_or("–".into(), |v| format!("≤ {} ms", format_number(v)));
+    let ms = |v: Option<f64>| {
+        v.map_or("–".into(), |v| if v >= 1000.0 { format!("≤ {} s", v / 1000.0) } else { format!("≤ {v} ms") })
+    };
     let max_p = s.latency_ms.p99.unwrap_or(1.0).max(1.0);
     let bars: Vec<(String, u64)> = s
         .latency_histogram
