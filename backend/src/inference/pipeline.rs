@@ -1,12 +1,14 @@
 //! The at-least-once service as a pipeline: the consumer keeps reading while earlier
 //! outputs are still on their way, so the broker's round trip is paid once, not per round.
 //!
-//! Three threads share the work:
+//! The work is shared by threads:
 //! - the **reader** (the caller's thread) polls the consumer, records each request's offset
-//!   in the [`Windows`], hands batches to the worker, and commits what the windows allow
+//!   in the [`Windows`], hands batches on ([`Handoff`]), and commits what the windows allow
 //!   on a timer, on revocation and at the end;
-//! - the **worker** parses, predicts and produces ([`super::answer`]), in the order read,
-//!   so outputs keep the order of their partition;
+//! - the **answering threads**, one per core, parse and predict ([`super::answer`]), each
+//!   batch on whichever is free;
+//! - the **sender** produces each batch's outputs in the order the batches were read, so
+//!   outputs keep the order of their partition;
 //! - the **producer's thread** (rdkafka's `ThreadedProducer`) receives acknowledgements and
 //!   marks them in the windows.
 //!
@@ -14,7 +16,7 @@
 //! full, or the broker is slow) the reader pauses its partitions and keeps polling, so
 //! rebalances are still served; it resumes at half.
 
-use super::answer::{answer, now_ms};
+use super::answer::{Output, answer, now_ms};
 use super::metrics::InferenceMetrics;
 use super::service::{InferenceService, next_batch};
 use super::window::Windows;
@@ -26,7 +28,7 @@ use rdkafka::message::OwnedMessage;
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 use rdkafka::{Message, Offset, TopicPartitionList};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::sync_channel;
+use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use streamlab_model::Class;
@@ -148,41 +150,57 @@ pub(super) fn session(service: &InferenceService, stop: &AtomicBool) -> anyhow::
         .create_with_context(Acks(shared.clone()))
         .context("cannot create the inference producer")?;
     let version = service.model.version();
-    tracing::info!(group = %config.group, topic = %config.requests, model = %version, max_batch = config.max_batch, max_in_flight = config.max_in_flight, linger_ms = config.linger_ms, "inference running (pipelined, at least once)");
+    tracing::info!(group = %config.group, topic = %config.requests, model = %version, max_batch = config.max_batch, max_in_flight = config.max_in_flight, linger_ms = config.linger_ms, answering = answering_threads(), "inference running (pipelined, at least once)");
 
-    // A few batches may wait for the worker; more would only add latency.
-    let (to_worker, batches) = sync_channel::<Vec<OwnedMessage>>(4);
-    let worker_stop = AtomicBool::new(false);
+    let answering = answering_threads();
+    // A few batches may wait for an answer; more would only add latency.
+    let (order, slots) = sync_channel::<Receiver<Answered>>(4);
+    let (jobs, queue) = channel::<(Vec<OwnedMessage>, SyncSender<Answered>)>();
+    let handoff = Handoff { jobs, order };
+    let queue = Mutex::new(queue);
+    let sender_stop = AtomicBool::new(false);
     let result = std::thread::scope(|scope| {
-        let worker = scope.spawn(|| {
-            for batch in batches {
-                let outputs = answer(&batch, &service.model, &version, config, &service.metrics);
-                for (m, o) in batch.iter().zip(&outputs) {
+        for _ in 0..answering {
+            scope.spawn(|| {
+                loop {
+                    // Holding the lock while waiting is what hands each batch to one thread.
+                    let job = queue.lock().expect("queue lock").recv();
+                    let Ok((batch, done)) = job else { return };
+                    let outputs = answer(&batch, &service.model, &version, config, &service.metrics);
+                    let _ = done.send((batch, outputs));
+                }
+            });
+        }
+        let sender = scope.spawn(|| {
+            // Slots come in read order; waiting on each in turn keeps every partition's
+            // outputs in the order of its requests, whichever thread answered first.
+            for slot in slots {
+                let Ok((batch, outputs)) = slot.recv() else { return };
+                for (m, o) in batch.iter().zip(outputs) {
                     let sent = Box::new(Sent {
                         partition: m.partition(),
                         offset: m.offset(),
                         class: o.class,
                         request_timestamp_ms: o.request_timestamp_ms,
                     });
-                    let mut record = BaseRecord::with_opaque_to(&o.topic, sent)
-                        .payload(o.payload.as_slice())
-                        .headers(o.headers.clone());
+                    let mut record =
+                        BaseRecord::with_opaque_to(&o.topic, sent).payload(o.payload.as_slice()).headers(o.headers);
                     if let Some(k) = &o.key {
                         record = record.key(k.as_slice());
                     }
-                    if let Err(e) = send_retrying(&producer, record, &worker_stop) {
+                    if let Err(e) = send_retrying(&producer, record, &sender_stop) {
                         shared.failed.lock().expect("failure lock").get_or_insert_with(|| e);
                         return;
                     }
                 }
             }
         });
-        let read = read_loop(&consumer, &shared, config.max_batch, config.max_in_flight, stop, &to_worker);
-        drop(to_worker);
+        let read = read_loop(&consumer, &shared, config.max_batch, config.max_in_flight, stop, &handoff);
+        drop(handoff);
         if read.is_err() || shared.failure().is_some() {
-            worker_stop.store(true, Ordering::Relaxed);
+            sender_stop.store(true, Ordering::Relaxed);
         }
-        let _ = worker.join();
+        let _ = sender.join();
         read
     });
     // What was handed to the worker is produced; wait for its acknowledgements so the
@@ -194,6 +212,30 @@ pub(super) fn session(service: &InferenceService, stop: &AtomicBool) -> anyhow::
         anyhow::bail!(failure);
     }
     committed
+}
+
+/// A batch and its outputs, answered.
+type Answered = (Vec<OwnedMessage>, Vec<Output>);
+
+/// How the reader hands batches on: the job goes to whichever answering thread is free, and a
+/// slot for its answer goes, in read order, to the sender.
+struct Handoff {
+    jobs: Sender<(Vec<OwnedMessage>, SyncSender<Answered>)>,
+    order: SyncSender<Receiver<Answered>>,
+}
+
+impl Handoff {
+    /// False once the sender has stopped. Blocks while four batches wait for the sender.
+    fn send(&self, batch: Vec<OwnedMessage>) -> bool {
+        let (done, slot) = sync_channel(1);
+        self.order.send(slot).is_ok() && self.jobs.send((batch, done)).is_ok()
+    }
+}
+
+/// Threads that parse and predict: one per core (at most four), since the forest is most of
+/// a request's work and the Kafka I/O runs on librdkafka's own threads.
+fn answering_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4)
 }
 
 /// Sends one output, waiting while the producer's local queue is full (acknowledgements
@@ -224,7 +266,7 @@ fn read_loop(
     max_batch: usize,
     max_in_flight: usize,
     stop: &AtomicBool,
-    to_worker: &std::sync::mpsc::SyncSender<Vec<OwnedMessage>>,
+    handoff: &Handoff,
 ) -> anyhow::Result<()> {
     let mut last_commit = Instant::now();
     let mut paused = false;
@@ -252,8 +294,8 @@ fn read_loop(
             }
             shared.metrics.requests.fetch_add(batch.len() as u64, Ordering::Relaxed);
             shared.metrics.batch_size.observe(batch.len() as f64);
-            if to_worker.send(batch).is_err() {
-                break; // the worker stopped on a failure
+            if !handoff.send(batch) {
+                break; // the sender stopped on a failure
             }
         }
         if last_commit.elapsed() >= COMMIT_EVERY {
