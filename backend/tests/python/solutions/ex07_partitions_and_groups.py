@@ -21,7 +21,7 @@ def consumer():
                 pass
 
         consumer = KafkaConsumer(bootstrap_servers=BOOTSTRAP, group_id=T("partitioned-group"),
-                                 auto_offset_reset="earliest")
+                                 auto_offset_reset="earliest", fetch_max_wait_ms=20)
         consumer.subscribe([T("partitioned")], listener=Show())
         for m in consumer:
             print(m.partition, m.offset, m.key, m.value, flush=True)
@@ -32,7 +32,7 @@ def consumer():
             print("assigned", sorted(p.partition for p in partitions), flush=True)
 
         consumer = Consumer({"bootstrap.servers": BOOTSTRAP, "group.id": T("partitioned-group"),
-                             "auto.offset.reset": "earliest"})
+                             "auto.offset.reset": "earliest", "fetch.wait.max.ms": 20})
         consumer.subscribe([T("partitioned")], on_assign=show)
         while True:
             m = consumer.poll(1.0)
