@@ -72,3 +72,70 @@ async fn python_clients_reach_a_broker_that_advertises_the_network_address() {
     assert!(out.contains("delivered 10") && out.contains("consumed 10"), "{out}");
     broker.stop().await;
 }
+
+/// A subscriber that knows nothing of streamlab: the "Connect a client" snippet in
+/// kafka-python, installed as `pip install kafka-python` (no compression codecs), reads the
+/// inference service's predictions.
+#[tokio::test(flavor = "multi_thread")]
+async fn kafka_python_as_installed_reads_the_services_predictions() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use streamlab::inference::{InferenceConfig, InferenceMetrics, InferenceService};
+    if !require(python_has("kafka"), "python3 with kafka-python") {
+        return;
+    }
+    let b = start_broker().await;
+    let config = InferenceConfig {
+        requests: "py_sub_requests".into(),
+        predictions: "py_sub_predictions".into(),
+        dead_letters: "py_sub_dead".into(),
+        group: "py-sub-inference".into(),
+        ..InferenceConfig::default()
+    };
+    for t in [&config.requests, &config.predictions, &config.dead_letters] {
+        b.create_topic(t, 3).await;
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let service = InferenceService {
+        kafka: b.kafka.clone(),
+        config: config.clone(),
+        model: Arc::new(streamlab_model::Artifact::shipped().unwrap()),
+        metrics: Arc::new(InferenceMetrics::default()),
+    };
+    let s = stop.clone();
+    let handle = std::thread::spawn(move || service.run_until(&s));
+    let producer = b.producer();
+    for i in 0..50 {
+        let f = streamlab_model::MushroomFeatures::new([
+            (i * 37 % 1500) as f64,
+            (i % 7) as f64,
+            (i / 7 % 7) as f64,
+            (i % 12) as f64,
+            (i % 300) as f64 / 100.0,
+            (i * 53 % 3000) as f64,
+            (i % 13) as f64,
+            [0.027372133, 0.888450288, 0.943194554, 1.804272709][i % 4],
+        ])
+        .unwrap();
+        let value = f.to_json().to_string();
+        let key = format!("k{i}");
+        producer
+            .send(
+                rdkafka::producer::FutureRecord::to(&config.requests).key(&key).payload(&value),
+                std::time::Duration::from_secs(10),
+            )
+            .await
+            .unwrap();
+    }
+    let path = format!("{}/tests/python/prediction_subscriber.py", env!("CARGO_MANIFEST_DIR"));
+    let out = tokio::process::Command::new("timeout")
+        .args(["60", "python3", &path, &b.bootstrap(), &config.predictions, "50"])
+        .output()
+        .await
+        .unwrap();
+    stop.store(true, Ordering::Relaxed);
+    handle.join().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.starts_with("predictions 50 "), "{stdout}");
+}

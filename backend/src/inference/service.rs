@@ -100,9 +100,12 @@ impl InferenceService {
     pub(super) fn producer_config(&self) -> rdkafka::ClientConfig {
         let mut c = self.kafka.client();
         // Idempotence keeps each partition's outputs in order through retries.
+        // No compression: kafka-python, the course's client, reads lz4, snappy and zstd only
+        // with packages `pip install kafka-python` does not bring, and a subscriber must be
+        // able to read predictions with what a student has.
         c.set("enable.idempotence", "true")
             .set("linger.ms", self.config.linger_ms.to_string())
-            .set("compression.type", "lz4");
+            .set("compression.type", "none");
         c
     }
 
