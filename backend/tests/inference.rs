@@ -373,10 +373,13 @@ async fn a_killed_service_loses_nothing_after_restart() {
     produce_valid(&b.kafka, &c.requests, n).await;
     let (kafka, c2) = (b.kafka.clone(), c.clone());
     let per_request = tokio::task::spawn_blocking(move || {
-        let first = spawn_infer(&kafka.bootstrap, &c2, &["--max-batch", "50"]);
+        // Small batches and a small in-flight window (the backpressure path) keep the first
+        // instance slow enough that the kill lands mid-backlog; the second has the defaults.
+        let slow = ["--max-batch", "50", "--max-in-flight", "200"];
+        let first = spawn_infer(&kafka.bootstrap, &c2, &slow);
         let at_kill = kill_mid_backlog(first, &kafka, &c2, n as i64, 1);
         eprintln!("killed after {at_kill} of {n} outputs");
-        let mut second = spawn_infer(&kafka.bootstrap, &c2, &["--max-batch", "50"]);
+        let mut second = spawn_infer(&kafka.bootstrap, &c2, &[]);
         let per_request = outputs_per_request(&kafka, &c2, n, false);
         let _ = second.kill();
         let _ = second.wait();
