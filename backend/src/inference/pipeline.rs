@@ -150,9 +150,9 @@ pub(super) fn session(service: &InferenceService, stop: &AtomicBool) -> anyhow::
         .create_with_context(Acks(shared.clone()))
         .context("cannot create the inference producer")?;
     let version = service.model.version();
-    tracing::info!(group = %config.group, topic = %config.requests, model = %version, max_batch = config.max_batch, max_in_flight = config.max_in_flight, linger_ms = config.linger_ms, answering = answering_threads(), "inference running (pipelined, at least once)");
-
     let answering = answering_threads();
+    tracing::info!(group = %config.group, topic = %config.requests, model = %version, max_batch = config.max_batch, max_in_flight = config.max_in_flight, linger_ms = config.linger_ms, answering, "inference running (pipelined, at least once)");
+
     // A few batches may wait for an answer; more would only add latency.
     let (order, slots) = sync_channel::<Receiver<Answered>>(4);
     let (jobs, queue) = channel::<(Vec<OwnedMessage>, SyncSender<Answered>)>();
@@ -175,7 +175,15 @@ pub(super) fn session(service: &InferenceService, stop: &AtomicBool) -> anyhow::
             // Slots come in read order; waiting on each in turn keeps every partition's
             // outputs in the order of its requests, whichever thread answered first.
             for slot in slots {
-                let Ok((batch, outputs)) = slot.recv() else { return };
+                let Ok((batch, outputs)) = slot.recv() else {
+                    // Only a panic in an answering thread drops a slot unanswered.
+                    shared
+                        .failed
+                        .lock()
+                        .expect("failure lock")
+                        .get_or_insert_with(|| "an answering thread stopped".to_owned());
+                    return;
+                };
                 for (m, o) in batch.iter().zip(outputs) {
                     let sent = Box::new(Sent {
                         partition: m.partition(),
@@ -203,7 +211,7 @@ pub(super) fn session(service: &InferenceService, stop: &AtomicBool) -> anyhow::
         let _ = sender.join();
         read
     });
-    // What was handed to the worker is produced; wait for its acknowledgements so the
+    // What was handed to the sender is produced; wait for its acknowledgements so the
     // final commit covers it.
     let _ = producer.flush(Duration::from_secs(10));
     let committed = shared.commit(&consumer, CommitMode::Sync);
