@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{TestBroker, start_broker};
+use common::{TestBroker, run_service, start_broker, valid_request};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message, OwnedMessage};
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -12,10 +12,9 @@ use rdkafka::{Offset, TopicPartitionList};
 use std::collections::{BTreeMap, HashMap};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-use streamlab::inference::InferenceMetrics;
-use streamlab::inference::{InferenceConfig, InferenceService};
+use streamlab::inference::InferenceConfig;
 use streamlab::kafka::KafkaConfig;
 use streamlab_model::{Artifact, MushroomFeatures};
 use streamlab_wire::PredictionValue;
@@ -34,22 +33,6 @@ async fn create_topics(b: &TestBroker, c: &InferenceConfig, partitions: i32) {
     for t in [&c.requests, &c.predictions, &c.dead_letters] {
         b.create_topic(t, partitions).await;
     }
-}
-
-/// A valid request drawn deterministically from plausible ranges.
-fn valid_request(i: usize) -> Vec<u8> {
-    let f = MushroomFeatures::new([
-        (i * 37 % 1500) as f64,
-        (i % 7) as f64,
-        (i / 7 % 7) as f64,
-        (i % 12) as f64,
-        (i % 300) as f64 / 100.0,
-        (i * 53 % 3000) as f64,
-        (i % 13) as f64,
-        [0.027372133, 0.888450288, 0.943194554, 1.804272709][i % 4],
-    ])
-    .unwrap();
-    f.to_json().to_string().into_bytes()
 }
 
 /// The request mix of the test: a tenth malformed, in every way the service must catch.
@@ -146,18 +129,6 @@ fn header<'a>(m: &'a OwnedMessage, key: &str) -> Option<&'a str> {
 
 fn key(m: &OwnedMessage) -> String {
     String::from_utf8(m.key().unwrap().to_vec()).unwrap()
-}
-
-fn run_service(
-    kafka: KafkaConfig,
-    config: InferenceConfig,
-) -> (Arc<AtomicBool>, Arc<InferenceMetrics>, std::thread::JoinHandle<()>) {
-    let stop = Arc::new(AtomicBool::new(false));
-    let metrics = Arc::new(InferenceMetrics::default());
-    let service =
-        InferenceService { kafka, config, model: Arc::new(Artifact::shipped().unwrap()), metrics: metrics.clone() };
-    let s = stop.clone();
-    (stop, metrics, std::thread::spawn(move || service.run_until(&s)))
 }
 
 #[tokio::test(flavor = "multi_thread")]

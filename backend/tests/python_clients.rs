@@ -78,9 +78,8 @@ async fn python_clients_reach_a_broker_that_advertises_the_network_address() {
 /// inference service's predictions.
 #[tokio::test(flavor = "multi_thread")]
 async fn kafka_python_as_installed_reads_the_services_predictions() {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use streamlab::inference::{InferenceConfig, InferenceMetrics, InferenceService};
+    use std::sync::atomic::Ordering;
+    use streamlab::inference::InferenceConfig;
     if !require(python_has("kafka"), "python3 with kafka-python") {
         return;
     }
@@ -95,29 +94,10 @@ async fn kafka_python_as_installed_reads_the_services_predictions() {
     for t in [&config.requests, &config.predictions, &config.dead_letters] {
         b.create_topic(t, 3).await;
     }
-    let stop = Arc::new(AtomicBool::new(false));
-    let service = InferenceService {
-        kafka: b.kafka.clone(),
-        config: config.clone(),
-        model: Arc::new(streamlab_model::Artifact::shipped().unwrap()),
-        metrics: Arc::new(InferenceMetrics::default()),
-    };
-    let s = stop.clone();
-    let handle = std::thread::spawn(move || service.run_until(&s));
+    let (stop, _metrics, handle) = common::run_service(b.kafka.clone(), config.clone());
     let producer = b.producer();
     for i in 0..50 {
-        let f = streamlab_model::MushroomFeatures::new([
-            (i * 37 % 1500) as f64,
-            (i % 7) as f64,
-            (i / 7 % 7) as f64,
-            (i % 12) as f64,
-            (i % 300) as f64 / 100.0,
-            (i * 53 % 3000) as f64,
-            (i % 13) as f64,
-            [0.027372133, 0.888450288, 0.943194554, 1.804272709][i % 4],
-        ])
-        .unwrap();
-        let value = f.to_json().to_string();
+        let value = common::valid_request(i);
         let key = format!("k{i}");
         producer
             .send(

@@ -4,11 +4,15 @@
 use rdkafka::ClientConfig;
 use rdkafka::consumer::BaseConsumer;
 use rdkafka::producer::{FutureProducer, FutureRecord};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
+use streamlab::inference::{InferenceConfig, InferenceMetrics, InferenceService};
 use streamlab::kafka::KafkaConfig;
 use streamlab::kafka::admin::ensure_topics;
 use streamlab::kafka::broker::{EmbeddedBroker, Storage};
 use streamlab::kafka::metadata::wait_ready;
+use streamlab_model::Artifact;
 
 pub struct TestBroker {
     pub broker: EmbeddedBroker,
@@ -222,4 +226,33 @@ pub async fn next_matching<T>(ws: &mut Socket, mut pick: impl FnMut(streamlab_wi
 pub async fn send_json(ws: &mut Socket, value: serde_json::Value) {
     use futures::SinkExt;
     ws.send(tokio_tungstenite::tungstenite::Message::Text(value.to_string().into())).await.expect("sent");
+}
+
+/// A valid request drawn deterministically from plausible ranges.
+pub fn valid_request(i: usize) -> Vec<u8> {
+    let f = streamlab_model::MushroomFeatures::new([
+        (i * 37 % 1500) as f64,
+        (i % 7) as f64,
+        (i / 7 % 7) as f64,
+        (i % 12) as f64,
+        (i % 300) as f64 / 100.0,
+        (i * 53 % 3000) as f64,
+        (i % 13) as f64,
+        [0.027372133, 0.888450288, 0.943194554, 1.804272709][i % 4],
+    ])
+    .unwrap();
+    f.to_json().to_string().into_bytes()
+}
+
+/// The inference service in this process, until the returned flag is set.
+pub fn run_service(
+    kafka: KafkaConfig,
+    config: InferenceConfig,
+) -> (Arc<AtomicBool>, Arc<InferenceMetrics>, std::thread::JoinHandle<()>) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let metrics = Arc::new(InferenceMetrics::default());
+    let service =
+        InferenceService { kafka, config, model: Arc::new(Artifact::shipped().unwrap()), metrics: metrics.clone() };
+    let s = stop.clone();
+    (stop, metrics, std::thread::spawn(move || service.run_until(&s)))
 }
