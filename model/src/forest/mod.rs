@@ -198,4 +198,25 @@ mod tests {
         let forest = single_exact_tree().max_depth(Some(2)).fit(&data).unwrap();
         assert_eq!(forest.trees[0].depth(), 2);
     }
+
+    #[test]
+    fn a_batch_predicts_what_each_row_alone_predicts() {
+        // The batch walk interleaves rows in lanes and refills them as walks end; every batch
+        // size around the lane count, and an empty one, must give each row its own answer.
+        let mut rows = Vec::new();
+        let mut labels = Vec::new();
+        for i in 0..200 {
+            let (a, b) = ((i * 7 % 13) as f64, (i * 5 % 11) as f64);
+            rows.push([a, b]);
+            labels.push(usize::from(a * 2.0 + b > 16.0 || ((a as usize).is_multiple_of(3) && b > 4.0)));
+        }
+        let forest = ForestParams::default().n_trees(7).max_features(1).fit(&dataset(&rows, &labels)).unwrap();
+        assert!(forest.trees.iter().any(|t| t.depth() > 3), "deep enough for paths of different lengths");
+        for n in [0, 1, 7, 8, 9, 15, 16, 17, 200] {
+            let x = Array2::from_shape_fn((n, 2), |(i, j)| rows[i][j]);
+            let batch = forest.predict_proba(&x);
+            let one: Vec<f64> = rows[..n].iter().map(|r| forest.predict_proba_one(r)).collect();
+            assert_eq!(batch.to_vec(), one, "batch of {n}");
+        }
+    }
 }

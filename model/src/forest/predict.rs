@@ -4,6 +4,9 @@ use super::{LEAF, Node, RandomForest, Tree};
 use linfa::prelude::*;
 use ndarray::{Array1, ArrayBase, Data, Ix2};
 
+/// How many rows walk a tree side by side in a batch (see [`Tree::add_lanes`]).
+const LANES: usize = 8;
+
 impl Tree {
     #[inline]
     pub fn predict_one(&self, x: &[f64]) -> f64 {
@@ -14,6 +17,47 @@ impl Tree {
                 return node.value;
             }
             i = if x[node.feature as usize] <= node.value { i + 1 } else { node.right as usize };
+        }
+    }
+
+    /// Adds each row's leaf value to its sum (`rows` holds the rows one after another).
+    /// [`LANES`] rows walk the tree side by side: each step of a walk waits for its node to
+    /// load and its comparison to resolve, and the CPU overlaps the other, independent walks
+    /// with that wait. A walk that reaches its leaf hands its lane to the next row, so the
+    /// lanes stay busy although paths differ in length (13 steps on average, up to 44).
+    fn add_all(&self, rows: &[f64], width: usize, sums: &mut [f64]) {
+        let nodes = self.nodes.as_slice();
+        let n = sums.len();
+        if n < LANES {
+            for (s, row) in sums.iter_mut().zip(rows.chunks_exact(width)) {
+                *s += self.predict_one(row);
+            }
+            return;
+        }
+        // (row, node) per lane; a lane whose row is `n` has nothing left to walk.
+        let mut lanes: [(usize, usize); LANES] = std::array::from_fn(|lane| (lane, 0));
+        let mut next_row = LANES;
+        let mut busy = LANES;
+        while busy > 0 {
+            for (row, at) in lanes.iter_mut() {
+                if *row >= n {
+                    continue;
+                }
+                let node = nodes[*at];
+                if node.feature == LEAF {
+                    sums[*row] += node.value;
+                    *row = next_row;
+                    *at = 0;
+                    if next_row < n {
+                        next_row += 1;
+                    } else {
+                        busy -= 1;
+                    }
+                    continue;
+                }
+                let go_left = rows[*row * width + node.feature as usize] <= node.value;
+                *at = if go_left { *at + 1 } else { node.right as usize };
+            }
         }
     }
 
@@ -37,15 +81,13 @@ impl RandomForest {
 
     /// P(poisonous) for every row. Tree by tree over all rows rather than row by row over
     /// all trees: one tree's nodes stay in cache while every row walks it, which more than
-    /// doubles the throughput of a large batch.
+    /// doubles the throughput of a large batch. Within a tree, rows go [`LANES`] at a time.
     pub fn predict_proba<D: Data<Elem = f64>>(&self, x: &ArrayBase<D, Ix2>) -> Array1<f64> {
         let rows: Vec<f64> = x.rows().into_iter().flat_map(|r| r.into_iter().copied()).collect();
         let width = self.n_features;
         let mut sum = vec![0.0; x.nrows()];
         for tree in &self.trees {
-            for (s, row) in sum.iter_mut().zip(rows.chunks_exact(width)) {
-                *s += tree.predict_one(row);
-            }
+            tree.add_all(&rows, width, &mut sum);
         }
         let n = self.trees.len() as f64;
         sum.into_iter().map(|s| s / n).collect()
