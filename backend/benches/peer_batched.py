@@ -13,7 +13,7 @@ data = pd.read_csv(csv)
 columns = [c for c in data.columns if c != "class"]
 model = RandomForestClassifier(n_estimators=100, random_state=42, n_jobs=1).fit(data[columns].values, data["class"])
 
-consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "bench-batched", "auto.offset.reset": "earliest"})
+consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"bench-{output}", "auto.offset.reset": "earliest"})
 consumer.subscribe([requests])
 producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
 done, start = 0, None

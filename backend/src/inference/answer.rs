@@ -9,6 +9,7 @@ use ndarray::Array2;
 use rdkafka::message::{Header, Headers, Message, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::FutureRecord;
 use rdkafka::{Offset, TopicPartitionList};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 use streamlab_model::{Artifact, MushroomFeatures, N_FEATURES, ValidationError};
@@ -40,9 +41,25 @@ pub fn read_request(payload: Option<&[u8]>) -> Result<MushroomFeatures, Rejectio
         .map_err(|e: ValidationError| Rejection { reason: e.reason(), message: e.to_string() })
 }
 
+/// Where an output goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Destination {
+    Predictions,
+    DeadLetters,
+}
+
+impl Destination {
+    pub fn topic(self, config: &InferenceConfig) -> &str {
+        match self {
+            Destination::Predictions => &config.predictions,
+            Destination::DeadLetters => &config.dead_letters,
+        }
+    }
+}
+
 /// One record to produce for a request.
 pub struct Output {
-    pub topic: String,
+    pub destination: Destination,
     pub key: Option<Vec<u8>>,
     pub payload: Vec<u8>,
     pub headers: OwnedHeaders,
@@ -52,8 +69,10 @@ pub struct Output {
 }
 
 impl Output {
-    pub(super) fn record(&self) -> FutureRecord<'_, [u8], [u8]> {
-        let record = FutureRecord::to(&self.topic).payload(self.payload.as_slice()).headers(self.headers.clone());
+    pub(super) fn record<'a>(&'a self, config: &'a InferenceConfig) -> FutureRecord<'a, [u8], [u8]> {
+        let record = FutureRecord::to(self.destination.topic(config))
+            .payload(self.payload.as_slice())
+            .headers(self.headers.clone());
         match &self.key {
             Some(k) => record.key(k.as_slice()),
             None => record,
@@ -70,7 +89,6 @@ pub fn answer(
     batch: &[OwnedMessage],
     model: &Artifact,
     model_version: &str,
-    config: &InferenceConfig,
     metrics: &InferenceMetrics,
 ) -> Vec<Output> {
     let read: Vec<Result<MushroomFeatures, Rejection>> = batch.iter().map(|m| read_request(m.payload())).collect();
@@ -84,7 +102,7 @@ pub fn answer(
         .zip(read)
         .map(|(m, r)| {
             let request = RequestRef {
-                topic: m.topic().to_owned(),
+                topic: Cow::Borrowed(m.topic()),
                 partition: m.partition(),
                 offset: m.offset(),
                 timestamp_ms: m.timestamp().to_millis(),
@@ -96,23 +114,23 @@ pub fn answer(
                     let class =
                         if p > 0.5 { streamlab_model::Class::Poisonous } else { streamlab_model::Class::Edible };
                     let value = PredictionValue {
-                        class: class.name().to_owned(),
+                        class: Cow::Borrowed(class.name()),
                         label: class.label() as u8,
                         probability: if p > 0.5 { p } else { 1.0 - p },
                         probability_poisonous: p,
-                        model_version: model_version.to_owned(),
-                        request: request.clone(),
+                        model_version: Cow::Borrowed(model_version),
+                        request,
                         predicted_at_ms,
                     };
                     Output {
-                        topic: config.predictions.clone(),
+                        destination: Destination::Predictions,
                         key,
                         payload: serde_json::to_vec(&value).expect("prediction serialises"),
                         headers: OwnedHeaders::new()
                             .insert(Header { key: "content-type", value: Some("application/json") })
                             .insert(Header { key: "model-version", value: Some(model_version) }),
                         class: Some(class),
-                        request_timestamp_ms: request.timestamp_ms,
+                        request_timestamp_ms: value.request.timestamp_ms,
                     }
                 }
                 Err(rejection) => {
@@ -120,7 +138,7 @@ pub fn answer(
                     let mut headers = OwnedHeaders::new()
                         .insert(Header { key: "dlq-reason", value: Some(rejection.reason) })
                         .insert(Header { key: "dlq-error", value: Some(&rejection.message) })
-                        .insert(Header { key: "dlq-source-topic", value: Some(&request.topic) })
+                        .insert(Header { key: "dlq-source-topic", value: Some(request.topic.as_ref()) })
                         .insert(Header { key: "dlq-source-partition", value: Some(&request.partition.to_string()) })
                         .insert(Header { key: "dlq-source-offset", value: Some(&request.offset.to_string()) })
                         .insert(Header { key: "dlq-model-version", value: Some(model_version) });
@@ -135,7 +153,7 @@ pub fn answer(
                         }
                     }
                     Output {
-                        topic: config.dead_letters.clone(),
+                        destination: Destination::DeadLetters,
                         key,
                         payload: m.payload().unwrap_or_default().to_vec(),
                         headers,

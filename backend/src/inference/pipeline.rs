@@ -166,7 +166,7 @@ pub(super) fn session(service: &InferenceService, stop: &AtomicBool) -> anyhow::
                     // Holding the lock while waiting is what hands each batch to one thread.
                     let job = queue.lock().expect("queue lock").recv();
                     let Ok((batch, done)) = job else { return };
-                    let outputs = answer(&batch, &service.model, &version, config, &service.metrics);
+                    let outputs = answer(&batch, &service.model, &version, &service.metrics);
                     let _ = done.send((batch, outputs));
                 }
             });
@@ -191,8 +191,9 @@ pub(super) fn session(service: &InferenceService, stop: &AtomicBool) -> anyhow::
                         class: o.class,
                         request_timestamp_ms: o.request_timestamp_ms,
                     });
-                    let mut record =
-                        BaseRecord::with_opaque_to(&o.topic, sent).payload(o.payload.as_slice()).headers(o.headers);
+                    let mut record = BaseRecord::with_opaque_to(o.destination.topic(config), sent)
+                        .payload(o.payload.as_slice())
+                        .headers(o.headers);
                     if let Some(k) = &o.key {
                         record = record.key(k.as_slice());
                     }

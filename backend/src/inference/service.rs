@@ -145,7 +145,7 @@ impl InferenceService {
             }
             self.metrics.requests.fetch_add(batch.len() as u64, Ordering::Relaxed);
             self.metrics.batch_size.observe(batch.len() as f64);
-            let outputs = answer(&batch, &self.model, &version, &self.config, &self.metrics);
+            let outputs = answer(&batch, &self.model, &version, &self.metrics);
             let offsets = next_offsets(&batch)?;
             self.deliver_in_transaction(&producer, &consumer, outputs, &offsets)?;
         }
@@ -164,7 +164,7 @@ impl InferenceService {
         let result = (|| -> anyhow::Result<()> {
             let mut pending = Vec::with_capacity(outputs.len());
             for o in &outputs {
-                pending.push(producer.send_result(o.record()).map_err(|(e, _)| e)?);
+                pending.push(producer.send_result(o.record(&self.config)).map_err(|(e, _)| e)?);
             }
             let metadata = consumer.group_metadata().context("the consumer has no group metadata")?;
             producer.send_offsets_to_transaction(offsets, &metadata, timeout)?;

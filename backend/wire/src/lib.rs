@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// The lab's own topics, created when the lab starts.
@@ -39,9 +40,13 @@ pub struct TopicInfo {
 
 /// Where an inference request was read, so a subscriber can drop a duplicate (the same
 /// request answered twice after a crash has the same topic, partition and offset).
+///
+/// The text fields are `Cow` so the service writes each prediction from borrowed strings
+/// (no copy of the topic name per request) and a reader may borrow from the record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RequestRef {
-    pub topic: String,
+pub struct RequestRef<'a> {
+    #[serde(borrow)]
+    pub topic: Cow<'a, str>,
     pub partition: i32,
     pub offset: i64,
     /// The request record's timestamp, ms since the Unix epoch.
@@ -51,17 +56,20 @@ pub struct RequestRef {
 /// The value of a record on `mushroom_prediction`. `backend/schemas/prediction.schema.json`
 /// is its JSON Schema, the contract for subscribers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PredictionValue {
+pub struct PredictionValue<'a> {
     /// `"edible"` or `"poisonous"`.
-    pub class: String,
+    #[serde(borrow)]
+    pub class: Cow<'a, str>,
     /// The data set's label: 0 edible, 1 poisonous.
     pub label: u8,
     /// The model's probability for the predicted class (0.5 to 1).
     pub probability: f64,
     /// The model's probability that the mushroom is poisonous.
     pub probability_poisonous: f64,
-    pub model_version: String,
-    pub request: RequestRef,
+    #[serde(borrow)]
+    pub model_version: Cow<'a, str>,
+    #[serde(borrow)]
+    pub request: RequestRef<'a>,
     /// When the prediction was made, ms since the Unix epoch.
     pub predicted_at_ms: i64,
 }
