@@ -7,6 +7,7 @@
 //!       what is acknowledged): the ceiling, the best anything does on this broker;
 //!   (e) the same in Python (confluent-kafka consume(1000) → produce), which (a) must match;
 //!   (b) streamlab's inference service;
+//!   (b0) the same with a one-leaf model: everything but the forest;
 //!   (c) the naive Python peer: kafka-python, one message at a time, scikit-learn predict per
 //!       message (on the first 2,000 requests: at ~100 msg/s the whole backlog takes too long);
 //!   (d) the batched Python peer: confluent-kafka consume(500), one predict per batch;
@@ -34,6 +35,7 @@ use streamlab::kafka::KafkaConfig;
 use streamlab::kafka::admin::ensure_topics;
 use streamlab::kafka::broker::{EmbeddedBroker, Storage};
 use streamlab::kafka::metadata::wait_ready;
+use streamlab_model::forest::{LEAF, Node, RandomForest, Tree};
 use streamlab_model::profile::{COMBINATION_KEY, DataProfile, MEASUREMENTS};
 use streamlab_model::{Artifact, MushroomFeatures};
 use streamlab_wire::PredictionValue;
@@ -43,9 +45,19 @@ const ROUNDS: usize = 3;
 // The pipelines, named as in the table (sorted by these names).
 const A: &str = "(a) rdkafka pass-through, free-running";
 const B: &str = "(b) streamlab infer";
+const B0: &str = "(b0) streamlab infer, one-leaf model";
 const C: &str = "(c) kafka-python, 1 msg + sklearn predict";
 const D: &str = "(d) confluent-kafka consume(500) + predict";
 const E: &str = "(e) confluent-kafka pass-through";
+
+/// The shipped model with its forest cut down to one leaf: (b0) is the service with
+/// everything but the forest (reading, parsing, validating, writing the prediction, Kafka),
+/// which says how much of the gap between (b) and the ceiling is the model's.
+fn one_leaf_model() -> Artifact {
+    let shipped = Artifact::shipped().unwrap();
+    let leaf = Tree { nodes: vec![Node { feature: LEAF, value: 0.5, right: 0 }] };
+    Artifact::new(shipped.card, RandomForest { n_features: shipped.forest.n_features, trees: vec![leaf] })
+}
 
 /// Realistic requests: the mean mushroom of each combination in the shipped profile.
 fn requests(n: usize) -> Vec<Vec<u8>> {
@@ -211,15 +223,11 @@ fn latency_floor(kafka: &KafkaConfig, topic: &str, rounds: usize, fetch_wait_ms:
 fn service(
     kafka: &KafkaConfig,
     config: InferenceConfig,
+    model: Artifact,
 ) -> (Arc<AtomicBool>, Arc<InferenceMetrics>, std::thread::JoinHandle<()>) {
     let stop = Arc::new(AtomicBool::new(false));
     let metrics = Arc::new(InferenceMetrics::default());
-    let s = InferenceService {
-        kafka: kafka.clone(),
-        config,
-        model: Arc::new(Artifact::shipped().unwrap()),
-        metrics: metrics.clone(),
-    };
+    let s = InferenceService { kafka: kafka.clone(), config, model: Arc::new(model), metrics: metrics.clone() };
     let st = stop.clone();
     (stop, metrics, std::thread::spawn(move || s.run_until(&st)))
 }
@@ -229,8 +237,8 @@ fn answered(m: &InferenceMetrics) -> u64 {
 }
 
 /// (b): time from the first request read to the last output acknowledged.
-fn drain_with_service(kafka: &KafkaConfig, config: InferenceConfig, n: usize) -> Duration {
-    let (stop, metrics, handle) = service(kafka, config);
+fn drain_with_service(kafka: &KafkaConfig, config: InferenceConfig, model: Artifact, n: usize) -> Duration {
+    let (stop, metrics, handle) = service(kafka, config, model);
     let mut start = None;
     while answered(&metrics) < n as u64 {
         if start.is_none() && metrics.requests.load(Ordering::Relaxed) > 0 {
@@ -280,7 +288,7 @@ async fn latency_at(kafka: &KafkaConfig, rate: u64, seconds: u64) -> ((f64, f64,
         ..InferenceConfig::default()
     };
     ensure_topics(kafka, &[&t("requests"), &t("predictions"), &t("dead")], 3).await.unwrap();
-    let (stop, metrics, handle) = service(kafka, config);
+    let (stop, metrics, handle) = service(kafka, config, Artifact::shipped().unwrap());
     // Let the group settle before the clock starts.
     tokio::time::sleep(Duration::from_secs(5)).await;
     // linger.ms=1, as a generator at these rates would have it: with 0, every request is a
@@ -454,8 +462,15 @@ async fn main() {
     let mut runs: BTreeMap<&'static str, Vec<(usize, f64)>> = BTreeMap::new();
     for round in 0..ROUNDS {
         let out = |base: &str| format!("{base}_{round}");
-        let created: Vec<String> =
-            ["bench_passthrough", "bench_py_passthrough", "bench_predictions", "bench_batched"].map(out).into();
+        let created: Vec<String> = [
+            "bench_passthrough",
+            "bench_py_passthrough",
+            "bench_predictions",
+            "bench_predictions_leaf",
+            "bench_batched",
+        ]
+        .map(out)
+        .into();
         ensure_topics(&kafka, &created.iter().map(String::as_str).collect::<Vec<_>>(), 3).await.unwrap();
         eprintln!("round {} of {ROUNDS}: (a) rdkafka pass-through ...", round + 1);
         let (k, to) = (kafka.clone(), out("bench_passthrough"));
@@ -476,8 +491,22 @@ async fn main() {
             ..InferenceConfig::default()
         };
         let k = kafka.clone();
-        let b = tokio::task::spawn_blocking(move || drain_with_service(&k, config, n)).await.unwrap();
+        let b = tokio::task::spawn_blocking(move || drain_with_service(&k, config, Artifact::shipped().unwrap(), n))
+            .await
+            .unwrap();
         runs.entry(B).or_default().push((n, b.as_secs_f64()));
+        eprintln!("round {} of {ROUNDS}: (b0) streamlab infer with a one-leaf model ...", round + 1);
+        let config = InferenceConfig {
+            requests: "bench_requests".into(),
+            predictions: out("bench_predictions_leaf"),
+            dead_letters: "bench_dead".into(),
+            group: format!("bench-infer-leaf-{round}"),
+            ..InferenceConfig::default()
+        };
+        let k = kafka.clone();
+        let b0 =
+            tokio::task::spawn_blocking(move || drain_with_service(&k, config, one_leaf_model(), n)).await.unwrap();
+        runs.entry(B0).or_default().push((n, b0.as_secs_f64()));
         if with_peers {
             eprintln!("round {} of {ROUNDS}: (d) batched Python peer ...", round + 1);
             if let Some(run) =
@@ -523,6 +552,7 @@ async fn main() {
         .collect();
     let median = |name: &str| rates.iter().find(|r| r.0 == name).map_or(f64::NAN, |r| r.1);
     let (ra, rb) = (median(A), median(B));
+    let rb0 = median(B0);
     println!(
         "\nbacklog drain on the embedded broker, {n} requests, this machine ({} cores), median of {ROUNDS} rounds\n",
         std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -531,7 +561,11 @@ async fn main() {
     for (name, rate, low, high) in &rates {
         println!("{name:<44} {rate:>12.0} {:>22} {:>10.2}", format!("{low:.0}–{high:.0}"), rb / rate);
     }
-    println!("\n(b) reaches {:.0} % of the ceiling (a)", 100.0 * rb / ra);
+    println!(
+        "\n(b) reaches {:.0} % of the ceiling (a); without the forest (b0), {:.0} %",
+        100.0 * rb / ra,
+        100.0 * rb0 / ra
+    );
     println!("(a) is {:.2} × the Python pass-through (e)", ra / median(E));
     println!(
         "\nlatency floor, produce → consume of one record: fetch.wait.max.ms=10: p50 {:.1} ms, p99 {:.1} ms; librdkafka default: p50 {:.1} ms, p99 {:.1} ms",

@@ -160,8 +160,10 @@ pub(super) fn session(service: &InferenceService, stop: &AtomicBool) -> anyhow::
     let queue = Mutex::new(queue);
     let sender_stop = AtomicBool::new(false);
     let result = std::thread::scope(|scope| {
-        for _ in 0..answering {
-            scope.spawn(|| {
+        // Named, so a profiler or `top -H` shows where the service's time goes.
+        let named = |name: String| std::thread::Builder::new().name(name);
+        for i in 0..answering {
+            let spawned = named(format!("answer-{i}")).spawn_scoped(scope, || {
                 loop {
                     // Holding the lock while waiting is what hands each batch to one thread.
                     let job = queue.lock().expect("queue lock").recv();
@@ -170,8 +172,9 @@ pub(super) fn session(service: &InferenceService, stop: &AtomicBool) -> anyhow::
                     let _ = done.send((batch, outputs));
                 }
             });
+            spawned.context("cannot start an answering thread")?;
         }
-        let sender = scope.spawn(|| {
+        let sender = named("send".to_owned()).spawn_scoped(scope, || {
             // Slots come in read order; waiting on each in turn keeps every partition's
             // outputs in the order of its requests, whichever thread answered first.
             for slot in slots {
@@ -204,6 +207,7 @@ pub(super) fn session(service: &InferenceService, stop: &AtomicBool) -> anyhow::
                 }
             }
         });
+        let sender = sender.context("cannot start the sending thread")?;
         let read = read_loop(&consumer, &shared, config.max_batch, config.max_in_flight, stop, &handoff);
         drop(handoff);
         if read.is_err() || shared.failure().is_some() {
