@@ -13,8 +13,9 @@
 //!   marks them in the windows.
 //!
 //! Backpressure: when `max_in_flight` outputs are unacknowledged (the producer's queue is
-//! full, or the broker is slow) the reader pauses its partitions and keeps polling, so
-//! rebalances are still served; it resumes at half.
+//! full, or the broker is slow) the reader waits for acknowledgements. When the window
+//! stays full for a second it pauses its partitions and keeps polling, so rebalances are
+//! still served; it resumes at half.
 
 use super::answer::{Output, answer, now_ms};
 use super::metrics::InferenceMetrics;
@@ -35,6 +36,8 @@ use streamlab_model::Class;
 
 /// How often acknowledged work is committed: what a crash may answer twice.
 const COMMIT_EVERY: Duration = Duration::from_millis(200);
+/// How long the in-flight window may stay full before the reader pauses its partitions.
+const PAUSE_AFTER: Duration = Duration::from_secs(1);
 /// How long a revocation waits for the revoked partitions' outputs before committing.
 const DRAIN_ON_REVOKE: Duration = Duration::from_secs(10);
 
@@ -283,17 +286,37 @@ fn read_loop(
 ) -> anyhow::Result<()> {
     let mut last_commit = Instant::now();
     let mut paused = false;
+    let mut full_since: Option<Instant> = None;
     while !stop.load(Ordering::Relaxed) && shared.failure().is_none() {
         if shared.rebalanced.swap(false, Ordering::Relaxed) {
             paused = false;
         }
+        if last_commit.elapsed() >= COMMIT_EVERY {
+            shared.commit(consumer, CommitMode::Async)?;
+            last_commit = Instant::now();
+        }
         let in_flight = shared.windows.lock().expect("windows lock").in_flight();
-        if !paused && in_flight >= max_in_flight {
-            consumer.pause(&consumer.assignment()?)?;
-            paused = true;
-        } else if paused && in_flight <= max_in_flight / 2 {
-            consumer.resume(&consumer.assignment()?)?;
-            paused = false;
+        if in_flight >= max_in_flight {
+            // Full: wait for acknowledgements without polling. Pausing instead makes
+            // librdkafka drop what it has fetched ahead and fetch it again on resume, which
+            // cut the service to a quarter of its speed when the broker's acknowledgements
+            // set the pace. Only a window that stays full (a stalled broker) pauses, so that
+            // polling goes on and rebalances are served.
+            let since = *full_since.get_or_insert_with(Instant::now);
+            if since.elapsed() < PAUSE_AFTER {
+                std::thread::sleep(Duration::from_micros(200));
+                continue;
+            }
+            if !paused {
+                consumer.pause(&consumer.assignment()?)?;
+                paused = true;
+            }
+        } else {
+            full_since = None;
+            if paused && in_flight <= max_in_flight / 2 {
+                consumer.resume(&consumer.assignment()?)?;
+                paused = false;
+            }
         }
         // While paused, poll briefly: it serves rebalances and returns nothing.
         let wait = if paused { Duration::from_millis(1) } else { Duration::from_millis(100) };
@@ -310,10 +333,6 @@ fn read_loop(
             if !handoff.send(batch) {
                 break; // the sender stopped on a failure
             }
-        }
-        if last_commit.elapsed() >= COMMIT_EVERY {
-            shared.commit(consumer, CommitMode::Async)?;
-            last_commit = Instant::now();
         }
     }
     Ok(())
