@@ -7,9 +7,11 @@ use std::time::{Duration, Instant};
 
 pub struct Browser {
     driver: Child,
+    port: u16,
     base: String,
     session: String,
     http: reqwest::Client,
+    profile: std::path::PathBuf,
 }
 
 impl Browser {
@@ -42,7 +44,7 @@ impl Browser {
         }}}});
         let resp: Value = http.post(format!("{base}/session")).json(&caps).send().await.ok()?.json().await.ok()?;
         let session = resp["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {resp}")).to_owned();
-        Some(Browser { driver, base, session, http })
+        Some(Browser { driver, port, base, session, http, profile })
     }
 
     async fn call(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
@@ -88,7 +90,23 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        // End the session first: chromedriver then quits Chromium. Killing chromedriver
+        // alone leaves Chromium and its helpers running after the tests (dozens of them
+        // after a full run). Plain blocking HTTP, because drop may run inside the test's
+        // runtime or while a failed test unwinds.
+        use std::io::{Read, Write};
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
+            let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+            let request = format!(
+                "DELETE /session/{} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                self.session
+            );
+            if s.write_all(request.as_bytes()).is_ok() {
+                let _ = s.read_to_end(&mut Vec::new());
+            }
+        }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
