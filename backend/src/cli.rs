@@ -189,6 +189,12 @@ pub enum Command {
     Experiment(ExperimentArgs),
     /// Print a topic's records as JSON lines (like `rpk topic consume`).
     Tail(TailArgs),
+    /// The cluster: `streamlab cluster info`, like `rpk cluster info`.
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
+    /// Topics, like `rpk topic`: create, list, describe, delete, produce, consume.
+    #[command(subcommand)]
+    Topic(TopicCommand),
     /// Train, evaluate or describe the mushroom model.
     #[command(subcommand)]
     Model(ModelCommand),
@@ -281,6 +287,129 @@ pub struct CheckArgs {
     /// Read the exercises from DIR instead of the ones built in.
     #[arg(long, env = "STREAMLAB_EXERCISES", value_name = "DIR")]
     pub exercises: Option<PathBuf>,
+}
+
+/// How `cluster` and `topic` commands print: rpk's aligned tables, or JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum OutputFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClusterCommand {
+    /// The cluster id, the brokers and the topics.
+    #[command(alias = "metadata")]
+    Info {
+        #[arg(long, value_enum, default_value = "text")]
+        format: OutputFormat,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TopicCommand {
+    /// Create topics.
+    Create {
+        #[arg(required = true)]
+        topics: Vec<String>,
+        /// Partitions of each topic.
+        #[arg(short = 'p', long, default_value_t = 1, value_parser = clap::value_parser!(i32).range(1..=1000))]
+        partitions: i32,
+        /// Replicas of each partition (the embedded broker has one).
+        #[arg(short = 'r', long, default_value_t = 1, value_parser = clap::value_parser!(i32).range(1..=100))]
+        replicas: i32,
+        #[arg(long, value_enum, default_value = "text")]
+        format: OutputFormat,
+    },
+    /// List topics with their partitions.
+    #[command(alias = "ls")]
+    List {
+        #[arg(long, value_enum, default_value = "text")]
+        format: OutputFormat,
+    },
+    /// A topic's partitions: leader, replicas, first stored offset and high watermark.
+    Describe {
+        topic: String,
+        #[arg(long, value_enum, default_value = "text")]
+        format: OutputFormat,
+    },
+    /// Delete topics.
+    Delete {
+        #[arg(required = true)]
+        topics: Vec<String>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: OutputFormat,
+    },
+    /// Produce one record per line of stdin.
+    Produce(ProduceArgs),
+    /// Print records, as rpk does: one JSON object per record.
+    Consume(ConsumeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ProduceArgs {
+    pub topic: String,
+    /// The key of every record.
+    #[arg(short = 'k', long)]
+    pub key: Option<String>,
+    /// A header `key=value` on every record. Repeatable.
+    #[arg(short = 'H', long = "header", value_name = "KEY=VALUE", value_parser = parse_header)]
+    pub headers: Vec<(String, String)>,
+    /// Send to this partition (default: the key's, or spread).
+    #[arg(short = 'p', long)]
+    pub partition: Option<i32>,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: OutputFormat,
+}
+
+fn parse_header(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+        _ => Err(format!("expected a header as key=value, got `{s}`")),
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ConsumeArgs {
+    pub topic: String,
+    /// Where to start: `start`, `end`, or an offset N in every partition read.
+    #[arg(short = 'o', long, default_value = "start", value_parser = parse_start)]
+    pub offset: StartAt,
+    /// Stop after this many records.
+    #[arg(short = 'n', long)]
+    pub num: Option<usize>,
+    /// Read only these partitions. Repeatable.
+    #[arg(short = 'p', long = "partitions", value_delimiter = ',')]
+    pub partitions: Vec<i32>,
+    /// Read as this consumer group and commit what was printed (`--offset` then applies
+    /// only where the group has committed nothing).
+    #[arg(short = 'g', long)]
+    pub group: Option<String>,
+    /// `text`: rpk's pretty JSON per record; `json`: one compact JSON object per line.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: OutputFormat,
+}
+
+/// `--offset` of `topic consume`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartAt {
+    Start,
+    End,
+    Offset(i64),
+}
+
+fn parse_start(s: &str) -> Result<StartAt, String> {
+    match s {
+        "start" | "oldest" => Ok(StartAt::Start),
+        "end" | "newest" => Ok(StartAt::End),
+        n => n
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0)
+            .map(StartAt::Offset)
+            .ok_or_else(|| format!("expected start, end or an offset ≥ 0, got `{s}`")),
+    }
 }
 
 #[derive(Debug, Args)]

@@ -32,7 +32,7 @@ pub fn validate_topic_name(name: &str) -> Result<(), TopicError> {
 
 /// Creates the topics that do not exist yet; existing ones are left as they are.
 pub async fn ensure_topics(config: &KafkaConfig, topics: &[&str], partitions: i32) -> Result<(), TopicError> {
-    for r in create(config, topics, partitions).await? {
+    for r in create(config, topics, partitions, 1).await? {
         match r {
             Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
             Err((topic, code)) => return Err(TopicError::Broker(format!("cannot create topic {topic}: {code}"))),
@@ -43,11 +43,22 @@ pub async fn ensure_topics(config: &KafkaConfig, topics: &[&str], partitions: i3
 
 /// Creates one topic; an existing one is an error.
 pub async fn create_topic(config: &KafkaConfig, name: &str, partitions: i32) -> Result<(), TopicError> {
+    create_replicated_topic(config, name, partitions, 1).await
+}
+
+/// [`create_topic`] with `replicas` copies of each partition (a real cluster's choice; the
+/// embedded broker has one broker).
+pub async fn create_replicated_topic(
+    config: &KafkaConfig,
+    name: &str,
+    partitions: i32,
+    replicas: i32,
+) -> Result<(), TopicError> {
     validate_topic_name(name)?;
     if !(1..=1000).contains(&partitions) {
         return Err(TopicError::InvalidPartitions(partitions));
     }
-    match create(config, &[name], partitions).await?.into_iter().next() {
+    match create(config, &[name], partitions, replicas).await?.into_iter().next() {
         Some(Ok(_)) | None => Ok(()),
         Some(Err((_, RDKafkaErrorCode::TopicAlreadyExists))) => Err(TopicError::Exists(name.to_owned())),
         Some(Err((_, code))) => Err(TopicError::Broker(code.to_string())),
@@ -56,9 +67,15 @@ pub async fn create_topic(config: &KafkaConfig, name: &str, partitions: i32) -> 
 
 type CreateResults = Vec<Result<String, (String, RDKafkaErrorCode)>>;
 
-async fn create(config: &KafkaConfig, topics: &[&str], partitions: i32) -> Result<CreateResults, TopicError> {
+async fn create(
+    config: &KafkaConfig,
+    topics: &[&str],
+    partitions: i32,
+    replicas: i32,
+) -> Result<CreateResults, TopicError> {
     let admin = config.admin().map_err(|e| TopicError::Broker(format!("cannot create a Kafka admin client: {e}")))?;
-    let new: Vec<NewTopic> = topics.iter().map(|t| NewTopic::new(t, partitions, TopicReplication::Fixed(1))).collect();
+    let new: Vec<NewTopic> =
+        topics.iter().map(|t| NewTopic::new(t, partitions, TopicReplication::Fixed(replicas))).collect();
     admin.create_topics(&new, &options()).await.map_err(|e| TopicError::Broker(e.to_string()))
 }
 

@@ -15,6 +15,8 @@ pub enum MetadataError {
     Metadata(KafkaError),
     #[error("cannot read offsets of {topic}/{partition}: {source}")]
     Watermarks { topic: String, partition: i32, source: KafkaError },
+    #[error("topic {0} does not exist")]
+    NoTopic(String),
     #[error("the Kafka cluster at {bootstrap} did not answer within {timeout:?}: {source}")]
     NotReady { bootstrap: String, timeout: Duration, source: KafkaError },
 }
@@ -67,6 +69,36 @@ impl ClusterReader {
         Ok(topics)
     }
 
+    /// Every topic's partitions with leader, replicas and offsets, or only `topic`'s
+    /// (an error naming it when it does not exist). Sorted by name. Blocking.
+    pub fn details(&self, topic: Option<&str>) -> Result<Vec<TopicDetail>, MetadataError> {
+        let timeout = Duration::from_secs(5);
+        let md = self.consumer.fetch_metadata(topic, timeout).map_err(MetadataError::Metadata)?;
+        let mut topics = Vec::new();
+        for t in md.topics() {
+            if t.error().is_some() || (topic.is_some() && t.partitions().is_empty()) {
+                return Err(MetadataError::NoTopic(t.name().to_owned()));
+            }
+            let mut partitions = Vec::new();
+            for p in t.partitions() {
+                let (low, high) = self.consumer.fetch_watermarks(t.name(), p.id(), timeout).map_err(|source| {
+                    MetadataError::Watermarks { topic: t.name().to_owned(), partition: p.id(), source }
+                })?;
+                partitions.push(PartitionDetail {
+                    partition: p.id(),
+                    leader: p.leader(),
+                    replicas: p.replicas().to_vec(),
+                    log_start_offset: low,
+                    high_watermark: high,
+                });
+            }
+            partitions.sort_by_key(|p| p.partition);
+            topics.push(TopicDetail { name: t.name().to_owned(), partitions });
+        }
+        topics.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(topics)
+    }
+
     /// The cluster id and brokers. Blocking.
     pub fn cluster(&self, bootstrap: &str, embedded_broker: bool) -> Result<ClusterInfo, MetadataError> {
         let timeout = Duration::from_secs(5);
@@ -80,4 +112,27 @@ impl ClusterReader {
             embedded_broker,
         })
     }
+}
+
+/// A topic as `streamlab topic describe` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TopicDetail {
+    pub name: String,
+    pub partitions: Vec<PartitionDetail>,
+}
+
+impl TopicDetail {
+    /// The replication factor (every partition has the same).
+    pub fn replicas(&self) -> usize {
+        self.partitions.first().map_or(0, |p| p.replicas.len())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PartitionDetail {
+    pub partition: i32,
+    pub leader: i32,
+    pub replicas: Vec<i32>,
+    pub log_start_offset: i64,
+    pub high_watermark: i64,
 }

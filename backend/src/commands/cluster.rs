@@ -1,0 +1,49 @@
+//! `streamlab cluster info`: what `rpk cluster info` shows (the cluster id, the brokers, the
+//! topics), for the first step of the course: is the cluster there, and what is on it.
+
+use super::table::{section, table};
+use crate::cli::{ClusterCommand, OutputFormat};
+use crate::kafka::KafkaConfig;
+use crate::kafka::metadata::ClusterReader;
+use serde_json::json;
+use std::io::Write;
+use std::process::ExitCode;
+
+pub async fn run(command: ClusterCommand, kafka: KafkaConfig) -> anyhow::Result<ExitCode> {
+    let ClusterCommand::Info { format } = command;
+    let (cluster, topics) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+        let reader = ClusterReader::new(&kafka)?;
+        Ok((reader.cluster(&kafka.bootstrap, false)?, reader.details(None)?))
+    })
+    .await??;
+    let out = &mut std::io::stdout().lock();
+    match format {
+        OutputFormat::Json => {
+            let topics: Vec<_> = topics
+                .iter()
+                .map(|t| json!({ "name": t.name, "partitions": t.partitions.len(), "replicas": t.replicas() }))
+                .collect();
+            writeln!(
+                out,
+                "{}",
+                json!({ "cluster_id": cluster.cluster_id, "brokers": cluster.brokers, "topics": topics })
+            )?;
+        }
+        OutputFormat::Text => {
+            section(out, "CLUSTER")?;
+            writeln!(out, "{}\n", cluster.cluster_id.as_deref().unwrap_or("(no cluster id)"))?;
+            section(out, "BROKERS")?;
+            let brokers: Vec<Vec<String>> =
+                cluster.brokers.iter().map(|b| vec![b.id.to_string(), b.host.clone(), b.port.to_string()]).collect();
+            table(out, &["ID", "HOST", "PORT"], &brokers)?;
+            writeln!(out)?;
+            section(out, "TOPICS")?;
+            let rows: Vec<Vec<String>> = topics
+                .iter()
+                .map(|t| vec![t.name.clone(), t.partitions.len().to_string(), t.replicas().to_string()])
+                .collect();
+            table(out, &["NAME", "PARTITIONS", "REPLICAS"], &rows)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,228 @@
+//! `streamlab cluster` and `streamlab topic`, the course's rpk steps, run as a student runs
+//! them (the real binary, stdin and stdout) against the embedded broker, and checked with
+//! an rdkafka client that knows nothing of streamlab's code.
+
+mod common;
+
+use common::start_broker;
+use rdkafka::Message;
+use rdkafka::consumer::Consumer;
+use rdkafka::message::Headers;
+use rdkafka::producer::FutureRecord;
+use serde_json::Value;
+use std::process::{Output, Stdio};
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+
+/// Runs `streamlab --brokers BOOTSTRAP ARGS` with `stdin`; gives up after 60 s.
+async fn streamlab(bootstrap: &str, args: &[&str], stdin: &str) -> Output {
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_streamlab"))
+        .args(args)
+        .args(["--brokers", bootstrap])
+        .env("STREAMLAB_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.as_bytes()).await.unwrap();
+    drop(input);
+    tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+        .await
+        .unwrap_or_else(|_| panic!("streamlab {args:?} did not finish within 60 s"))
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// The table row whose first column is `first`, split into cells.
+fn row(table: &str, first: &str) -> Option<Vec<String>> {
+    table
+        .lines()
+        .map(|l| l.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+        .find(|r| r.first().is_some_and(|c| c == first))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn create_list_describe_and_delete_topics_like_rpk() {
+    let b = start_broker().await;
+    let bs = b.bootstrap();
+
+    let created = streamlab(&bs, &["topic", "create", "orders", "audit", "-p", "3"], "").await;
+    assert!(created.status.success(), "{created:?}");
+    assert_eq!(row(&text(&created), "TOPIC").unwrap(), ["TOPIC", "STATUS"]);
+    assert_eq!(row(&text(&created), "orders").unwrap(), ["orders", "OK"]);
+    assert_eq!(row(&text(&created), "audit").unwrap(), ["audit", "OK"]);
+
+    let again = streamlab(&bs, &["topic", "create", "orders"], "").await;
+    assert!(!again.status.success(), "creating an existing topic fails");
+    assert!(text(&again).contains("orders") && text(&again).contains("already exists"), "{}", text(&again));
+    let bad = streamlab(&bs, &["topic", "create", "no spaces"], "").await;
+    assert!(!bad.status.success());
+    assert!(text(&bad).contains("invalid topic name"), "{}", text(&bad));
+
+    let list = streamlab(&bs, &["topic", "list"], "").await;
+    assert!(list.status.success());
+    assert_eq!(row(&text(&list), "NAME").unwrap(), ["NAME", "PARTITIONS", "REPLICAS"]);
+    assert_eq!(row(&text(&list), "orders").unwrap(), ["orders", "3", "1"]);
+    let json: Value =
+        serde_json::from_slice(&streamlab(&bs, &["topic", "list", "--format", "json"], "").await.stdout).unwrap();
+    assert!(
+        json.as_array().unwrap().contains(&serde_json::json!({"name": "orders", "partitions": 3, "replicas": 1})),
+        "{json}"
+    );
+
+    b.produce("orders", 5).await;
+    let describe = streamlab(&bs, &["topic", "describe", "orders"], "").await;
+    let d = text(&describe);
+    assert!(describe.status.success(), "{describe:?}");
+    assert!(d.starts_with("SUMMARY\n=======\n"), "{d}");
+    assert_eq!(row(&d, "PARTITIONS").unwrap(), ["PARTITIONS", "3"]);
+    assert_eq!(
+        row(&d, "PARTITION").unwrap(),
+        ["PARTITION", "LEADER", "REPLICAS", "LOG-START-OFFSET", "HIGH-WATERMARK"]
+    );
+    let stored: i64 = ["0", "1", "2"].iter().map(|p| row(&d, p).unwrap()[4].parse::<i64>().unwrap()).sum();
+    assert_eq!(stored, 5, "the high watermarks add up to the records produced:\n{d}");
+    let missing = streamlab(&bs, &["topic", "describe", "nope"], "").await;
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("topic nope does not exist"), "{missing:?}");
+
+    let deleted = streamlab(&bs, &["topic", "delete", "audit"], "").await;
+    assert!(deleted.status.success(), "{deleted:?}");
+    assert_eq!(row(&text(&deleted), "audit").unwrap(), ["audit", "OK"]);
+    assert!(row(&text(&streamlab(&bs, &["topic", "list"], "").await), "audit").is_none(), "audit is gone");
+    let twice = streamlab(&bs, &["topic", "delete", "audit"], "").await;
+    assert!(!twice.status.success());
+    assert!(text(&twice).contains("does not exist"), "{}", text(&twice));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn produce_reads_stdin_lines_and_consume_prints_rpk_records() {
+    let b = start_broker().await;
+    let bs = b.bootstrap();
+    b.create_topic("lines", 1).await;
+
+    let produced = streamlab(
+        &bs,
+        &["topic", "produce", "lines", "-k", "sensor-1", "-H", "source=lab", "-H", "v=2"],
+        "first\nsecond\n{\"t\": 21.5}\n",
+    )
+    .await;
+    assert!(produced.status.success(), "{produced:?}");
+    let acks: Vec<&str> = std::str::from_utf8(&produced.stdout).unwrap().lines().collect();
+    assert_eq!(acks.len(), 3, "{acks:?}");
+    for (i, ack) in acks.iter().enumerate() {
+        assert!(ack.starts_with(&format!("Produced to partition 0 at offset {i} with timestamp ")), "{ack}");
+    }
+
+    // A plain rdkafka consumer sees what a student typed, with the key and headers.
+    let seen = common::read_from_start(&b.kafka, "lines", 3);
+    let values: Vec<&[u8]> = seen.iter().map(|m| m.payload().unwrap()).collect();
+    assert_eq!(values, [b"first".as_slice(), b"second", b"{\"t\": 21.5}"]);
+    let first = &seen[0];
+    assert_eq!(first.key(), Some(b"sensor-1".as_slice()));
+    let headers: Vec<(String, String)> = first
+        .headers()
+        .unwrap()
+        .iter()
+        .map(|h| (h.key.to_owned(), String::from_utf8_lossy(h.value.unwrap()).into_owned()))
+        .collect();
+    assert_eq!(headers, [("source".to_owned(), "lab".to_owned()), ("v".to_owned(), "2".to_owned())]);
+
+    // rpk's shape: pretty JSON per record by default, fields in rpk's order.
+    let consumed = streamlab(&bs, &["topic", "consume", "lines", "--num", "3"], "").await;
+    assert!(consumed.status.success(), "{consumed:?}");
+    let out = text(&consumed);
+    let records: Vec<Value> = serde_json::Deserializer::from_str(&out).into_iter().map(Result::unwrap).collect();
+    assert_eq!(records.len(), 3, "{out}");
+    assert_eq!(records[2]["value"], "{\"t\": 21.5}");
+    assert_eq!(records[0]["key"], "sensor-1");
+    assert_eq!(records[0]["headers"][0], serde_json::json!({"key": "source", "value": "lab"}));
+    assert_eq!((records[1]["partition"].as_i64(), records[1]["offset"].as_i64()), (Some(0), Some(1)));
+    assert!(out.starts_with("{\n  \"topic\": \"lines\",\n  \"key\": \"sensor-1\",\n  \"value\": \"first\","), "{out}");
+
+    // From an exact offset, compact JSON lines.
+    let from = streamlab(&bs, &["topic", "consume", "lines", "-o", "2", "-n", "1", "--format", "json"], "").await;
+    let line: Value = serde_json::from_str(text(&from).trim()).unwrap();
+    assert_eq!((line["offset"].as_i64(), line["value"].as_str()), (Some(2), Some("{\"t\": 21.5}")));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn consume_by_partition_from_the_end_and_as_a_group() {
+    let b = start_broker().await;
+    let bs = b.bootstrap();
+    b.create_topic("parts", 3).await;
+    let p1 = streamlab(&bs, &["topic", "produce", "parts", "-p", "1"], "a\nb\n").await;
+    assert!(text(&p1).lines().all(|l| l.starts_with("Produced to partition 1 ")), "{}", text(&p1));
+    b.produce("parts", 9).await;
+
+    // -p: only that partition's records.
+    let only = streamlab(&bs, &["topic", "consume", "parts", "-p", "1", "-n", "2", "--format", "json"], "").await;
+    let values: Vec<Value> = text(&only).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(values.iter().all(|v| v["partition"] == 1), "{values:?}");
+    assert_eq!((values[0]["value"].as_str(), values[1]["value"].as_str()), (Some("a"), Some("b")));
+
+    // -o end: only what arrives after the start.
+    let producer = b.producer();
+    let tail = {
+        let bs = bs.clone();
+        tokio::spawn(async move {
+            streamlab(&bs, &["topic", "consume", "parts", "-o", "end", "-n", "1", "--format", "json"], "").await
+        })
+    };
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    producer.send(FutureRecord::to("parts").key("late").payload("late"), Duration::from_secs(10)).await.unwrap();
+    let late: Value = serde_json::from_str(text(&tail.await.unwrap()).trim()).unwrap();
+    assert_eq!(late["value"], "late", "-o end skips the stored records");
+
+    // --group: what one run printed is committed, the next run goes on from there.
+    b.create_topic("queue", 1).await;
+    b.produce("queue", 3).await;
+    let first =
+        streamlab(&bs, &["topic", "consume", "queue", "-g", "readers", "-n", "2", "--format", "json"], "").await;
+    assert!(first.status.success(), "{first:?}");
+    let next = streamlab(&bs, &["topic", "consume", "queue", "-g", "readers", "-n", "1", "--format", "json"], "").await;
+    let v: Value = serde_json::from_str(text(&next).trim()).unwrap();
+    assert_eq!(v["value"], "value-2", "the group resumes after what it printed");
+    let consumer = b.consumer("readers");
+    let committed = consumer.committed_offsets(
+        {
+            let mut tpl = rdkafka::TopicPartitionList::new();
+            tpl.add_partition("queue", 0);
+            tpl
+        },
+        Duration::from_secs(10),
+    );
+    assert_eq!(committed.unwrap().find_partition("queue", 0).unwrap().offset(), rdkafka::Offset::Offset(3));
+
+    let bad = streamlab(&bs, &["topic", "consume", "queue", "-g", "readers", "-o", "1"], "").await;
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("cannot be combined with --group"), "{bad:?}");
+    let missing = streamlab(&bs, &["topic", "consume", "nope", "-n", "1"], "").await;
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("nope does not exist"), "{missing:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cluster_info_shows_the_broker_and_the_topics() {
+    let b = start_broker().await;
+    let bs = b.bootstrap();
+    b.create_topic("visible", 2).await;
+    let info = streamlab(&bs, &["cluster", "info"], "").await;
+    assert!(info.status.success(), "{info:?}");
+    let t = text(&info);
+    assert!(t.starts_with("CLUSTER\n=======\n"), "{t}");
+    let port = bs.rsplit(':').next().unwrap();
+    let broker = t.lines().find(|l| l.contains(port)).unwrap_or_else(|| panic!("a broker row with port {port}:\n{t}"));
+    assert!(broker.contains("127.0.0.1"), "{broker}");
+    assert_eq!(row(&t, "visible").unwrap(), ["visible", "2", "1"]);
+    let json: Value =
+        serde_json::from_slice(&streamlab(&bs, &["cluster", "info", "--format", "json"], "").await.stdout).unwrap();
+    assert_eq!(json["brokers"].as_array().unwrap().len(), 1, "{json}");
+    assert!(json["topics"].as_array().unwrap().iter().any(|t| t["name"] == "visible"));
+}
