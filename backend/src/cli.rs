@@ -195,6 +195,9 @@ pub enum Command {
     /// Topics, like `rpk topic`: create, list, describe, delete, produce, consume.
     #[command(subcommand)]
     Topic(TopicCommand),
+    /// Consumer groups, like `rpk group`: list, describe, seek.
+    #[command(subcommand)]
+    Group(GroupCommand),
     /// Train, evaluate or describe the mushroom model.
     #[command(subcommand)]
     Model(ModelCommand),
@@ -389,6 +392,34 @@ pub struct ConsumeArgs {
     /// `text`: rpk's pretty JSON per record; `json`: one compact JSON object per line.
     #[arg(long, value_enum, default_value = "text")]
     pub format: OutputFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GroupCommand {
+    /// Every consumer group and its state.
+    #[command(alias = "ls")]
+    List {
+        #[arg(long, value_enum, default_value = "text")]
+        format: OutputFormat,
+    },
+    /// A group's state, members and, per partition, its committed offset and lag.
+    Describe {
+        group: String,
+        #[arg(long, value_enum, default_value = "text")]
+        format: OutputFormat,
+    },
+    /// Move an empty group's committed offsets: to the start, the end or an offset.
+    Seek {
+        group: String,
+        /// `start`, `end` or an offset (kept within each partition's stored records).
+        #[arg(long, value_parser = parse_start)]
+        to: StartAt,
+        /// Only these topics (default: every topic the group has committed to).
+        #[arg(long, value_delimiter = ',')]
+        topics: Vec<String>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: OutputFormat,
+    },
 }
 
 /// `--offset` of `topic consume`.

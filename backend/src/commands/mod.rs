@@ -8,8 +8,8 @@
 //! - [`datagen`]: `streamlab datagen`, the course's request generator.
 //! - [`experiment`]: `streamlab experiment`, the course's experiment producer.
 //! - [`tail`]: `streamlab tail TOPIC`, records as JSON lines.
-//! - [`cluster`] and [`topic`]: the `rpk cluster` and `rpk topic` steps of the course, with
-//!   rpk's output shapes ([`table`]).
+//! - [`cluster`], [`topic`] and [`group`]: the `rpk cluster`, `rpk topic` and `rpk group`
+//!   steps of the course, with rpk's output shapes ([`table`]).
 //! - [`check`]: `streamlab check`, the exercise checker.
 //! - [`model`]: `streamlab model train | profile | eval | info`.
 //! - [`doctor`]: `streamlab doctor`, why a client sees nothing.
@@ -21,6 +21,7 @@ pub mod cluster;
 pub mod datagen;
 pub mod doctor;
 pub mod experiment;
+pub mod group;
 pub mod infer;
 pub mod lab;
 pub mod model;
@@ -46,6 +47,7 @@ pub async fn run(cli: Cli, shutdown: Shutdown) -> anyhow::Result<ExitCode> {
         Some(Command::Tail(args)) => tail::run(args, cli.kafka.cluster(), shutdown).await,
         Some(Command::Cluster(command)) => cluster::run(command, cli.kafka.cluster()).await,
         Some(Command::Topic(command)) => topic::run(command, cli.kafka.cluster(), shutdown).await,
+        Some(Command::Group(command)) => group::run(command, cli.kafka.cluster()).await,
         Some(Command::Check(args)) => check::run(args, cli.kafka.cluster(), shutdown).await,
         Some(Command::Model(args)) => model::run(args, shutdown).await,
         Some(Command::Doctor(args)) => doctor::run(args, cli.kafka.cluster()).await,

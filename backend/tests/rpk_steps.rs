@@ -1,6 +1,6 @@
-//! `streamlab cluster` and `streamlab topic`, the course's rpk steps, run as a student runs
-//! them (the real binary, stdin and stdout) against the embedded broker, and checked with
-//! an rdkafka client that knows nothing of streamlab's code.
+//! `streamlab cluster`, `streamlab topic` and `streamlab group`, the course's rpk steps, run
+//! as a student runs them (the real binary, stdin and stdout) against the embedded broker,
+//! and checked with an rdkafka client that knows nothing of streamlab's code.
 
 mod common;
 
@@ -225,4 +225,50 @@ async fn cluster_info_shows_the_broker_and_the_topics() {
         serde_json::from_slice(&streamlab(&bs, &["cluster", "info", "--format", "json"], "").await.stdout).unwrap();
     assert_eq!(json["brokers"].as_array().unwrap().len(), 1, "{json}");
     assert!(json["topics"].as_array().unwrap().iter().any(|t| t["name"] == "visible"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn group_list_describe_and_seek_like_rpk() {
+    let b = start_broker().await;
+    let bs = b.bootstrap();
+    b.create_topic("work", 1).await;
+    b.produce("work", 5).await;
+    // A group that read three of the five records and left.
+    let read = streamlab(&bs, &["topic", "consume", "work", "-g", "workers", "-n", "3"], "").await;
+    assert!(read.status.success(), "{read:?}");
+
+    let list = streamlab(&bs, &["group", "list"], "").await;
+    assert!(list.status.success(), "{list:?}");
+    assert_eq!(row(&text(&list), "GROUP").unwrap(), ["GROUP", "STATE"]);
+    assert!(row(&text(&list), "workers").is_some(), "{}", text(&list));
+
+    let describe = text(&streamlab(&bs, &["group", "describe", "workers"], "").await);
+    assert_eq!(row(&describe, "TOTAL-LAG").unwrap(), ["TOTAL-LAG", "2"], "{describe}");
+    let work = row(&describe, "work").unwrap_or_else(|| panic!("a row for work:\n{describe}"));
+    assert_eq!(&work[..6], ["work", "0", "3", "0", "5", "2"], "TOPIC PARTITION CURRENT LOG-START LOG-END LAG");
+
+    let seek = streamlab(&bs, &["group", "seek", "workers", "--to", "start"], "").await;
+    assert!(seek.status.success(), "{seek:?}");
+    assert_eq!(row(&text(&seek), "TOPIC").unwrap(), ["TOPIC", "PARTITION", "PRIOR-OFFSET", "CURRENT-OFFSET"]);
+    assert_eq!(row(&text(&seek), "work").unwrap(), ["work", "0", "3", "0"]);
+    let json: Value =
+        serde_json::from_slice(&streamlab(&bs, &["group", "describe", "workers", "--format", "json"], "").await.stdout)
+            .unwrap();
+    assert_eq!(json["offsets"][0]["committed"], 0);
+    assert_eq!(json["offsets"][0]["lag"], 5);
+
+    let to =
+        streamlab(&bs, &["group", "seek", "workers", "--to", "4", "--topics", "work", "--format", "json"], "").await;
+    let moved: Value = serde_json::from_slice(&to.stdout).unwrap();
+    assert_eq!(moved, serde_json::json!([{"topic": "work", "partition": 0, "prior": 0, "current": 4}]));
+    let next = streamlab(&bs, &["topic", "consume", "work", "-g", "workers", "-n", "1", "--format", "json"], "").await;
+    let v: Value = serde_json::from_str(text(&next).trim()).unwrap();
+    assert_eq!(v["offset"], 4, "the group reads on from where it was moved");
+
+    let missing = streamlab(&bs, &["group", "seek", "nobody", "--to", "end"], "").await;
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("group nobody does not exist"), "{missing:?}");
+    let bad = streamlab(&bs, &["group", "seek", "workers", "--to", "yesterday"], "").await;
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("expected start, end or an offset"), "{bad:?}");
 }
