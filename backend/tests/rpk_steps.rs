@@ -80,7 +80,7 @@ async fn create_list_describe_and_delete_topics_like_rpk() {
     let describe = streamlab(&bs, &["topic", "describe", "orders"], "").await;
     let d = text(&describe);
     assert!(describe.status.success(), "{describe:?}");
-    assert!(d.starts_with("SUMMARY\n=======\n"), "{d}");
+    assert!(d.starts_with("SUMMARY\n=======\nNAME        orders\n"), "{d}");
     assert_eq!(row(&d, "PARTITIONS").unwrap(), ["PARTITIONS", "3"]);
     assert_eq!(
         row(&d, "PARTITION").unwrap(),
@@ -243,6 +243,7 @@ async fn group_list_describe_and_seek_like_rpk() {
     assert!(row(&text(&list), "workers").is_some(), "{}", text(&list));
 
     let describe = text(&streamlab(&bs, &["group", "describe", "workers"], "").await);
+    assert!(describe.starts_with("GROUP      workers\n"), "{describe}");
     assert_eq!(row(&describe, "TOTAL-LAG").unwrap(), ["TOTAL-LAG", "2"], "{describe}");
     let work = row(&describe, "work").unwrap_or_else(|| panic!("a row for work:\n{describe}"));
     assert_eq!(&work[..6], ["work", "0", "3", "0", "5", "2"], "TOPIC PARTITION CURRENT LOG-START LOG-END LAG");

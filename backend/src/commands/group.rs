@@ -2,7 +2,7 @@
 //! output shapes (rpk's BROKER column is left out: the list the broker gives names no
 //! coordinator).
 
-use super::table::{section, table};
+use super::table::{aligned, section, table};
 use crate::cli::{GroupCommand, OutputFormat, StartAt};
 use crate::kafka::KafkaConfig;
 use crate::kafka::groups::GroupReader;
@@ -103,7 +103,7 @@ fn describe(out: &mut impl Write, g: &GroupInfo, topics: &[TopicInfo]) -> std::i
         vec!["MEMBERS".to_owned(), g.members.len().to_string()],
         vec!["TOTAL-LAG".to_owned(), g.total_lag().to_string()],
     ];
-    table(out, &["", ""], &summary)?;
+    aligned(out, &summary)?;
     writeln!(out)?;
     section(out, "PARTITIONS")?;
     let rows: Vec<Vec<String>> = g

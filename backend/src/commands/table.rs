@@ -10,26 +10,30 @@ pub fn section(out: &mut impl Write, title: &str) -> std::io::Result<()> {
 
 /// Rows under a header row, each column as wide as its widest cell.
 pub fn table(out: &mut impl Write, header: &[&str], rows: &[Vec<String>]) -> std::io::Result<()> {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    let mut all = vec![header.iter().map(|h| (*h).to_owned()).collect()];
+    all.extend_from_slice(rows);
+    aligned(out, &all)
+}
+
+/// Rows without a header, aligned the same way: rpk's `NAME  value` summaries.
+pub fn aligned(out: &mut impl Write, rows: &[Vec<String>]) -> std::io::Result<()> {
+    let mut widths: Vec<usize> = Vec::new();
     for row in rows {
+        widths.resize(widths.len().max(row.len()), 0);
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
     }
-    let line = |out: &mut dyn Write, cells: &mut dyn Iterator<Item = &str>| -> std::io::Result<()> {
+    for row in rows {
         let mut text = String::new();
-        for (i, (cell, w)) in cells.zip(&widths).enumerate() {
+        for (i, (cell, w)) in row.iter().zip(&widths).enumerate() {
             if i > 0 {
                 text.push_str("  ");
             }
             text.push_str(cell);
             text.extend(std::iter::repeat_n(' ', w - cell.chars().count()));
         }
-        writeln!(out, "{}", text.trim_end())
-    };
-    line(out, &mut header.iter().copied())?;
-    for row in rows {
-        line(out, &mut row.iter().map(String::as_str))?;
+        writeln!(out, "{}", text.trim_end())?;
     }
     Ok(())
 }
@@ -48,6 +52,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(String::from_utf8(out).unwrap(), "NAME         PARTITIONS\na_long_name  3\nb            12\n");
+        let mut out = Vec::new();
+        aligned(&mut out, &[vec!["NAME".into(), "orders".into()], vec!["PARTITIONS".into(), "3".into()]]).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "NAME        orders\nPARTITIONS  3\n");
         let mut out = Vec::new();
         section(&mut out, "BROKERS").unwrap();
         assert_eq!(String::from_utf8(out).unwrap(), "BROKERS\n=======\n");

@@ -2,7 +2,7 @@
 //! steps of the course's first lesson, with rpk's flags and output shapes, so a student
 //! needs nothing but streamlab. `--format json` gives the same facts as JSON.
 
-use super::table::{section, table};
+use super::table::{aligned, section, table};
 use crate::cli::{ConsumeArgs, OutputFormat, ProduceArgs, StartAt, TopicCommand};
 use crate::kafka::KafkaConfig;
 use crate::kafka::admin::{create_replicated_topic, delete_topic};
@@ -80,7 +80,7 @@ pub async fn run(command: TopicCommand, kafka: KafkaConfig, shutdown: Shutdown) 
                         vec!["PARTITIONS".to_owned(), t.partitions.len().to_string()],
                         vec!["REPLICAS".to_owned(), t.replicas().to_string()],
                     ];
-                    table(out, &["", ""], &summary)?;
+                    aligned(out, &summary)?;
                     writeln!(out)?;
                     section(out, "PARTITIONS")?;
                     let rows: Vec<Vec<String>> = t
