@@ -15,8 +15,8 @@ use streamlab::kafka::KafkaConfig;
 use streamlab::web::access::Access;
 use streamlab::web::guard::Limits;
 use streamlab_wire::{
-    ApiError, ClusterInfo, Decoded, GeneratorStatus, GroupInfo, InferenceStatus, Produced, RateSample, RecordView,
-    ServerMessage, TopicInfo,
+    ApiError, ClusterInfo, Decoded, GeneratorStatus, GroupInfo, InferenceStatus, LagSeries, LagTrend, Produced,
+    RateSample, RecordView, ServerMessage, TopicInfo,
 };
 use tokio_tungstenite::tungstenite::Message;
 
@@ -578,4 +578,59 @@ async fn guard_rails_refuse_bad_input_and_keep_serving() {
     assert_eq!(status, StatusCode::NO_CONTENT);
     let health = reqwest::get(format!("http://{addr}/healthz")).await.unwrap();
     assert_eq!(health.text().await.unwrap(), "ok");
+}
+
+/// Commits group `group` at the end of every partition of `topic`: what a group that has
+/// read everything so far leaves behind.
+fn commit_at_end(kafka: &KafkaConfig, group: &str, topic: &str) {
+    let c: BaseConsumer = kafka.client().set("group.id", group).set("enable.auto.commit", "false").create().unwrap();
+    let md = c.fetch_metadata(Some(topic), Duration::from_secs(10)).unwrap();
+    let mut tpl = rdkafka::TopicPartitionList::new();
+    for p in md.topics()[0].partitions() {
+        let (_, high) = c.fetch_watermarks(topic, p.id(), Duration::from_secs(10)).unwrap();
+        tpl.add_partition_offset(topic, p.id(), rdkafka::Offset::Offset(high)).unwrap();
+    }
+    c.commit(&tpl, CommitMode::Sync).unwrap();
+}
+
+fn lag_of(series: &[LagSeries], group: &str, topic: &str) -> Option<LagSeries> {
+    series.iter().find(|s| s.group == group && s.topic == topic).cloned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stopped_groups_lag_grows_at_the_generators_rate_and_shrinks_when_it_resumes() {
+    let (addr, _stop) = serve_lab(false).await;
+    let api = Api::new(addr);
+    let kafka = api.cluster().await;
+    let topic = streamlab_wire::topics::REQUESTS;
+    let (status, _) = api.post("/api/generator", json!({"running": true, "rate": 200})).await;
+    assert_eq!(status, StatusCode::OK);
+    // The group reads to the end once and stops there while the generator goes on.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let k = kafka.clone();
+    tokio::task::spawn_blocking(move || commit_at_end(&k, "laggard", topic)).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(13)).await;
+    let series: Vec<LagSeries> = api.get("/api/lag").await;
+    let stopped = lag_of(&series, "laggard", topic).unwrap_or_else(|| panic!("no lag for laggard: {series:?}"));
+    let growth = stopped.per_second.expect("a trend");
+    eprintln!("stopped: lag {} messages, growing {growth:.1}/s (generator at 200/s)", stopped.messages);
+    assert_eq!(stopped.trend, LagTrend::Growing);
+    assert!((growth / 200.0 - 1.0).abs() <= 0.10, "lag grows {growth:.1}/s, not within 10 % of 200/s");
+    assert!(stopped.messages >= 1500, "about 13 s at 200/s behind: {}", stopped.messages);
+    assert_eq!(stopped.seconds, None, "consuming nothing, it never catches up");
+    // It is also in every sample pushed to the rate graph.
+    let history: Vec<RateSample> = api.get("/api/rates").await;
+    assert!(history.last().unwrap().lag["laggard"][topic] > 0);
+
+    // It resumes: reads to the end every second, as a live consumer commits.
+    for _ in 0..4 {
+        let k = kafka.clone();
+        tokio::task::spawn_blocking(move || commit_at_end(&k, "laggard", topic)).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let series: Vec<LagSeries> = api.get("/api/lag").await;
+    let resumed = lag_of(&series, "laggard", topic).unwrap();
+    eprintln!("resumed: lag {} messages, {:?}/s", resumed.messages, resumed.per_second);
+    assert_eq!(resumed.trend, LagTrend::Shrinking);
+    assert!(resumed.messages < stopped.messages / 4, "caught up: {} of {}", resumed.messages, stopped.messages);
 }

@@ -128,6 +128,18 @@ async fn every_page_shows_the_live_lab() {
             "the inference group's member",
         )
         .await;
+    // Their lag over time, a line per group, with its trend.
+    browser
+        .wait_for(
+            "return !!document.querySelector('[data-chart=\"lag\"] [data-series=\"streamlab-inference · mushroom_inference_request\"]') \
+             && ['growing', 'steady', 'shrinking'].includes(document.querySelector('li[data-lag-group=\"streamlab-inference\"]')?.dataset.trend)",
+            long,
+            "the inference group's lag line and trend",
+        )
+        .await;
+    let trend =
+        browser.eval("return document.querySelector('li[data-lag-group=\"streamlab-inference\"]').textContent").await;
+    eprintln!("lag on the groups page: {trend}");
     browser.screenshot(&shot("groups")).await;
 
     // Inference: predictions arriving.

@@ -207,7 +207,12 @@ mod tests {
     fn the_rate_history_stays_within_its_length() {
         let mut lab = Rc::new(Lab::default());
         for i in 0..RATE_HISTORY as i64 + 3 {
-            let mut sample = RateSample { at_ms: i, topics: Default::default(), groups: Default::default() };
+            let mut sample = RateSample {
+                at_ms: i,
+                topics: Default::default(),
+                groups: Default::default(),
+                lag: Default::default(),
+            };
             sample.topics.insert("t".into(), Some(i as f64));
             lab = server(lab, ServerMessage::Rate { sample });
         }

@@ -36,6 +36,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/groups/{group}", get(api::groups::group))
         .route("/api/groups/{group}/reset", post(api::groups::reset_group))
         .route("/api/rates", get(api::rates::rates))
+        .route("/api/lag", get(api::lag::lag))
         .route("/api/inference", get(api::inference::inference))
         .route("/api/model", get(api::inference::model))
         .route("/api/generator", get(api::generator::generator).post(api::generator::control_generator))

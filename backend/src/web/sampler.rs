@@ -74,6 +74,23 @@ fn recent_latency(bounds: &[f64], snapshots: &VecDeque<Vec<u64>>) -> (Vec<Latenc
     (buckets, percentiles)
 }
 
+/// Per group, per topic: the sum of the partitions' lag (partitions where the group has
+/// committed nothing count as no lag: `auto.offset.reset` decides where it will start).
+fn group_lag(groups: &[GroupInfo]) -> BTreeMap<String, BTreeMap<String, i64>> {
+    groups
+        .iter()
+        .map(|g| {
+            let mut topics: BTreeMap<String, i64> = BTreeMap::new();
+            for o in &g.offsets {
+                if let Some(lag) = o.lag {
+                    *topics.entry(o.topic.clone()).or_default() += lag;
+                }
+            }
+            (g.group.clone(), topics)
+        })
+        .collect()
+}
+
 fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
@@ -161,7 +178,7 @@ impl Sampler {
                         let (topics, groups) = previous.as_ref().map_or((BTreeMap::new(), BTreeMap::new()), |p| {
                             (gaps(p.topics.keys().collect()), gaps(p.groups.keys().collect()))
                         });
-                        (RateSample { at_ms: now_ms(), topics, groups }, None)
+                        (RateSample { at_ms: now_ms(), topics, groups, lag: BTreeMap::new() }, None)
                     }
                 };
                 {
@@ -228,7 +245,8 @@ impl Sampler {
         let predictions = self.predictions();
         let predictions_per_s = rate(previous.as_ref().map(|p| p.predictions as i64), predictions as i64, seconds);
         *previous = Some(Previous { at, topics: topic_counts, groups: group_counts, predictions });
-        (RateSample { at_ms: now_ms(), topics: topic_rates, groups: group_rates }, predictions_per_s)
+        let lag = groups.map(group_lag).unwrap_or_default();
+        (RateSample { at_ms: now_ms(), topics: topic_rates, groups: group_rates, lag }, predictions_per_s)
     }
 
     fn predictions(&self) -> u64 {

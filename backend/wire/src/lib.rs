@@ -9,6 +9,8 @@ use serde_json::Value;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+pub mod lag;
+
 /// The lab's own topics, created when the lab starts.
 pub mod topics {
     pub const REQUESTS: &str = "mushroom_inference_request";
@@ -260,6 +262,34 @@ pub struct RateSample {
     pub at_ms: i64,
     pub topics: BTreeMap<String, Option<f64>>,
     pub groups: BTreeMap<String, Option<f64>>,
+    /// Per group, per topic: records written and not yet committed by the group (its lag).
+    #[serde(default)]
+    pub lag: BTreeMap<String, BTreeMap<String, i64>>,
+}
+
+/// `GET /api/lag`: one group's lag on one topic over the sampler's history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LagSeries {
+    pub group: String,
+    pub topic: String,
+    /// `(at_ms, messages)`, oldest first.
+    pub points: Vec<(i64, i64)>,
+    /// The lag now, in messages.
+    pub messages: i64,
+    /// The lag now in seconds: messages ÷ the group's consumption rate over the last 30 s;
+    /// `None` when the group consumed nothing then and is behind (it is not catching up).
+    pub seconds: Option<f64>,
+    /// How fast the lag changes, messages/s over the last 10 s (least squares).
+    pub per_second: Option<f64>,
+    pub trend: LagTrend,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LagTrend {
+    Growing,
+    Steady,
+    Shrinking,
 }
 
 /// How much history the server keeps: 5 minutes of 1 s samples.

@@ -1,4 +1,5 @@
-//! Consumer groups: state, members and their assignments, lag per partition, live.
+//! Consumer groups: their lag over time, state, members and their assignments, lag per
+//! partition, live.
 
 use crate::hooks::use_lab;
 use yew::prelude::*;
@@ -11,6 +12,7 @@ pub fn groups() -> Html {
         <section aria-labelledby="groups-title">
             <h2 id="groups-title">{ "Consumer groups" }</h2>
             if lab.groups.is_empty() { <p class="muted">{ "No consumer group yet. Start a consumer with a group.id and it appears here." }</p> }
+            { super::lag::lag_view(lab) }
             { for lab.groups.iter().map(|g| {
                 let max_lag = g.offsets.iter().filter_map(|o| o.lag).max().unwrap_or(0).max(1);
                 html! {

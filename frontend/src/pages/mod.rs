@@ -3,6 +3,7 @@
 pub mod exercises;
 pub mod groups;
 pub mod inference;
+pub mod lag;
 pub mod overview;
 pub mod rates;
 pub mod topic;

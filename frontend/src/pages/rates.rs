@@ -58,6 +58,7 @@ pub fn rates() -> Html {
                 <LineChart id="production" title="Messages produced per second" unit="msg/s" series={series} />
                 <LineChart id="consumption" title="Messages consumed per second, by group (committed)" unit="msg/s" series={groups} />
             </div>
+            { super::lag::lag_view(lab) }
         </section>
     }
 }

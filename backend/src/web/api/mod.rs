@@ -7,6 +7,7 @@ pub mod exercises;
 pub mod generator;
 pub mod groups;
 pub mod inference;
+pub mod lag;
 pub mod rates;
 pub mod topics;
 

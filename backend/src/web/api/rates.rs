@@ -15,5 +15,9 @@ pub async fn rates(State(state): State<AppState>, Extension(caller): Extension<C
 pub fn visible_rates(access: &Access, caller: &Caller, mut sample: RateSample) -> RateSample {
     sample.topics.retain(|t, _| access.visible(caller, t));
     sample.groups.retain(|g, _| access.visible(caller, g));
+    sample.lag.retain(|g, _| access.visible(caller, g));
+    for topics in sample.lag.values_mut() {
+        topics.retain(|t, _| access.visible(caller, t));
+    }
     sample
 }
