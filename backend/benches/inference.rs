@@ -236,6 +236,17 @@ fn answered(m: &InferenceMetrics) -> u64 {
     m.edible.load(Ordering::Relaxed) + m.poisonous.load(Ordering::Relaxed) + m.dead_letters().values().sum::<u64>()
 }
 
+/// The service reading the backlog as a new group, writing to its own topic.
+fn drain_config(predictions: String, group: String) -> InferenceConfig {
+    InferenceConfig {
+        requests: "bench_requests".into(),
+        predictions,
+        dead_letters: "bench_dead".into(),
+        group,
+        ..InferenceConfig::default()
+    }
+}
+
 /// (b): time from the first request read to the last output acknowledged.
 fn drain_with_service(kafka: &KafkaConfig, config: InferenceConfig, model: Artifact, n: usize) -> Duration {
     let (stop, metrics, handle) = service(kafka, config, model);
@@ -483,26 +494,14 @@ async fn main() {
             runs.entry(E).or_default().push(run);
         }
         eprintln!("round {} of {ROUNDS}: (b) streamlab infer ...", round + 1);
-        let config = InferenceConfig {
-            requests: "bench_requests".into(),
-            predictions: out("bench_predictions"),
-            dead_letters: "bench_dead".into(),
-            group: format!("bench-infer-{round}"),
-            ..InferenceConfig::default()
-        };
+        let config = drain_config(out("bench_predictions"), format!("bench-infer-{round}"));
         let k = kafka.clone();
         let b = tokio::task::spawn_blocking(move || drain_with_service(&k, config, Artifact::shipped().unwrap(), n))
             .await
             .unwrap();
         runs.entry(B).or_default().push((n, b.as_secs_f64()));
         eprintln!("round {} of {ROUNDS}: (b0) streamlab infer with a one-leaf model ...", round + 1);
-        let config = InferenceConfig {
-            requests: "bench_requests".into(),
-            predictions: out("bench_predictions_leaf"),
-            dead_letters: "bench_dead".into(),
-            group: format!("bench-infer-leaf-{round}"),
-            ..InferenceConfig::default()
-        };
+        let config = drain_config(out("bench_predictions_leaf"), format!("bench-infer-leaf-{round}"));
         let k = kafka.clone();
         let b0 =
             tokio::task::spawn_blocking(move || drain_with_service(&k, config, one_leaf_model(), n)).await.unwrap();

@@ -2,6 +2,7 @@
 //! topics), for the first step of the course: is the cluster there, and what is on it.
 
 use super::table::{section, table};
+use super::topic::{topics_json, topics_table};
 use crate::cli::{ClusterCommand, OutputFormat};
 use crate::kafka::KafkaConfig;
 use crate::kafka::metadata::ClusterReader;
@@ -19,10 +20,7 @@ pub async fn run(command: ClusterCommand, kafka: KafkaConfig) -> anyhow::Result<
     let out = &mut std::io::stdout().lock();
     match format {
         OutputFormat::Json => {
-            let topics: Vec<_> = topics
-                .iter()
-                .map(|t| json!({ "name": t.name, "partitions": t.partitions.len(), "replicas": t.replicas() }))
-                .collect();
+            let topics = topics_json(&topics);
             writeln!(
                 out,
                 "{}",
@@ -38,11 +36,7 @@ pub async fn run(command: ClusterCommand, kafka: KafkaConfig) -> anyhow::Result<
             table(out, &["ID", "HOST", "PORT"], &brokers)?;
             writeln!(out)?;
             section(out, "TOPICS")?;
-            let rows: Vec<Vec<String>> = topics
-                .iter()
-                .map(|t| vec![t.name.clone(), t.partitions.len().to_string(), t.replicas().to_string()])
-                .collect();
-            table(out, &["NAME", "PARTITIONS", "REPLICAS"], &rows)?;
+            topics_table(out, &topics)?;
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -6,7 +6,7 @@ use super::table::{aligned, section, table};
 use crate::cli::{ConsumeArgs, OutputFormat, ProduceArgs, StartAt, TopicCommand};
 use crate::kafka::KafkaConfig;
 use crate::kafka::admin::{create_replicated_topic, delete_topic};
-use crate::kafka::metadata::{ClusterReader, MetadataError};
+use crate::kafka::metadata::{ClusterReader, MetadataError, TopicDetail};
 use crate::shutdown::Shutdown;
 use anyhow::Context;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
@@ -45,19 +45,9 @@ pub async fn run(command: TopicCommand, kafka: KafkaConfig, shutdown: Shutdown) 
             let out = &mut std::io::stdout().lock();
             match format {
                 OutputFormat::Json => {
-                    let list: Vec<_> = topics
-                        .iter()
-                        .map(|t| json!({ "name": t.name, "partitions": t.partitions.len(), "replicas": t.replicas() }))
-                        .collect();
-                    writeln!(out, "{}", serde_json::Value::Array(list))?;
+                    writeln!(out, "{}", topics_json(&topics))?;
                 }
-                OutputFormat::Text => {
-                    let rows: Vec<Vec<String>> = topics
-                        .iter()
-                        .map(|t| vec![t.name.clone(), t.partitions.len().to_string(), t.replicas().to_string()])
-                        .collect();
-                    table(out, &["NAME", "PARTITIONS", "REPLICAS"], &rows)?;
-                }
+                OutputFormat::Text => topics_table(out, &topics)?,
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -108,6 +98,21 @@ pub async fn run(command: TopicCommand, kafka: KafkaConfig, shutdown: Shutdown) 
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// rpk's topic list, `NAME  PARTITIONS  REPLICAS` (also the TOPICS of `cluster info`).
+pub fn topics_table(out: &mut impl Write, topics: &[TopicDetail]) -> std::io::Result<()> {
+    let rows: Vec<Vec<String>> =
+        topics.iter().map(|t| vec![t.name.clone(), t.partitions.len().to_string(), t.replicas().to_string()]).collect();
+    table(out, &["NAME", "PARTITIONS", "REPLICAS"], &rows)
+}
+
+/// The same list as JSON.
+pub fn topics_json(topics: &[TopicDetail]) -> serde_json::Value {
+    topics
+        .iter()
+        .map(|t| json!({ "name": t.name, "partitions": t.partitions.len(), "replicas": t.replicas() }))
+        .collect()
 }
 
 /// rpk's `TOPIC  STATUS` table for create and delete; exit code 1 when any failed.
