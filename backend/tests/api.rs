@@ -634,3 +634,370 @@ async fn a_stopped_groups_lag_grows_at_the_generators_rate_and_shrinks_when_it_r
     assert_eq!(resumed.trend, LagTrend::Shrinking);
     assert!(resumed.messages < stopped.messages / 4, "caught up: {} of {}", resumed.messages, stopped.messages);
 }
+
+/// Produces `values` to `topic`, each with a `record_name` header saying which one it is.
+async fn produce_values(kafka: &KafkaConfig, topic: &str, values: &[Value]) {
+    let producer: FutureProducer = kafka.client().create().unwrap();
+    for (i, v) in values.iter().enumerate() {
+        let name = if i % 5 == 0 { "experiment_started" } else { "measurement" };
+        let headers = rdkafka::message::OwnedHeaders::new()
+            .insert(rdkafka::message::Header { key: "record_name", value: Some(name) });
+        let payload = v.to_string();
+        producer
+            .send(
+                FutureRecord::to(topic).key(&format!("k{i}")).payload(&payload).headers(headers),
+                Duration::from_secs(10),
+            )
+            .await
+            .unwrap();
+    }
+}
+
+fn predictions(n: usize) -> Vec<Value> {
+    (0..n)
+        .map(|i| {
+            let class = if i % 3 == 0 { "poisonous" } else { "edible" };
+            json!({"class": class, "probability": 0.5 + (i % 10) as f64 / 20.0, "note": format!("n{i}, \"quoted\"")})
+        })
+        .collect()
+}
+
+fn poisonous_and_unsure(v: &Value) -> bool {
+    v["class"] == "poisonous" && v["probability"].as_f64().unwrap() < 0.6
+}
+
+fn json_of(r: &RecordView) -> Value {
+    match &r.value {
+        Some(Decoded::Json { json }) => json.clone(),
+        other => panic!("not JSON: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_filtered_tail_sends_only_what_matches_and_says_how_many_it_scanned() {
+    let (addr, _stop) = serve_lab(false).await;
+    let api = Api::new(addr);
+    let kafka = api.cluster().await;
+    assert_eq!(api.post("/api/topics", json!({"name": "verdicts", "partitions": 2})).await.0, StatusCode::CREATED);
+    let values = predictions(60);
+    let wanted = values.iter().filter(|v| poisonous_and_unsure(v)).count();
+    assert!(wanted > 0 && wanted < 60);
+    produce_values(&kafka, "verdicts", &values).await;
+
+    let filter = r#"value.class == "poisonous" and value.probability < 0.6"#;
+    let mut ws = connect(addr).await;
+    send_json(
+        &mut ws,
+        json!({"type": "subscribe", "subscription": 1, "topic": "verdicts", "from": {"at": "earliest"}, "filter": filter}),
+    )
+    .await;
+    subscribed(&mut ws, 1).await;
+    let (mut seen, mut counts) = (Vec::new(), (0, 0));
+    while counts.0 < 60 {
+        let batches = next_matching(&mut ws, |m| match m {
+            ServerMessage::Records { batches } => Some(batches),
+            _ => None,
+        })
+        .await;
+        for b in batches {
+            seen.extend(b.records);
+            counts = (b.scanned, b.matched);
+        }
+    }
+    assert_eq!(counts, (60, wanted as u64), "scanned and matched");
+    assert_eq!(seen.len(), wanted);
+    assert!(seen.iter().all(|r| poisonous_and_unsure(&json_of(r))));
+    // A live record that does not match is scanned, counted and not sent.
+    produce_values(&kafka, "verdicts", &[json!({"class": "edible", "probability": 0.9})]).await;
+    let batch = next_matching(&mut ws, |m| match m {
+        ServerMessage::Records { batches } => batches.into_iter().find(|b| b.scanned == 61),
+        _ => None,
+    })
+    .await;
+    assert!(batch.records.is_empty() && batch.matched == wanted as u64);
+
+    // A header filter, and a filter that does not parse.
+    send_json(&mut ws, json!({"type": "subscribe", "subscription": 2, "topic": "verdicts", "from": {"at": "earliest"}, "filter": "headers.record_name == \"experiment_started\""})).await;
+    subscribed(&mut ws, 2).await;
+    let mut started = 0;
+    while started < 13 {
+        let batches = next_matching(&mut ws, |m| match m {
+            ServerMessage::Records { batches } => Some(batches),
+            _ => None,
+        })
+        .await;
+        for b in batches.into_iter().filter(|b| b.subscription == 2) {
+            assert!(
+                b.records.iter().all(|r| r.headers.iter().any(|h| h.value.as_deref() == Some("experiment_started")))
+            );
+            started += b.records.len();
+        }
+    }
+    assert_eq!(started, 13, "every fifth of 61 records");
+    send_json(
+        &mut ws,
+        json!({"type": "subscribe", "subscription": 3, "topic": "verdicts", "filter": "value.class = \"poisonous\""}),
+    )
+    .await;
+    let message = error(&mut ws).await;
+    assert!(message.contains("column 13") && message.contains("=="), "{message}");
+
+    // The records API filters on the server too, and says how many it read.
+    let url = |q: &str| format!("http://{addr}/api/topics/verdicts/records?from=earliest&limit=1000&{q}");
+    let r = reqwest::get(url(&format!("filter={}", urlencode(filter)))).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["x-records-scanned"], "61");
+    assert_eq!(r.headers()["x-records-matched"], wanted.to_string().as_str());
+    let found: Vec<RecordView> = r.json().await.unwrap();
+    assert_eq!(found.len(), wanted);
+    assert!(found.iter().all(|r| poisonous_and_unsure(&json_of(r))));
+    let r = reqwest::get(url("filter=value.probability%20%3C")).await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let body: ApiError = r.json().await.unwrap();
+    assert!(body.error.contains("column 20") && body.error.contains("a value"), "{}", body.error);
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn records_groups_and_history_download_as_files() {
+    let (addr, _stop) = serve_lab(false).await;
+    let api = Api::new(addr);
+    let kafka = api.cluster().await;
+    for t in ["exported", "empty_topic"] {
+        assert_eq!(api.post("/api/topics", json!({"name": t, "partitions": 1})).await.0, StatusCode::CREATED);
+    }
+    let values = predictions(12);
+    produce_values(&kafka, "exported", &values).await;
+    commit_at_end(&kafka, "exporters", "exported");
+    let get = |path: &str| {
+        let url = format!("http://{addr}{path}");
+        async move { reqwest::get(url).await.unwrap() }
+    };
+
+    let r = get("/api/topics/exported/records?from=earliest&format=csv").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "text/csv; charset=utf-8");
+    assert_eq!(r.headers()["content-disposition"], "attachment; filename=\"exported.csv\"");
+    let csv = r.text().await.unwrap();
+    // Python's csv module reads it back: the quotes and commas inside values survive.
+    let script = r#"
+import csv, json, sys
+rows = list(csv.DictReader(sys.stdin))
+print(json.dumps([[r["key"], json.loads(r["value"])["note"], json.loads(r["headers"])[0]["value"], r["offset"]] for r in rows]))
+"#;
+    if let Some(parsed) = python(script, &csv) {
+        let rows: Vec<(String, String, String, String)> = serde_json::from_str(&parsed).unwrap();
+        assert_eq!(rows.len(), 12);
+        assert_eq!(rows[3], ("k3".into(), "n3, \"quoted\"".into(), "measurement".into(), "3".into()));
+        assert_eq!(rows[5].2, "experiment_started");
+    }
+    assert_eq!(csv.lines().next(), Some("topic,partition,offset,timestamp_ms,key,value,headers"));
+
+    let r =
+        get("/api/topics/exported/records?from=earliest&format=jsonl&filter=value.class%20%3D%3D%20%22poisonous%22")
+            .await;
+    assert_eq!(r.headers()["content-disposition"], "attachment; filename=\"exported.jsonl\"");
+    let lines: Vec<RecordView> = r.text().await.unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 4, "records 0, 3, 6 and 9 are poisonous");
+    assert!(lines.iter().all(|r| json_of(r)["class"] == "poisonous"));
+
+    // An empty topic downloads as a file with nothing but the header; a bad format is refused.
+    let r = get("/api/topics/empty_topic/records?from=earliest&format=csv").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.text().await.unwrap(), "topic,partition,offset,timestamp_ms,key,value,headers\n");
+    let r = get("/api/topics/empty_topic/records?from=earliest&format=jsonl").await;
+    assert_eq!((r.status(), r.text().await.unwrap()), (StatusCode::OK, String::new()));
+    let r = get("/api/topics/exported/records?format=xml").await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let r = get("/api/topics/no_such_topic/records?format=csv").await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+
+    // The groups table and the sampler's history.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let groups = get("/api/groups.csv").await.text().await.unwrap();
+        let history = get("/api/rates.csv").await.text().await.unwrap();
+        let groups_ok = groups.lines().any(|l| l == "exporters,Empty,0,exported,0,12,12,0");
+        let history_ok = history.lines().any(|l| l.contains(",topic,exported,exported,"))
+            && history.lines().any(|l| l.ends_with(",lag,exporters,exported,0"));
+        if groups_ok && history_ok {
+            assert!(groups.starts_with("group,state,members,topic,partition,committed,end,lag\n"));
+            assert!(history.starts_with("at_ms,kind,name,topic,value\n"));
+            break;
+        }
+        assert!(Instant::now() < deadline, "groups:\n{groups}\nhistory:\n{history}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Runs a Python script with `input` on stdin; `None` (skipped) where there is no Python
+/// outside CI.
+fn python(script: &str, input: &str) -> Option<String> {
+    use std::io::Write;
+    let child = std::process::Command::new("python3")
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn();
+    let Ok(mut child) = child else {
+        assert!(!common::in_ci(), "python3 is needed in CI");
+        return None;
+    };
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    Some(String::from_utf8(out.stdout).unwrap())
+}
+
+/// A record as rdkafka sees it: key, value, headers.
+type Raw = (Option<Vec<u8>>, Vec<u8>, Vec<(String, String)>);
+
+/// The first `n` records of `topic`.
+fn raw_records(kafka: &KafkaConfig, topic: &str, n: usize) -> Vec<Raw> {
+    use rdkafka::message::{Headers, Message};
+    common::read_from_start(kafka, topic, n)
+        .into_iter()
+        .map(|m| {
+            let headers = m
+                .headers()
+                .map(|hs| {
+                    hs.iter()
+                        .map(|h| (h.key.to_owned(), String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            (m.key().map(<[u8]>::to_vec), m.payload().unwrap_or_default().to_vec(), headers)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stored_record_is_sent_again_as_it_was_or_edited_by_the_admin_only() {
+    let access = Access { admin_token: Some("teach".into()), ..lab_access() };
+    let (addr, _stop) = serve_lab_opts(LabOptions { access, ..LabOptions::default() }).await;
+    let api = Api::new(addr);
+    let kafka = api.cluster().await;
+    for t in ["originals", "copies"] {
+        assert_eq!(api.post("/api/topics", json!({"name": t, "partitions": 1})).await.0, StatusCode::CREATED);
+    }
+    // Bytes that are not text, a key and headers: a re-send keeps every byte.
+    let producer: FutureProducer = kafka.client().create().unwrap();
+    let headers =
+        rdkafka::message::OwnedHeaders::new().insert(rdkafka::message::Header { key: "trace", value: Some("abc") });
+    let bytes: &[u8] = &[0, 159, 146, 150, 255];
+    producer
+        .send(FutureRecord::to("originals").key("m-1").payload(bytes).headers(headers), Duration::from_secs(10))
+        .await
+        .unwrap();
+    let teach = Some("teach");
+    let resend = |path: &str, body: Value, token: Option<&'static str>| {
+        let path = path.to_owned();
+        let api = &api;
+        async move { api.call(reqwest::Method::POST, &path, Some(body), token).await }
+    };
+
+    let (status, body) = resend("/api/topics/originals/records/0/0/resend", json!({}), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "a guest may not re-send: {body}");
+    let (status, body) = resend("/api/topics/originals/records/0/0/resend", json!({}), teach).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(
+        (body["topic"].as_str(), body["offset"].as_i64(), body["resent_from"].as_str()),
+        (Some("originals"), Some(1), Some("originals/0/0"))
+    );
+    let (status, body) = resend(
+        "/api/topics/originals/records/0/0/resend",
+        json!({"to": "copies", "value": "{\"fixed\": true}"}),
+        teach,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let stored = raw_records(&kafka, "originals", 2);
+    assert_eq!(stored[1].0.as_deref(), Some(&b"m-1"[..]));
+    assert_eq!(stored[1].1, bytes, "the value's bytes as they were");
+    assert_eq!(stored[1].2, vec![("trace".into(), "abc".into()), ("resent-from".into(), "originals/0/0".into())]);
+    let copied = raw_records(&kafka, "copies", 1);
+    assert_eq!((copied[0].0.as_deref(), copied[0].1.as_slice()), (Some(&b"m-1"[..]), &b"{\"fixed\": true}"[..]));
+
+    // Nothing to re-send, or nowhere to send it.
+    let (status, body) = resend("/api/topics/originals/records/0/99/resend", json!({}), teach).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(error_of(&body).contains("no record at partition 0, offset 99"), "{body}");
+    let (status, _) = resend("/api/topics/originals/records/0/0/resend", json!({"to": "nowhere"}), teach).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = resend("/api/topics/originals/records/0/0/resend", json!({"to": "../x"}), teach).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dead_letters_are_redriven_by_reason_once_and_never_in_a_loop() {
+    let access = Access { admin_token: Some("teach".into()), ..lab_access() };
+    let (addr, _stop) = serve_lab_opts(LabOptions { inference: true, access, ..LabOptions::default() }).await;
+    let api = Api::new(addr);
+    let kafka = api.cluster().await;
+    let (requests, dead) = (streamlab_wire::topics::REQUESTS, streamlab_wire::topics::DEAD_LETTERS);
+    let producer: FutureProducer = kafka.client().create().unwrap();
+    let headers =
+        rdkafka::message::OwnedHeaders::new().insert(rdkafka::message::Header { key: "student", value: Some("ada") });
+    for (i, v) in ["hello", "{}", "not json either", "{}", "{]"].iter().enumerate() {
+        let key = format!("r{i}");
+        producer
+            .send(FutureRecord::to(requests).key(&key).payload(*v).headers(headers.clone()), Duration::from_secs(10))
+            .await
+            .unwrap();
+    }
+    let dead_letters = |n: usize| {
+        let kafka = kafka.clone();
+        async move { tokio::task::spawn_blocking(move || raw_records(&kafka, dead, n)).await.unwrap() }
+    };
+    let first = dead_letters(5).await;
+    let reason = |h: &[(String, String)]| h.iter().find(|(k, _)| k == "dlq-reason").map(|(_, v)| v.clone());
+    assert_eq!(first.iter().filter(|d| reason(&d.2).as_deref() == Some("not_json")).count(), 3);
+
+    let redrive = |reason: &str, token: Option<&'static str>| {
+        let body = json!({ "reason": reason });
+        let api = &api;
+        async move { api.call(reqwest::Method::POST, "/api/inference/redrive", Some(body), token).await }
+    };
+    let (status, _) = redrive("not_json", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "a guest may not redrive");
+    let (status, body) = redrive("not_json", Some("teach")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        (body["sent"].as_u64(), body["failed_again"].as_u64(), body["to"].as_str()),
+        (Some(3), Some(0), Some(requests))
+    );
+
+    // They went to the request topic with their original bytes, key and headers, and the
+    // service refused them again: three new dead letters that say where they came from.
+    let again = dead_letters(8).await;
+    let redriven: Vec<_> = again.iter().filter(|d| d.2.iter().any(|(k, _)| k == "redriven-from")).collect();
+    assert_eq!((again.len(), redriven.len()), (8, 3));
+    for d in &redriven {
+        assert_eq!(reason(&d.2).as_deref(), Some("not_json"));
+        assert!(d.2.contains(&("student".into(), "ada".into())), "{:?}", d.2);
+        let from = d.2.iter().find(|(k, _)| k == "redriven-from").map(|(_, v)| v.as_str());
+        assert!(from.is_some_and(|f| f.starts_with(&format!("{dead}/"))), "{:?}", d.2);
+    }
+    let mut bytes: Vec<&[u8]> = redriven.iter().map(|d| d.1.as_slice()).collect();
+    bytes.sort();
+    assert_eq!(bytes, vec![&b"hello"[..], b"not json either", b"{]"]);
+
+    // Again: the three that failed again are counted and not sent, so no loop forms; the
+    // ones already redriven are not sent twice.
+    let (status, body) = redrive("not_json", Some("teach")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!((body["sent"].as_u64(), body["failed_again"].as_u64()), (Some(0), Some(3)));
+    let (status, body) = redrive("not_json", Some("teach")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "a redrive of nothing: {body}");
+    assert!(error_of(&body).contains("no dead letter with reason not_json"), "{body}");
+    let (status, body) = redrive("no_such_reason", Some("teach")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(error_of(&body).contains("missing_field (2)"), "the reasons there are: {body}");
+    let (status, _) = redrive("not json!", Some("teach")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, body) = redrive("missing_field", Some("teach")).await;
+    assert_eq!((status, body["sent"].as_u64()), (StatusCode::OK, Some(2)));
+}

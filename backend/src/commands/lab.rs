@@ -199,7 +199,12 @@ impl Lab {
         });
         let requests =
             self.config.inference.as_ref().map_or(streamlab_wire::topics::REQUESTS.to_owned(), |i| i.requests.clone());
-        let generator = Arc::new(Generator::new(self.kafka.clone(), requests));
+        let dead_letters = self
+            .config
+            .inference
+            .as_ref()
+            .map_or(streamlab_wire::topics::DEAD_LETTERS.to_owned(), |i| i.dead_letters.clone());
+        let generator = Arc::new(Generator::new(self.kafka.clone(), requests.clone()));
         let cluster = Arc::new(ClusterReader::new(&self.kafka)?);
         let groups = Arc::new(GroupReader::new(&self.kafka)?);
         let (feeds, sampler) = Sampler {
@@ -225,6 +230,8 @@ impl Lab {
                 embedded_broker: self.broker.is_some(),
                 // An external cluster is the teacher's to set up; assume it serves the class.
                 reachable_from_other_machines: self.broker.as_ref().is_none_or(|b| b.reachable_from_other_machines()),
+                requests,
+                dead_letters,
             }),
             kafka: self.kafka.clone(),
             feeds,

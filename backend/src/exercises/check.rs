@@ -8,6 +8,7 @@ use crate::kafka::KafkaConfig;
 use std::fmt::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use streamlab_wire::export::csv_field;
 use streamlab_wire::{CheckReport, ClassReport, ConditionResult, Outcome, StudentReport};
 
 /// Checks exercises against one cluster.
@@ -224,11 +225,4 @@ pub fn csv(class: &ClassReport) -> String {
         let _ = writeln!(out, ",{},{}", s.points, s.points_possible);
     }
     out
-}
-
-/// Quoted when it holds a comma, a quote or a line break (RFC 4180); a leading `=`, `+`,
-/// `-` or `@` is escaped so that a spreadsheet does not run it as a formula.
-fn csv_field(text: &str) -> String {
-    let text = if text.starts_with(['=', '+', '-', '@']) { format!("'{text}") } else { text.to_owned() };
-    if text.contains([',', '"', '\n', '\r']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text }
 }

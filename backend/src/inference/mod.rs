@@ -20,10 +20,12 @@
 //! - [`pipeline`]: the at-least-once reader → worker → producer pipeline.
 //! - [`window`]: which offsets may be committed while outputs are in flight.
 //! - [`metrics`]: what it counts, as Prometheus text.
+//! - [`redrive`]: dead letters of one reason sent back to the request topic.
 
 pub mod answer;
 pub mod metrics;
 mod pipeline;
+pub mod redrive;
 pub mod service;
 pub mod window;
 

@@ -2,10 +2,11 @@
 
 use crate::kafka::KafkaConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::{BorrowedMessage, Header as KafkaHeader, Headers, Message, OwnedHeaders};
+use rdkafka::message::{BorrowedMessage, Header as KafkaHeader, Headers, Message, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
 use std::time::{Duration, Instant};
+use streamlab_wire::filter::Filter;
 use streamlab_wire::{Decoded, Header, ProduceRecord, Produced, RecordView, StartPosition};
 
 /// Largest value the lab decodes for display; longer values are shown cut, as hex or text.
@@ -19,6 +20,8 @@ pub enum RecordsError {
     NoPartition { topic: String, partition: i32 },
     #[error("the record is {size} bytes; the lab accepts at most {limit}")]
     TooLarge { size: usize, limit: usize },
+    #[error("topic {topic} has no record at partition {partition}, offset {offset}")]
+    NoRecord { topic: String, partition: i32, offset: i64 },
     #[error("{0}")]
     Invalid(String),
     #[error("Kafka: {0}")]
@@ -150,15 +153,27 @@ pub fn assign(
     Ok(starts)
 }
 
-/// Reads up to `limit` records of `topic` from `from`, stopping at the end of what is
-/// stored now (a read, not a tail). Blocking.
+/// What [`read`] found.
+#[derive(Debug, Default)]
+pub struct Matching {
+    /// Oldest first.
+    pub records: Vec<RecordView>,
+    /// Records read to find them.
+    pub scanned: u64,
+}
+
+/// Reads `topic` from `from` up to the end of what is stored now (a read, not a tail),
+/// keeping the first `limit` records `filter` matches (every record without one). The filter
+/// is tested here, on the server, so a search through a large topic sends only what it
+/// found. Blocking.
 pub fn read(
     kafka: &KafkaConfig,
     topic: &str,
     from: StartPosition,
     only: Option<&[i32]>,
     limit: usize,
-) -> Result<Vec<RecordView>, RecordsError> {
+    filter: Option<&Filter>,
+) -> Result<Matching, RecordsError> {
     let consumer: BaseConsumer = kafka
         .client()
         .set("group.id", format!("streamlab-read-{}", uuid::Uuid::new_v4()))
@@ -166,15 +181,19 @@ pub fn read(
         .set("fetch.wait.max.ms", "10")
         .create()?;
     let parts = assign(&consumer, topic, from, only)?;
-    let mut out = Vec::new();
+    let mut out = Matching::default();
     if limit == 0 {
         return Ok(out);
     }
     read_to_end(&consumer, &parts, Instant::now() + Duration::from_secs(10), |m| {
-        out.push(view(m));
-        out.len() < limit
+        out.scanned += 1;
+        let v = view(m);
+        if filter.is_none_or(|f| f.matches(&v)) {
+            out.records.push(v);
+        }
+        out.records.len() < limit
     })?;
-    out.sort_by_key(|r| (r.timestamp_ms, r.partition, r.offset));
+    out.records.sort_by_key(|r| (r.timestamp_ms, r.partition, r.offset));
     Ok(out)
 }
 
@@ -245,6 +264,57 @@ pub async fn produce(
         Err((rdkafka::error::KafkaError::MessageProduction(rdkafka::types::RDKafkaErrorCode::UnknownPartition), _)) => {
             Err(RecordsError::NoPartition { topic: topic.into(), partition: record.partition.unwrap_or(-1) })
         }
+        Err((e, _)) => Err(e.into()),
+    }
+}
+
+/// The record at `partition` and `offset` of `topic`, its bytes as they are stored: for
+/// sending it again. Blocking.
+pub fn fetch(kafka: &KafkaConfig, topic: &str, partition: i32, offset: i64) -> Result<OwnedMessage, RecordsError> {
+    let consumer: BaseConsumer = kafka
+        .client()
+        .set("group.id", format!("streamlab-read-{}", uuid::Uuid::new_v4()))
+        .set("enable.auto.commit", "false")
+        .set("fetch.wait.max.ms", "10")
+        .create()?;
+    let missing = || RecordsError::NoRecord { topic: topic.into(), partition, offset };
+    let parts = partitions(&consumer, topic, Some(&[partition]))?;
+    let &(_, low, high) = parts.first().ok_or_else(missing)?;
+    if !(low..high).contains(&offset) {
+        return Err(missing());
+    }
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, partition, Offset::Offset(offset))?;
+    consumer.assign(&tpl)?;
+    let mut found = None;
+    read_to_end(&consumer, &[(partition, offset, high)], Instant::now() + Duration::from_secs(10), |m| {
+        // A compacted topic may have no record at this offset; the next one is not it.
+        if m.offset() == offset {
+            found = Some(m.detach());
+        }
+        false
+    })?;
+    found.ok_or_else(missing)
+}
+
+/// Produces bytes as they are (no size or text checks: they come from the broker already)
+/// and waits for the acknowledgement.
+pub async fn produce_bytes(
+    producer: &FutureProducer,
+    topic: &str,
+    key: Option<&[u8]>,
+    value: Option<&[u8]>,
+    headers: OwnedHeaders,
+) -> Result<Produced, RecordsError> {
+    let mut r: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(topic).headers(headers);
+    if let Some(k) = key {
+        r = r.key(k);
+    }
+    if let Some(v) = value {
+        r = r.payload(v);
+    }
+    match producer.send(r, Duration::from_secs(10)).await {
+        Ok(delivery) => Ok(Produced { partition: delivery.partition, offset: delivery.offset }),
         Err((e, _)) => Err(e.into()),
     }
 }

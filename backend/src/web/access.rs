@@ -38,6 +38,9 @@ pub enum Act {
     Delete,
     /// Move a group's committed offsets.
     Reset,
+    /// Send stored records again (re-produce one, redrive dead letters): the teacher's, or a
+    /// student's into their own topics.
+    Resend,
 }
 
 impl Act {
@@ -47,6 +50,7 @@ impl Act {
             Act::Write => "write to",
             Act::Delete => "delete",
             Act::Reset => "reset",
+            Act::Resend => "re-send records to",
         }
     }
 }
@@ -163,7 +167,9 @@ impl Access {
             },
             Caller::Guest => match act {
                 Act::Read | Act::Write => Ok(()),
-                Act::Delete | Act::Reset => Err(self.sign_in(&format!("{} the {kind} {name}", act.verb()))),
+                Act::Delete | Act::Reset | Act::Resend => {
+                    Err(self.sign_in(&format!("{} the {kind} {name}", act.verb())))
+                }
             },
         }
     }
@@ -263,6 +269,9 @@ mod tests {
         assert!(refused.message.contains("--admin-token"), "{}", refused.message);
         assert!(a.group(&guest, Act::Reset, "g").is_err() && a.teacher(&guest, "switch the generator").is_err());
         assert!(a.topic(&Caller::Teacher, Act::Delete, "mine").is_ok());
+        // Re-sending stored records (re-produce, redrive) is the admin's in an open lab.
+        assert_eq!(a.topic(&guest, Act::Resend, "mine").unwrap_err().status, StatusCode::UNAUTHORIZED);
+        assert!(a.topic(&Caller::Teacher, Act::Resend, "mushroom_prediction").is_ok());
     }
 
     #[test]
@@ -288,7 +297,7 @@ mod tests {
         let (a, class) = class();
         let alice = a.identify(Some(&class.token("alice", None).unwrap()), AWAY).unwrap();
         assert_eq!(alice, Caller::Student("alice".into()));
-        for act in [Act::Read, Act::Write, Act::Delete, Act::Reset] {
+        for act in [Act::Read, Act::Write, Act::Delete, Act::Reset, Act::Resend] {
             assert!(a.topic(&alice, act, "alice.numbers").is_ok(), "{act:?}");
             let refused = a.topic(&alice, act, "bob.numbers").unwrap_err();
             assert_eq!(refused.status, StatusCode::FORBIDDEN);
@@ -298,6 +307,7 @@ mod tests {
         // The lab's names: read, never written.
         assert!(a.topic(&alice, Act::Read, "mushroom_prediction").is_ok());
         assert!(a.topic(&alice, Act::Write, "mushroom_prediction").is_err());
+        assert!(a.topic(&alice, Act::Resend, "mushroom_inference_request").is_err());
         assert!(a.topic(&alice, Act::Write, "alicex.numbers").is_err(), "a prefix is not a namespace");
         assert!(!a.visible(&alice, "bob.numbers") && a.visible(&alice, "alice.numbers"));
         assert_eq!(a.student(&alice, None), Ok(Some("alice")));

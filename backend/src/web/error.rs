@@ -4,6 +4,7 @@
 
 use super::access::Denied;
 use crate::exercises::CatalogError;
+use crate::inference::redrive::RedriveError;
 use crate::kafka::admin::TopicError;
 use crate::kafka::groups::GroupError;
 use crate::kafka::metadata::MetadataError;
@@ -73,12 +74,25 @@ impl From<TopicError> for ApiError {
 impl From<RecordsError> for ApiError {
     fn from(e: RecordsError) -> Self {
         let status = match e {
-            RecordsError::NoTopic(_) | RecordsError::NoPartition { .. } => StatusCode::NOT_FOUND,
+            RecordsError::NoTopic(_) | RecordsError::NoPartition { .. } | RecordsError::NoRecord { .. } => {
+                StatusCode::NOT_FOUND
+            }
             RecordsError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             RecordsError::Invalid(_) => StatusCode::BAD_REQUEST,
             RecordsError::Kafka(_) => StatusCode::BAD_GATEWAY,
         };
         Self::new(status, e)
+    }
+}
+
+impl From<RedriveError> for ApiError {
+    fn from(e: RedriveError) -> Self {
+        match e {
+            RedriveError::BadReason(_) => Self::bad_request(e),
+            RedriveError::Nothing { .. } => Self::not_found(e),
+            RedriveError::Records(e) => e.into(),
+            RedriveError::Kafka(_) => Self::new(StatusCode::BAD_GATEWAY, e),
+        }
     }
 }
 

@@ -7,6 +7,10 @@
 //! its buffer fills and the oldest records are passed over and counted; the next frame says
 //! how many. A tail therefore never stops at a "max results", never grows without bound,
 //! and always shows the newest records.
+//!
+//! A subscription may carry a [`Filter`]: the tail tests each record against it before the
+//! record is encoded or buffered, so a browser receives only what matched, and every frame
+//! says how many records the subscription has scanned and how many matched.
 
 use crate::kafka::KafkaConfig;
 use crate::kafka::records;
@@ -17,6 +21,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 use streamlab_wire::StartPosition;
+use streamlab_wire::filter::Filter;
 
 /// Records and bytes a subscription may hold for a slow browser.
 pub const BUFFER_RECORDS: usize = 2_000;
@@ -33,6 +38,14 @@ struct Buffer {
     records: VecDeque<Encoded>,
     bytes: usize,
     skipped: u64,
+    filter: Option<Filter>,
+    /// Records the tail read for this subscription, and how many of them the filter let
+    /// through, since it began.
+    scanned: u64,
+    matched: u64,
+    /// `scanned` when the last frame was sent: a filter that matches nothing still gets a
+    /// frame now and then saying how many records it passed over.
+    reported: u64,
 }
 
 impl Buffer {
@@ -50,6 +63,7 @@ impl Buffer {
         let n = self.records.len().min(FRAME_RECORDS);
         let records: Vec<Encoded> = self.records.drain(..n).collect();
         self.bytes -= records.iter().map(|r| r.len()).sum::<usize>();
+        self.reported = self.scanned;
         (records, std::mem::take(&mut self.skipped))
     }
 }
@@ -78,11 +92,20 @@ impl Tail {
                 while !stop.load(Ordering::Relaxed) {
                     match consumer.poll(Duration::from_millis(100)) {
                         Some(Ok(m)) => {
-                            let encoded: Encoded =
-                                serde_json::to_string(&records::view(&m)).expect("records serialise").into();
+                            let view = records::view(&m);
+                            // Encoded at most once, and only when some subscription takes it.
+                            let mut encoded: Option<Encoded> = None;
                             readers.lock().expect("readers lock").retain(|r| match r.upgrade() {
                                 Some(buffer) => {
-                                    buffer.lock().expect("buffer lock").push(encoded.clone());
+                                    let mut buffer = buffer.lock().expect("buffer lock");
+                                    buffer.scanned += 1;
+                                    if buffer.filter.as_ref().is_none_or(|f| f.matches(&view)) {
+                                        buffer.matched += 1;
+                                        let e = encoded.get_or_insert_with(|| {
+                                            serde_json::to_string(&view).expect("records serialise").into()
+                                        });
+                                        buffer.push(e.clone());
+                                    }
                                     true
                                 }
                                 None => false,
@@ -97,8 +120,8 @@ impl Tail {
         tail
     }
 
-    fn attach(&self) -> Arc<Mutex<Buffer>> {
-        let buffer = Arc::new(Mutex::new(Buffer::default()));
+    fn attach(&self, filter: Option<Filter>) -> Arc<Mutex<Buffer>> {
+        let buffer = Arc::new(Mutex::new(Buffer { filter, ..Buffer::default() }));
         self.readers.lock().expect("readers lock").push(Arc::downgrade(&buffer));
         buffer
     }
@@ -191,9 +214,9 @@ impl Subscriptions {
         Ok(())
     }
 
-    /// Starts receiving from `tail` (from [`Tails::open`]).
-    pub fn start(&mut self, id: u32, tail: Arc<Tail>) {
-        let buffer = tail.attach();
+    /// Starts receiving from `tail` (from [`Tails::open`]) what `filter` lets through.
+    pub fn start(&mut self, id: u32, tail: Arc<Tail>, filter: Option<Filter>) {
+        let buffer = tail.attach(filter);
         self.subs.insert(id, Subscription { _tail: tail, buffer });
     }
 
@@ -213,15 +236,22 @@ impl Subscriptions {
         let mut out = String::from(r#"{"type":"records","batches":["#);
         let mut any = false;
         for (id, s) in &self.subs {
-            let (records, skipped) = s.buffer.lock().expect("buffer lock").drain();
-            if records.is_empty() && skipped == 0 {
+            let mut buffer = s.buffer.lock().expect("buffer lock");
+            let news = buffer.scanned > buffer.reported;
+            let (records, skipped) = buffer.drain();
+            let (scanned, matched) = (buffer.scanned, buffer.matched);
+            drop(buffer);
+            if records.is_empty() && skipped == 0 && !news {
                 continue;
             }
             if any {
                 out.push(',');
             }
             any = true;
-            let _ = write!(out, r#"{{"subscription":{id},"skipped":{skipped},"records":["#);
+            let _ = write!(
+                out,
+                r#"{{"subscription":{id},"skipped":{skipped},"scanned":{scanned},"matched":{matched},"records":["#
+            );
             for (i, r) in records.iter().enumerate() {
                 if i > 0 {
                     out.push(',');
@@ -293,5 +323,12 @@ mod tests {
         assert_eq!((batches[0].subscription, batches[0].records.len(), batches[0].skipped), (4, 2, 0));
         assert_eq!((batches[1].subscription, batches[1].records.len(), batches[1].skipped), (9, 0, 3));
         assert!(subs.check(5).is_err() && subs.check(4).is_err());
+        assert!(subs.frame().is_none());
+        // A filter that passed records over says so even when nothing matched.
+        subs.subs[&9].buffer.lock().unwrap().scanned = 7;
+        let frame: ServerMessage = serde_json::from_str(&subs.frame().unwrap()).unwrap();
+        let ServerMessage::Records { batches } = frame else { panic!("{frame:?}") };
+        assert_eq!((batches.len(), batches[0].subscription, batches[0].scanned, batches[0].matched), (1, 9, 7, 0));
+        assert!(subs.frame().is_none(), "counts that did not change send nothing");
     }
 }

@@ -22,6 +22,7 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_
 use axum::response::IntoResponse;
 use std::sync::Arc;
 use std::time::Duration;
+use streamlab_wire::filter::Filter;
 use streamlab_wire::{CheckReport, ClientMessage, GroupInfo, Outcome, ServerMessage, TopicInfo};
 use tokio::sync::broadcast::error::RecvError;
 
@@ -225,13 +226,17 @@ async fn handle(
             ServerMessage::Unwatched
         }
         ClientMessage::ListTopics => ServerMessage::Topics { topics },
-        ClientMessage::Subscribe { subscription, topic, from, partitions } => {
+        ClientMessage::Subscribe { subscription, topic, from, partitions, filter } => {
             let allowed = validate_topic_name(&topic)
                 .map_err(|e| e.to_string())
                 .and_then(|()| access.topic(caller, Act::Read, &topic).map_err(|d| d.message));
             if let Err(message) = allowed {
                 return ServerMessage::Error { message: format!("cannot subscribe to {topic}: {message}") };
             }
+            let filter = match filter.as_deref().map(Filter::parse).transpose() {
+                Ok(f) => f,
+                Err(e) => return ServerMessage::Error { message: format!("cannot subscribe to {topic}: {e}") },
+            };
             let opened = match subs.check(subscription) {
                 Ok(()) => {
                     // Opening a tail talks to the broker; keep it off the async threads.
@@ -244,7 +249,7 @@ async fn handle(
             };
             match opened {
                 Ok(tail) => {
-                    subs.start(subscription, tail);
+                    subs.start(subscription, tail, filter);
                     ServerMessage::Subscribed { subscription, topic }
                 }
                 Err(e) => ServerMessage::Error { message: format!("cannot subscribe to {topic}: {e}") },

@@ -9,6 +9,8 @@ use serde_json::Value;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+pub mod export;
+pub mod filter;
 pub mod lag;
 
 /// The lab's own topics, created when the lab starts.
@@ -184,6 +186,54 @@ pub struct ProduceRecord {
     /// Default: chosen by the key (or spread when there is none).
     #[serde(default)]
     pub partition: Option<i32>,
+}
+
+/// `POST /api/topics/{topic}/records/{partition}/{offset}/resend`: send a stored record again.
+/// What is left out is sent as it was stored, byte for byte.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ResendRecord {
+    /// Default: the topic it was read from.
+    #[serde(default)]
+    pub to: Option<String>,
+    #[serde(default)]
+    pub key: Option<String>,
+    #[serde(default)]
+    pub value: Option<String>,
+    /// Replace the headers (`resent-from` is added whatever they are).
+    #[serde(default)]
+    pub headers: Option<Vec<Header>>,
+}
+
+/// Where a re-sent record went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resent {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    /// `topic/partition/offset` of the original, also in the record's `resent-from` header.
+    pub resent_from: String,
+}
+
+/// `POST /api/inference/redrive`: send the dead letters with this reason to the request topic
+/// again (after the model's validation was fixed, say).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Redrive {
+    pub reason: String,
+}
+
+/// What a redrive did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Redriven {
+    pub reason: String,
+    /// The request topic they went to.
+    pub to: String,
+    /// Dead letters sent again, each with a header `redriven-from`.
+    pub sent: u64,
+    /// Dead letters of this reason that were themselves redriven and failed again: never sent
+    /// a second time, so no loop forms.
+    pub failed_again: u64,
+    /// Dead letters read (every reason) since this reason's last redrive.
+    pub scanned: u64,
 }
 
 /// Where a produced record was stored.
@@ -415,6 +465,12 @@ pub struct RecordBatch {
     pub records: Vec<RecordView>,
     /// Records passed over since the last frame because the client read too slowly.
     pub skipped: u64,
+    /// Since the subscription began: records read from the topic, and how many of them its
+    /// filter let through (all of them without a filter).
+    #[serde(default)]
+    pub scanned: u64,
+    #[serde(default)]
+    pub matched: u64,
 }
 
 /// One exercise as the lab shows it: its instructions and what the checker looks for.
@@ -589,6 +645,9 @@ pub enum ClientMessage {
         /// Default: every partition.
         #[serde(default)]
         partitions: Option<Vec<i32>>,
+        /// Only records this [`filter::Filter`] matches are sent.
+        #[serde(default)]
+        filter: Option<String>,
     },
     Unsubscribe {
         subscription: u32,
@@ -637,7 +696,8 @@ mod tests {
                 subscription: 1,
                 topic: "t".into(),
                 from: StartPosition::Newest { count: 5 },
-                partitions: None
+                partitions: None,
+                filter: None
             }
         );
         let m: ClientMessage = serde_json::from_str(r#"{"type":"subscribe","subscription":2,"topic":"t"}"#).unwrap();

@@ -12,10 +12,19 @@ pub mod rates;
 pub mod topics;
 
 use super::error::ApiError;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 
 /// Runs blocking broker work off the async threads.
 async fn blocking<T: Send + 'static, E: Into<ApiError> + Send + 'static>(
     f: impl FnOnce() -> Result<T, E> + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f).await?.map_err(Into::into)
+}
+
+/// A file to download: `text/csv` or JSON lines, saved as `filename`.
+fn download(filename: &str, body: String) -> Response {
+    let kind = if filename.ends_with(".csv") { "text/csv; charset=utf-8" } else { "application/x-ndjson" };
+    let disposition = format!("attachment; filename=\"{}\"", filename.replace(['"', '\\', '/'], "_"));
+    ([(header::CONTENT_TYPE, kind.to_owned()), (header::CONTENT_DISPOSITION, disposition)], body).into_response()
 }

@@ -2,17 +2,24 @@
 //! whether its caller may do what it asks, after the name itself has been checked, so a
 //! name like `../x` is a bad request whoever sends it.
 
-use super::blocking;
+use super::{blocking, download};
+use crate::kafka::records::RecordsError;
 use crate::kafka::{admin, records};
 use crate::web::access::{Act, Caller};
 use crate::web::error::ApiError;
 use crate::web::state::AppState;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
+use rdkafka::message::{Header as KafkaHeader, Headers, Message, OwnedHeaders};
 use serde::Deserialize;
-use streamlab_wire::{ClusterInfo, CreateTopic, ProduceRecord, Produced, RecordView, StartPosition, TopicInfo};
+use streamlab_wire::export;
+use streamlab_wire::filter::Filter;
+use streamlab_wire::{
+    ClusterInfo, CreateTopic, ProduceRecord, Produced, ResendRecord, Resent, StartPosition, TopicInfo,
+};
 
 pub async fn cluster(State(state): State<AppState>) -> Result<Json<ClusterInfo>, ApiError> {
     let (reader, info) = (state.cluster.clone(), state.info.clone());
@@ -48,6 +55,9 @@ pub async fn delete_topic(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The most records one read returns.
+const MAX_READ: usize = 10_000;
+
 #[derive(Debug, Deserialize)]
 pub struct ReadQuery {
     /// earliest | latest | newest:N | offset:N | timestamp:MS
@@ -55,6 +65,10 @@ pub struct ReadQuery {
     /// Comma-separated partition ids.
     partitions: Option<String>,
     limit: Option<usize>,
+    /// Only the records this filter matches (the grammar is in `streamlab_wire::filter`).
+    filter: Option<String>,
+    /// json (default) | jsonl | csv: the last two download as a file.
+    format: Option<String>,
 }
 
 /// Parses `from=` of a read.
@@ -70,12 +84,15 @@ pub fn parse_start(s: &str) -> Result<StartPosition, String> {
     })
 }
 
+/// `GET /api/topics/{topic}/records`: a read from `from` to the end, filtered on the server.
+/// The headers `x-records-scanned` and `x-records-matched` say how many records were read and
+/// how many matched; `format=jsonl` or `format=csv` downloads them as a file.
 pub async fn read_records(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(topic): Path<String>,
     Query(q): Query<ReadQuery>,
-) -> Result<Json<Vec<RecordView>>, ApiError> {
+) -> Result<Response, ApiError> {
     admin::validate_topic_name(&topic)?;
     state.access.topic(&caller, Act::Read, &topic)?;
     let from = q
@@ -93,11 +110,27 @@ pub async fn read_records(
         None => None,
     };
     let limit = q.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::bad_request("limit must be between 1 and 1000"));
+    if !(1..=MAX_READ).contains(&limit) {
+        return Err(ApiError::bad_request(format!("limit must be between 1 and {MAX_READ}")));
     }
-    let kafka = state.kafka.clone();
-    blocking(move || records::read(&kafka, &topic, from, partitions.as_deref(), limit)).await.map(Json)
+    let filter = q.filter.as_deref().map(Filter::parse).transpose().map_err(ApiError::bad_request)?;
+    let format = q.format.as_deref().unwrap_or("json");
+    if !["json", "jsonl", "csv"].contains(&format) {
+        return Err(ApiError::bad_request(format!("format must be json, jsonl or csv, got `{format}`")));
+    }
+    let (kafka, t) = (state.kafka.clone(), topic.clone());
+    let found =
+        blocking(move || records::read(&kafka, &t, from, partitions.as_deref(), limit, filter.as_ref())).await?;
+    let counts = [
+        (HeaderName::from_static("x-records-scanned"), HeaderValue::from(found.scanned)),
+        (HeaderName::from_static("x-records-matched"), HeaderValue::from(found.records.len())),
+    ];
+    let body = match format {
+        "jsonl" => download(&format!("{topic}.jsonl"), export::records_jsonl(&found.records)),
+        "csv" => download(&format!("{topic}.csv"), export::records_csv(&found.records)),
+        _ => Json(found.records).into_response(),
+    };
+    Ok((counts, body).into_response())
 }
 
 pub async fn produce(
@@ -109,17 +142,68 @@ pub async fn produce(
     let Json(record) = body?;
     admin::validate_topic_name(&topic)?;
     state.access.topic(&caller, Act::Write, &topic)?;
-    // Only to existing topics: a typo should not quietly create a new one.
+    existing(&state, &topic).await?;
+    let produced = records::produce(&state.producer, &topic, &record, state.limits.max_record_bytes).await?;
+    Ok((StatusCode::CREATED, Json(produced)))
+}
+
+/// Records go only to existing topics: a typo should not quietly create a new one.
+async fn existing(state: &AppState, topic: &str) -> Result<(), ApiError> {
     if !state.feeds.topics.borrow().iter().any(|t| t.name == topic) {
-        let (kafka, t) = (state.kafka.clone(), topic.clone());
+        let (kafka, t) = (state.kafka.clone(), topic.to_owned());
         blocking(move || {
             let c: rdkafka::consumer::BaseConsumer = kafka.client().create()?;
             records::partitions(&c, &t, None)
         })
         .await?;
     }
-    let produced = records::produce(&state.producer, &topic, &record, state.limits.max_record_bytes).await?;
-    Ok((StatusCode::CREATED, Json(produced)))
+    Ok(())
+}
+
+/// The header a re-sent record carries: `topic/partition/offset` of the original.
+pub const RESENT_FROM: &str = "resent-from";
+
+/// `POST /api/topics/{topic}/records/{partition}/{offset}/resend`: one stored record sent
+/// again, to its topic or another, as stored or with a new key, value or headers.
+pub async fn resend(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((topic, partition, offset)): Path<(String, i32, i64)>,
+    body: Result<Json<ResendRecord>, JsonRejection>,
+) -> Result<(StatusCode, Json<Resent>), ApiError> {
+    let Json(edit) = body?;
+    let to = edit.to.clone().unwrap_or_else(|| topic.clone());
+    admin::validate_topic_name(&topic)?;
+    admin::validate_topic_name(&to)?;
+    state.access.topic(&caller, Act::Read, &topic)?;
+    state.access.topic(&caller, Act::Resend, &to)?;
+    existing(&state, &to).await?;
+    let (kafka, t) = (state.kafka.clone(), topic.clone());
+    let original = blocking(move || records::fetch(&kafka, &t, partition, offset)).await?;
+    let resent_from = format!("{topic}/{partition}/{offset}");
+    let key = edit.key.as_deref().map(str::as_bytes).or(original.key());
+    let value = edit.value.as_deref().map(str::as_bytes).or(original.payload());
+    let mut headers = OwnedHeaders::new();
+    let mut size = key.map_or(0, <[u8]>::len) + value.map_or(0, <[u8]>::len);
+    let mut add = |k: &str, v: Option<&[u8]>| {
+        if k != RESENT_FROM {
+            size += k.len() + v.map_or(0, <[u8]>::len);
+            headers = std::mem::take(&mut headers).insert(KafkaHeader { key: k, value: v });
+        }
+    };
+    match &edit.headers {
+        Some(hs) => hs.iter().for_each(|h| add(&h.key, h.value.as_deref().map(str::as_bytes))),
+        None => original.headers().into_iter().flat_map(|hs| hs.iter()).for_each(|h| add(h.key, h.value)),
+    }
+    if size > state.limits.max_record_bytes {
+        return Err(RecordsError::TooLarge { size, limit: state.limits.max_record_bytes }.into());
+    }
+    let headers = headers.insert(KafkaHeader { key: RESENT_FROM, value: Some(resent_from.as_bytes()) });
+    let produced = records::produce_bytes(&state.producer, &to, key, value, headers).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(Resent { topic: to, partition: produced.partition, offset: produced.offset, resent_from }),
+    ))
 }
 
 #[cfg(test)]
