@@ -204,6 +204,150 @@ async fn every_page_shows_the_live_lab() {
     browser.screenshot(&shot("topic")).await;
 }
 
+/// The console's tools on a topic page: a filter that does not parse is shown with its
+/// column; one that does makes the server send only what matches, with the scanned and matched
+/// counts; it is saved in the browser; what is in view downloads as CSV; one record is re-sent
+/// to another topic; and on the inference page the dead letters of a reason are redriven.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_topic_is_filtered_exported_and_its_records_sent_again() {
+    let Some(browser) = browser().await else { return };
+    let (addr, _stop) = common::serve_lab(true).await;
+    let base = format!("http://{addr}");
+    let long = Duration::from_secs(30);
+    let http = reqwest::Client::new();
+    for t in ["verdicts", "verdicts_copy"] {
+        let created = http
+            .post(format!("{base}/api/topics"))
+            .json(&serde_json::json!({"name": t, "partitions": 1}))
+            .send()
+            .await
+            .unwrap();
+        assert!(created.status().is_success());
+    }
+    for i in 0..30 {
+        let class = if i % 3 == 0 { "poisonous" } else { "edible" };
+        let value = serde_json::json!({"class": class, "probability": 0.5 + (i % 10) as f64 / 20.0}).to_string();
+        let record = serde_json::json!({"key": format!("m-{i}"), "value": value});
+        let sent = http.post(format!("{base}/api/topics/verdicts/records")).json(&record).send().await.unwrap();
+        assert!(sent.status().is_success());
+    }
+    // 0, 3, …, 27 are poisonous; of those, probability < 0.6 when i % 10 is 0 or 1: 0, 21, 10 …
+    let wanted = (0..30).filter(|i| i % 3 == 0 && i % 10 < 2).count();
+
+    browser.goto(&format!("{base}/#/topic/verdicts")).await;
+    browser.wait_for("return !!document.querySelector('#stream-filter')", long, "the topic page").await;
+    let type_filter = |text: &str| {
+        format!(
+            "const i = document.querySelector('#stream-filter'); i.value = {}; \
+             i.dispatchEvent(new InputEvent('input', {{bubbles: true}})); return true",
+            serde_json::to_string(text).unwrap()
+        )
+    };
+    browser.eval(&type_filter("value.class = \"poisonous\"")).await;
+    browser
+        .wait_for(
+            "return (document.querySelector('#filter-error')?.textContent || '').includes('column 13')",
+            long,
+            "the filter's mistake with its column",
+        )
+        .await;
+    browser.screenshot(&shot("topic-filter-error")).await;
+    browser.eval(&type_filter("value.class == \"poisonous\" and value.probability < 0.6")).await;
+    browser.wait_for("return !document.querySelector('#filter-error')", long, "the error to clear").await;
+    browser
+        .eval("document.querySelector('#stream-from').value = 'earliest'; document.querySelector('#filter-save').click(); document.querySelector('#stream-filter').closest('form').requestSubmit(); return true")
+        .await;
+    browser
+        .wait_for(
+            &format!("return (document.querySelector('#filter-counts')?.textContent || '').includes('matched {wanted} of 30 scanned') && document.querySelectorAll('#stream tbody tr').length === {wanted}"),
+            long,
+            "only the matching records, with the counts",
+        )
+        .await;
+    let rows = browser.eval("return [...document.querySelectorAll('#stream tbody tr')].map(r => r.textContent)").await;
+    assert!(rows.as_array().unwrap().iter().all(|r| r.as_str().unwrap().contains("poisonous")), "{rows}");
+    browser
+        .wait_for(
+            "return document.querySelector('#saved-filters li[data-filter]')?.dataset.filter === 'value.class == \"poisonous\" and value.probability < 0.6'",
+            long,
+            "the saved filter",
+        )
+        .await;
+    browser.screenshot(&shot("topic-filtered")).await;
+
+    // What is in view downloads as CSV; the server's link carries the same filter.
+    let csv = browser
+        .eval("const a = document.querySelector('#export-csv'); a.dispatchEvent(new MouseEvent('click', {bubbles: true, cancelable: true})); return decodeURIComponent(a.getAttribute('href').split(',').slice(1).join(','))")
+        .await;
+    let csv = csv.as_str().unwrap();
+    assert!(csv.starts_with("topic,partition,offset,timestamp_ms,key,value,headers\n"), "{csv}");
+    assert_eq!(csv.lines().count(), wanted + 1, "{csv}");
+    let server = browser.eval("return document.querySelector('#export-server').href").await;
+    let from_server = http.get(server.as_str().unwrap()).send().await.unwrap().text().await.unwrap();
+    assert_eq!(from_server.lines().count(), wanted + 1, "{from_server}");
+
+    // A saved filter outlives a reload.
+    browser.goto(&format!("{base}/#/")).await;
+    browser.goto(&format!("{base}/#/topic/verdicts")).await;
+    browser
+        .wait_for(
+            "return !!document.querySelector('#saved-filters li[data-filter]')",
+            long,
+            "the saved filter after a reload",
+        )
+        .await;
+
+    // Re-send the first record in view to another topic.
+    browser.wait_for("return !!document.querySelector('#stream button.resend')", long, "a re-send button").await;
+    browser.eval("document.querySelector('#stream button.resend').click(); return true").await;
+    browser.wait_for("return !!document.querySelector('#resend-to')", long, "the re-send form").await;
+    browser
+        .eval("document.querySelector('#resend-to').value = 'verdicts_copy'; document.querySelector('#resend').requestSubmit(); return true")
+        .await;
+    browser
+        .wait_for(
+            "return (document.querySelector('#resend-result')?.textContent || '').startsWith('sent to verdicts_copy partition 0 at offset 0')",
+            long,
+            "the re-send's result",
+        )
+        .await;
+    browser.screenshot(&shot("topic-resend")).await;
+    let copies: Vec<streamlab_wire::RecordView> = http
+        .get(format!("{base}/api/topics/verdicts_copy/records?from=earliest"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(copies.len(), 1);
+    assert!(
+        copies[0]
+            .headers
+            .iter()
+            .any(|h| h.key == "resent-from" && h.value.as_deref().is_some_and(|v| v.starts_with("verdicts/0/")))
+    );
+
+    // Redrive: a request the service refuses, then sent again from the inference page.
+    let bad = serde_json::json!({"value": "hello"});
+    let sent =
+        http.post(format!("{base}/api/topics/mushroom_inference_request/records")).json(&bad).send().await.unwrap();
+    assert!(sent.status().is_success());
+    browser.goto(&format!("{base}/#/inference")).await;
+    browser
+        .wait_for("return !!document.querySelector('button[data-redrive=\"not_json\"]')", long, "the redrive button")
+        .await;
+    browser.eval("document.querySelector('button[data-redrive=\"not_json\"]').click(); return true").await;
+    browser
+        .wait_for(
+            "return (document.querySelector('#redrive-result')?.textContent || '').startsWith('1 dead letter with reason not_json sent again to mushroom_inference_request')",
+            long,
+            "the redrive's result",
+        )
+        .await;
+    browser.screenshot(&shot("inference-redrive")).await;
+}
+
 /// A student opens an exercise: its conditions fail, then turn to passes as the work is
 /// done (here through the lab's API), without a reload; the list shows the progress and the
 /// classroom page the roster (alice and bob in the test lab).

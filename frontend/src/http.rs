@@ -51,7 +51,8 @@ pub async fn get<T: serde::de::DeserializeOwned>(path: &str) -> Result<T, String
 
 const TOKEN_KEY: &str = "streamlab-token";
 
-fn storage() -> Option<web_sys::Storage> {
+/// The browser's local storage (the token, saved filters).
+pub fn storage() -> Option<web_sys::Storage> {
     web_sys::window().and_then(|w| w.local_storage().ok().flatten())
 }
 

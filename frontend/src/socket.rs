@@ -36,12 +36,20 @@ impl Socket {
         }
     }
 
-    pub fn subscribe(&self, id: u32, topic: &str, from: StartPosition, partitions: Option<Vec<i32>>) {
+    pub fn subscribe(
+        &self,
+        id: u32,
+        topic: &str,
+        from: StartPosition,
+        partitions: Option<Vec<i32>>,
+        filter: Option<String>,
+    ) {
         let text = serde_json::to_string(&ClientMessage::Subscribe {
             subscription: id,
             topic: topic.to_owned(),
             from,
             partitions,
+            filter,
         })
         .expect("serialises");
         self.send_text(&text);

@@ -25,6 +25,10 @@ pub struct Stream {
     pub records: VecDeque<RecordView>,
     pub received: u64,
     pub skipped: u64,
+    /// The server's counts since the subscription began: records it read from the topic,
+    /// and how many its filter let through.
+    pub scanned: u64,
+    pub matched: u64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -118,6 +122,7 @@ impl Reducible for Lab {
                         let Some(s) = streams.get_mut(&b.subscription) else { continue };
                         s.skipped += b.skipped;
                         s.received += b.records.len() as u64;
+                        (s.scanned, s.matched) = (s.scanned.max(b.scanned), s.matched.max(b.matched));
                         s.records.extend(b.records);
                         while s.records.len() > STREAM_RECORDS {
                             s.records.pop_front();
@@ -162,20 +167,26 @@ mod tests {
     #[test]
     fn a_stream_keeps_the_newest_records_and_counts_what_it_passed_over() {
         let lab = server(Rc::new(Lab::default()), ServerMessage::Subscribed { subscription: 7, topic: "t".into() });
-        let batch =
-            RecordBatch { subscription: 7, skipped: 4, records: (0..STREAM_RECORDS as i64 + 5).map(record).collect() };
+        let batch = RecordBatch {
+            subscription: 7,
+            skipped: 4,
+            records: (0..STREAM_RECORDS as i64 + 5).map(record).collect(),
+            scanned: 900,
+            matched: 309,
+        };
         let lab = server(lab, ServerMessage::Records { batches: vec![batch] });
         let s = &lab.streams[&7];
         assert_eq!(s.records.len(), STREAM_RECORDS);
         assert_eq!(s.records.front().unwrap().offset, 5, "the oldest five left the view");
         assert_eq!((s.received, s.skipped), (STREAM_RECORDS as u64 + 5, 4));
+        assert_eq!((s.scanned, s.matched), (900, 309));
     }
 
     #[test]
     fn records_for_a_view_that_has_gone_are_dropped() {
         let lab = server(Rc::new(Lab::default()), ServerMessage::Subscribed { subscription: 1, topic: "t".into() });
         let lab = lab.reduce(Action::Forget(1));
-        let batch = RecordBatch { subscription: 1, skipped: 0, records: vec![record(0)] };
+        let batch = RecordBatch { subscription: 1, skipped: 0, records: vec![record(0)], scanned: 1, matched: 1 };
         let lab = server(lab, ServerMessage::Records { batches: vec![batch] });
         assert!(lab.streams.is_empty());
     }

@@ -11,6 +11,10 @@ pub fn groups() -> Html {
     html! {
         <section aria-labelledby="groups-title">
             <h2 id="groups-title">{ "Consumer groups" }</h2>
+            <p class="muted">{ "Download: " }
+                <a id="export-groups" href={crate::http::with_token("/api/groups.csv")} download="groups.csv">{ "the groups table (CSV)" }</a>{ ", " }
+                <a class="export-history" href={crate::http::with_token("/api/rates.csv")} download="rates.csv">{ "the rate and lag history (CSV)" }</a>
+            </p>
             if lab.groups.is_empty() { <p class="muted">{ "No consumer group yet. Start a consumer with a group.id and it appears here." }</p> }
             { super::lag::lag_view(lab) }
             { for lab.groups.iter().map(|g| {

@@ -3,14 +3,16 @@
 use super::{show_value, time_of};
 use crate::chart::{BarChart, format_number};
 use crate::hooks::{use_lab, use_tail};
-use streamlab_wire::{Decoded, StartPosition, topics};
+use crate::http;
+use streamlab_wire::{Decoded, Redrive, Redriven, StartPosition, topics};
 use yew::prelude::*;
 
 #[function_component(Inference)]
 pub fn inference() -> Html {
     let ctx = use_lab();
-    let id = use_tail(topics::PREDICTIONS.to_owned(), StartPosition::Newest { count: 10 }, None, 0);
+    let id = use_tail(topics::PREDICTIONS.to_owned(), StartPosition::Newest { count: 10 }, None, None, 0);
     let feed = ctx.lab.streams.get(&id).cloned().unwrap_or_default();
+    let redriven = use_state(|| None::<Result<String, String>>);
     let Some(s) = ctx.lab.inference.clone() else {
         return html! { <section><h2>{ "Inference" }</h2><p class="muted">{ "waiting for the server…" }</p></section> };
     };
@@ -26,6 +28,30 @@ pub fn inference() -> Html {
         .map(|b| (b.le_ms.map_or("more".to_owned(), |ms| format!("≤{}", bucket_label(ms))), b.count))
         .collect();
     let in_window: u64 = bars.iter().map(|(_, c)| c).sum();
+    let teacher = ctx.lab.who.is_teacher();
+    let redrive = |reason: String| {
+        let redriven = redriven.clone();
+        Callback::from(move |_: MouseEvent| {
+            let (redriven, reason) = (redriven.clone(), reason.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                let body = serde_json::to_string(&Redrive { reason }).expect("serialises");
+                let answer = http::call("POST", "/api/inference/redrive", Some(body)).await.and_then(|t| {
+                    let r: Redriven = serde_json::from_str(&t).map_err(|e| e.to_string())?;
+                    let letters =
+                        |n: u64| if n == 1 { "1 dead letter".to_owned() } else { format!("{n} dead letters") };
+                    let mut said = format!("{} with reason {} sent again to {}", letters(r.sent), r.reason, r.to);
+                    if r.failed_again > 0 {
+                        said.push_str(&format!(
+                            "; {} had been redriven before and failed again, so not sent again",
+                            letters(r.failed_again)
+                        ));
+                    }
+                    Ok(said)
+                });
+                redriven.set(Some(answer));
+            });
+        })
+    };
     html! {
         <section aria-labelledby="inference-title">
             <h2 id="inference-title">{ "Inference" }</h2>
@@ -47,8 +73,19 @@ pub fn inference() -> Html {
                 <div class="card"><h3>{ "Dead letters" }</h3>
                     if s.dead_letters.is_empty() { <p class="muted">{ "none" }</p> }
                     <table id="dead-letters"><tbody>
-                        { for s.dead_letters.iter().map(|(reason, n)| html! { <tr><td>{ reason }</td><td>{ n }</td></tr> }) }
-                    </tbody></table></div>
+                        { for s.dead_letters.iter().map(|(reason, n)| html! { <tr data-reason={reason.clone()}><td>{ reason }</td><td>{ n }</td>
+                            if teacher {
+                                <td><button type="button" data-redrive={reason.clone()} onclick={redrive(reason.clone())}
+                                    title="send these requests again (after fixing what refused them)">{ "Redrive" }</button></td>
+                            }
+                        </tr> }) }
+                    </tbody></table>
+                    { match &*redriven {
+                        Some(Ok(m)) => html! { <p class="ok" role="status" id="redrive-result">{ m }</p> },
+                        Some(Err(e)) => html! { <p class="error" role="alert" id="redrive-result">{ e }</p> },
+                        None => html! {},
+                    } }
+                    </div>
             </div>
             if in_window > 0 {
                 <BarChart id="latency" bars={bars} title={format!("Request → prediction, ms, last minute ({in_window} predictions)")} />

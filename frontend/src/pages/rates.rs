@@ -39,6 +39,7 @@ pub fn rates() -> Html {
     html! {
         <section aria-labelledby="rates-title">
             <h2 id="rates-title">{ "Production rate" }</h2>
+            <p class="muted"><a class="export-history" href={crate::http::with_token("/api/rates.csv")} download="rates.csv">{ "Download the rate and lag history (CSV)" }</a></p>
             <fieldset class="choices">
                 <legend>{ "Topics" }</legend>
                 { for names.iter().map(|n| {
