@@ -187,7 +187,8 @@ pub enum Command {
     Datagen(DatagenArgs),
     /// The course's experiment load producer: temperature experiments as Avro records.
     Experiment(ExperimentArgs),
-    /// Print a topic's records as JSON lines (like `rpk topic consume`).
+    /// Print a topic's records as JSON lines, decoded: the short form of `topic consume
+    /// --format json --decode`.
     Tail(TailArgs),
     /// The cluster: `streamlab cluster info`, like `rpk cluster info`.
     #[command(subcommand)]
@@ -392,6 +393,17 @@ pub struct ConsumeArgs {
     /// `text`: rpk's pretty JSON per record; `json`: one compact JSON object per line.
     #[arg(long, value_enum, default_value = "text")]
     pub format: OutputFormat,
+    /// Print only the records this filter matches, in the lab's filter language
+    /// (`value.class == "poisonous" and value.probability < 0.6`; README has the grammar).
+    #[arg(short = 'f', long)]
+    pub filter: Option<String>,
+    /// Show values decoded as the lab does (JSON as JSON, Avro containers as their records
+    /// with `avro_schema`) instead of rpk's value text.
+    #[arg(long)]
+    pub decode: bool,
+    /// Stop at the end of what the partitions hold when it starts, instead of waiting for more.
+    #[arg(short = 'e', long)]
+    pub exit: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -455,6 +467,29 @@ pub struct TailArgs {
     /// Stop at the end of the topic instead of waiting for more.
     #[arg(short = 'e', long)]
     pub exit: bool,
+    /// Print only the records this filter matches (the lab's filter language).
+    #[arg(short = 'f', long)]
+    pub filter: Option<String>,
+}
+
+impl From<TailArgs> for ConsumeArgs {
+    /// `tail` is `topic consume --format json --decode`, from the start or the end.
+    fn from(t: TailArgs) -> Self {
+        ConsumeArgs {
+            topic: t.topic,
+            offset: match t.from {
+                TailFrom::Earliest => StartAt::Start,
+                TailFrom::Latest => StartAt::End,
+            },
+            num: t.count,
+            partitions: Vec::new(),
+            group: None,
+            format: OutputFormat::Json,
+            filter: t.filter,
+            decode: true,
+            exit: t.exit,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

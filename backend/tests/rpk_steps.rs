@@ -273,3 +273,54 @@ async fn group_list_describe_and_seek_like_rpk() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("expected start, end or an offset"), "{bad:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn consume_and_tail_filter_records_and_stop_at_the_end() {
+    let b = start_broker().await;
+    let bs = b.bootstrap();
+    assert!(streamlab(&bs, &["topic", "create", "verdicts", "-p", "2"], "").await.status.success());
+    let lines: String = (0..20)
+        .map(|i| {
+            let class = if i % 4 == 0 { "poisonous" } else { "edible" };
+            format!("{{\"class\": \"{class}\", \"i\": {i}}}\n")
+        })
+        .collect();
+    let produced = streamlab(&bs, &["topic", "produce", "verdicts", "-H", "source=test"], &lines).await;
+    assert!(produced.status.success(), "{produced:?}");
+
+    // `topic consume --filter --exit`: the five poisonous ones, then it ends by itself.
+    let out = streamlab(
+        &bs,
+        &["topic", "consume", "verdicts", "--format", "json", "-e", "--filter", "value.class == \"poisonous\""],
+        "",
+    )
+    .await;
+    assert!(out.status.success(), "{out:?}");
+    let records: Vec<Value> = text(&out).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let mut seen: Vec<i64> = records
+        .iter()
+        .map(|r| serde_json::from_str::<Value>(r["value"].as_str().unwrap()).unwrap()["i"].as_i64().unwrap())
+        .collect();
+    seen.sort();
+    assert_eq!(seen, [0, 4, 8, 12, 16]);
+
+    // `tail` is its short form, values decoded; headers filter too.
+    let tail =
+        streamlab(&bs, &["tail", "verdicts", "--exit", "-f", "value.i >= 18 and headers.source == \"test\""], "").await;
+    assert!(tail.status.success(), "{tail:?}");
+    let records: Vec<Value> = text(&tail).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let mut seen: Vec<i64> = records.iter().map(|r| r["value"]["i"].as_i64().unwrap()).collect();
+    seen.sort();
+    assert_eq!(seen, [18, 19]);
+    let none = streamlab(&bs, &["tail", "verdicts", "-e", "-f", "key == \"nobody\""], "").await;
+    assert!(none.status.success() && text(&none).is_empty(), "{none:?}");
+
+    // A filter that does not parse is refused with its column, before anything is read.
+    let bad = streamlab(&bs, &["tail", "verdicts", "-e", "-f", "value.i >> 3"], "").await;
+    assert!(!bad.status.success());
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("column 10"), "{err}");
+    let both = streamlab(&bs, &["topic", "consume", "verdicts", "-e", "-g", "g1"], "").await;
+    assert!(!both.status.success());
+    assert!(String::from_utf8_lossy(&both.stderr).contains("--exit cannot be combined with --group"));
+}

@@ -1,18 +1,13 @@
-//! `streamlab tail TOPIC`: prints records as JSON lines, like `rpk topic consume`, for anyone
-//! checking a topic by hand or piping it into `jq`.
+//! `streamlab tail TOPIC`: the short form of `streamlab topic consume TOPIC --format json
+//! --decode`: records as JSON lines with their values decoded, for anyone checking a topic by
+//! hand or piping it into `jq`.
 
-use crate::cli::{TailArgs, TailFrom};
+use crate::cli::{ConsumeArgs, TailArgs};
 use crate::kafka::KafkaConfig;
 use crate::shutdown::Shutdown;
-use anyhow::Context;
-use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
-use rdkafka::{Offset, TopicPartitionList};
 use serde_json::{Value, json};
-use std::io::Write;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
 
 /// A record's bytes as JSON: the parsed value when it is JSON, a string when it is text,
 /// otherwise `{"hex": ".."}`.
@@ -54,73 +49,13 @@ pub fn record_to_json<M: Message>(m: &M) -> Value {
     record
 }
 
+/// `streamlab tail`: [`super::topic::consume`] with its arguments.
 pub async fn run(args: TailArgs, kafka: KafkaConfig, shutdown: Shutdown) -> anyhow::Result<ExitCode> {
     let stop = shutdown.flag();
-    tokio::task::spawn_blocking(move || {
-        let out = &mut std::io::stdout().lock();
-        tail(&kafka, &args.topic, args.from, args.count, args.exit, &stop, out)
-    })
-    .await??;
+    let args = ConsumeArgs::from(args);
+    tokio::task::spawn_blocking(move || super::topic::consume(&args, &kafka, &stop, &mut std::io::stdout().lock()))
+        .await??;
     Ok(ExitCode::SUCCESS)
-}
-
-/// Prints records of `topic` until `count` were printed (if given), with `--exit` the end of
-/// every partition is reached, or `stop` is set.
-pub fn tail(
-    kafka: &KafkaConfig,
-    topic: &str,
-    from: TailFrom,
-    count: Option<usize>,
-    exit_at_end: bool,
-    stop: &AtomicBool,
-    out: &mut impl Write,
-) -> anyhow::Result<usize> {
-    let consumer: BaseConsumer = kafka
-        .client()
-        .set("group.id", format!("streamlab-tail-{}", uuid::Uuid::new_v4()))
-        .set("enable.auto.commit", "false")
-        .create()
-        .context("cannot create a Kafka consumer")?;
-    let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10))?;
-    let t = metadata.topics().first().filter(|t| t.error().is_none() && !t.partitions().is_empty());
-    let t = t.with_context(|| format!("topic {topic} does not exist"))?;
-    let mut tpl = TopicPartitionList::new();
-    let mut ends = std::collections::HashMap::new();
-    for p in t.partitions() {
-        let (low, high) = consumer.fetch_watermarks(topic, p.id(), Duration::from_secs(10))?;
-        let start = match from {
-            TailFrom::Earliest => low,
-            TailFrom::Latest => high,
-        };
-        tpl.add_partition_offset(topic, p.id(), Offset::Offset(start))?;
-        if high > start {
-            ends.insert(p.id(), high);
-        }
-    }
-    consumer.assign(&tpl)?;
-    let mut printed = 0;
-    let mut idle_since = Instant::now();
-    loop {
-        let done = count.is_some_and(|c| printed >= c) || (exit_at_end && ends.is_empty());
-        if done || stop.load(Ordering::Relaxed) {
-            return Ok(printed);
-        }
-        match consumer.poll(Duration::from_millis(200)) {
-            Some(Ok(m)) => {
-                writeln!(out, "{}", record_to_json(&m))?;
-                printed += 1;
-                if ends.get(&m.partition()).is_some_and(|end| m.offset() + 1 >= *end) {
-                    ends.remove(&m.partition());
-                }
-                idle_since = Instant::now();
-            }
-            Some(Err(e)) => tracing::warn!(error = %e, "consumer error"),
-            None if exit_at_end && idle_since.elapsed() > Duration::from_secs(10) => {
-                anyhow::bail!("no records arrived for 10 s before the end of {topic}")
-            }
-            None => {}
-        }
-    }
 }
 
 #[cfg(test)]

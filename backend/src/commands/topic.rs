@@ -7,6 +7,7 @@ use crate::cli::{ConsumeArgs, OutputFormat, ProduceArgs, StartAt, TopicCommand};
 use crate::kafka::KafkaConfig;
 use crate::kafka::admin::{create_replicated_topic, delete_topic};
 use crate::kafka::metadata::{ClusterReader, MetadataError, TopicDetail};
+use crate::kafka::records;
 use crate::shutdown::Shutdown;
 use anyhow::Context;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
@@ -21,6 +22,7 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
+use streamlab_wire::filter::Filter;
 
 pub async fn run(command: TopicCommand, kafka: KafkaConfig, shutdown: Shutdown) -> anyhow::Result<ExitCode> {
     match command {
@@ -220,13 +222,21 @@ struct ConsumedHeader<'a> {
     value: Option<Cow<'a, str>>,
 }
 
-/// Prints records until `--num` were printed or `stop` is set.
+/// Prints records until `--num` were printed, with `--exit` the end is reached, or `stop`
+/// is set.
 pub fn consume(
     args: &ConsumeArgs,
     kafka: &KafkaConfig,
     stop: &std::sync::atomic::AtomicBool,
     out: &mut impl Write,
 ) -> anyhow::Result<usize> {
+    let filter = args.filter.as_deref().map(Filter::parse).transpose()?;
+    anyhow::ensure!(
+        !(args.exit && args.group.is_some()),
+        "--exit cannot be combined with --group: where the group starts is the broker's to say"
+    );
+    // Per partition read, the end it had when reading began: `--exit` stops once each is reached.
+    let mut ends: BTreeMap<i32, i64> = BTreeMap::new();
     let mut config = kafka.client();
     // The embedded broker holds a fetch for the client's whole wait even when records are
     // there; a short wait keeps the output live (README: "what it does not do").
@@ -270,6 +280,9 @@ pub fn consume(
                     StartAt::Offset(n) => n,
                 };
                 tpl.add_partition_offset(&args.topic, p.partition, Offset::Offset(start))?;
+                if p.high_watermark > start {
+                    ends.insert(p.partition, p.high_watermark);
+                }
             }
             anyhow::ensure!(tpl.count() > 0, "topic {} has none of the partitions {:?}", args.topic, args.partitions);
             c.assign(&tpl)?;
@@ -290,38 +303,57 @@ pub fn consume(
         }
         consumer.commit(&tpl, CommitMode::Sync).context("cannot commit the group's offsets")
     };
-    while !stop.load(Ordering::Relaxed) && args.num.is_none_or(|n| printed < n) {
+    let mut idle_since = Instant::now();
+    while !stop.load(Ordering::Relaxed) && args.num.is_none_or(|n| printed < n) && !(args.exit && ends.is_empty()) {
         if last_commit.elapsed() >= Duration::from_secs(1) {
             commit(&next)?;
             last_commit = Instant::now();
         }
         match consumer.poll(Duration::from_millis(200)) {
             Some(Ok(m)) => {
-                let headers = m
-                    .headers()
-                    .map(|hs| {
-                        hs.iter()
-                            .map(|h| ConsumedHeader { key: h.key, value: h.value.map(String::from_utf8_lossy) })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                let record = ConsumedRecord {
-                    topic: m.topic(),
-                    key: m.key().map(String::from_utf8_lossy),
-                    value: m.payload().map(String::from_utf8_lossy),
-                    headers,
-                    timestamp: m.timestamp().to_millis().unwrap_or(-1),
-                    partition: m.partition(),
-                    offset: m.offset(),
-                };
-                match args.format {
-                    OutputFormat::Json => writeln!(out, "{}", serde_json::to_string(&record)?)?,
-                    OutputFormat::Text => writeln!(out, "{}", serde_json::to_string_pretty(&record)?)?,
+                idle_since = Instant::now();
+                next.insert(m.partition(), m.offset() + 1);
+                if ends.get(&m.partition()).is_some_and(|end| m.offset() + 1 >= *end) {
+                    ends.remove(&m.partition());
+                }
+                if filter.as_ref().is_some_and(|f| !f.matches(&records::view(&m))) {
+                    continue;
+                }
+                if args.decode {
+                    let record = super::tail::record_to_json(&m);
+                    match args.format {
+                        OutputFormat::Json => writeln!(out, "{record}")?,
+                        OutputFormat::Text => writeln!(out, "{}", serde_json::to_string_pretty(&record)?)?,
+                    }
+                } else {
+                    let headers = m
+                        .headers()
+                        .map(|hs| {
+                            hs.iter()
+                                .map(|h| ConsumedHeader { key: h.key, value: h.value.map(String::from_utf8_lossy) })
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    let record = ConsumedRecord {
+                        topic: m.topic(),
+                        key: m.key().map(String::from_utf8_lossy),
+                        value: m.payload().map(String::from_utf8_lossy),
+                        headers,
+                        timestamp: m.timestamp().to_millis().unwrap_or(-1),
+                        partition: m.partition(),
+                        offset: m.offset(),
+                    };
+                    match args.format {
+                        OutputFormat::Json => writeln!(out, "{}", serde_json::to_string(&record)?)?,
+                        OutputFormat::Text => writeln!(out, "{}", serde_json::to_string_pretty(&record)?)?,
+                    }
                 }
                 printed += 1;
-                next.insert(m.partition(), m.offset() + 1);
             }
             Some(Err(e)) => tracing::warn!(error = %e, "consumer error"),
+            None if args.exit && idle_since.elapsed() > Duration::from_secs(10) => {
+                anyhow::bail!("no records arrived for 10 s before the end of {}", args.topic)
+            }
             None => {}
         }
     }
