@@ -7,7 +7,7 @@
 //!   embedded broker (nisshi), reading metadata and watermarks, creating and deleting topics
 //!   (only in [`kafka::admin`]), consumer groups, records as the lab shows them, Avro files.
 //! - [`inference`]: the inference service: requests → model → predictions or dead letters,
-//!   nothing lost; and its metrics.
+//!   nothing lost; its metrics; and redriving dead letters to the request topic.
 //! - [`load`]: what produces load for the course: the mushroom request generator
 //!   (`datagen`), the lab's switchable generator built on it, and the experiment producer.
 //! - [`exercises`]: the classroom exercises (data in `exercises/` at the top of the

@@ -3,6 +3,10 @@
 //! This crate compiles for the server (native) and the browser (wasm32), so both sides
 //! use one definition of every message and cannot drift apart. Messages are JSON, tagged
 //! by `type`, so a script can speak the websocket protocol too.
+//!
+//! What both sides compute lives here too, so the browser shows what the server does:
+//! [`lag`] (lag series and trends), [`filter`] (the live tail's filter language) and
+//! [`export`] (the CSV and JSON-lines downloads).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
