@@ -141,6 +141,16 @@ async fn every_page_shows_the_live_lab() {
         browser.eval("return document.querySelector('li[data-lag-group=\"streamlab-inference\"]').textContent").await;
     eprintln!("lag on the groups page: {trend}");
     browser.screenshot(&shot("groups")).await;
+    // Its download links give the groups table and the rate and lag history.
+    for (link, header) in [
+        ("#export-groups", "group,state,members,topic,partition,committed,end,lag"),
+        (".export-history", "at_ms,kind,name,topic,value"),
+    ] {
+        let href = browser.eval(&format!("return document.querySelector('{link}').href")).await;
+        let csv = reqwest::get(href.as_str().unwrap()).await.unwrap().text().await.unwrap();
+        assert_eq!(csv.lines().next(), Some(header));
+        assert!(csv.contains("streamlab-inference"), "{link}: {csv:.300}");
+    }
 
     // Inference: predictions arriving.
     browser.goto(&format!("{base}/#/inference")).await;

@@ -23,6 +23,9 @@ use streamlab_wire::Redriven;
 pub const REDRIVEN_FROM: &str = "redriven-from";
 /// The dead-letter header that says why.
 pub const REASON: &str = "dlq-reason";
+/// Dead letters one redrive sends at most (they are held in memory until acknowledged); a
+/// redrive that stops there says so (`complete: false`), and the next one goes on from there.
+pub const MAX_SENT: usize = 50_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RedriveError {
@@ -89,7 +92,7 @@ pub fn redrive(
 
     let (mut chosen, mut waiting, mut failed_again, mut scanned) = (Vec::new(), BTreeMap::new(), 0, 0);
     let mut next: BTreeMap<i32, i64> = BTreeMap::new();
-    records::read_to_end(&consumer, &parts, Instant::now() + Duration::from_secs(30), |m| {
+    let complete = records::read_to_end(&consumer, &parts, Instant::now() + Duration::from_secs(30), |m| {
         scanned += 1;
         next.insert(m.partition(), m.offset() + 1);
         let header = |key: &str| m.headers().and_then(|hs| hs.iter().find(|h| h.key == key).map(|h| h.value));
@@ -100,7 +103,7 @@ pub fn redrive(
             Some(r) => *waiting.entry(r.to_owned()).or_insert(0) += 1,
             None => {}
         }
-        true
+        chosen.len() < MAX_SENT
     })?;
 
     let sends = chosen.iter().map(|m| {
@@ -128,7 +131,14 @@ pub fn redrive(
     if chosen.is_empty() && failed_again == 0 {
         return Err(RedriveError::Nothing { reason: reason.into(), waiting });
     }
-    Ok(Redriven { reason: reason.into(), to: requests.into(), sent: chosen.len() as u64, failed_again, scanned })
+    Ok(Redriven {
+        reason: reason.into(),
+        to: requests.into(),
+        sent: chosen.len() as u64,
+        failed_again,
+        scanned,
+        complete,
+    })
 }
 
 /// The request's own headers (the dead letter's without the `dlq-*` ones it added), and

@@ -100,12 +100,27 @@ impl fmt::Display for FilterError {
 
 impl std::error::Error for FilterError {}
 
+/// The longest filter accepted, in characters.
+pub const MAX_LEN: usize = 2_000;
+/// The deepest nesting of `(` and `not` accepted. The parser and [`Filter::matches`] recurse
+/// once per level, and a filter comes from whoever opens a websocket: without a bound,
+/// `((((…` a few thousand deep would overflow a server thread's stack.
+pub const MAX_DEPTH: usize = 32;
+
 impl Filter {
     /// Parses a filter written in the grammar above.
     pub fn parse(text: &str) -> Result<Filter, FilterError> {
         if text.trim().is_empty() {
             return Err(FilterError { column: 1, message: "the filter is empty".into() });
         }
+        let length = text.chars().count();
+        if length > MAX_LEN {
+            return Err(FilterError {
+                column: MAX_LEN + 1,
+                message: format!("a filter has at most {MAX_LEN} characters, this one {length}"),
+            });
+        }
+        nesting(text)?;
         delimited(
             multispace0,
             or,
@@ -140,6 +155,48 @@ impl Filter {
             }
         }
     }
+}
+
+/// Refuses nesting deeper than [`MAX_DEPTH`] before the parser recurses into it. Negations
+/// are counted as they come (`not not x` is two levels, like `((x))`), outside quotes.
+fn nesting(text: &str) -> Result<(), FilterError> {
+    let (mut depth, mut quote, mut escaped) = (Vec::new(), None::<char>, false);
+    let mut negations = 0usize;
+    let chars: Vec<char> = text.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        if let Some(q) = quote {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                _ if c == q => quote = None,
+                _ => {}
+            }
+            continue;
+        }
+        let word = |w: &str| {
+            let w: Vec<char> = w.chars().collect();
+            let part = |c: &char| c.is_alphanumeric() || *c == '_' || *c == '-';
+            (i == 0 || !part(&chars[i - 1]))
+                && chars[i..].starts_with(&w)
+                && chars.get(i + w.len()).is_none_or(|c| !part(c))
+        };
+        // A negation ends where its level's `and` or `or` begins.
+        let level = depth.last().copied().unwrap_or(0);
+        match c {
+            '"' | '\'' => quote = Some(c),
+            '(' => depth.push(negations),
+            ')' => negations = depth.pop().unwrap_or(0),
+            '!' if chars.get(i + 1) != Some(&'=') => negations += 1,
+            '&' | '|' => negations = level,
+            _ if word("not") => negations += 1,
+            _ if word("and") || word("or") => negations = level,
+            _ => {}
+        }
+        if depth.len() + negations > MAX_DEPTH {
+            return Err(FilterError { column: i + 1, message: format!("nested deeper than {MAX_DEPTH} levels") });
+        }
+    }
+    Ok(())
 }
 
 impl Path {
@@ -475,5 +532,38 @@ mod tests {
         assert_eq!(error("é == 1 and").column, 1);
         assert_eq!(error("key == 'é' and").column, 15, "columns count characters, not bytes");
         assert!(error("key == 1 and").to_string().starts_with("filter error at column 13: "));
+    }
+
+    #[test]
+    fn nesting_and_length_are_bounded_so_no_filter_can_overflow_the_stack() {
+        let deep = format!("{}key == 1{}", "(".repeat(50_000), ")".repeat(50_000));
+        let e = Filter::parse(&deep[..MAX_LEN]).unwrap_err();
+        assert!(e.message.contains("nested deeper than 32"), "{e}");
+        assert_eq!(e.column, 33);
+        assert!(Filter::parse(&deep).unwrap_err().message.contains("at most 2000 characters"));
+        let nots = format!("{}key", "not ".repeat(40));
+        assert!(Filter::parse(&nots).unwrap_err().message.contains("nested deeper"));
+        let bangs = format!("{}key", "!".repeat(40));
+        assert!(Filter::parse(&bangs).unwrap_err().message.contains("nested deeper"));
+        // Depth, not count: many conditions side by side are fine, as are words and quotes
+        // that merely contain "not" or parentheses.
+        let wide = vec!["(not key == 1)"; 100].join(" or ");
+        assert!(Filter::parse(&wide).is_ok());
+        assert!(Filter::parse(r#"value.notes != "((((((((((((((((((((((((((((((((((not" and headers.knot"#).is_ok());
+        let ok = format!("{}key{}", "(".repeat(MAX_DEPTH), ")".repeat(MAX_DEPTH));
+        assert!(Filter::parse(&ok).is_ok());
+        let r = RecordView {
+            topic: "t".into(),
+            partition: 0,
+            offset: 0,
+            timestamp_ms: None,
+            key: Some("k".into()),
+            headers: vec![],
+            value: None,
+            size: 0,
+        };
+        assert!(Filter::parse(&vec!["not key == 1"; 100].join(" and ")).is_ok());
+        let long_chain = vec!["key == 1"; 160].join(" or ");
+        assert!(!Filter::parse(&long_chain).unwrap().matches(&r));
     }
 }

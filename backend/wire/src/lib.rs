@@ -238,6 +238,9 @@ pub struct Redriven {
     pub failed_again: u64,
     /// Dead letters read (every reason) since this reason's last redrive.
     pub scanned: u64,
+    /// False when it stopped before the end (at most 50,000 sent at once, or 30 s of
+    /// reading): run it again for the rest.
+    pub complete: bool,
 }
 
 /// Where a produced record was stored.

@@ -40,6 +40,9 @@ pub fn inference() -> Html {
                     let letters =
                         |n: u64| if n == 1 { "1 dead letter".to_owned() } else { format!("{n} dead letters") };
                     let mut said = format!("{} with reason {} sent again to {}", letters(r.sent), r.reason, r.to);
+                    if !r.complete {
+                        said.push_str(" (not all of them yet: redrive again for the rest)");
+                    }
                     if r.failed_again > 0 {
                         said.push_str(&format!(
                             "; {} had been redriven before and failed again, so not sent again",
