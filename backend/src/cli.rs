@@ -395,6 +395,7 @@ pub struct ConsumeArgs {
     pub format: OutputFormat,
     /// Print only the records this filter matches, in the lab's filter language
     /// (`value.class == "poisonous" and value.probability < 0.6`; README has the grammar).
+    /// With `--group`, the records passed over are committed too: they were read.
     #[arg(short = 'f', long)]
     pub filter: Option<String>,
     /// Show values decoded as the lab does (JSON as JSON, Avro containers as their records
