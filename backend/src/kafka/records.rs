@@ -153,6 +153,17 @@ pub fn assign(
     Ok(starts)
 }
 
+/// A consumer for one read: a group of its own that commits nothing, and a short fetch wait
+/// (the embedded broker holds a fetch for the whole wait even when records are there).
+fn one_off_reader(kafka: &KafkaConfig) -> Result<BaseConsumer, RecordsError> {
+    Ok(kafka
+        .client()
+        .set("group.id", format!("streamlab-read-{}", uuid::Uuid::new_v4()))
+        .set("enable.auto.commit", "false")
+        .set("fetch.wait.max.ms", "10")
+        .create()?)
+}
+
 /// What [`read`] found.
 #[derive(Debug, Default)]
 pub struct Matching {
@@ -174,12 +185,7 @@ pub fn read(
     limit: usize,
     filter: Option<&Filter>,
 ) -> Result<Matching, RecordsError> {
-    let consumer: BaseConsumer = kafka
-        .client()
-        .set("group.id", format!("streamlab-read-{}", uuid::Uuid::new_v4()))
-        .set("enable.auto.commit", "false")
-        .set("fetch.wait.max.ms", "10")
-        .create()?;
+    let consumer = one_off_reader(kafka)?;
     let parts = assign(&consumer, topic, from, only)?;
     let mut out = Matching::default();
     if limit == 0 {
@@ -271,12 +277,7 @@ pub async fn produce(
 /// The record at `partition` and `offset` of `topic`, its bytes as they are stored: for
 /// sending it again. Blocking.
 pub fn fetch(kafka: &KafkaConfig, topic: &str, partition: i32, offset: i64) -> Result<OwnedMessage, RecordsError> {
-    let consumer: BaseConsumer = kafka
-        .client()
-        .set("group.id", format!("streamlab-read-{}", uuid::Uuid::new_v4()))
-        .set("enable.auto.commit", "false")
-        .set("fetch.wait.max.ms", "10")
-        .create()?;
+    let consumer = one_off_reader(kafka)?;
     let missing = || RecordsError::NoRecord { topic: topic.into(), partition, offset };
     let parts = partitions(&consumer, topic, Some(&[partition]))?;
     let &(_, low, high) = parts.first().ok_or_else(missing)?;
