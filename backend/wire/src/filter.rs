@@ -34,7 +34,7 @@ use serde_json::Value;
 use std::borrow::Cow;
 use std::fmt;
 use winnow::ascii::{digit1, float, multispace0};
-use winnow::combinator::{alt, cut_err, delimited, eof, opt, preceded, repeat, terminated};
+use winnow::combinator::{alt, cut_err, delimited, eof, fail, opt, preceded, repeat, terminated};
 use winnow::error::{ContextError, ErrMode, StrContext, StrContextValue};
 use winnow::prelude::*;
 use winnow::token::{any, none_of, one_of, take_while};
@@ -104,7 +104,7 @@ impl std::error::Error for FilterError {}
 pub const MAX_LEN: usize = 2_000;
 /// The deepest nesting of `(` and `not` accepted. The parser and [`Filter::matches`] recurse
 /// once per level, and a filter comes from whoever opens a websocket: without a bound,
-/// `((((…` a few thousand deep would overflow a server thread's stack.
+/// `((((…` 5,000 deep overflows a 2 MiB server thread's stack and aborts the process.
 pub const MAX_DEPTH: usize = 32;
 
 impl Filter {
@@ -120,10 +120,9 @@ impl Filter {
                 message: format!("a filter has at most {MAX_LEN} characters, this one {length}"),
             });
         }
-        nesting(text)?;
         delimited(
             multispace0,
-            or,
+            |i: &mut Input<'_>| or(0, i),
             (
                 multispace0,
                 eof.context(expected(
@@ -155,48 +154,6 @@ impl Filter {
             }
         }
     }
-}
-
-/// Refuses nesting deeper than [`MAX_DEPTH`] before the parser recurses into it. Negations
-/// are counted as they come (`not not x` is two levels, like `((x))`), outside quotes.
-fn nesting(text: &str) -> Result<(), FilterError> {
-    let (mut depth, mut quote, mut escaped) = (Vec::new(), None::<char>, false);
-    let mut negations = 0usize;
-    let chars: Vec<char> = text.chars().collect();
-    for (i, &c) in chars.iter().enumerate() {
-        if let Some(q) = quote {
-            match c {
-                _ if escaped => escaped = false,
-                '\\' => escaped = true,
-                _ if c == q => quote = None,
-                _ => {}
-            }
-            continue;
-        }
-        let word = |w: &str| {
-            let w: Vec<char> = w.chars().collect();
-            let part = |c: &char| c.is_alphanumeric() || *c == '_' || *c == '-';
-            (i == 0 || !part(&chars[i - 1]))
-                && chars[i..].starts_with(&w)
-                && chars.get(i + w.len()).is_none_or(|c| !part(c))
-        };
-        // A negation ends where its level's `and` or `or` begins.
-        let level = depth.last().copied().unwrap_or(0);
-        match c {
-            '"' | '\'' => quote = Some(c),
-            '(' => depth.push(negations),
-            ')' => negations = depth.pop().unwrap_or(0),
-            '!' if chars.get(i + 1) != Some(&'=') => negations += 1,
-            '&' | '|' => negations = level,
-            _ if word("not") => negations += 1,
-            _ if word("and") || word("or") => negations = level,
-            _ => {}
-        }
-        if depth.len() + negations > MAX_DEPTH {
-            return Err(FilterError { column: i + 1, message: format!("nested deeper than {MAX_DEPTH} levels") });
-        }
-    }
-    Ok(())
 }
 
 impl Path {
@@ -311,38 +268,67 @@ fn keyword<'i>(word: &'static str) -> impl Parser<Input<'i>, &'i str, ErrMode<Co
     terminated(word, winnow::combinator::not(one_of(|c: char| c.is_alphanumeric() || c == '_' || c == '-')))
 }
 
-fn or(input: &mut Input<'_>) -> ModalResult<Filter> {
-    let first = and.parse_next(input)?;
+// `or`, `and`, `unary` and `primary` carry how deep they are in `(` and `not`; the two
+// places that recurse go one level deeper only through `deeper`, which refuses to pass
+// MAX_DEPTH, so the bound sits where the recursion is.
+
+fn or(depth: usize, input: &mut Input<'_>) -> ModalResult<Filter> {
+    let first = and(depth, input)?;
     let rest: Vec<Filter> = repeat(
         0..,
-        preceded((alt((keyword("or"), "||")), blank), cut_err(and.context(expected("a condition after `or`")))),
+        preceded(
+            (alt((keyword("or"), "||")), blank),
+            cut_err((move |i: &mut Input<'_>| and(depth, i)).context(expected("a condition after `or`"))),
+        ),
     )
     .parse_next(input)?;
     Ok(rest.into_iter().fold(first, |a, b| Filter::Or(Box::new(a), Box::new(b))))
 }
 
-fn and(input: &mut Input<'_>) -> ModalResult<Filter> {
-    let first = unary.parse_next(input)?;
+fn and(depth: usize, input: &mut Input<'_>) -> ModalResult<Filter> {
+    let first = unary(depth, input)?;
     let rest: Vec<Filter> = repeat(
         0..,
-        preceded((alt((keyword("and"), "&&")), blank), cut_err(unary.context(expected("a condition after `and`")))),
+        preceded(
+            (alt((keyword("and"), "&&")), blank),
+            cut_err((move |i: &mut Input<'_>| unary(depth, i)).context(expected("a condition after `and`"))),
+        ),
     )
     .parse_next(input)?;
     Ok(rest.into_iter().fold(first, |a, b| Filter::And(Box::new(a), Box::new(b))))
 }
 
-fn unary(input: &mut Input<'_>) -> ModalResult<Filter> {
+/// `rule` one level deeper than `depth`, or a mistake here when that is past [`MAX_DEPTH`].
+fn deeper<'i>(
+    depth: usize,
+    rule: fn(usize, &mut Input<'i>) -> ModalResult<Filter>,
+) -> impl FnMut(&mut Input<'i>) -> ModalResult<Filter> {
+    move |input| {
+        if depth >= MAX_DEPTH {
+            return cut_err(fail.context(expected("at most 32 levels of `(` and `not`"))).parse_next(input);
+        }
+        rule(depth + 1, input)
+    }
+}
+
+fn unary(depth: usize, input: &mut Input<'_>) -> ModalResult<Filter> {
     alt((
-        preceded((alt((keyword("not"), "!")), blank), cut_err(unary.context(expected("a condition after `not`"))))
-            .map(|f| Filter::Not(Box::new(f))),
-        primary,
+        preceded(
+            (alt((keyword("not"), "!")), blank),
+            cut_err(deeper(depth, unary).context(expected("a condition after `not`"))),
+        )
+        .map(|f| Filter::Not(Box::new(f))),
+        move |i: &mut Input<'_>| primary(depth, i),
     ))
     .parse_next(input)
 }
 
-fn primary(input: &mut Input<'_>) -> ModalResult<Filter> {
-    alt((delimited(('(', blank), cut_err(or), cut_err((')', blank).context(expected("`)`")))), comparison))
-        .parse_next(input)
+fn primary(depth: usize, input: &mut Input<'_>) -> ModalResult<Filter> {
+    alt((
+        delimited(('(', blank), cut_err(deeper(depth, or)), cut_err((')', blank).context(expected("`)`")))),
+        comparison,
+    ))
+    .parse_next(input)
 }
 
 fn comparison(input: &mut Input<'_>) -> ModalResult<Filter> {
@@ -538,13 +524,13 @@ mod tests {
     fn nesting_and_length_are_bounded_so_no_filter_can_overflow_the_stack() {
         let deep = format!("{}key == 1{}", "(".repeat(50_000), ")".repeat(50_000));
         let e = Filter::parse(&deep[..MAX_LEN]).unwrap_err();
-        assert!(e.message.contains("nested deeper than 32"), "{e}");
-        assert_eq!(e.column, 33);
+        assert!(e.message.contains("at most 32 levels"), "{e}");
+        assert_eq!(e.column, 34, "just inside the 33rd `(`");
         assert!(Filter::parse(&deep).unwrap_err().message.contains("at most 2000 characters"));
         let nots = format!("{}key", "not ".repeat(40));
-        assert!(Filter::parse(&nots).unwrap_err().message.contains("nested deeper"));
+        assert!(Filter::parse(&nots).unwrap_err().message.contains("at most 32 levels"));
         let bangs = format!("{}key", "!".repeat(40));
-        assert!(Filter::parse(&bangs).unwrap_err().message.contains("nested deeper"));
+        assert!(Filter::parse(&bangs).unwrap_err().message.contains("at most 32 levels"));
         // Depth, not count: many conditions side by side are fine, as are words and quotes
         // that merely contain "not" or parentheses.
         let wide = vec!["(not key == 1)"; 100].join(" or ");
