@@ -183,22 +183,20 @@ pub async fn resend(
     let resent_from = format!("{topic}/{partition}/{offset}");
     let key = edit.key.as_deref().map(str::as_bytes).or(original.key());
     let value = edit.value.as_deref().map(str::as_bytes).or(original.payload());
-    let mut headers = OwnedHeaders::new();
-    let mut size = key.map_or(0, <[u8]>::len) + value.map_or(0, <[u8]>::len);
-    let mut add = |k: &str, v: Option<&[u8]>| {
-        if k != RESENT_FROM {
-            size += k.len() + v.map_or(0, <[u8]>::len);
-            headers = std::mem::take(&mut headers).insert(KafkaHeader { key: k, value: v });
-        }
+    let mut headers: Vec<(&str, Option<&[u8]>)> = match &edit.headers {
+        Some(hs) => hs.iter().map(|h| (h.key.as_str(), h.value.as_deref().map(str::as_bytes))).collect(),
+        None => original.headers().into_iter().flat_map(|hs| hs.iter()).map(|h| (h.key, h.value)).collect(),
     };
-    match &edit.headers {
-        Some(hs) => hs.iter().for_each(|h| add(&h.key, h.value.as_deref().map(str::as_bytes))),
-        None => original.headers().into_iter().flat_map(|hs| hs.iter()).for_each(|h| add(h.key, h.value)),
-    }
+    // A copy of a copy names the record it was read from, not the first original.
+    headers.retain(|(k, _)| *k != RESENT_FROM);
+    headers.push((RESENT_FROM, Some(resent_from.as_bytes())));
+    let size = [key, value].iter().map(|b| b.map_or(0, <[u8]>::len)).sum::<usize>()
+        + headers.iter().map(|(k, v)| k.len() + v.map_or(0, <[u8]>::len)).sum::<usize>();
     if size > state.limits.max_record_bytes {
         return Err(RecordsError::TooLarge { size, limit: state.limits.max_record_bytes }.into());
     }
-    let headers = headers.insert(KafkaHeader { key: RESENT_FROM, value: Some(resent_from.as_bytes()) });
+    let headers =
+        headers.into_iter().fold(OwnedHeaders::new(), |hs, (key, value)| hs.insert(KafkaHeader { key, value }));
     let produced = records::produce_bytes(&state.producer, &to, key, value, headers).await?;
     Ok((
         StatusCode::CREATED,
