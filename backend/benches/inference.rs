@@ -26,7 +26,7 @@ use rdkafka::producer::{
 use rdkafka::{Offset, TopicPartitionList};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use streamlab::inference::InferenceMetrics;
@@ -35,6 +35,7 @@ use streamlab::kafka::KafkaConfig;
 use streamlab::kafka::admin::ensure_topics;
 use streamlab::kafka::broker::{EmbeddedBroker, Storage};
 use streamlab::kafka::metadata::wait_ready;
+use streamlab::shutdown::Shutdown;
 use streamlab_model::forest::{LEAF, Node, RandomForest, Tree};
 use streamlab_model::profile::{COMBINATION_KEY, DataProfile, MEASUREMENTS};
 use streamlab_model::{Artifact, MushroomFeatures};
@@ -224,8 +225,8 @@ fn service(
     kafka: &KafkaConfig,
     config: InferenceConfig,
     model: Artifact,
-) -> (Arc<AtomicBool>, Arc<InferenceMetrics>, std::thread::JoinHandle<()>) {
-    let stop = Arc::new(AtomicBool::new(false));
+) -> (Shutdown, Arc<InferenceMetrics>, std::thread::JoinHandle<()>) {
+    let stop = Shutdown::new();
     let metrics = Arc::new(InferenceMetrics::default());
     let s = InferenceService { kafka: kafka.clone(), config, model: Arc::new(model), metrics: metrics.clone() };
     let st = stop.clone();
@@ -258,7 +259,7 @@ fn drain_with_service(kafka: &KafkaConfig, config: InferenceConfig, model: Artif
         std::thread::sleep(Duration::from_micros(200));
     }
     let elapsed = start.map_or(Duration::ZERO, |s| s.elapsed());
-    stop.store(true, Ordering::Relaxed);
+    stop.trigger();
     handle.join().unwrap();
     elapsed
 }
@@ -336,7 +337,7 @@ async fn latency_at(kafka: &KafkaConfig, rate: u64, seconds: u64) -> ((f64, f64,
     while answered(&metrics) < n as u64 {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    stop.store(true, Ordering::Relaxed);
+    stop.trigger();
     handle.join().unwrap();
 
     let consumer: BaseConsumer =

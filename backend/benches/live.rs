@@ -133,7 +133,7 @@ async fn main() {
             verbose: false,
             seed: Some(1),
         };
-        streamlab::load::datagen::run(&kafka, &config, &AtomicBool::new(false)).unwrap()
+        streamlab::load::datagen::run(&kafka, &config, &streamlab::shutdown::Shutdown::new()).unwrap()
     });
     let mut peak_rss: f64 = 0.0;
     while !feed.is_finished() {

@@ -1,28 +1,16 @@
-//! Command-line flags. Every setting also reads an environment variable, so a container or
-//! a classroom script can configure streamlab without flags.
+//! The flags more than one command shares: the cluster (`--brokers`, `-X`), the lab's and the
+//! inference service's settings (the lab runs the service; `streamlab infer` runs it alone),
+//! and the small parsers several commands use. Each command's own flags are beside it in
+//! `commands/`. Every setting also reads an environment variable, so a container or a
+//! classroom script can configure streamlab without flags.
 
 use crate::exercises::conditions::FailureDetails;
+use crate::kafka::records::Start;
 use crate::kafka::{KafkaConfig, parse_property};
-use clap::{Args, Parser, Subcommand};
+use clap::Args;
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-
-#[derive(Debug, Parser)]
-#[command(
-    name = "streamlab",
-    version,
-    about = "Real-time mushroom inference on Kafka and a browser lab for teaching streaming."
-)]
-pub struct Cli {
-    #[command(flatten)]
-    pub kafka: KafkaArgs,
-    #[command(flatten)]
-    pub lab: LabArgs,
-    #[command(flatten)]
-    pub inference: InferArgs,
-    #[command(subcommand)]
-    pub command: Option<Command>,
-}
 
 #[derive(Debug, Args)]
 pub struct KafkaArgs {
@@ -103,7 +91,7 @@ pub struct LabArgs {
     /// How much a failed check tells students: `full` (expected and seen side by side),
     /// `actual-only` (what the checker saw, never the expected answer) or `none` (the
     /// failure message and hint only). An exercise's own `failure_details` may say less.
-    #[arg(long, env = "STREAMLAB_FAILURE_DETAILS", value_enum, default_value = "full")]
+    #[arg(long, env = "STREAMLAB_FAILURE_DETAILS", default_value = "full", value_parser = failure_details())]
     pub failure_details: FailureDetails,
 }
 
@@ -157,6 +145,11 @@ pub struct InferArgs {
 }
 
 impl InferArgs {
+    /// The model of `--model`, or the one built into streamlab.
+    pub fn load_model(&self) -> anyhow::Result<streamlab_model::Artifact> {
+        load_model(self.model.as_deref())
+    }
+
     pub fn config(&self) -> crate::inference::InferenceConfig {
         crate::inference::InferenceConfig {
             requests: self.requests_topic.clone(),
@@ -172,127 +165,6 @@ impl InferArgs {
     }
 }
 
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Run the inference service alone against a cluster (default: the lab's broker at
-    /// 127.0.0.1:9092). Start several: they share the partitions of the request topic.
-    Infer {
-        #[command(flatten)]
-        args: InferArgs,
-        /// Where GET /metrics (Prometheus text) is served.
-        #[arg(long, env = "STREAMLAB_METRICS_ADDR", default_value = "127.0.0.1:9464")]
-        metrics_addr: SocketAddr,
-    },
-    /// The course's mushroom request generator: valid requests drawn from the data profile.
-    Datagen(DatagenArgs),
-    /// The course's experiment load producer: temperature experiments as Avro records.
-    Experiment(ExperimentArgs),
-    /// Print a topic's records as JSON lines, decoded: the short form of `topic consume
-    /// --format json --decode`.
-    Tail(TailArgs),
-    /// The cluster: `streamlab cluster info`, like `rpk cluster info`.
-    #[command(subcommand)]
-    Cluster(ClusterCommand),
-    /// Topics, like `rpk topic`: create, list, describe, delete, produce, consume.
-    #[command(subcommand)]
-    Topic(TopicCommand),
-    /// Consumer groups, like `rpk group`: list, describe, seek.
-    #[command(subcommand)]
-    Group(GroupCommand),
-    /// Train, evaluate or describe the mushroom model.
-    #[command(subcommand)]
-    Model(ModelCommand),
-    /// Check exercises against the cluster: each condition passes, fails, errs or times out.
-    /// Exit code 0 only when every condition passed.
-    Check(CheckArgs),
-    /// Why a client sees nothing: can the bootstrap address be reached, does the address the
-    /// broker advertises connect, which topics exist, where a group has committed. Exit code
-    /// 0 only when every check is ok.
-    Doctor(DoctorArgs),
-    /// The class of `--roster`: its students' sign-in tokens.
-    #[command(subcommand)]
-    Class(ClassCommand),
-}
-
-#[derive(Debug, Args)]
-pub struct DoctorArgs {
-    /// A consumer group that sees nothing: its committed offsets against the end.
-    #[arg(long, short = 'g')]
-    pub group: Option<String>,
-    /// A topic that should have records.
-    #[arg(long, short = 't')]
-    pub topic: Option<String>,
-    /// Print the checks as JSON.
-    #[arg(long)]
-    pub json: bool,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum ClassCommand {
-    /// Print a token per student (stable: the same secret and roster give the same tokens).
-    Tokens(ClassTokensArgs),
-    /// Print the rpk commands that give each student of the roster `NAME.*` on a Redpanda
-    /// cluster with SASL (the embedded broker enforces no rights at the Kafka level).
-    Acls(ClassAclsArgs),
-}
-
-#[derive(Debug, Args)]
-pub struct ClassAclsArgs {
-    /// The class: one student name per line.
-    #[arg(long, env = "STREAMLAB_ROSTER", value_name = "FILE")]
-    pub roster: PathBuf,
-    /// With the class secret, each student's SASL password is her class token, so a student
-    /// has one secret for the lab and the cluster.
-    #[arg(long, env = "STREAMLAB_CLASS_SECRET", hide_env_values = true)]
-    pub class_secret: Option<String>,
-}
-
-#[derive(Debug, Args)]
-pub struct ClassTokensArgs {
-    /// The class: one student name per line.
-    #[arg(long, env = "STREAMLAB_ROSTER", value_name = "FILE")]
-    pub roster: PathBuf,
-    /// The secret the tokens derive from; start the lab with the same one.
-    #[arg(long, env = "STREAMLAB_CLASS_SECRET", hide_env_values = true)]
-    pub class_secret: Option<String>,
-    /// The tokens' last valid day (YYYY-MM-DD); without it they never expire.
-    #[arg(long, value_name = "DATE")]
-    pub last_day: Option<String>,
-    /// Print CSV (student,token) to hand out or mail-merge.
-    #[arg(long)]
-    pub csv: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct CheckArgs {
-    /// The exercise: its number (3), folder (03-delivery-callbacks) or name
-    /// (delivery-callbacks). Default: every exercise.
-    pub exercise: Option<String>,
-    /// Check this student's namespace: topics and groups prefixed with `NAME.`.
-    #[arg(long, env = "STREAMLAB_STUDENT")]
-    pub student: Option<String>,
-    /// Check every student of this file (one name per line, `#` comments).
-    #[arg(long, value_name = "FILE", conflicts_with = "student")]
-    pub roster: Option<PathBuf>,
-    /// Print the report as JSON (the shape README.md documents) instead of text.
-    #[arg(long, conflicts_with = "csv")]
-    pub json: bool,
-    /// Print the grade book as CSV: a row per student, the points of each exercise, the
-    /// total and the most possible.
-    #[arg(long)]
-    pub csv: bool,
-    /// How much a failed check tells: `full`, `actual-only` (never the expected answer) or
-    /// `none` (the failure message and hint only).
-    #[arg(long, env = "STREAMLAB_FAILURE_DETAILS", value_enum, default_value = "full")]
-    pub failure_details: FailureDetails,
-    /// List the exercises and their conditions, and check nothing.
-    #[arg(long)]
-    pub list: bool,
-    /// Read the exercises from DIR instead of the ones built in.
-    #[arg(long, env = "STREAMLAB_EXERCISES", value_name = "DIR")]
-    pub exercises: Option<PathBuf>,
-}
-
 /// How `cluster` and `topic` commands print: rpk's aligned tables, or JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum OutputFormat {
@@ -301,372 +173,31 @@ pub enum OutputFormat {
     Json,
 }
 
-#[derive(Debug, Subcommand)]
-pub enum ClusterCommand {
-    /// The cluster id, the brokers and the topics.
-    #[command(alias = "metadata")]
-    Info {
-        #[arg(long, value_enum, default_value = "text")]
-        format: OutputFormat,
-    },
+/// The model at `path`, or the one built into the binary.
+pub fn load_model(path: Option<&std::path::Path>) -> anyhow::Result<streamlab_model::Artifact> {
+    use anyhow::Context;
+    Ok(match path {
+        Some(p) => streamlab_model::Artifact::load(p)?,
+        None => streamlab_model::Artifact::shipped().context("the model built into this binary is unreadable")?,
+    })
 }
 
-#[derive(Debug, Subcommand)]
-pub enum TopicCommand {
-    /// Create topics.
-    Create {
-        #[arg(required = true)]
-        topics: Vec<String>,
-        /// Partitions of each topic.
-        #[arg(short = 'p', long, default_value_t = 1, value_parser = clap::value_parser!(i32).range(1..=1000))]
-        partitions: i32,
-        /// Replicas of each partition (the embedded broker has one).
-        #[arg(short = 'r', long, default_value_t = 1, value_parser = clap::value_parser!(i32).range(1..=100))]
-        replicas: i32,
-        #[arg(long, value_enum, default_value = "text")]
-        format: OutputFormat,
-    },
-    /// List topics with their partitions.
-    #[command(alias = "ls")]
-    List {
-        #[arg(long, value_enum, default_value = "text")]
-        format: OutputFormat,
-    },
-    /// A topic's partitions: leader, replicas, first stored offset and high watermark.
-    Describe {
-        topic: String,
-        #[arg(long, value_enum, default_value = "text")]
-        format: OutputFormat,
-    },
-    /// Delete topics.
-    Delete {
-        #[arg(required = true)]
-        topics: Vec<String>,
-        #[arg(long, value_enum, default_value = "text")]
-        format: OutputFormat,
-    },
-    /// Produce one record per line of stdin.
-    Produce(ProduceArgs),
-    /// Print records, as rpk does: one JSON object per record.
-    Consume(ConsumeArgs),
-}
-
-#[derive(Debug, Args)]
-pub struct ProduceArgs {
-    pub topic: String,
-    /// The key of every record.
-    #[arg(short = 'k', long)]
-    pub key: Option<String>,
-    /// A header `key=value` on every record. Repeatable.
-    #[arg(short = 'H', long = "header", value_name = "KEY=VALUE", value_parser = parse_header)]
-    pub headers: Vec<(String, String)>,
-    /// Send to this partition (default: the key's, or spread).
-    #[arg(short = 'p', long)]
-    pub partition: Option<i32>,
-    #[arg(long, value_enum, default_value = "text")]
-    pub format: OutputFormat,
-}
-
-fn parse_header(s: &str) -> Result<(String, String), String> {
-    match s.split_once('=') {
-        Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
-        _ => Err(format!("expected a header as key=value, got `{s}`")),
-    }
-}
-
-#[derive(Debug, Args)]
-pub struct ConsumeArgs {
-    pub topic: String,
-    /// Where to start: `start`, `end`, or an offset N in every partition read.
-    #[arg(short = 'o', long, default_value = "start", value_parser = parse_start)]
-    pub offset: StartAt,
-    /// Stop after this many records.
-    #[arg(short = 'n', long)]
-    pub num: Option<usize>,
-    /// Read only these partitions. Repeatable.
-    #[arg(short = 'p', long = "partitions", value_delimiter = ',')]
-    pub partitions: Vec<i32>,
-    /// Read as this consumer group and commit what was printed (`--offset` then applies
-    /// only where the group has committed nothing).
-    #[arg(short = 'g', long)]
-    pub group: Option<String>,
-    /// `text`: rpk's pretty JSON per record; `json`: one compact JSON object per line.
-    #[arg(long, value_enum, default_value = "text")]
-    pub format: OutputFormat,
-    /// Print only the records this filter matches, in the lab's filter language
-    /// (`value.class == "poisonous" and value.probability < 0.6`; README has the grammar).
-    /// With `--group`, the records passed over are committed too: they were read.
-    #[arg(short = 'f', long)]
-    pub filter: Option<String>,
-    /// Show values decoded as the lab does (JSON as JSON, Avro containers as their records
-    /// with `avro_schema`) instead of rpk's value text.
-    #[arg(long)]
-    pub decode: bool,
-    /// Stop at the end of what the partitions hold when it starts, instead of waiting for more.
-    #[arg(short = 'e', long)]
-    pub exit: bool,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum GroupCommand {
-    /// Every consumer group and its state.
-    #[command(alias = "ls")]
-    List {
-        #[arg(long, value_enum, default_value = "text")]
-        format: OutputFormat,
-    },
-    /// A group's state, members and, per partition, its committed offset and lag.
-    Describe {
-        group: String,
-        #[arg(long, value_enum, default_value = "text")]
-        format: OutputFormat,
-    },
-    /// Move an empty group's committed offsets: to the start, the end or an offset.
-    Seek {
-        group: String,
-        /// `start`, `end` or an offset (kept within each partition's stored records).
-        #[arg(long, value_parser = parse_start)]
-        to: StartAt,
-        /// Only these topics (default: every topic the group has committed to).
-        #[arg(long, value_delimiter = ',')]
-        topics: Vec<String>,
-        #[arg(long, value_enum, default_value = "text")]
-        format: OutputFormat,
-    },
-}
-
-/// `--offset` of `topic consume`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StartAt {
-    Start,
-    End,
-    Offset(i64),
-}
-
-fn parse_start(s: &str) -> Result<StartAt, String> {
+/// rpk's `--offset` (`topic consume`) and `--to` (`group seek`): `start`, `end` or an offset.
+pub fn parse_start(s: &str) -> Result<Start, String> {
     match s {
-        "start" | "oldest" => Ok(StartAt::Start),
-        "end" | "newest" => Ok(StartAt::End),
+        "start" | "oldest" => Ok(Start::Beginning),
+        "end" | "newest" => Ok(Start::End),
         n => n
             .parse::<i64>()
             .ok()
             .filter(|n| *n >= 0)
-            .map(StartAt::Offset)
+            .map(Start::Offset)
             .ok_or_else(|| format!("expected start, end or an offset ≥ 0, got `{s}`")),
     }
 }
 
-#[derive(Debug, Args)]
-pub struct TailArgs {
-    pub topic: String,
-    /// Start at the earliest stored record or only show new ones.
-    #[arg(long, value_enum, default_value = "earliest")]
-    pub from: TailFrom,
-    /// Stop after this many records.
-    #[arg(short = 'n', long)]
-    pub count: Option<usize>,
-    /// Stop at the end of the topic instead of waiting for more.
-    #[arg(short = 'e', long)]
-    pub exit: bool,
-    /// Print only the records this filter matches (the lab's filter language).
-    #[arg(short = 'f', long)]
-    pub filter: Option<String>,
-}
-
-impl From<TailArgs> for ConsumeArgs {
-    /// `tail` is `topic consume --format json --decode`, from the start or the end.
-    fn from(t: TailArgs) -> Self {
-        ConsumeArgs {
-            topic: t.topic,
-            offset: match t.from {
-                TailFrom::Earliest => StartAt::Start,
-                TailFrom::Latest => StartAt::End,
-            },
-            num: t.count,
-            partitions: Vec::new(),
-            group: None,
-            format: OutputFormat::Json,
-            filter: t.filter,
-            decode: true,
-            exit: t.exit,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum TailFrom {
-    Earliest,
-    Latest,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum ModelCommand {
-    /// Train on the mushroom CSV, print the evaluation and write the artifact and data profile.
-    Train {
-        /// The data set (mushroom_cleaned.csv).
-        #[arg(long, env = "STREAMLAB_DATA", value_name = "CSV")]
-        data: PathBuf,
-        /// Where to write the model; profile.json is written beside it.
-        #[arg(long, value_name = "PATH", default_value = "model/artifacts/mushroom-forest.bin")]
-        out: PathBuf,
-    },
-    /// Derive only the data profile the request generator draws from.
-    Profile {
-        #[arg(long, env = "STREAMLAB_DATA", value_name = "CSV")]
-        data: PathBuf,
-        #[arg(long, value_name = "PATH", default_value = "model/artifacts/profile.json")]
-        out: PathBuf,
-    },
-    /// Re-evaluate a model on the held-out split of the CSV.
-    Eval {
-        #[arg(long, env = "STREAMLAB_DATA", value_name = "CSV")]
-        data: PathBuf,
-        /// A model file (default: the one built into streamlab).
-        #[arg(long, env = "STREAMLAB_MODEL", value_name = "PATH")]
-        model: Option<PathBuf>,
-    },
-    /// Print a model's card: version, training data, metrics.
-    Info {
-        #[arg(long, env = "STREAMLAB_MODEL", value_name = "PATH")]
-        model: Option<PathBuf>,
-    },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum CategoricalsArg {
-    /// Each code uniformly in its range (the course's generator).
-    Uniform,
-    /// Combinations of codes as real mushrooms have them.
-    Joint,
-}
-
-#[derive(Debug, Args)]
-pub struct DatagenArgs {
-    /// Topic to write requests to.
-    #[arg(short = 't', long, env = "STREAMLAB_DATAGEN_TOPIC", default_value = streamlab_wire::topics::REQUESTS)]
-    pub topic: String,
-    /// Milliseconds to sleep between bursts.
-    #[arg(short = 's', long = "sleep_interval", alias = "sleep-interval", default_value_t = 1000)]
-    pub sleep_interval: u64,
-    /// Requests per burst.
-    #[arg(short = 'b', long = "burst_size", alias = "burst-size", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
-    pub burst_size: u32,
-    /// Up to this many extra seconds of random wait after each burst.
-    #[arg(short = 'r', long, default_value_t = 1.0)]
-    pub randomness: f64,
-    /// Print every request sent.
-    #[arg(short = 'v', long)]
-    pub verbose: bool,
-    /// A steady rate instead of bursts, e.g. 200/s or 20000/s.
-    #[arg(long, value_parser = crate::load::datagen::parse_rate, value_name = "N/s")]
-    pub rate: Option<f64>,
-    /// Stop after this many requests.
-    #[arg(long)]
-    pub count: Option<u64>,
-    /// How categorical codes are drawn.
-    #[arg(long, value_enum, default_value = "uniform")]
-    pub categoricals: CategoricalsArg,
-    /// Seed for reproducible requests.
-    #[arg(long)]
-    pub seed: Option<u64>,
-}
-
-impl DatagenArgs {
-    pub fn config(&self) -> anyhow::Result<crate::load::datagen::DatagenConfig> {
-        use crate::load::datagen::Pace;
-        anyhow::ensure!(
-            self.randomness.is_finite() && self.randomness >= 0.0,
-            "--randomness must be a number of seconds ≥ 0"
-        );
-        Ok(crate::load::datagen::DatagenConfig {
-            topic: self.topic.clone(),
-            pace: match self.rate {
-                Some(rate) => Pace::Rate(rate),
-                None => Pace::Bursts {
-                    burst: self.burst_size,
-                    sleep: std::time::Duration::from_millis(self.sleep_interval),
-                    randomness: std::time::Duration::from_secs_f64(self.randomness),
-                },
-            },
-            count: self.count,
-            categoricals: match self.categoricals {
-                CategoricalsArg::Uniform => streamlab_model::profile::Categoricals::Uniform,
-                CategoricalsArg::Joint => streamlab_model::profile::Categoricals::Joint,
-            },
-            verbose: self.verbose,
-            seed: self.seed,
-        })
-    }
-}
-
-#[derive(Debug, Args)]
-pub struct ExperimentArgs {
-    /// The course's `-b`: the same as --brokers.
-    #[arg(short = 'b', value_name = "HOST:PORT")]
-    pub course_brokers: Option<String>,
-    /// Topic the events go to.
-    #[arg(long, env = "STREAMLAB_EXPERIMENT_TOPIC", default_value = "experiment")]
-    pub topic: String,
-    /// Also send an `experiment_document` (all rounds' mean temperatures) here at the end.
-    #[arg(long, env = "STREAMLAB_EXPERIMENT_DOCUMENT_TOPIC")]
-    pub topic_document: Option<String>,
-    /// A JSON array of experiments run concurrently (the course's load files); the
-    /// single-experiment flags below are ignored.
-    #[arg(long, value_name = "FILE", conflicts_with = "load")]
-    pub config_file: Option<PathBuf>,
-    /// One of the course's load files, built in: 2 (two experiments) or 3 (three).
-    #[arg(long, value_parser = ["2", "3"])]
-    pub load: Option<String>,
-    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..))]
-    pub num_sensors: u32,
-    /// Milliseconds between measurement rounds.
-    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
-    pub sample_rate: u64,
-    #[arg(long, default_value_t = 2)]
-    pub stabilization_samples: u32,
-    #[arg(long, default_value_t = 20)]
-    pub carry_out_samples: u32,
-    #[arg(long, default_value_t = 16.0, allow_negative_numbers = true)]
-    pub start_temperature: f32,
-    #[arg(long, default_value_t = 25.5, allow_negative_numbers = true)]
-    pub lower_threshold: f32,
-    #[arg(long, default_value_t = 26.5, allow_negative_numbers = true)]
-    pub upper_threshold: f32,
-    #[arg(long, default_value = "d.landau@uu.nl")]
-    pub researcher: String,
-    /// The 32-character AES-256 key of `measurement_hash` (default: the lab's, which is public).
-    #[arg(long, env = "STREAMLAB_SECRET_KEY", default_value = crate::load::experiment::hash::LAB_SECRET_KEY, hide_default_value = true)]
-    pub secret_key: String,
-    /// Where the course producer's Prometheus metrics are served ("off" for nowhere).
-    #[arg(long, env = "STREAMLAB_EXPERIMENT_METRICS_ADDR", default_value = "127.0.0.1:3001")]
-    pub metrics_addr: String,
-    /// Seed for reproducible ids and temperatures.
-    #[arg(long)]
-    pub seed: Option<u64>,
-}
-
-impl ExperimentArgs {
-    pub fn experiments(&self) -> anyhow::Result<Vec<crate::load::experiment::config::ExperimentSpec>> {
-        use crate::load::experiment::config::{self, ExperimentSpec, TempRange};
-        if let Some(path) = &self.config_file {
-            return Ok(config::load(path)?);
-        }
-        match self.load.as_deref() {
-            Some("2") => return Ok(config::parse(config::LOAD_2)?),
-            Some("3") => return Ok(config::parse(config::LOAD_3)?),
-            _ => {}
-        }
-        let spec = ExperimentSpec {
-            start_time: 0.0,
-            researcher: self.researcher.clone(),
-            num_sensors: self.num_sensors,
-            sample_rate: self.sample_rate,
-            start_temperature: self.start_temperature,
-            stabilization_samples: self.stabilization_samples,
-            carry_out_samples: self.carry_out_samples,
-            temp_range: TempRange { lower_threshold: self.lower_threshold, upper_threshold: self.upper_threshold },
-        };
-        spec.validate().map_err(anyhow::Error::msg)?;
-        Ok(vec![spec])
-    }
+/// `--failure-details`: its three values, listed in `--help`, read by the exercises' parser.
+pub fn failure_details() -> impl TypedValueParser<Value = FailureDetails> {
+    PossibleValuesParser::new(["full", "actual-only", "none"])
+        .map(|s| s.parse::<FailureDetails>().expect("one of the possible values"))
 }

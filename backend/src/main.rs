@@ -4,7 +4,7 @@
 use clap::Parser;
 use std::process::ExitCode;
 use std::time::Duration;
-use streamlab::cli::Cli;
+use streamlab::commands::Cli;
 use streamlab::shutdown::Shutdown;
 use tracing_subscriber::EnvFilter;
 

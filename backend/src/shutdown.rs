@@ -3,19 +3,19 @@
 //! The first Ctrl-C (SIGINT) or SIGTERM triggers it — SIGTERM is what `docker stop`, systemd
 //! and Kubernetes send, so it gets the same clean ending as Ctrl-C. Async code awaits
 //! [`Shutdown::wait`], blocking loops (the producers, the inference service, `tail`) poll
-//! [`Shutdown::flag`], and each finishes what it has in flight (a round committed, queued
-//! records flushed) before returning. A second signal ends the process at once, for when
-//! finishing takes longer than the user will wait.
+//! [`Shutdown::is_triggered`], and each finishes what it has in flight (a round committed,
+//! queued records flushed) before returning. A second signal ends the process at once, for
+//! when finishing takes longer than the user will wait.
+//!
+//! A part that must be stopped on its own, before the rest (the lab stops its clients before
+//! its broker; a live tail stops when its last browser leaves), holds a [`Shutdown::child`]:
+//! triggering a shutdown triggers every child below it, never the one above.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Clone, Default)]
 pub struct Shutdown {
     token: CancellationToken,
-    /// The same signal for threads that cannot await.
-    flag: Arc<AtomicBool>,
 }
 
 impl Shutdown {
@@ -39,23 +39,23 @@ impl Shutdown {
         shutdown
     }
 
+    /// A shutdown of its own that this one also triggers.
+    pub fn child(&self) -> Self {
+        Shutdown { token: self.token.child_token() }
+    }
+
     pub fn trigger(&self) {
-        self.flag.store(true, Ordering::Relaxed);
         self.token.cancel();
     }
 
+    /// For blocking code on its own thread, which checks between units of work.
     pub fn is_triggered(&self) -> bool {
-        self.flag.load(Ordering::Relaxed)
+        self.token.is_cancelled()
     }
 
     /// Completes when the shutdown is triggered.
     pub async fn wait(&self) {
         self.token.cancelled().await
-    }
-
-    /// The signal as a flag, for blocking code on its own thread.
-    pub fn flag(&self) -> Arc<AtomicBool> {
-        self.flag.clone()
     }
 }
 
@@ -95,16 +95,17 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn a_trigger_reaches_waiters_and_flag_readers() {
+    async fn a_trigger_reaches_waiters_pollers_and_children_but_not_parents() {
         let shutdown = Shutdown::new();
-        let flag = shutdown.flag();
+        let child = shutdown.child();
         let waiter = tokio::spawn({
-            let s = shutdown.clone();
+            let s = child.child();
             async move { s.wait().await }
         });
-        assert!(!flag.load(Ordering::Relaxed) && !shutdown.is_triggered());
+        child.child().trigger();
+        assert!(!child.is_triggered() && !shutdown.is_triggered(), "a child's trigger reaches no parent");
         shutdown.clone().trigger();
         tokio::time::timeout(std::time::Duration::from_secs(1), waiter).await.unwrap().unwrap();
-        assert!(flag.load(Ordering::Relaxed) && shutdown.is_triggered());
+        assert!(child.is_triggered() && shutdown.is_triggered());
     }
 }

@@ -1,14 +1,46 @@
 //! `streamlab check`: the exercises' conditions against the cluster, for one student, a
 //! roster or nobody in particular. Exit code 0 only when every condition passed.
 
-use crate::cli::CheckArgs;
 use crate::exercises::check::{self, Checker};
-use crate::exercises::{Catalog, Namespace};
+use crate::exercises::conditions::FailureDetails;
+use crate::exercises::{Catalog, Namespace, load_roster};
 use crate::kafka::KafkaConfig;
 use crate::shutdown::Shutdown;
+use clap::Args;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use streamlab_wire::ClassReport;
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The exercise: its number (3), folder (03-delivery-callbacks) or name
+    /// (delivery-callbacks). Default: every exercise.
+    pub exercise: Option<String>,
+    /// Check this student's namespace: topics and groups prefixed with `NAME.`.
+    #[arg(long, env = "STREAMLAB_STUDENT")]
+    pub student: Option<String>,
+    /// Check every student of this file (one name per line, `#` comments).
+    #[arg(long, value_name = "FILE", conflicts_with = "student")]
+    pub roster: Option<PathBuf>,
+    /// Print the report as JSON (the shape README.md documents) instead of text.
+    #[arg(long, conflicts_with = "csv")]
+    pub json: bool,
+    /// Print the grade book as CSV: a row per student, the points of each exercise, the
+    /// total and the most possible.
+    #[arg(long)]
+    pub csv: bool,
+    /// How much a failed check tells: `full`, `actual-only` (never the expected answer) or
+    /// `none` (the failure message and hint only).
+    #[arg(long, env = "STREAMLAB_FAILURE_DETAILS", default_value = "full", value_parser = crate::cli::failure_details())]
+    pub failure_details: FailureDetails,
+    /// List the exercises and their conditions, and check nothing.
+    #[arg(long)]
+    pub list: bool,
+    /// Read the exercises from DIR instead of the ones built in.
+    #[arg(long, env = "STREAMLAB_EXERCISES", value_name = "DIR")]
+    pub exercises: Option<PathBuf>,
+}
 
 pub async fn run(args: CheckArgs, kafka: KafkaConfig, shutdown: Shutdown) -> anyhow::Result<ExitCode> {
     let catalog = Arc::new(Catalog::load(args.exercises.as_deref())?);
@@ -22,7 +54,7 @@ pub async fn run(args: CheckArgs, kafka: KafkaConfig, shutdown: Shutdown) -> any
         return Ok(ExitCode::SUCCESS);
     }
     let students: Vec<Option<String>> = match &args.roster {
-        Some(path) => super::read_roster(path)?.into_iter().map(Some).collect(),
+        Some(path) => load_roster(path)?.into_iter().map(Some).collect(),
         None => vec![Namespace::student(args.student.as_deref())?.name().map(str::to_owned)],
     };
     if let Some(name) = &args.exercise {

@@ -5,11 +5,56 @@
 //! lab enforces namespaces on its own API only; a student's Kafka client talks to the
 //! broker directly, and only a broker with authentication and ACLs can hold it to `NAME.*`.
 
-use crate::cli::{ClassAclsArgs, ClassTokensArgs};
 use crate::exercises::class::Class;
+use crate::exercises::load_roster;
+use clap::{Args, Subcommand};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-pub fn tokens(args: ClassTokensArgs) -> anyhow::Result<ExitCode> {
+#[derive(Debug, Subcommand)]
+pub enum ClassCommand {
+    /// Print a token per student (stable: the same secret and roster give the same tokens).
+    Tokens(ClassTokensArgs),
+    /// Print the rpk commands that give each student of the roster `NAME.*` on a Redpanda
+    /// cluster with SASL (the embedded broker enforces no rights at the Kafka level).
+    Acls(ClassAclsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ClassAclsArgs {
+    /// The class: one student name per line.
+    #[arg(long, env = "STREAMLAB_ROSTER", value_name = "FILE")]
+    pub roster: PathBuf,
+    /// With the class secret, each student's SASL password is her class token, so a student
+    /// has one secret for the lab and the cluster.
+    #[arg(long, env = "STREAMLAB_CLASS_SECRET", hide_env_values = true)]
+    pub class_secret: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ClassTokensArgs {
+    /// The class: one student name per line.
+    #[arg(long, env = "STREAMLAB_ROSTER", value_name = "FILE")]
+    pub roster: PathBuf,
+    /// The secret the tokens derive from; start the lab with the same one.
+    #[arg(long, env = "STREAMLAB_CLASS_SECRET", hide_env_values = true)]
+    pub class_secret: Option<String>,
+    /// The tokens' last valid day (YYYY-MM-DD); without it they never expire.
+    #[arg(long, value_name = "DATE")]
+    pub last_day: Option<String>,
+    /// Print CSV (student,token) to hand out or mail-merge.
+    #[arg(long)]
+    pub csv: bool,
+}
+
+pub fn run(command: ClassCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        ClassCommand::Tokens(args) => tokens(args),
+        ClassCommand::Acls(args) => acls(args),
+    }
+}
+
+fn tokens(args: ClassTokensArgs) -> anyhow::Result<ExitCode> {
     let secret = args.class_secret.as_deref().filter(|s| !s.is_empty()).ok_or_else(|| {
         anyhow::anyhow!(
             "class tokens derive from a class secret: give it with --class-secret SECRET (env \
@@ -22,7 +67,7 @@ pub fn tokens(args: ClassTokensArgs) -> anyhow::Result<ExitCode> {
         secret.len() >= 16,
         "the class secret is too short to keep tokens unguessable: use 16 characters or more"
     );
-    let roster = super::read_roster(&args.roster)?;
+    let roster = load_roster(&args.roster)?;
     let class = Class::new(secret, roster);
     let rows = class
         .roster()
@@ -44,8 +89,8 @@ pub fn tokens(args: ClassTokensArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn acls(args: ClassAclsArgs) -> anyhow::Result<ExitCode> {
-    let roster = super::read_roster(&args.roster)?;
+fn acls(args: ClassAclsArgs) -> anyhow::Result<ExitCode> {
+    let roster = load_roster(&args.roster)?;
     let class = args.class_secret.as_deref().filter(|s| !s.is_empty()).map(|s| Class::new(s, roster.clone()));
     print!("{}", acl_script(&roster, class.as_ref()));
     Ok(ExitCode::SUCCESS)

@@ -3,12 +3,23 @@
 
 use super::table::{section, table};
 use super::topic::{topics_json, topics_table};
-use crate::cli::{ClusterCommand, OutputFormat};
+use crate::cli::OutputFormat;
 use crate::kafka::KafkaConfig;
 use crate::kafka::metadata::ClusterReader;
+use clap::Subcommand;
 use serde_json::json;
 use std::io::Write;
 use std::process::ExitCode;
+
+#[derive(Debug, Subcommand)]
+pub enum ClusterCommand {
+    /// The cluster id, the brokers and the topics.
+    #[command(alias = "metadata")]
+    Info {
+        #[arg(long, value_enum, default_value = "text")]
+        format: OutputFormat,
+    },
+}
 
 pub async fn run(command: ClusterCommand, kafka: KafkaConfig) -> anyhow::Result<ExitCode> {
     let ClusterCommand::Info { format } = command;

@@ -1,10 +1,23 @@
 //! `streamlab doctor`: why a client sees nothing — the bootstrap address, the advertised
 //! one, the topics, a group's offsets — each ok or what to do. Exit 0 when all are ok.
 
-use crate::cli::DoctorArgs;
 use crate::kafka::KafkaConfig;
 use crate::kafka::doctor::{Questions, diagnose, render};
+use clap::Args;
 use std::process::ExitCode;
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// A consumer group that sees nothing: its committed offsets against the end.
+    #[arg(long, short = 'g')]
+    pub group: Option<String>,
+    /// A topic that should have records.
+    #[arg(long, short = 't')]
+    pub topic: Option<String>,
+    /// Print the checks as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
 
 pub async fn run(args: DoctorArgs, kafka: KafkaConfig) -> anyhow::Result<ExitCode> {
     let questions = Questions { group: args.group.clone(), topic: args.topic.clone(), visible: None };

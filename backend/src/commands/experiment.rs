@@ -1,14 +1,88 @@
 //! `streamlab experiment`: the course's experiment load producer, with the course producer's
 //! Prometheus metrics and a progress line per second.
 
-use crate::cli::{ExperimentArgs, KafkaArgs};
+use crate::cli::KafkaArgs;
 use crate::kafka::{KafkaConfig, admin};
 use crate::load::experiment::{self, ExperimentConfig, ProducerMetrics, config::ExperimentSpec, hash::SecretKey};
 use crate::shutdown::Shutdown;
+use clap::Args;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
+
+#[derive(Debug, Args)]
+pub struct ExperimentArgs {
+    /// The course's `-b`: the same as --brokers.
+    #[arg(short = 'b', value_name = "HOST:PORT")]
+    pub course_brokers: Option<String>,
+    /// Topic the events go to.
+    #[arg(long, env = "STREAMLAB_EXPERIMENT_TOPIC", default_value = "experiment")]
+    pub topic: String,
+    /// Also send an `experiment_document` (all rounds' mean temperatures) here at the end.
+    #[arg(long, env = "STREAMLAB_EXPERIMENT_DOCUMENT_TOPIC")]
+    pub topic_document: Option<String>,
+    /// A JSON array of experiments run concurrently (the course's load files); the
+    /// single-experiment flags below are ignored.
+    #[arg(long, value_name = "FILE", conflicts_with = "load")]
+    pub config_file: Option<PathBuf>,
+    /// One of the course's load files, built in: 2 (two experiments) or 3 (three).
+    #[arg(long, value_parser = ["2", "3"])]
+    pub load: Option<String>,
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..))]
+    pub num_sensors: u32,
+    /// Milliseconds between measurement rounds.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub sample_rate: u64,
+    #[arg(long, default_value_t = 2)]
+    pub stabilization_samples: u32,
+    #[arg(long, default_value_t = 20)]
+    pub carry_out_samples: u32,
+    #[arg(long, default_value_t = 16.0, allow_negative_numbers = true)]
+    pub start_temperature: f32,
+    #[arg(long, default_value_t = 25.5, allow_negative_numbers = true)]
+    pub lower_threshold: f32,
+    #[arg(long, default_value_t = 26.5, allow_negative_numbers = true)]
+    pub upper_threshold: f32,
+    #[arg(long, default_value = "d.landau@uu.nl")]
+    pub researcher: String,
+    /// The 32-character AES-256 key of `measurement_hash` (default: the lab's, which is public).
+    #[arg(long, env = "STREAMLAB_SECRET_KEY", default_value = crate::load::experiment::hash::LAB_SECRET_KEY, hide_default_value = true)]
+    pub secret_key: String,
+    /// Where the course producer's Prometheus metrics are served ("off" for nowhere).
+    #[arg(long, env = "STREAMLAB_EXPERIMENT_METRICS_ADDR", default_value = "127.0.0.1:3001")]
+    pub metrics_addr: String,
+    /// Seed for reproducible ids and temperatures.
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+impl ExperimentArgs {
+    pub fn experiments(&self) -> anyhow::Result<Vec<crate::load::experiment::config::ExperimentSpec>> {
+        use crate::load::experiment::config::{self, ExperimentSpec, TempRange};
+        if let Some(path) = &self.config_file {
+            return Ok(config::load(path)?);
+        }
+        match self.load.as_deref() {
+            Some("2") => return Ok(config::parse(config::LOAD_2)?),
+            Some("3") => return Ok(config::parse(config::LOAD_3)?),
+            _ => {}
+        }
+        let spec = ExperimentSpec {
+            start_time: 0.0,
+            researcher: self.researcher.clone(),
+            num_sensors: self.num_sensors,
+            sample_rate: self.sample_rate,
+            start_temperature: self.start_temperature,
+            stabilization_samples: self.stabilization_samples,
+            carry_out_samples: self.carry_out_samples,
+            temp_range: TempRange { lower_threshold: self.lower_threshold, upper_threshold: self.upper_threshold },
+        };
+        spec.validate().map_err(anyhow::Error::msg)?;
+        Ok(vec![spec])
+    }
+}
 
 pub async fn run(args: ExperimentArgs, kafka: &KafkaArgs, shutdown: Shutdown) -> anyhow::Result<ExitCode> {
     let kafka = match &args.course_brokers {
@@ -41,8 +115,7 @@ pub async fn run(args: ExperimentArgs, kafka: &KafkaArgs, shutdown: Shutdown) ->
         kafka.bootstrap
     );
     let progress = tokio::spawn(progress(metrics.clone(), config.experiments.clone()));
-    let stop = shutdown.flag();
-    let report = tokio::task::spawn_blocking(move || experiment::run(&kafka, &config, &metrics, &stop)).await??;
+    let report = tokio::task::spawn_blocking(move || experiment::run(&kafka, &config, &metrics, &shutdown)).await??;
     progress.abort();
     let (acked, failed) =
         (report.deliveries.acked.load(Ordering::Relaxed), report.deliveries.failed.load(Ordering::Relaxed));

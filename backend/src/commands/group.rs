@@ -3,14 +3,44 @@
 //! coordinator).
 
 use super::table::{aligned, section, table};
-use crate::cli::{GroupCommand, OutputFormat, StartAt};
+use crate::cli::{OutputFormat, parse_start};
 use crate::kafka::KafkaConfig;
 use crate::kafka::groups::GroupReader;
 use crate::kafka::metadata::ClusterReader;
+use crate::kafka::records::Start;
+use clap::Subcommand;
 use serde_json::json;
 use std::io::Write;
 use std::process::ExitCode;
 use streamlab_wire::{GroupInfo, ResetOffsets, ResetTo, TopicInfo};
+
+#[derive(Debug, Subcommand)]
+pub enum GroupCommand {
+    /// Every consumer group and its state.
+    #[command(alias = "ls")]
+    List {
+        #[arg(long, value_enum, default_value = "text")]
+        format: OutputFormat,
+    },
+    /// A group's state, members and, per partition, its committed offset and lag.
+    Describe {
+        group: String,
+        #[arg(long, value_enum, default_value = "text")]
+        format: OutputFormat,
+    },
+    /// Move an empty group's committed offsets: to the start, the end or an offset.
+    Seek {
+        group: String,
+        /// `start`, `end` or an offset (kept within each partition's stored records).
+        #[arg(long, value_parser = parse_start)]
+        to: Start,
+        /// Only these topics (default: every topic the group has committed to).
+        #[arg(long, value_delimiter = ',')]
+        topics: Vec<String>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: OutputFormat,
+    },
+}
 
 pub async fn run(command: GroupCommand, kafka: KafkaConfig) -> anyhow::Result<ExitCode> {
     tokio::task::spawn_blocking(move || blocking(command, &kafka)).await?
@@ -45,9 +75,9 @@ fn blocking(command: GroupCommand, kafka: &KafkaConfig) -> anyhow::Result<ExitCo
         GroupCommand::Seek { group, to, topics: only, format } => {
             let before = find(&group)?;
             let to = match to {
-                StartAt::Start => ResetTo::Earliest,
-                StartAt::End => ResetTo::Latest,
-                StartAt::Offset(offset) => ResetTo::Offset { offset },
+                Start::Beginning => ResetTo::Earliest,
+                Start::End => ResetTo::Latest,
+                Start::Offset(offset) => ResetTo::Offset { offset },
             };
             let mut after = before.clone();
             let targets: Vec<Option<String>> =

@@ -1,7 +1,6 @@
 //! `streamlab infer`: the inference service alone, with its metrics on their own port.
 //! Several instances in one group share the request topic's partitions.
 
-use super::model;
 use crate::cli::InferArgs;
 use crate::inference::{InferenceMetrics, InferenceService};
 use crate::kafka::KafkaConfig;
@@ -16,7 +15,7 @@ pub async fn run(
     kafka: KafkaConfig,
     shutdown: Shutdown,
 ) -> anyhow::Result<ExitCode> {
-    let model = Arc::new(model::load(args.model.as_deref())?);
+    let model = Arc::new(args.load_model()?);
     let metrics = Arc::new(InferenceMetrics::default());
     let listener = tokio::net::TcpListener::bind(metrics_addr).await.map_err(|e| {
         anyhow::anyhow!(
@@ -35,7 +34,6 @@ pub async fn run(
     tokio::spawn(axum::serve(listener, crate::web::metrics_app(metrics.clone())).into_future());
     let service = InferenceService { kafka, config: args.config(), model, metrics };
     // The service finishes the round in flight and commits its offsets before it returns.
-    let stop = shutdown.flag();
-    tokio::task::spawn_blocking(move || service.run_until(&stop)).await?;
+    tokio::task::spawn_blocking(move || service.run_until(&shutdown)).await?;
     Ok(ExitCode::SUCCESS)
 }

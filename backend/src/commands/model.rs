@@ -1,15 +1,47 @@
 //! `streamlab model train | profile | eval | info`, and loading the model the other commands
 //! serve.
 
-use crate::cli::ModelCommand;
 use crate::shutdown::Shutdown;
 use anyhow::Context;
+use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use streamlab_model::Artifact;
 use streamlab_model::profile::DataProfile;
 use streamlab_model::train::{self, Stage};
+
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// Train on the mushroom CSV, print the evaluation and write the artifact and data profile.
+    Train {
+        /// The data set (mushroom_cleaned.csv).
+        #[arg(long, env = "STREAMLAB_DATA", value_name = "CSV")]
+        data: PathBuf,
+        /// Where to write the model; profile.json is written beside it.
+        #[arg(long, value_name = "PATH", default_value = "model/artifacts/mushroom-forest.bin")]
+        out: PathBuf,
+    },
+    /// Derive only the data profile the request generator draws from.
+    Profile {
+        #[arg(long, env = "STREAMLAB_DATA", value_name = "CSV")]
+        data: PathBuf,
+        #[arg(long, value_name = "PATH", default_value = "model/artifacts/profile.json")]
+        out: PathBuf,
+    },
+    /// Re-evaluate a model on the held-out split of the CSV.
+    Eval {
+        #[arg(long, env = "STREAMLAB_DATA", value_name = "CSV")]
+        data: PathBuf,
+        /// A model file (default: the one built into streamlab).
+        #[arg(long, env = "STREAMLAB_MODEL", value_name = "PATH")]
+        model: Option<PathBuf>,
+    },
+    /// Print a model's card: version, training data, metrics.
+    Info {
+        #[arg(long, env = "STREAMLAB_MODEL", value_name = "PATH")]
+        model: Option<PathBuf>,
+    },
+}
 
 /// Training takes minutes and cannot stop half-way; Ctrl-C ends the command without writing.
 pub async fn run(command: ModelCommand, shutdown: Shutdown) -> anyhow::Result<ExitCode> {
@@ -24,14 +56,6 @@ pub async fn run(command: ModelCommand, shutdown: Shutdown) -> anyhow::Result<Ex
         _ = shutdown.wait() => anyhow::bail!("interrupted"),
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The model at `path`, or the one built into the binary.
-pub fn load(path: Option<&Path>) -> anyhow::Result<Artifact> {
-    Ok(match path {
-        Some(p) => Artifact::load(p)?,
-        None => Artifact::shipped().context("the model built into this binary is unreadable")?,
-    })
 }
 
 /// Trains, prints the evaluation table and writes the artifact and, beside it, the data
@@ -79,7 +103,7 @@ pub fn profile(data: &Path, out: &Path) -> anyhow::Result<()> {
 }
 
 pub fn eval(data: &Path, model: Option<&PathBuf>) -> anyhow::Result<()> {
-    let artifact = load(model.map(PathBuf::as_path))?;
+    let artifact = crate::cli::load_model(model.map(PathBuf::as_path))?;
     let metrics = train::evaluate(&artifact, data)?;
     println!("model {} on the held-out 20 % of {}:\n", artifact.version(), data.display());
     println!("{}", metrics.table());
@@ -91,7 +115,7 @@ pub fn eval(data: &Path, model: Option<&PathBuf>) -> anyhow::Result<()> {
 
 pub fn info(model: Option<&PathBuf>) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let artifact = load(model.map(PathBuf::as_path))?;
+    let artifact = crate::cli::load_model(model.map(PathBuf::as_path))?;
     let loaded = started.elapsed();
     println!("{}", artifact.describe());
     println!("loaded in {:.1} ms", loaded.as_secs_f64() * 1e3);

@@ -2,70 +2,58 @@
 //! --decode`: records as JSON lines with their values decoded, for anyone checking a topic by
 //! hand or piping it into `jq`.
 
-use crate::cli::{ConsumeArgs, TailArgs};
 use crate::kafka::KafkaConfig;
+use crate::kafka::records::{self, Consume, Start};
 use crate::shutdown::Shutdown;
-use rdkafka::message::{Headers, Message};
-use serde_json::{Value, json};
+use clap::Args;
 use std::process::ExitCode;
 
-/// A record's bytes as JSON: the parsed value when it is JSON, a string when it is text,
-/// otherwise `{"hex": ".."}`.
-pub fn bytes_to_json(bytes: &[u8]) -> Value {
-    if let Ok(v) = serde_json::from_slice::<Value>(bytes) {
-        return v;
-    }
-    match std::str::from_utf8(bytes) {
-        Ok(s) => Value::String(s.to_owned()),
-        Err(_) => json!({ "hex": bytes.iter().map(|b| format!("{b:02x}")).collect::<String>() }),
+#[derive(Debug, Args)]
+pub struct TailArgs {
+    pub topic: String,
+    /// Start at the earliest stored record or only show new ones.
+    #[arg(long, value_enum, default_value = "earliest")]
+    pub from: TailFrom,
+    /// Stop after this many records.
+    #[arg(short = 'n', long)]
+    pub count: Option<usize>,
+    /// Stop at the end of the topic instead of waiting for more.
+    #[arg(short = 'e', long)]
+    pub exit: bool,
+    /// Print only the records this filter matches (the lab's filter language).
+    #[arg(short = 'f', long)]
+    pub filter: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TailFrom {
+    Earliest,
+    Latest,
+}
+
+impl From<TailArgs> for Consume {
+    /// `tail` is `topic consume --format json --decode`, from the start or the end.
+    fn from(t: TailArgs) -> Self {
+        Consume {
+            topic: t.topic,
+            start: match t.from {
+                TailFrom::Earliest => Start::Beginning,
+                TailFrom::Latest => Start::End,
+            },
+            num: t.count,
+            partitions: Vec::new(),
+            group: None,
+            filter: t.filter,
+            decode: true,
+            compact: true,
+            exit: t.exit,
+        }
     }
 }
 
-/// A record as one JSON object. An Avro object container value (the experiment producer's)
-/// is shown decoded, its schema's name in `avro_schema`.
-pub fn record_to_json<M: Message>(m: &M) -> Value {
-    let headers: Vec<Value> = m
-        .headers()
-        .map(|hs| hs.iter().map(|h| json!({ "key": h.key, "value": h.value.map(bytes_to_json) })).collect())
-        .unwrap_or_default();
-    let avro =
-        m.payload().filter(|b| crate::kafka::avro::is_container(b)).and_then(|b| crate::kafka::avro::decode(b).ok());
-    let mut record = json!({
-        "topic": m.topic(),
-        "partition": m.partition(),
-        "offset": m.offset(),
-        "timestamp": m.timestamp().to_millis(),
-        "key": m.key().map(|k| String::from_utf8_lossy(k).into_owned()),
-        "headers": headers,
-        "value": match &avro {
-            Some(d) if d.records.len() == 1 => d.record().clone(),
-            Some(d) => Value::Array(d.records.clone()),
-            None => m.payload().map_or(Value::Null, bytes_to_json),
-        },
-    });
-    if let Some(d) = avro {
-        record["avro_schema"] = d.schema_name.map_or(Value::Null, Value::String);
-    }
-    record
-}
-
-/// `streamlab tail`: [`super::topic::consume`] with its arguments.
 pub async fn run(args: TailArgs, kafka: KafkaConfig, shutdown: Shutdown) -> anyhow::Result<ExitCode> {
-    let stop = shutdown.flag();
-    let args = ConsumeArgs::from(args);
-    tokio::task::spawn_blocking(move || super::topic::consume(&args, &kafka, &stop, &mut std::io::stdout().lock()))
+    let consume = Consume::from(args);
+    tokio::task::spawn_blocking(move || records::consume(&consume, &kafka, &shutdown, &mut std::io::stdout().lock()))
         .await??;
     Ok(ExitCode::SUCCESS)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn values_are_shown_as_json_text_or_hex() {
-        assert_eq!(bytes_to_json(br#"{"a":1}"#), json!({"a": 1}));
-        assert_eq!(bytes_to_json(b"plain words"), json!("plain words"));
-        assert_eq!(bytes_to_json(&[0, 0xff]), json!({"hex": "00ff"}));
-    }
 }

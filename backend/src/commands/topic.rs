@@ -3,26 +3,116 @@
 //! needs nothing but streamlab. `--format json` gives the same facts as JSON.
 
 use super::table::{aligned, section, table};
-use crate::cli::{ConsumeArgs, OutputFormat, ProduceArgs, StartAt, TopicCommand};
+use crate::cli::{OutputFormat, parse_start};
 use crate::kafka::KafkaConfig;
 use crate::kafka::admin::{create_replicated_topic, delete_topic};
 use crate::kafka::metadata::{ClusterReader, MetadataError, TopicDetail};
-use crate::kafka::records;
+use crate::kafka::records::{self, Consume, Start};
 use crate::shutdown::Shutdown;
 use anyhow::Context;
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
-use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
+use clap::{Args, Subcommand};
+use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
-use rdkafka::{Offset, TopicPartitionList};
-use serde::Serialize;
 use serde_json::json;
-use std::borrow::Cow;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::io::Write;
 use std::process::ExitCode;
-use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
-use streamlab_wire::filter::Filter;
+
+#[derive(Debug, Subcommand)]
+pub enum TopicCommand {
+    /// Create topics.
+    Create {
+        #[arg(required = true)]
+        topics: Vec<String>,
+        /// Partitions of each topic.
+        #[arg(short = 'p', long, default_value_t = 1, value_parser = clap::value_parser!(i32).range(1..=1000))]
+        partitions: i32,
+        /// Replicas of each partition (the embedded broker has one).
+        #[arg(short = 'r', long, default_value_t = 1, value_parser = clap::value_parser!(i32).range(1..=100))]
+        replicas: i32,
+        #[arg(long, value_enum, default_value = "text")]
+        format: OutputFormat,
+    },
+    /// List topics with their partitions.
+    #[command(alias = "ls")]
+    List {
+        #[arg(long, value_enum, default_value = "text")]
+        format: OutputFormat,
+    },
+    /// A topic's partitions: leader, replicas, first stored offset and high watermark.
+    Describe {
+        topic: String,
+        #[arg(long, value_enum, default_value = "text")]
+        format: OutputFormat,
+    },
+    /// Delete topics.
+    Delete {
+        #[arg(required = true)]
+        topics: Vec<String>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: OutputFormat,
+    },
+    /// Produce one record per line of stdin.
+    Produce(ProduceArgs),
+    /// Print records, as rpk does: one JSON object per record.
+    Consume(ConsumeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ProduceArgs {
+    pub topic: String,
+    /// The key of every record.
+    #[arg(short = 'k', long)]
+    pub key: Option<String>,
+    /// A header `key=value` on every record. Repeatable.
+    #[arg(short = 'H', long = "header", value_name = "KEY=VALUE", value_parser = parse_header)]
+    pub headers: Vec<(String, String)>,
+    /// Send to this partition (default: the key's, or spread).
+    #[arg(short = 'p', long)]
+    pub partition: Option<i32>,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: OutputFormat,
+}
+
+fn parse_header(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+        _ => Err(format!("expected a header as key=value, got `{s}`")),
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ConsumeArgs {
+    pub topic: String,
+    /// Where to start: `start`, `end`, or an offset N in every partition read.
+    #[arg(short = 'o', long, default_value = "start", value_parser = parse_start)]
+    pub offset: Start,
+    /// Stop after this many records.
+    #[arg(short = 'n', long)]
+    pub num: Option<usize>,
+    /// Read only these partitions. Repeatable.
+    #[arg(short = 'p', long = "partitions", value_delimiter = ',')]
+    pub partitions: Vec<i32>,
+    /// Read as this consumer group and commit what was printed (`--offset` then applies
+    /// only where the group has committed nothing).
+    #[arg(short = 'g', long)]
+    pub group: Option<String>,
+    /// `text`: rpk's pretty JSON per record; `json`: one compact JSON object per line.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: OutputFormat,
+    /// Print only the records this filter matches, in the lab's filter language
+    /// (`value.class == "poisonous" and value.probability < 0.6`; README has the grammar).
+    /// With `--group`, the records passed over are committed too: they were read.
+    #[arg(short = 'f', long)]
+    pub filter: Option<String>,
+    /// Show values decoded as the lab does (JSON as JSON, Avro containers as their records
+    /// with `avro_schema`) instead of rpk's value text.
+    #[arg(long)]
+    pub decode: bool,
+    /// Stop at the end of what the partitions hold when it starts, instead of waiting for more.
+    #[arg(short = 'e', long)]
+    pub exit: bool,
+}
 
 pub async fn run(command: TopicCommand, kafka: KafkaConfig, shutdown: Shutdown) -> anyhow::Result<ExitCode> {
     match command {
@@ -95,8 +185,11 @@ pub async fn run(command: TopicCommand, kafka: KafkaConfig, shutdown: Shutdown) 
         }
         TopicCommand::Produce(args) => produce(args, kafka).await,
         TopicCommand::Consume(args) => {
-            let stop = shutdown.flag();
-            tokio::task::spawn_blocking(move || consume(&args, &kafka, &stop, &mut std::io::stdout().lock())).await??;
+            let consume = Consume::from(args);
+            tokio::task::spawn_blocking(move || {
+                records::consume(&consume, &kafka, &shutdown, &mut std::io::stdout().lock())
+            })
+            .await??;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -202,161 +295,18 @@ fn report(
     }
 }
 
-/// A record in `rpk topic consume`'s shape.
-#[derive(Serialize)]
-struct ConsumedRecord<'a> {
-    topic: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    key: Option<Cow<'a, str>>,
-    value: Option<Cow<'a, str>>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    headers: Vec<ConsumedHeader<'a>>,
-    timestamp: i64,
-    partition: i32,
-    offset: i64,
-}
-
-#[derive(Serialize)]
-struct ConsumedHeader<'a> {
-    key: &'a str,
-    value: Option<Cow<'a, str>>,
-}
-
-/// Prints records until `--num` were printed, with `--exit` the end is reached, or `stop`
-/// is set.
-pub fn consume(
-    args: &ConsumeArgs,
-    kafka: &KafkaConfig,
-    stop: &std::sync::atomic::AtomicBool,
-    out: &mut impl Write,
-) -> anyhow::Result<usize> {
-    let filter = args.filter.as_deref().map(Filter::parse).transpose()?;
-    anyhow::ensure!(
-        !(args.exit && args.group.is_some()),
-        "--exit cannot be combined with --group: where the group starts is the broker's to say"
-    );
-    // Per partition read, the end it had when reading began: `--exit` stops once each is reached.
-    let mut ends: BTreeMap<i32, i64> = BTreeMap::new();
-    let mut config = kafka.client();
-    // The embedded broker holds a fetch for the client's whole wait even when records are
-    // there; a short wait keeps the output live (README: "what it does not do").
-    config.set("fetch.wait.max.ms", "20").set("auto.offset.reset", "earliest");
-    let consumer: BaseConsumer = match &args.group {
-        Some(group) => {
-            anyhow::ensure!(args.partitions.is_empty(), "--partitions cannot be combined with --group");
-            let reset = match args.offset {
-                StartAt::Start => "earliest",
-                StartAt::End => "latest",
-                StartAt::Offset(_) => {
-                    anyhow::bail!("an exact --offset cannot be combined with --group: the group's own offsets apply")
-                }
-            };
-            // Commits exactly what was printed (below), not what librdkafka fetched ahead.
-            let c: BaseConsumer = config
-                .set("group.id", group)
-                .set("auto.offset.reset", reset)
-                .set("enable.auto.commit", "false")
-                .create()
-                .context("cannot create a consumer")?;
-            c.subscribe(&[&args.topic]).context("cannot subscribe")?;
-            c
-        }
-        None => {
-            let c: BaseConsumer = config
-                .set("group.id", format!("streamlab-tail-{}", uuid::Uuid::new_v4()))
-                .set("enable.auto.commit", "false")
-                .create()
-                .context("cannot create a consumer")?;
-            let details = ClusterReader::new(kafka)?.details(Some(&args.topic))?;
-            let topic = details.first().with_context(|| format!("topic {} does not exist", args.topic))?;
-            let mut tpl = TopicPartitionList::new();
-            for p in &topic.partitions {
-                if !args.partitions.is_empty() && !args.partitions.contains(&p.partition) {
-                    continue;
-                }
-                let start = match args.offset {
-                    StartAt::Start => p.log_start_offset,
-                    StartAt::End => p.high_watermark,
-                    StartAt::Offset(n) => n,
-                };
-                tpl.add_partition_offset(&args.topic, p.partition, Offset::Offset(start))?;
-                if p.high_watermark > start {
-                    ends.insert(p.partition, p.high_watermark);
-                }
-            }
-            anyhow::ensure!(tpl.count() > 0, "topic {} has none of the partitions {:?}", args.topic, args.partitions);
-            c.assign(&tpl)?;
-            c
-        }
-    };
-    let mut printed = 0;
-    // Per partition, one past the last record printed: what a group commits.
-    let mut next: BTreeMap<i32, i64> = BTreeMap::new();
-    let mut last_commit = Instant::now();
-    let commit = |next: &BTreeMap<i32, i64>| -> anyhow::Result<()> {
-        if args.group.is_none() || next.is_empty() {
-            return Ok(());
-        }
-        let mut tpl = TopicPartitionList::new();
-        for (&p, &o) in next {
-            tpl.add_partition_offset(&args.topic, p, Offset::Offset(o))?;
-        }
-        consumer.commit(&tpl, CommitMode::Sync).context("cannot commit the group's offsets")
-    };
-    let mut idle_since = Instant::now();
-    while !stop.load(Ordering::Relaxed) && args.num.is_none_or(|n| printed < n) && !(args.exit && ends.is_empty()) {
-        if last_commit.elapsed() >= Duration::from_secs(1) {
-            commit(&next)?;
-            last_commit = Instant::now();
-        }
-        match consumer.poll(Duration::from_millis(200)) {
-            Some(Ok(m)) => {
-                idle_since = Instant::now();
-                next.insert(m.partition(), m.offset() + 1);
-                if ends.get(&m.partition()).is_some_and(|end| m.offset() + 1 >= *end) {
-                    ends.remove(&m.partition());
-                }
-                if filter.as_ref().is_some_and(|f| !f.matches(&records::view(&m))) {
-                    continue;
-                }
-                if args.decode {
-                    let record = super::tail::record_to_json(&m);
-                    match args.format {
-                        OutputFormat::Json => writeln!(out, "{record}")?,
-                        OutputFormat::Text => writeln!(out, "{}", serde_json::to_string_pretty(&record)?)?,
-                    }
-                } else {
-                    let headers = m
-                        .headers()
-                        .map(|hs| {
-                            hs.iter()
-                                .map(|h| ConsumedHeader { key: h.key, value: h.value.map(String::from_utf8_lossy) })
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    let record = ConsumedRecord {
-                        topic: m.topic(),
-                        key: m.key().map(String::from_utf8_lossy),
-                        value: m.payload().map(String::from_utf8_lossy),
-                        headers,
-                        timestamp: m.timestamp().to_millis().unwrap_or(-1),
-                        partition: m.partition(),
-                        offset: m.offset(),
-                    };
-                    match args.format {
-                        OutputFormat::Json => writeln!(out, "{}", serde_json::to_string(&record)?)?,
-                        OutputFormat::Text => writeln!(out, "{}", serde_json::to_string_pretty(&record)?)?,
-                    }
-                }
-                printed += 1;
-            }
-            Some(Err(e)) => tracing::warn!(error = %e, "consumer error"),
-            None if args.exit && idle_since.elapsed() > Duration::from_secs(10) => {
-                anyhow::bail!("no records arrived for 10 s before the end of {}", args.topic)
-            }
-            None => {}
+impl From<ConsumeArgs> for Consume {
+    fn from(a: ConsumeArgs) -> Self {
+        Consume {
+            topic: a.topic,
+            start: a.offset,
+            num: a.num,
+            partitions: a.partitions,
+            group: a.group,
+            filter: a.filter,
+            decode: a.decode,
+            compact: a.format == OutputFormat::Json,
+            exit: a.exit,
         }
     }
-    commit(&next)?;
-    Ok(printed)
 }

@@ -23,7 +23,7 @@ pub struct ExerciseFile {
 /// How much a failed condition's message says. A class that grades with the checker may not
 /// want it to print the expected answer next to the student's: `actual-only` shows what the
 /// checker saw and never what it expected, so an answer cannot be copied from it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FailureDetails {
     /// What was expected and what was seen, side by side.
@@ -33,6 +33,20 @@ pub enum FailureDetails {
     ActualOnly,
     /// The condition's failure message and hint only.
     None,
+}
+
+impl std::str::FromStr for FailureDetails {
+    type Err = String;
+
+    /// The names `exercise.toml` and `--failure-details` use.
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "full" => Ok(FailureDetails::Full),
+            "actual-only" => Ok(FailureDetails::ActualOnly),
+            "none" => Ok(FailureDetails::None),
+            other => Err(format!("expected full, actual-only or none, got `{other}`")),
+        }
+    }
 }
 
 impl FailureDetails {
@@ -214,4 +228,22 @@ pub enum Function {
     RollingMean { n: usize },
     /// In order, the inputs with more than `words` words, as `{"message", "words"}`.
     LongMessages { words: usize },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failure_details_read_the_same_on_the_command_line_and_in_exercise_toml() {
+        #[derive(Deserialize)]
+        struct File {
+            failure_details: FailureDetails,
+        }
+        for name in ["full", "actual-only", "none"] {
+            let from_toml: File = toml::from_str(&format!("failure_details = \"{name}\"")).unwrap();
+            assert_eq!(name.parse::<FailureDetails>(), Ok(from_toml.failure_details));
+        }
+        assert!("some".parse::<FailureDetails>().unwrap_err().contains("full, actual-only or none"));
+    }
 }

@@ -8,9 +8,11 @@
 //!
 //! - [`conditions`]: what `exercise.toml` may say.
 //! - [`probe`]: reading a broker the way the checks need (whole topics, offsets, groups).
-//! - [`kinds`]: one function per condition kind: holds, or why not.
+//! - [`kinds`]: one module per condition kind: holds, or why not.
+//! - [`compare`]: numbers at their source's precision, expected beside seen.
 //! - [`check`]: running an exercise's conditions in order, each within its time limit, for
 //!   one student or a roster; and the report printed by `streamlab check`.
+//! - [`class`]: the class tokens students sign in with.
 
 pub mod check;
 pub mod class;
@@ -189,6 +191,13 @@ impl Namespace {
             None => name.to_owned(),
         }
     }
+}
+
+/// Reads the roster file at `path` (see [`read_roster`]).
+pub fn load_roster(path: &std::path::Path) -> Result<Vec<String>, CatalogError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CatalogError::Read(format!("cannot read the roster {}", path.display()), e))?;
+    read_roster(&path.display().to_string(), &text)
 }
 
 /// Reads a roster: one student name per line; blank lines and `#` comments are skipped. A

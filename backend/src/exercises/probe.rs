@@ -3,12 +3,14 @@
 //! blocking threads within each condition's time limit.
 
 use crate::kafka::KafkaConfig;
+use crate::kafka::records::{self, Span};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use streamlab_wire::PartitionInfo;
 
 /// Reading more than this many records of one topic is not what an exercise needs; a check
 /// over a bigger topic looks at the newest ones.
@@ -100,13 +102,13 @@ impl Probe {
             .ok_or_else(|| ProbeError::NoTopic(topic.to_owned()))
     }
 
-    /// Every partition's (low, high) watermarks.
-    pub fn watermarks(&self, topic: &str) -> Result<Vec<(i32, i64, i64)>, ProbeError> {
+    /// Every partition's watermarks.
+    pub fn watermarks(&self, topic: &str) -> Result<Vec<PartitionInfo>, ProbeError> {
         let n = self.partitions(topic)?;
         (0..n as i32)
-            .map(|p| {
-                let (low, high) = self.metadata_client.fetch_watermarks(topic, p, TIMEOUT)?;
-                Ok((p, low, high))
+            .map(|id| {
+                let (low, high) = self.metadata_client.fetch_watermarks(topic, id, TIMEOUT)?;
+                Ok(PartitionInfo { id, low, high })
             })
             .collect()
     }
@@ -124,7 +126,7 @@ impl Probe {
 
     fn read(&self, topic: &str) -> Result<Vec<Record>, ProbeError> {
         let marks = self.watermarks(topic)?;
-        let total: i64 = marks.iter().map(|(_, l, h)| h - l).sum();
+        let total: i64 = marks.iter().map(|m| m.high - m.low).sum();
         let consumer: BaseConsumer = self
             .kafka
             .client()
@@ -134,7 +136,7 @@ impl Probe {
             .create()?;
         let mut tpl = TopicPartitionList::new();
         let mut parts = Vec::new();
-        for &(p, low, high) in &marks {
+        for &PartitionInfo { id, low, high } in &marks {
             // A share of the cap per partition, by its size, keeping the newest.
             let keep = if total as usize > MAX_RECORDS {
                 ((high - low) as f64 * MAX_RECORDS as f64 / total as f64) as i64
@@ -142,26 +144,25 @@ impl Probe {
                 high - low
             };
             let start = (high - keep).max(low);
-            tpl.add_partition_offset(topic, p, Offset::Offset(start))?;
-            parts.push((p, start, high));
+            tpl.add_partition_offset(topic, id, Offset::Offset(start))?;
+            parts.push(Span { partition: id, start, end: high });
         }
         consumer.assign(&tpl)?;
         let mut out = Vec::new();
-        let complete =
-            crate::kafka::records::read_to_end(&consumer, &parts, Instant::now() + Duration::from_secs(60), |m| {
-                out.push(Record {
-                    partition: m.partition(),
-                    offset: m.offset(),
-                    timestamp_ms: m.timestamp().to_millis().unwrap_or(0),
-                    key: m.key().map(<[u8]>::to_vec),
-                    value: m.payload().map(<[u8]>::to_vec),
-                    headers: m
-                        .headers()
-                        .map(|hs| hs.iter().map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec))).collect())
-                        .unwrap_or_default(),
-                });
-                true
-            })?;
+        let complete = records::read_to_end(&consumer, &parts, Instant::now() + Duration::from_secs(60), |m| {
+            out.push(Record {
+                partition: m.partition(),
+                offset: m.offset(),
+                timestamp_ms: m.timestamp().to_millis().unwrap_or(0),
+                key: m.key().map(<[u8]>::to_vec),
+                value: m.payload().map(<[u8]>::to_vec),
+                headers: m
+                    .headers()
+                    .map(|hs| hs.iter().map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec))).collect())
+                    .unwrap_or_default(),
+            });
+            true
+        })?;
         if !complete {
             return Err(ProbeError::Slow(topic.to_owned()));
         }

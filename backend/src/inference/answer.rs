@@ -3,7 +3,7 @@
 //! request: a prediction, or the original bytes for the dead-letter topic with headers
 //! saying why.
 
-use super::InferenceConfig;
+use super::config::InferenceConfig;
 use super::metrics::InferenceMetrics;
 use ndarray::Array2;
 use rdkafka::message::{Header, Headers, Message, OwnedHeaders, OwnedMessage};

@@ -15,19 +15,24 @@
 //! outputs and the consumer offsets (`send_offsets_to_transaction`). It needs a broker with
 //! transactions (Kafka, Redpanda); the embedded broker refuses them.
 //!
+//! - [`config`]: the settings, the Kafka clients they make, and taking a batch.
 //! - [`answer`]: a round's requests → outputs (no I/O).
-//! - [`service`]: sessions, their Kafka clients and restarts; the exactly-once rounds.
+//! - [`service`]: sessions and restarts, at least once or exactly once.
 //! - [`pipeline`]: the at-least-once reader → worker → producer pipeline.
+//! - [`transactions`]: the exactly-once rounds.
 //! - [`window`]: which offsets may be committed while outputs are in flight.
 //! - [`metrics`]: what it counts, as Prometheus text.
 //! - [`redrive`]: dead letters of one reason sent back to the request topic.
 
 pub mod answer;
+pub mod config;
 pub mod metrics;
 mod pipeline;
 pub mod redrive;
 pub mod service;
+mod transactions;
 pub mod window;
 
+pub use config::InferenceConfig;
 pub use metrics::InferenceMetrics;
-pub use service::{InferenceConfig, InferenceService};
+pub use service::InferenceService;

@@ -18,9 +18,11 @@
 //! still served; it resumes at half.
 
 use super::answer::{Output, answer, now_ms};
+use super::config::{InferenceConfig, next_batch};
 use super::metrics::InferenceMetrics;
-use super::service::{InferenceService, next_batch};
 use super::window::Windows;
+use crate::kafka::KafkaConfig;
+use crate::shutdown::Shutdown;
 use anyhow::Context;
 use rdkafka::client::ClientContext;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
@@ -32,7 +34,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use streamlab_model::Class;
+use streamlab_model::{Artifact, Class};
 
 /// How often acknowledged work is committed: what a crash may answer twice.
 const COMMIT_EVERY: Duration = Duration::from_millis(200);
@@ -132,27 +134,32 @@ impl ConsumerContext for Rebalances {
     }
 }
 
-/// One session of the pipelined service; returns when `stop` is set (after a final
-/// commit) or with the first error.
-pub(super) fn session(service: &InferenceService, stop: &AtomicBool) -> anyhow::Result<()> {
-    let config = &service.config;
+/// One session of the pipelined service; returns when `shutdown` is triggered (after a
+/// final commit) or with the first error.
+pub(super) fn session(
+    kafka: &KafkaConfig,
+    config: &InferenceConfig,
+    model: &Artifact,
+    metrics: &Arc<InferenceMetrics>,
+    shutdown: &Shutdown,
+) -> anyhow::Result<()> {
     let shared = Arc::new(Shared {
         topic: config.requests.clone(),
         windows: Mutex::new(Windows::default()),
         failed: Mutex::new(None),
         rebalanced: AtomicBool::new(false),
-        metrics: service.metrics.clone(),
+        metrics: metrics.clone(),
     });
-    let consumer: BaseConsumer<Rebalances> = service
-        .consumer_config()
+    let consumer: BaseConsumer<Rebalances> = config
+        .consumer_config(kafka)
         .create_with_context(Rebalances(shared.clone()))
         .context("cannot create the inference consumer")?;
     consumer.subscribe(&[&config.requests]).context("cannot subscribe to the request topic")?;
-    let producer: ThreadedProducer<Acks> = service
-        .producer_config()
+    let producer: ThreadedProducer<Acks> = config
+        .producer_config(kafka)
         .create_with_context(Acks(shared.clone()))
         .context("cannot create the inference producer")?;
-    let version = service.model.version();
+    let version = model.version();
     let answering = answering_threads();
     tracing::info!(group = %config.group, topic = %config.requests, model = %version, max_batch = config.max_batch, max_in_flight = config.max_in_flight, linger_ms = config.linger_ms, answering, "inference running (pipelined, at least once)");
 
@@ -171,7 +178,7 @@ pub(super) fn session(service: &InferenceService, stop: &AtomicBool) -> anyhow::
                     // Holding the lock while waiting is what hands each batch to one thread.
                     let job = queue.lock().expect("queue lock").recv();
                     let Ok((batch, done)) = job else { return };
-                    let outputs = answer(&batch, &service.model, &version, &service.metrics);
+                    let outputs = answer(&batch, model, &version, metrics);
                     let _ = done.send((batch, outputs));
                 }
             });
@@ -211,7 +218,7 @@ pub(super) fn session(service: &InferenceService, stop: &AtomicBool) -> anyhow::
             }
         });
         let sender = sender.context("cannot start the sending thread")?;
-        let read = read_loop(&consumer, &shared, config.max_batch, config.max_in_flight, stop, &handoff);
+        let read = read_loop(&consumer, &shared, config.max_batch, config.max_in_flight, shutdown, &handoff);
         drop(handoff);
         if read.is_err() || shared.failure().is_some() {
             sender_stop.store(true, Ordering::Relaxed);
@@ -281,13 +288,13 @@ fn read_loop(
     shared: &Shared,
     max_batch: usize,
     max_in_flight: usize,
-    stop: &AtomicBool,
+    shutdown: &Shutdown,
     handoff: &Handoff,
 ) -> anyhow::Result<()> {
     let mut last_commit = Instant::now();
     let mut paused = false;
     let mut full_since: Option<Instant> = None;
-    while !stop.load(Ordering::Relaxed) && shared.failure().is_none() {
+    while !shutdown.is_triggered() && shared.failure().is_none() {
         if shared.rebalanced.swap(false, Ordering::Relaxed) {
             paused = false;
         }

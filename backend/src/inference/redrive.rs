@@ -10,14 +10,14 @@
 //!   how far that reason was redriven, so a second redrive sends only what came since.
 
 use crate::kafka::KafkaConfig;
-use crate::kafka::records::{self, RecordsError};
+use crate::kafka::records::{self, RecordsError, Span};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::message::{Header, Headers, Message, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
-use streamlab_wire::Redriven;
+use streamlab_wire::{PartitionInfo, Redriven};
 
 /// The header a redriven request carries: `topic/partition/offset` of its dead letter.
 pub const REDRIVEN_FROM: &str = "redriven-from";
@@ -73,20 +73,20 @@ pub fn redrive(
         .map_err(RecordsError::from)?;
     let stored = records::partitions(&consumer, dead_letters, None)?;
     let mut asked = TopicPartitionList::new();
-    for &(p, _, _) in &stored {
-        asked.add_partition(dead_letters, p);
+    for p in &stored {
+        asked.add_partition(dead_letters, p.id);
     }
     let committed = consumer.committed_offsets(asked, Duration::from_secs(5))?;
-    let parts: Vec<(i32, i64, i64)> = stored
+    let parts: Vec<Span> = stored
         .iter()
-        .map(|&(p, low, high)| {
-            let done = committed.find_partition(dead_letters, p).and_then(|e| e.offset().to_raw()).unwrap_or(low);
-            (p, done.clamp(low, high), high)
+        .map(|&PartitionInfo { id, low, high }| {
+            let done = committed.find_partition(dead_letters, id).and_then(|e| e.offset().to_raw()).unwrap_or(low);
+            Span { partition: id, start: done.clamp(low, high), end: high }
         })
         .collect();
     let mut tpl = TopicPartitionList::new();
-    for &(p, start, _) in &parts {
-        tpl.add_partition_offset(dead_letters, p, Offset::Offset(start))?;
+    for s in &parts {
+        tpl.add_partition_offset(dead_letters, s.partition, Offset::Offset(s.start))?;
     }
     consumer.assign(&tpl)?;
 

@@ -1,7 +1,7 @@
 //! The embedded broker: a real Kafka-compatible broker (nisshi) running inside the
 //! streamlab process, so a classroom needs nothing but this binary.
 //!
-//! Known gaps, pinned by `tests/compat.rs`: no transactions (InitProducerId with a
+//! Known gaps, pinned by `tests/it/compat.rs`: no transactions (InitProducerId with a
 //! transactional id is refused), no automatic topic creation, and clients on old
 //! librdkafka (Debian's kcat, 2.0.2) fail the handshake.
 

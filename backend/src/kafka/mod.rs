@@ -1,6 +1,15 @@
-//! Everything that talks Kafka, below the web and the services: how clients are configured,
-//! the embedded broker, reading the cluster, creating and deleting topics, consumer groups,
-//! records as the lab shows them, and the Avro files of the experiment producer.
+//! Everything that talks Kafka, below the web and the services.
+//!
+//! - [`config`]: how clients are configured (`--brokers`, `-X`).
+//! - [`broker`]: the embedded broker and the address it advertises.
+//! - [`metadata`]: reading the cluster: brokers, topics, watermarks.
+//! - [`admin`]: creating and deleting topics (the one place that does).
+//! - [`groups`]: consumer groups, their offsets and lag; resetting them.
+//! - [`records`]: records as the lab shows them and the commands print them; reading,
+//!   consuming and producing them.
+//! - [`avro`]: the Avro object container files of the experiment producer.
+//! - [`delivery`]: counted sends that wait while the producer's queue is full.
+//! - [`doctor`]: the checks behind `streamlab doctor`, for "nothing arrives".
 //!
 //! Nothing here knows of the web server or the commands; both build on it.
 

@@ -7,12 +7,13 @@
 
 use crate::kafka::KafkaConfig;
 use crate::kafka::delivery::{CountingContext, Deliveries, send_waiting};
+use crate::shutdown::Shutdown;
 use anyhow::Context;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use streamlab_model::profile::{Categoricals, DataProfile, Sampler};
 
@@ -53,9 +54,9 @@ pub fn parse_rate(s: &str) -> Result<f64, String> {
     Ok(per_second)
 }
 
-/// Runs until `count` requests were sent (and acknowledged) or `stop` is set. Returns the
+/// Runs until `count` requests were sent (and acknowledged) or `stop` is triggered. Returns the
 /// delivery counts.
-pub fn run(kafka: &KafkaConfig, config: &DatagenConfig, stop: &AtomicBool) -> anyhow::Result<Arc<Deliveries>> {
+pub fn run(kafka: &KafkaConfig, config: &DatagenConfig, stop: &Shutdown) -> anyhow::Result<Arc<Deliveries>> {
     let deliveries = Arc::new(Deliveries::default());
     run_counting(kafka, config, stop, deliveries.clone())?;
     Ok(deliveries)
@@ -65,7 +66,7 @@ pub fn run(kafka: &KafkaConfig, config: &DatagenConfig, stop: &AtomicBool) -> an
 pub fn run_counting(
     kafka: &KafkaConfig,
     config: &DatagenConfig,
-    stop: &AtomicBool,
+    stop: &Shutdown,
     deliveries: Arc<Deliveries>,
 ) -> anyhow::Result<()> {
     let producer: ThreadedProducer<CountingContext> = kafka
@@ -97,7 +98,7 @@ pub fn run_counting(
         Pace::Rate(rate) => {
             // Each request has a due time; sleeping until the next one keeps the long-run
             // rate exact however long a single send takes.
-            while sent < limit && !stop.load(Ordering::Relaxed) {
+            while sent < limit && !stop.is_triggered() {
                 let due = started + Duration::from_secs_f64(sent as f64 / rate);
                 let now = Instant::now();
                 if due > now {
@@ -107,7 +108,7 @@ pub fn run_counting(
             }
         }
         Pace::Bursts { burst, sleep, randomness } => {
-            while sent < limit && !stop.load(Ordering::Relaxed) {
+            while sent < limit && !stop.is_triggered() {
                 for _ in 0..burst {
                     if sent >= limit {
                         break;
@@ -118,7 +119,7 @@ pub fn run_counting(
                     if randomness.is_zero() { Duration::ZERO } else { randomness.mul_f64(rng.gen_range(0.0..1.0)) };
                 // Sleep in slices so Ctrl-C (and `stop`) is honoured promptly.
                 let wake = Instant::now() + sleep + extra;
-                while Instant::now() < wake && !stop.load(Ordering::Relaxed) {
+                while Instant::now() < wake && !stop.is_triggered() {
                     std::thread::sleep((wake - Instant::now()).min(Duration::from_millis(50)));
                 }
             }

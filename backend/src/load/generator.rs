@@ -4,7 +4,8 @@
 use crate::kafka::KafkaConfig;
 use crate::kafka::delivery::Deliveries;
 use crate::load::datagen::{DatagenConfig, Pace};
-use std::sync::atomic::{AtomicBool, Ordering};
+use crate::shutdown::Shutdown;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use streamlab_model::profile::Categoricals;
 use streamlab_wire::{GeneratorControl, GeneratorStatus};
@@ -14,13 +15,15 @@ use tokio::sync::watch;
 pub const MAX_RATE: f64 = 20_000.0;
 
 struct Running {
-    stop: Arc<AtomicBool>,
+    stop: Shutdown,
     thread: std::thread::JoinHandle<()>,
 }
 
 pub struct Generator {
     kafka: KafkaConfig,
     topic: String,
+    /// The lab's: a running generator stops with it, even before [`Generator::stop`].
+    shutdown: Shutdown,
     deliveries: Arc<Deliveries>,
     running: Mutex<Option<Running>>,
     status: watch::Sender<GeneratorStatus>,
@@ -31,11 +34,12 @@ pub struct Generator {
 pub struct RateError(pub f64);
 
 impl Generator {
-    pub fn new(kafka: KafkaConfig, topic: String) -> Self {
+    pub fn new(kafka: KafkaConfig, topic: String, shutdown: Shutdown) -> Self {
         let status = GeneratorStatus { running: false, rate: 10.0, topic: topic.clone(), sent: 0 };
         Generator {
             kafka,
             topic,
+            shutdown,
             deliveries: Arc::default(),
             running: Mutex::new(None),
             status: watch::channel(status).0,
@@ -61,11 +65,11 @@ impl Generator {
         }
         let mut running = self.running.lock().expect("generator lock");
         if let Some(r) = running.take() {
-            r.stop.store(true, Ordering::Relaxed);
+            r.stop.trigger();
             let _ = r.thread.join();
         }
         if c.running {
-            let stop = Arc::new(AtomicBool::new(false));
+            let stop = self.shutdown.child();
             let config = DatagenConfig {
                 topic: self.topic.clone(),
                 pace: Pace::Rate(rate),
@@ -95,6 +99,7 @@ impl Generator {
         self.status.send_if_modified(|s| std::mem::replace(&mut s.sent, sent) != sent);
     }
 
+    /// Stops a running generator and waits until its last request is acknowledged.
     pub fn stop(&self) {
         let _ = self.control(&GeneratorControl { running: false, rate: None });
     }

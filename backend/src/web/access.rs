@@ -118,11 +118,7 @@ impl Access {
 
     fn owner<'a>(&'a self, name: &str) -> Owner<'a> {
         let Some(class) = &self.class else { return Owner::Lab };
-        class
-            .roster()
-            .iter()
-            .find(|s| name.strip_prefix(s.as_str()).is_some_and(|rest| rest.starts_with('.')))
-            .map_or(Owner::Lab, |s| Owner::Student(s))
+        class.roster().iter().find(|s| streamlab_wire::in_namespace(s, name)).map_or(Owner::Lab, |s| Owner::Student(s))
     }
 
     fn is_lab_topic(&self, name: &str) -> bool {

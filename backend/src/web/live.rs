@@ -14,11 +14,12 @@
 
 use crate::kafka::KafkaConfig;
 use crate::kafka::records;
+use crate::shutdown::Shutdown;
 use rdkafka::consumer::BaseConsumer;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt::Write;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
+use std::thread::JoinHandle;
 use std::time::Duration;
 use streamlab_wire::StartPosition;
 use streamlab_wire::filter::Filter;
@@ -70,26 +71,27 @@ impl Buffer {
 
 type Readers = Arc<Mutex<Vec<Weak<Mutex<Buffer>>>>>;
 
-/// One consumer reading a topic into the buffers of every subscription attached to it.
+/// One consumer reading a topic into the buffers of every subscription attached to it. It
+/// stops when its last subscription lets go, or when the lab stops.
 pub struct Tail {
     readers: Readers,
-    stop: Arc<AtomicBool>,
+    stop: Shutdown,
 }
 
 impl Drop for Tail {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
+        self.stop.trigger();
     }
 }
 
 impl Tail {
-    fn start(topic: &str, consumer: BaseConsumer) -> Arc<Tail> {
-        let tail = Arc::new(Tail { readers: Arc::default(), stop: Arc::new(AtomicBool::new(false)) });
-        let (readers, stop) = (tail.readers.clone(), tail.stop.clone());
-        std::thread::Builder::new()
+    fn start(topic: &str, consumer: BaseConsumer, stop: Shutdown) -> (Arc<Tail>, JoinHandle<()>) {
+        let tail = Arc::new(Tail { readers: Arc::default(), stop: stop.clone() });
+        let readers = tail.readers.clone();
+        let thread = std::thread::Builder::new()
             .name(format!("tail-{topic}"))
             .spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
+                while !stop.is_triggered() {
                     match consumer.poll(Duration::from_millis(100)) {
                         Some(Ok(m)) => {
                             let view = records::view(&m);
@@ -117,7 +119,7 @@ impl Tail {
                 }
             })
             .expect("a thread for the tail");
-        tail
+        (tail, thread)
     }
 
     fn attach(&self, filter: Option<Filter>) -> Arc<Mutex<Buffer>> {
@@ -145,11 +147,24 @@ pub enum SubscribeError {
 pub struct Tails {
     kafka: KafkaConfig,
     shared: Mutex<HashMap<String, Weak<Tail>>>,
+    /// The lab's; each tail holds a child of it.
+    shutdown: Shutdown,
+    /// The tails' threads, joined when the lab stops so none outlives the broker.
+    threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl Tails {
-    pub fn new(kafka: KafkaConfig) -> Self {
-        Tails { kafka, shared: Mutex::new(HashMap::new()) }
+    pub fn new(kafka: KafkaConfig, shutdown: Shutdown) -> Self {
+        Tails { kafka, shared: Mutex::new(HashMap::new()), shutdown, threads: Mutex::default() }
+    }
+
+    /// Waits for every tail's thread; each ends within one poll (100 ms) of the lab's
+    /// shutdown. Blocking.
+    pub fn join(&self) {
+        let threads = std::mem::take(&mut *self.threads.lock().expect("threads lock"));
+        for t in threads {
+            let _ = t.join();
+        }
     }
 
     /// A tail of `topic` from `from`, checking the topic and partitions exist. Blocking: it
@@ -177,7 +192,10 @@ impl Tails {
             .create()
             .map_err(records::RecordsError::from)?;
         records::assign(&consumer, topic, from, partitions)?;
-        let tail = Tail::start(topic, consumer);
+        let (tail, thread) = Tail::start(topic, consumer, self.shutdown.child());
+        let mut threads = self.threads.lock().expect("threads lock");
+        threads.retain(|t| !t.is_finished());
+        threads.push(thread);
         if shareable {
             shared.retain(|_, t| t.strong_count() > 0);
             shared.insert(topic.to_owned(), Arc::downgrade(&tail));
@@ -311,7 +329,7 @@ mod tests {
         for id in [4, 9] {
             let buffer = Arc::new(Mutex::new(Buffer::default()));
             let tail =
-                Arc::new(Tail { readers: Arc::new(Mutex::new(vec![Arc::downgrade(&buffer)])), stop: Arc::default() });
+                Arc::new(Tail { readers: Arc::new(Mutex::new(vec![Arc::downgrade(&buffer)])), stop: Shutdown::new() });
             subs.subs.insert(id, Subscription { _tail: tail, buffer });
         }
         subs.subs[&4].buffer.lock().unwrap().push(record(1, 1));

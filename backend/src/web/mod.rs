@@ -14,7 +14,7 @@
 //!
 //! Dependencies point one way: `router` uses `api` and `ws`; they use `state` and `error`;
 //! `state` holds the leaf parts (`live`, `sampler`, `guard`, `access`), which, like `assets`, import
-//! nothing of `web`. `tests/layout.rs` checks it.
+//! nothing of `web`. `tests/it/layout.rs` checks it.
 
 pub mod access;
 pub mod api;

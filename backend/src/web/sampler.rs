@@ -10,6 +10,7 @@ use crate::inference::metrics::quantile_of;
 use crate::kafka::groups::GroupReader;
 use crate::kafka::metadata::ClusterReader;
 use crate::load::generator::Generator;
+use crate::shutdown::Shutdown;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -106,8 +107,8 @@ pub struct Sampler {
 }
 
 impl Sampler {
-    /// Starts sampling; the task stops when the returned handle is aborted.
-    pub fn spawn(self) -> (Arc<Feeds>, tokio::task::JoinHandle<()>) {
+    /// Starts sampling; the task ends when `shutdown` is triggered.
+    pub fn spawn(self, shutdown: Shutdown) -> (Arc<Feeds>, tokio::task::JoinHandle<()>) {
         let (topics_tx, topics) = watch::channel(Vec::new());
         let (groups_tx, groups) = watch::channel(Vec::new());
         let (inference_tx, inference) = watch::channel(InferenceStatus {
@@ -129,7 +130,10 @@ impl Sampler {
             let mut tick = tokio::time::interval(self.period);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
-                tick.tick().await;
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = shutdown.wait() => return,
+                }
                 let (cluster, groups) = (self.cluster.clone(), self.groups.clone());
                 let read = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
                     let started = Instant::now();

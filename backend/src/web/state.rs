@@ -12,11 +12,11 @@ use crate::kafka::KafkaConfig;
 use crate::kafka::groups::GroupReader;
 use crate::kafka::metadata::ClusterReader;
 use crate::load::generator::Generator;
+use crate::shutdown::Shutdown;
 use rdkafka::producer::FutureProducer;
 use std::sync::Arc;
 use std::time::Instant;
 use streamlab_wire::{ClassReport, ModelSummary};
-use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 #[derive(Clone)]
@@ -45,8 +45,8 @@ pub struct AppState {
     /// The open websockets, so that a shutdown can close them and wait until their live
     /// tails have let go of the broker.
     pub sessions: TaskTracker,
-    /// Cancelled when the lab stops: every websocket says goodbye and closes.
-    pub closing: CancellationToken,
+    /// Triggered when the lab stops: every websocket says goodbye and closes.
+    pub closing: Shutdown,
 }
 
 #[derive(Debug, Clone)]

@@ -99,7 +99,7 @@ async fn session(mut socket: WebSocket, state: AppState, caller: Caller) {
     let mut watch = Watch { checker: state.checker.clone(), checks, task: None };
     loop {
         let out = tokio::select! {
-            _ = state.closing.cancelled() => {
+            _ = state.closing.wait() => {
                 let bye = CloseFrame { code: close_code::AWAY, reason: "the lab is stopping".into() };
                 let _ = socket.send(Message::Close(Some(bye))).await;
                 return;

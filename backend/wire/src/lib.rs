@@ -446,6 +446,18 @@ impl Whoami {
     pub fn is_teacher(&self) -> bool {
         self.role == "teacher"
     }
+
+    /// Whether the server lets this caller delete, reset or re-send into `name`: the teacher
+    /// anywhere, a student in her namespace. The browser shows those buttons only then; the
+    /// server decides with the same [`in_namespace`].
+    pub fn may_change(&self, name: &str) -> bool {
+        self.is_teacher() || self.student.as_deref().is_some_and(|s| in_namespace(s, name))
+    }
+}
+
+/// Whether `name` (a topic or group) is in `student`'s namespace: it starts with `student.`.
+pub fn in_namespace(student: &str, name: &str) -> bool {
+    name.strip_prefix(student).is_some_and(|rest| rest.starts_with('.'))
 }
 
 /// One check of `streamlab doctor` (and `GET /api/doctor`): what was tried, whether it
@@ -672,6 +684,17 @@ pub enum ClientMessage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_namespace_is_a_name_and_a_dot() {
+        assert!(in_namespace("alice", "alice.sandbox") && in_namespace("alice", "alice.a.b"));
+        assert!(!in_namespace("alice", "alice") && !in_namespace("alice", "alicex.sandbox"));
+        assert!(!in_namespace("alice", "bob.alice.sandbox"));
+        let student = Whoami { role: "student".into(), student: Some("alice".into()), class_mode: true };
+        assert!(student.may_change("alice.t") && !student.may_change("bob.t") && !student.may_change("lab_topic"));
+        assert!(Whoami { role: "teacher".into(), ..Whoami::default() }.may_change("bob.t"));
+        assert!(!Whoami::default().may_change("anything"));
+    }
 
     #[test]
     fn messages_are_tagged_json() {

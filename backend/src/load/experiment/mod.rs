@@ -19,6 +19,7 @@ pub mod hash;
 
 use crate::kafka::KafkaConfig;
 use crate::kafka::delivery::{CountingContext, Deliveries, send_waiting};
+use crate::shutdown::Shutdown;
 use anyhow::Context;
 use config::ExperimentSpec;
 use events::{Event, Measurement, RECORD_NAME_HEADER, TemperatureRange};
@@ -29,7 +30,7 @@ use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -89,9 +90,9 @@ fn now_seconds() -> f64 {
 }
 
 /// Sleeps until `due`, waking early (returning false) when `stop` is set.
-fn sleep_until(due: Instant, stop: &AtomicBool) -> bool {
+fn sleep_until(due: Instant, stop: &Shutdown) -> bool {
     loop {
-        if stop.load(Ordering::Relaxed) {
+        if stop.is_triggered() {
             return false;
         }
         let now = Instant::now();
@@ -135,7 +136,7 @@ fn run_one(
     t0: Instant,
     sender: &Sender,
     mut rng: SmallRng,
-    stop: &AtomicBool,
+    stop: &Shutdown,
 ) -> anyhow::Result<()> {
     if !sleep_until(t0, stop) {
         return Ok(());
@@ -238,7 +239,7 @@ pub fn run(
     kafka: &KafkaConfig,
     config: &ExperimentConfig,
     metrics: &ProducerMetrics,
-    stop: &AtomicBool,
+    stop: &Shutdown,
 ) -> anyhow::Result<Report> {
     let key = SecretKey::new(&config.secret_key).context("--secret-key")?;
     let deliveries = Arc::new(Deliveries::default());
@@ -256,6 +257,8 @@ pub fn run(
     let ids: Vec<String> = config.experiments.iter().map(|_| uuid_from(&mut seeds)).collect();
     let started = Instant::now();
     let sender = Sender { producer: &producer, metrics, config, key: &key };
+    // One broken experiment ends the run rather than leave a partial load running.
+    let stop = &stop.child();
     std::thread::scope(|scope| -> anyhow::Result<()> {
         let runs: Vec<_> = config
             .experiments
@@ -268,8 +271,7 @@ pub fn run(
                 scope.spawn(move || {
                     let result = run_one(spec, id, t0, sender, rng, stop);
                     if result.is_err() {
-                        // One broken experiment ends the run rather than leave a partial load running.
-                        stop.store(true, Ordering::Relaxed);
+                        stop.trigger();
                     }
                     result
                 })

@@ -1,6 +1,10 @@
 //! The lab's HTTP API under `/api`: what the browser lab shows, for scripts too. Handlers
 //! return [`ApiError`](super::error::ApiError) with `?`; each asks
 //! [`super::access`] whether its [`Caller`](super::access::Caller) may do what it asks.
+//!
+//! One module per subject: `topics` (and their records), `groups`, `rates`, `lag`,
+//! `inference` (and redrive), `generator`, `exercises` (checks, progress, the classroom) and
+//! `doctor`.
 
 pub mod doctor;
 pub mod exercises;

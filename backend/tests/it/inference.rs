@@ -2,9 +2,7 @@
 //! dead-letter topic, a crash that loses nothing, two instances sharing the work, and
 //! exactly-once on librdkafka's mock cluster (the embedded broker has no transactions).
 
-mod common;
-
-use common::{TestBroker, run_service, start_broker, valid_request};
+use crate::support::{TestBroker, run_service, start_broker, valid_request};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message, OwnedMessage};
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -151,7 +149,7 @@ async fn every_request_gets_exactly_one_prediction_or_dead_letter() {
     })
     .await
     .unwrap();
-    stop.store(true, Ordering::Relaxed);
+    stop.trigger();
     handle.join().unwrap();
 
     assert_eq!(bad, 70, "a tenth of the requests are malformed");
@@ -229,8 +227,8 @@ async fn two_instances_split_the_partitions_and_answer_every_request_once() {
     })
     .await
     .unwrap();
-    stop1.store(true, Ordering::Relaxed);
-    stop2.store(true, Ordering::Relaxed);
+    stop1.trigger();
+    stop2.trigger();
     h1.join().unwrap();
     h2.join().unwrap();
 
@@ -337,6 +335,8 @@ async fn produce_valid(kafka: &KafkaConfig, topic: &str, n: usize) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_killed_service_loses_nothing_after_restart() {
+    // Rates and a killed service's deadlines need the cores (see main.rs).
+    let _turn = crate::support::heavy("inference");
     let b = start_broker().await;
     let c = config("crash");
     create_topics(&b, &c, 3).await;
@@ -405,6 +405,8 @@ fn scrape(addr: &str, name: &str) -> u64 {
 /// order the first time (a replay after the kill may repeat a run, never reorder one).
 #[tokio::test(flavor = "multi_thread")]
 async fn a_kill_mid_pipeline_loses_nothing_and_keeps_each_partitions_order() {
+    // Rates and a killed service's deadlines need the cores (see main.rs).
+    let _turn = crate::support::heavy("inference");
     let b = start_broker().await;
     let c = config("pipekill");
     create_topics(&b, &c, 3).await;
@@ -525,6 +527,8 @@ async fn exactly_once_mode_answers_every_request_once_on_the_mock_cluster() {
 /// reader still sees aborted records. README says which brokers give exactly once.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_kill_in_exactly_once_mode_loses_nothing() {
+    // Rates and a killed service's deadlines need the cores (see main.rs).
+    let _turn = crate::support::heavy("inference");
     let n = 20_000;
     let (_mock, kafka, c) = mock_with_backlog("eoskill", n).await;
     let c2 = c.clone();
@@ -594,6 +598,8 @@ fn terminate(child: &mut Child, within: Duration) -> std::process::ExitStatus {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_mid_backlog_exits_0_and_a_restart_answers_every_acknowledged_request() {
+    // Rates and a killed service's deadlines need the cores (see main.rs).
+    let _turn = crate::support::heavy("inference");
     let dir = std::env::temp_dir().join(format!("streamlab-sigterm-{}", uuid::Uuid::new_v4()));
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let broker = format!("127.0.0.1:{port}");

@@ -2,9 +2,7 @@
 //! as a student runs them (the real binary, stdin and stdout) against the embedded broker,
 //! and checked with an rdkafka client that knows nothing of streamlab's code.
 
-mod common;
-
-use common::start_broker;
+use crate::support::start_broker;
 use rdkafka::Message;
 use rdkafka::consumer::Consumer;
 use rdkafka::message::Headers;
@@ -121,7 +119,7 @@ async fn produce_reads_stdin_lines_and_consume_prints_rpk_records() {
     }
 
     // A plain rdkafka consumer sees what a student typed, with the key and headers.
-    let seen = common::read_from_start(&b.kafka, "lines", 3);
+    let seen = crate::support::read_from_start(&b.kafka, "lines", 3);
     let values: Vec<&[u8]> = seen.iter().map(|m| m.payload().unwrap()).collect();
     assert_eq!(values, [b"first".as_slice(), b"second", b"{\"t\": 21.5}"]);
     let first = &seen[0];

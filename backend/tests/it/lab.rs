@@ -1,8 +1,6 @@
 //! The lab as a user meets it: the server's HTTP API and websocket (in-process, on port 0),
 //! and the `streamlab` binary itself.
 
-mod common;
-
 use futures::SinkExt;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -10,8 +8,8 @@ use std::time::Duration;
 use streamlab_wire::{ServerMessage, topics};
 use tokio_tungstenite::tungstenite::Message;
 
-async fn serve_lab() -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
-    common::serve_lab(true).await
+async fn serve_lab() -> (std::net::SocketAddr, crate::support::StopOnDrop) {
+    crate::support::serve_lab(true).await
 }
 
 fn names(message: ServerMessage) -> Option<Vec<String>> {
@@ -43,40 +41,40 @@ async fn healthz_and_topics_api() {
 #[tokio::test(flavor = "multi_thread")]
 async fn websocket_says_hello_lists_topics_and_answers_bad_input_with_an_error() {
     let (addr, _stop) = serve_lab().await;
-    let mut ws = common::connect(addr).await;
-    match common::next_message(&mut ws).await {
+    let mut ws = crate::support::connect(addr).await;
+    match crate::support::next_message(&mut ws).await {
         ServerMessage::Hello { embedded_broker, .. } => assert!(embedded_broker),
         other => panic!("expected hello, got {other:?}"),
     }
     // The first listing may be empty if the poller has not run yet; updates follow.
-    let mut listed = common::next_matching(&mut ws, names).await;
+    let mut listed = crate::support::next_matching(&mut ws, names).await;
     while !topics::ALL.iter().all(|t| listed.iter().any(|l| l == t)) {
-        listed = common::next_matching(&mut ws, names).await;
+        listed = crate::support::next_matching(&mut ws, names).await;
     }
 
     ws.send(Message::Text("{not json".into())).await.unwrap();
-    let message = common::next_matching(&mut ws, |m| match m {
+    let message = crate::support::next_matching(&mut ws, |m| match m {
         ServerMessage::Error { message } => Some(message),
         _ => None,
     })
     .await;
     assert!(message.contains("cannot read"), "{message}");
     ws.send(Message::Text(r#"{"type":"list_topics"}"#.into())).await.unwrap();
-    assert!(common::next_matching(&mut ws, names).await.contains(&topics::REQUESTS.to_owned()));
+    assert!(crate::support::next_matching(&mut ws, names).await.contains(&topics::REQUESTS.to_owned()));
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_topic_created_by_any_client_is_pushed_to_the_browser() {
     let (addr, _stop) = serve_lab().await;
-    let mut ws = common::connect(addr).await;
-    let brokers = match common::next_message(&mut ws).await {
+    let mut ws = crate::support::connect(addr).await;
+    let brokers = match crate::support::next_message(&mut ws).await {
         ServerMessage::Hello { brokers, .. } => brokers,
         other => panic!("{other:?}"),
     };
     streamlab::kafka::admin::ensure_topics(&streamlab::kafka::KafkaConfig::new(brokers), &["pushed_topic"], 2)
         .await
         .unwrap();
-    while !common::next_matching(&mut ws, names).await.contains(&"pushed_topic".to_owned()) {}
+    while !crate::support::next_matching(&mut ws, names).await.contains(&"pushed_topic".to_owned()) {}
 }
 
 // ---- The binary.
@@ -137,8 +135,8 @@ async fn the_binary_runs_the_lab_and_a_second_instance_uses_its_broker() {
 
     let second = spawn_streamlab(&["--brokers", &broker, "--web-addr", "127.0.0.1:0"]);
     assert_ne!(first.web, second.web);
-    let mut ws = common::connect(second.web.trim_start_matches("http://").parse().unwrap()).await;
-    match common::next_message(&mut ws).await {
+    let mut ws = crate::support::connect(second.web.trim_start_matches("http://").parse().unwrap()).await;
+    match crate::support::next_message(&mut ws).await {
         ServerMessage::Hello { brokers, embedded_broker, .. } => {
             assert_eq!(brokers, broker);
             assert!(!embedded_broker, "the second instance started no broker of its own");

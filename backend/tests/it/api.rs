@@ -1,9 +1,7 @@
 //! The live lab API against the embedded broker: every HTTP endpoint, every websocket
 //! message, the slow-client skip, the rate sampler and each guard rail with a bad input.
 
-mod common;
-
-use common::{LabOptions, Socket, connect, lab_access, next_matching, send_json, serve_lab, serve_lab_opts};
+use crate::support::{LabOptions, Socket, connect, lab_access, next_matching, send_json, serve_lab, serve_lab_opts};
 use futures::SinkExt;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
@@ -348,7 +346,7 @@ async fn groups_are_described_pushed_and_reset() {
         .create()
         .unwrap();
     consumer.subscribe(&["grouped"]).unwrap();
-    let got = tokio::task::block_in_place(|| common::poll_n(&consumer, 40, Duration::from_secs(30)));
+    let got = tokio::task::block_in_place(|| crate::support::poll_n(&consumer, 40, Duration::from_secs(30)));
     assert_eq!(got.len(), 40);
     consumer.commit_consumer_state(CommitMode::Sync).unwrap();
 
@@ -850,7 +848,7 @@ fn python(script: &str, input: &str) -> Option<String> {
         .stdout(std::process::Stdio::piped())
         .spawn();
     let Ok(mut child) = child else {
-        assert!(!common::in_ci(), "python3 is needed in CI");
+        assert!(!crate::support::in_ci(), "python3 is needed in CI");
         return None;
     };
     child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
@@ -865,7 +863,7 @@ type Raw = (Option<Vec<u8>>, Vec<u8>, Vec<(String, String)>);
 /// The first `n` records of `topic`.
 fn raw_records(kafka: &KafkaConfig, topic: &str, n: usize) -> Vec<Raw> {
     use rdkafka::message::{Headers, Message};
-    common::read_from_start(kafka, topic, n)
+    crate::support::read_from_start(kafka, topic, n)
         .into_iter()
         .map(|m| {
             let headers = m

@@ -1,9 +1,7 @@
 //! Broker compatibility suite: what the embedded broker does for rdkafka clients, measured
 //! against a real broker on a loopback port. Known gaps are pinned at the end.
 
-mod common;
-
-use common::{poll_n, start_broker};
+use crate::support::{poll_n, start_broker};
 use rdkafka::admin::AdminOptions;
 use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::error::KafkaError;
@@ -157,7 +155,7 @@ async fn groups_are_listed_and_described_with_their_offsets() {
 async fn topics_are_created_and_deleted() {
     let b = start_broker().await;
     b.create_topic("compat_lifecycle", 5).await;
-    let topic_partitions = |b: &common::TestBroker| {
+    let topic_partitions = |b: &crate::support::TestBroker| {
         let c = b.consumer("compat-meta");
         let md = c.fetch_metadata(None, T).unwrap();
         md.topics().iter().map(|t| (t.name().to_owned(), t.partitions().len())).collect::<Vec<_>>()
@@ -186,7 +184,7 @@ async fn gap_transactions_are_refused() {
     assert!(result.is_err(), "the embedded broker accepted a transactional producer");
 }
 
-fn topic_partitions(b: &common::TestBroker, topic: &str) -> Option<usize> {
+fn topic_partitions(b: &crate::support::TestBroker, topic: &str) -> Option<usize> {
     let c = b.consumer("compat-meta");
     let md = c.fetch_metadata(None, T).unwrap();
     md.topics().iter().find(|t| t.name() == topic).map(|t| t.partitions().len())
@@ -238,7 +236,7 @@ async fn a_producer_that_disallows_creation_gets_no_topic() {
 #[tokio::test(flavor = "multi_thread")]
 async fn gap_debian_kcat_fails_the_handshake() {
     let kcat = std::process::Command::new("kcat").arg("-V").output().is_ok();
-    if !common::require(kcat, "kcat (Debian package kcat)") {
+    if !crate::support::require(kcat, "kcat (Debian package kcat)") {
         return;
     }
     let b = start_broker().await;

@@ -6,6 +6,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub struct Browser {
+    /// Chromium rendering the lab keeps both cores busy: the browser suite's turn (main.rs).
+    _turn: super::Turn,
     driver: Child,
     port: u16,
     base: String,
@@ -21,6 +23,7 @@ impl Browser {
         let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
             .into_iter()
             .find(|p| std::path::Path::new(p).exists())?;
+        let turn = super::heavy("browser");
         let port = std::net::TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
         let driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
@@ -44,7 +47,7 @@ impl Browser {
         }}}});
         let resp: Value = http.post(format!("{base}/session")).json(&caps).send().await.ok()?.json().await.ok()?;
         let session = resp["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {resp}")).to_owned();
-        Some(Browser { driver, port, base, session, http, profile })
+        Some(Browser { _turn: turn, driver, port, base, session, http, profile })
     }
 
     async fn call(&self, method: reqwest::Method, path: &str, body: Value) -> Value {

@@ -1,9 +1,7 @@
 //! The course's own Python clients (seed 000's kafka-python snippets, and confluent-kafka)
 //! against the embedded broker.
 
-mod common;
-
-use common::{require, start_broker};
+use crate::support::{require, start_broker};
 
 fn python_has(module: &str) -> bool {
     std::process::Command::new("python3").args(["-c", &format!("import {module}")]).status().is_ok_and(|s| s.success())
@@ -56,7 +54,7 @@ async fn python_clients_reach_a_broker_that_advertises_the_network_address() {
     if !require(python_has("kafka") && python_has("confluent_kafka"), "python3 with kafka-python and confluent-kafka") {
         return;
     }
-    let Some(ip) = common::non_loopback_ip() else {
+    let Some(ip) = crate::support::non_loopback_ip() else {
         require(false, "a network interface besides loopback");
         return;
     };
@@ -78,7 +76,6 @@ async fn python_clients_reach_a_broker_that_advertises_the_network_address() {
 /// inference service's predictions.
 #[tokio::test(flavor = "multi_thread")]
 async fn kafka_python_as_installed_reads_the_services_predictions() {
-    use std::sync::atomic::Ordering;
     use streamlab::inference::InferenceConfig;
     if !require(python_has("kafka"), "python3 with kafka-python") {
         return;
@@ -94,10 +91,10 @@ async fn kafka_python_as_installed_reads_the_services_predictions() {
     for t in [&config.requests, &config.predictions, &config.dead_letters] {
         b.create_topic(t, 3).await;
     }
-    let (stop, _metrics, handle) = common::run_service(b.kafka.clone(), config.clone());
+    let (stop, _metrics, handle) = crate::support::run_service(b.kafka.clone(), config.clone());
     let producer = b.producer();
     for i in 0..50 {
-        let value = common::valid_request(i);
+        let value = crate::support::valid_request(i);
         let key = format!("k{i}");
         producer
             .send(
@@ -113,7 +110,7 @@ async fn kafka_python_as_installed_reads_the_services_predictions() {
         .output()
         .await
         .unwrap();
-    stop.store(true, Ordering::Relaxed);
+    stop.trigger();
     handle.join().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));

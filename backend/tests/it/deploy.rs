@@ -1,13 +1,11 @@
 //! The class server's compose file: no Docker engine runs here, so check that it parses and
 //! wires streamlab to the cluster the way README says.
 
-mod common;
-
 #[test]
 fn compose_file_parses_and_points_streamlab_at_redpanda() {
     let has_yaml =
         std::process::Command::new("python3").args(["-c", "import yaml"]).status().is_ok_and(|s| s.success());
-    if !common::require(has_yaml, "python3 with PyYAML") {
+    if !crate::support::require(has_yaml, "python3 with PyYAML") {
         return;
     }
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/compose.yaml");

@@ -1,13 +1,9 @@
 //! The browser lab in real headless Chromium against the real server and embedded broker.
 //! Screenshots go to $STREAMLAB_SCREENSHOTS (default target/screenshots), kept by CI.
 
-mod common;
-#[path = "common/webdriver.rs"]
-mod webdriver;
-
+use crate::support::webdriver::Browser;
 use std::path::PathBuf;
 use std::time::Duration;
-use webdriver::Browser;
 
 fn screenshots() -> PathBuf {
     std::env::var_os("STREAMLAB_SCREENSHOTS")
@@ -17,12 +13,12 @@ fn screenshots() -> PathBuf {
 
 /// Skips (or fails in CI) when the frontend or the browser is missing.
 async fn browser() -> Option<Browser> {
-    if !common::require(streamlab::web::assets::FRONTEND_BUILT, "the built frontend (./lab build)") {
+    if !crate::support::require(streamlab::web::assets::FRONTEND_BUILT, "the built frontend (./lab build)") {
         return None;
     }
     let browser = Browser::start().await;
     if browser.is_none() {
-        common::require(false, "chromium and chromium-driver");
+        crate::support::require(false, "chromium and chromium-driver");
     }
     browser
 }
@@ -34,7 +30,7 @@ fn shot(name: &str) -> PathBuf {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_page_connects_its_websocket_and_lists_the_lab_topics() {
     let Some(browser) = browser().await else { return };
-    let (addr, _stop) = common::serve_lab(false).await;
+    let (addr, _stop) = crate::support::serve_lab(false).await;
 
     browser.goto(&format!("http://{addr}/#/topics")).await;
     browser
@@ -64,7 +60,7 @@ async fn the_page_connects_its_websocket_and_lists_the_lab_topics() {
 #[tokio::test(flavor = "multi_thread")]
 async fn every_page_shows_the_live_lab() {
     let Some(browser) = browser().await else { return };
-    let (addr, _stop) = common::serve_lab(true).await;
+    let (addr, _stop) = crate::support::serve_lab(true).await;
     let base = format!("http://{addr}");
     let long = Duration::from_secs(30);
 
@@ -221,7 +217,7 @@ async fn every_page_shows_the_live_lab() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_topic_is_filtered_exported_and_its_records_sent_again() {
     let Some(browser) = browser().await else { return };
-    let (addr, _stop) = common::serve_lab(true).await;
+    let (addr, _stop) = crate::support::serve_lab(true).await;
     let base = format!("http://{addr}");
     let long = Duration::from_secs(30);
     let http = reqwest::Client::new();
@@ -364,7 +360,7 @@ async fn a_topic_is_filtered_exported_and_its_records_sent_again() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_exercise_turns_from_failing_to_passed_live() {
     let Some(browser) = browser().await else { return };
-    let (addr, _stop) = common::serve_lab(false).await;
+    let (addr, _stop) = crate::support::serve_lab(false).await;
     let base = format!("http://{addr}");
     let long = Duration::from_secs(30);
 
@@ -489,10 +485,10 @@ async fn an_exercise_turns_from_failing_to_passed_live() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_first_page_load_is_at_most_500_kb_gzipped() {
-    if !common::require(streamlab::web::assets::FRONTEND_BUILT, "the built frontend (./lab build)") {
+    if !crate::support::require(streamlab::web::assets::FRONTEND_BUILT, "the built frontend (./lab build)") {
         return;
     }
-    let (addr, _stop) = common::serve_lab(false).await;
+    let (addr, _stop) = crate::support::serve_lab(false).await;
     let http = reqwest::Client::new();
     let mut total = 0;
     // What index.html loads: itself, the stylesheet, the JS glue and the wasm module.
@@ -523,9 +519,10 @@ async fn a_student_signs_in_with_her_class_token_and_sees_only_her_namespace() {
     let access = streamlab::web::access::Access {
         admin_token: Some("teach-token".into()),
         class: Some(class.clone()),
-        ..common::lab_access()
+        ..crate::support::lab_access()
     };
-    let (addr, _stop) = common::serve_lab_opts(common::LabOptions { access, ..Default::default() }).await;
+    let (addr, _stop) =
+        crate::support::serve_lab_opts(crate::support::LabOptions { access, ..Default::default() }).await;
     let base = format!("http://{addr}");
     let long = Duration::from_secs(30);
     let http = reqwest::Client::new();

@@ -2,9 +2,7 @@
 //! mode's namespaces over HTTP and the websocket, bad tokens and names, and a broker that
 //! clients on other machines can reach (`--advertise`), with `streamlab doctor` on it.
 
-mod common;
-
-use common::{LabOptions, lab_access, next_matching, send_json, serve_lab_opts};
+use crate::support::{LabOptions, lab_access, next_matching, send_json, serve_lab_opts};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
@@ -82,8 +80,8 @@ fn refused((status, body): (StatusCode, Value), expected: StatusCode, says: &str
 /// The address to reach the lab at from "another machine": this machine's own network
 /// address, so the server sees a client that is not loopback.
 fn remote(addr: SocketAddr) -> Option<SocketAddr> {
-    let ip = common::non_loopback_ip();
-    common::require(ip.is_some(), "a network interface besides loopback");
+    let ip = crate::support::non_loopback_ip();
+    crate::support::require(ip.is_some(), "a network interface besides loopback");
     ip.map(|ip| SocketAddr::new(ip, addr.port()))
 }
 
@@ -235,7 +233,7 @@ async fn in_class_mode_a_student_keeps_to_her_namespace_and_the_teacher_may_do_e
 
     // Over the websocket, the same rules.
     let alice_token = class.token("alice", None).unwrap();
-    let mut ws = common::connect_path(addr, &format!("{}?token={alice_token}", streamlab_wire::WS_PATH)).await;
+    let mut ws = crate::support::connect_path(addr, &format!("{}?token={alice_token}", streamlab_wire::WS_PATH)).await;
     let who = next_matching(&mut ws, |m| match m {
         ServerMessage::Hello { who, .. } => Some(who),
         _ => None,
@@ -264,7 +262,8 @@ async fn in_class_mode_a_student_keeps_to_her_namespace_and_the_teacher_may_do_e
     assert_eq!(status, StatusCode::OK);
     assert_eq!(records.as_array().unwrap().len(), 3, "bob's records are all there after alice's attempts");
     assert_eq!(teacher.get("/api/classroom").await.0, StatusCode::OK);
-    let mut teacher_ws = common::connect_path(addr, &format!("{}?token=teach-token", streamlab_wire::WS_PATH)).await;
+    let mut teacher_ws =
+        crate::support::connect_path(addr, &format!("{}?token=teach-token", streamlab_wire::WS_PATH)).await;
     send_json(
         &mut teacher_ws,
         json!({"type": "subscribe", "subscription": 1, "topic": "bob.numbers", "from": {"at": "earliest"}}),
@@ -343,8 +342,8 @@ async fn bad_tokens_and_names_get_a_clear_4xx_and_change_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_client_on_another_machine_is_told_an_address_it_can_connect_to() {
-    let Some(ip) = common::non_loopback_ip() else {
-        common::require(false, "a network interface besides loopback");
+    let Some(ip) = crate::support::non_loopback_ip() else {
+        crate::support::require(false, "a network interface besides loopback");
         return;
     };
     // Without --advertise, a broker on every interface cannot say where clients connect.
@@ -376,7 +375,7 @@ async fn a_client_on_another_machine_is_told_an_address_it_can_connect_to() {
     assert_eq!(read, "over the network");
 
     // The hello and the doctor say the same.
-    let mut ws = common::connect_path(SocketAddr::new(ip, addr.port()), streamlab_wire::WS_PATH).await;
+    let mut ws = crate::support::connect_path(SocketAddr::new(ip, addr.port()), streamlab_wire::WS_PATH).await;
     let (brokers, reachable) = next_matching(&mut ws, |m| match m {
         ServerMessage::Hello { brokers, reachable_from_other_machines, .. } => {
             Some((brokers, reachable_from_other_machines))
@@ -496,7 +495,7 @@ async fn wait_group(client: &Client, group: &str) {
     }
 }
 
-async fn ws_error(ws: &mut common::Socket) -> String {
+async fn ws_error(ws: &mut crate::support::Socket) -> String {
     next_matching(ws, |m| match m {
         ServerMessage::Error { message } => Some(message),
         _ => None,

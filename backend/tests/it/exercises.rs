@@ -4,9 +4,7 @@
 //! would. Then a roster of three students graded by `streamlab check --roster --json`, and
 //! the lab's live re-check over the websocket.
 
-mod common;
-
-use common::*;
+use crate::support::*;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
@@ -17,6 +15,7 @@ use std::time::Duration;
 use streamlab::exercises::check::{Checker, render};
 use streamlab::exercises::{Catalog, Namespace};
 use streamlab::kafka::KafkaConfig;
+use streamlab::shutdown::Shutdown;
 use streamlab_wire::{Outcome, ServerMessage};
 
 /// One attempt at an exercise: a student's namespace on the shared broker.
@@ -48,7 +47,7 @@ impl Student {
         let (kafka, topic) = (self.kafka.clone(), self.t(topic));
         tokio::task::spawn_blocking(move || {
             let probe = streamlab::exercises::probe::Probe::new(&kafka).unwrap();
-            probe.watermarks(&topic).unwrap().iter().map(|(_, low, high)| (high - low) as usize).sum()
+            probe.watermarks(&topic).unwrap().iter().map(|p| (p.high - p.low) as usize).sum()
         })
         .await
         .unwrap()
@@ -359,11 +358,9 @@ async fn datagen(s: &Student, rate: f64, count: u64) {
         seed: None,
     };
     let kafka = s.kafka.clone();
-    tokio::task::spawn_blocking(move || {
-        streamlab::load::datagen::run(&kafka, &config, &AtomicBool::new(false)).unwrap()
-    })
-    .await
-    .unwrap();
+    tokio::task::spawn_blocking(move || streamlab::load::datagen::run(&kafka, &config, &Shutdown::new()).unwrap())
+        .await
+        .unwrap();
 }
 
 /// The inference service on the student's topics until `n` predictions are out.
@@ -381,7 +378,7 @@ async fn infer(s: &Student, n: i64) {
         model: Arc::new(streamlab_model::Artifact::shipped().unwrap()),
         metrics: Default::default(),
     };
-    let stop = Arc::new(AtomicBool::new(false));
+    let stop = Shutdown::new();
     let running = {
         let stop = stop.clone();
         std::thread::spawn(move || service.run_until(&stop))
@@ -390,12 +387,12 @@ async fn infer(s: &Student, n: i64) {
     let predictions = s.t("mushroom_prediction");
     for _ in 0..600 {
         let marks = probe.watermarks(&predictions).unwrap();
-        if marks.iter().map(|m| m.2).sum::<i64>() >= n {
+        if marks.iter().map(|m| m.high).sum::<i64>() >= n {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    stop.store(true, Ordering::Relaxed);
+    stop.trigger();
     tokio::task::spawn_blocking(move || running.join().unwrap()).await.unwrap();
 }
 
@@ -423,8 +420,7 @@ async fn run_experiment(s: &Student, experiments: Vec<streamlab::load::experimen
     };
     let kafka = s.kafka.clone();
     tokio::task::spawn_blocking(move || {
-        let report =
-            streamlab::load::experiment::run(&kafka, &config, &Default::default(), &AtomicBool::new(false)).unwrap();
+        let report = streamlab::load::experiment::run(&kafka, &config, &Default::default(), &Shutdown::new()).unwrap();
         report.deliveries.acked.load(Ordering::Relaxed)
     })
     .await

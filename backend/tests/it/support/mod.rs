@@ -1,21 +1,25 @@
-//! Test utilities: a real embedded broker on an ephemeral loopback port, and clients for it.
-#![allow(dead_code)]
+//! What the suites share: a real embedded broker on an ephemeral loopback port and clients
+//! for it, the lab served on port 0 with a websocket to it, and the rule that a tool missing
+//! in CI is a failure, not a skip. [`webdriver`] drives headless Chromium.
+
+pub mod webdriver;
 
 use rdkafka::ClientConfig;
 use rdkafka::consumer::BaseConsumer;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 use streamlab::inference::{InferenceConfig, InferenceMetrics, InferenceService};
 use streamlab::kafka::KafkaConfig;
 use streamlab::kafka::admin::ensure_topics;
 use streamlab::kafka::broker::{EmbeddedBroker, Storage};
 use streamlab::kafka::metadata::wait_ready;
+use streamlab::shutdown::Shutdown;
 use streamlab_model::Artifact;
 
 pub struct TestBroker {
-    pub broker: EmbeddedBroker,
+    /// Held: the broker stops when the test drops its `TestBroker`.
+    _broker: EmbeddedBroker,
     pub kafka: KafkaConfig,
 }
 
@@ -30,7 +34,7 @@ pub async fn start_broker() -> TestBroker {
         .await
         .unwrap()
         .expect("broker answers metadata");
-    TestBroker { broker, kafka }
+    TestBroker { _broker: broker, kafka }
 }
 
 impl TestBroker {
@@ -98,6 +102,43 @@ pub fn read_from_start(kafka: &KafkaConfig, topic: &str, n: usize) -> Vec<rdkafk
     poll_n(&c, n, Duration::from_secs(120))
 }
 
+/// The heavy suite running now, and how many of its tests.
+struct Gate {
+    suite: Option<&'static str>,
+    running: usize,
+}
+
+static GATE: std::sync::Mutex<Gate> = std::sync::Mutex::new(Gate { suite: None, running: 0 });
+static GATE_FREED: std::sync::Condvar = std::sync::Condvar::new();
+
+/// A heavy suite's turn (the module doc of `main.rs` says why): held by each of its tests
+/// while it runs. Tests of one heavy suite run beside each other, as they did when each suite
+/// was a binary of its own; tests of two heavy suites never do. A test that failed while
+/// holding it must not fail the ones after it, so a poisoned lock is taken as it is.
+pub fn heavy(suite: &'static str) -> Turn {
+    let mut gate = GATE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    while gate.suite.is_some_and(|s| s != suite) {
+        gate = GATE_FREED.wait(gate).unwrap_or_else(std::sync::PoisonError::into_inner);
+    }
+    gate.suite = Some(suite);
+    gate.running += 1;
+    Turn(())
+}
+
+/// See [`heavy`]; its drop lets another heavy suite run.
+pub struct Turn(());
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        let mut gate = GATE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        gate.running -= 1;
+        if gate.running == 0 {
+            gate.suite = None;
+            GATE_FREED.notify_all();
+        }
+    }
+}
+
 /// True when this run is CI, where a missing tool is a failure rather than a skip.
 pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
@@ -114,7 +155,7 @@ pub fn require(available: bool, what: &str) -> bool {
 
 /// Starts the lab (embedded broker on a free port, with or without inference) and serves
 /// it on a free loopback port until the returned sender is dropped.
-pub async fn serve_lab(inference: bool) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
+pub async fn serve_lab(inference: bool) -> (std::net::SocketAddr, StopOnDrop) {
     serve_lab_opts(LabOptions { inference, ..LabOptions::default() }).await
 }
 
@@ -160,8 +201,8 @@ pub fn non_loopback_ip() -> Option<std::net::IpAddr> {
 }
 
 /// Starts a lab as `options` say; the address is where the web app listens.
-pub async fn serve_lab_opts(options: LabOptions) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
-    let config = streamlab::commands::lab::LabConfig {
+pub async fn serve_lab_opts(options: LabOptions) -> (std::net::SocketAddr, StopOnDrop) {
+    let config = streamlab::lab::LabConfig {
         kafka: None,
         broker_addr: options.broker,
         advertise: options.advertise,
@@ -175,14 +216,21 @@ pub async fn serve_lab_opts(options: LabOptions) -> (std::net::SocketAddr, tokio
         roster: vec!["alice".into(), "bob".into()],
         failure_details: Default::default(),
     };
-    let lab = streamlab::commands::lab::Lab::start(&config).await.unwrap();
+    let lab = streamlab::lab::Lab::start(&config).await.unwrap();
     let listener = tokio::net::TcpListener::bind(options.web).await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(lab.serve(listener, async {
-        let _ = stopped.await;
-    }));
-    (addr, stop)
+    let shutdown = Shutdown::new();
+    tokio::spawn(lab.serve(listener, shutdown.clone()));
+    (addr, StopOnDrop(shutdown))
+}
+
+/// Stops a test's lab when the test is done with it.
+pub struct StopOnDrop(Shutdown);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.trigger();
+    }
 }
 
 pub type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -244,12 +292,12 @@ pub fn valid_request(i: usize) -> Vec<u8> {
     f.to_json().to_string().into_bytes()
 }
 
-/// The inference service in this process, until the returned flag is set.
+/// The inference service in this process, until the returned shutdown is triggered.
 pub fn run_service(
     kafka: KafkaConfig,
     config: InferenceConfig,
-) -> (Arc<AtomicBool>, Arc<InferenceMetrics>, std::thread::JoinHandle<()>) {
-    let stop = Arc::new(AtomicBool::new(false));
+) -> (Shutdown, Arc<InferenceMetrics>, std::thread::JoinHandle<()>) {
+    let stop = Shutdown::new();
     let metrics = Arc::new(InferenceMetrics::default());
     let service =
         InferenceService { kafka, config, model: Arc::new(Artifact::shipped().unwrap()), metrics: metrics.clone() };

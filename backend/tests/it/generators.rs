@@ -2,15 +2,13 @@
 //! requests, realistic measurements, the configured rate. The experiment producer: Avro
 //! events in order, named by their header, at the load file's rates.
 
-mod common;
-
-use common::{read_from_start, start_broker};
+use crate::support::{read_from_start, start_broker};
 use rdkafka::message::Message;
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 use streamlab::load::datagen::{DatagenConfig, Pace, run};
+use streamlab::shutdown::Shutdown;
 use streamlab_model::MushroomFeatures;
 use streamlab_model::profile::{Categoricals, DataProfile, MEASUREMENTS, ks_statistic};
 
@@ -57,7 +55,7 @@ async fn ten_thousand_requests_are_valid_and_distributed_like_the_data() {
         let kafka = b.kafka.clone();
         let c = config(topic, Pace::Rate(20_000.0), 10_000, mode);
         let records = tokio::task::spawn_blocking(move || {
-            run(&kafka, &c, &AtomicBool::new(false)).unwrap();
+            run(&kafka, &c, &Shutdown::new()).unwrap();
             read_from_start(&kafka, &c.topic, 10_000)
         })
         .await
@@ -88,13 +86,14 @@ fn measured_rate(records: &[rdkafka::message::OwnedMessage]) -> f64 {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_steady_20000_per_second_holds_for_30_seconds() {
+    // Rates and a killed service's deadlines need the cores (see main.rs).
+    let _turn = crate::support::heavy("generators");
     let b = start_broker().await;
     b.create_topic("gen_fast", 3).await;
     let kafka = b.kafka.clone();
     let n = 600_000;
     let records = tokio::task::spawn_blocking(move || {
-        run(&kafka, &config("gen_fast", Pace::Rate(20_000.0), n, Categoricals::Uniform), &AtomicBool::new(false))
-            .unwrap();
+        run(&kafka, &config("gen_fast", Pace::Rate(20_000.0), n, Categoricals::Uniform), &Shutdown::new()).unwrap();
         read_from_start(&kafka, "gen_fast", n as usize)
     })
     .await
@@ -107,13 +106,15 @@ async fn a_steady_20000_per_second_holds_for_30_seconds() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_course_loop_of_bursts_holds_its_rate_for_30_seconds() {
+    // Rates and a killed service's deadlines need the cores (see main.rs).
+    let _turn = crate::support::heavy("generators");
     let b = start_broker().await;
     b.create_topic("gen_slow", 3).await;
     let kafka = b.kafka.clone();
     // -s 100 -b 5 -r 0: five requests every 100 ms, 50 per second.
     let pace = Pace::Bursts { burst: 5, sleep: Duration::from_millis(100), randomness: Duration::ZERO };
     let records = tokio::task::spawn_blocking(move || {
-        run(&kafka, &config("gen_slow", pace, 1500, Categoricals::Joint), &AtomicBool::new(false)).unwrap();
+        run(&kafka, &config("gen_slow", pace, 1500, Categoricals::Joint), &Shutdown::new()).unwrap();
         read_from_start(&kafka, "gen_slow", 1500)
     })
     .await
@@ -194,6 +195,8 @@ mod experiment {
 
     #[tokio::test(flavor = "multi_thread")]
     async fn load_3_keeps_the_course_rates_order_and_formats() {
+        // Rates and a killed service's deadlines need the cores (see main.rs).
+        let _turn = crate::support::heavy("generators");
         let b = start_broker().await;
         b.create_topic("experiment", 3).await;
         b.create_topic("experiment_docs", 1).await;
@@ -209,7 +212,7 @@ mod experiment {
         let kafka = b.kafka.clone();
         let (report, metrics, records, docs) = tokio::task::spawn_blocking(move || {
             let metrics = ProducerMetrics::default();
-            let report = run(&kafka, &cfg, &metrics, &AtomicBool::new(false)).unwrap();
+            let report = run(&kafka, &cfg, &metrics, &Shutdown::new()).unwrap();
             let records = read_from_start(&kafka, "experiment", expected_total);
             let docs = read_from_start(&kafka, "experiment_docs", 3);
             (report, metrics, records, docs)

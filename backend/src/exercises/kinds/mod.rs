@@ -1,0 +1,54 @@
+//! The condition kinds, one module each. Each reads the broker through a [`Probe`] and says
+//! whether the condition holds and what it saw, in words a student can act on ([`found`]);
+//! [`evaluate`] picks the kind.
+//!
+//! - `topic`, `messages`, `answer`, `committed`, `members`, `keys`, `rate`, `duplicates`:
+//!   the kinds of the same names.
+//! - `outputs`: an output topic as a function of an input topic; its functions beyond keys
+//!   and values have modules of their own: `avro_to_json`, `rolling_mean`, `long_messages`
+//!   and `route`.
+
+mod answer;
+mod avro_to_json;
+mod committed;
+mod duplicates;
+mod found;
+mod keys;
+mod long_messages;
+mod members;
+mod messages;
+mod outputs;
+mod rate;
+mod rolling_mean;
+mod route;
+mod topic;
+
+pub use found::Found;
+
+use super::Namespace;
+use super::conditions::Kind;
+use super::probe::{Probe, ProbeError};
+
+/// Checks one condition. A missing topic is a failed condition, not an error: it is the
+/// most common thing a student has not done yet.
+pub fn evaluate(kind: &Kind, ns: &Namespace, probe: &Probe) -> Result<Found, ProbeError> {
+    let found = match kind {
+        Kind::Topic { topic, partitions, min_partitions } => topic::check(ns, probe, topic, partitions, min_partitions),
+        Kind::Messages { topic, min, all, matcher, require_values } => {
+            messages::check(ns, probe, topic, *min, *all, matcher, require_values)
+        }
+        Kind::Answer { answers, key, expect, tolerance } => answer::check(ns, probe, answers, key, expect, *tolerance),
+        Kind::Committed { group, topic } => committed::check(ns, probe, group, topic),
+        Kind::Members { group, topic, min } => members::check(ns, probe, group, topic, *min),
+        Kind::Keys { topic, min_keys, min_partitions } => keys::check(ns, probe, topic, *min_keys, *min_partitions),
+        Kind::Rate { topic, window_secs, min, max } => rate::check(ns, probe, topic, *window_secs, *min, *max),
+        Kind::Outputs { input, output, function, last, min_inputs } => {
+            outputs::check(ns, probe, input, output, function, *last, *min_inputs)
+        }
+        Kind::Duplicates { topic, min } => duplicates::check(ns, probe, topic, *min),
+    };
+    match found {
+        Err(ProbeError::NoTopic(t)) => found::fail(format!("topic {t} does not exist")),
+        other => other,
+    }
+}

@@ -1,0 +1,36 @@
+//! Records: as the lab shows them and as its commands print them, read from a topic,
+//! consumed for a person, and produced.
+//!
+//! - [`view`]: a record decoded for reading (Avro container, JSON, text, else hex) and its
+//!   JSON renderings: rpk's shape and the lab's decoded one.
+//! - [`read`]: a topic's partitions and watermarks, a consumer assigned at a start, reading up
+//!   to the end of what is stored now, one record by its offset.
+//! - [`consume`]: `topic consume` and `tail`: records printed until a count, the end or a
+//!   shutdown, alone or as a group that commits what was printed.
+//! - [`produce`]: one record produced, checked first, or bytes sent again as stored.
+
+mod consume;
+mod produce;
+mod read;
+mod view;
+
+pub use consume::{Consume, ConsumeError, Start, consume};
+pub use produce::{produce, produce_bytes};
+pub use read::{Matching, Span, assign, fetch, partitions, read, read_to_end};
+pub use view::{bytes_to_json, decode, decoded_json, rpk_json, view, view_whole};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RecordsError {
+    #[error("topic {0} does not exist")]
+    NoTopic(String),
+    #[error("topic {topic} has no partition {partition}")]
+    NoPartition { topic: String, partition: i32 },
+    #[error("the record is {size} bytes; the lab accepts at most {limit}")]
+    TooLarge { size: usize, limit: usize },
+    #[error("topic {topic} has no record at partition {partition}, offset {offset}")]
+    NoRecord { topic: String, partition: i32, offset: i64 },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("Kafka: {0}")]
+    Kafka(#[from] rdkafka::error::KafkaError),
+}

@@ -1,0 +1,210 @@
+//! Reading a slice of a topic: its partitions and watermarks, a consumer assigned where
+//! reading starts, and reading up to the end of what is stored when the read began.
+
+use super::RecordsError;
+use super::view::view;
+use crate::kafka::KafkaConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{BorrowedMessage, Message, OwnedMessage};
+use rdkafka::{Offset, TopicPartitionList};
+use std::time::{Duration, Instant};
+use streamlab_wire::filter::Filter;
+use streamlab_wire::{PartitionInfo, RecordView, StartPosition};
+
+/// Where reading a partition starts, and the end it stops at (the high watermark when the
+/// read began: a read, not a tail).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Span {
+    pub partition: i32,
+    pub start: i64,
+    pub end: i64,
+}
+
+/// The partitions of `topic` (all, or the ones asked for) with their watermarks.
+pub fn partitions(
+    consumer: &BaseConsumer,
+    topic: &str,
+    only: Option<&[i32]>,
+) -> Result<Vec<PartitionInfo>, RecordsError> {
+    let timeout = Duration::from_secs(5);
+    let md = consumer.fetch_metadata(Some(topic), timeout)?;
+    let t = md
+        .topics()
+        .first()
+        .filter(|t| t.error().is_none() && !t.partitions().is_empty())
+        .ok_or_else(|| RecordsError::NoTopic(topic.into()))?;
+    let all: Vec<i32> = t.partitions().iter().map(|p| p.id()).collect();
+    let chosen = match only {
+        Some(ids) => {
+            if let Some(&missing) = ids.iter().find(|id| !all.contains(id)) {
+                return Err(RecordsError::NoPartition { topic: topic.into(), partition: missing });
+            }
+            ids.to_vec()
+        }
+        None => all,
+    };
+    chosen
+        .into_iter()
+        .map(|id| {
+            let (low, high) = consumer.fetch_watermarks(topic, id, timeout)?;
+            Ok(PartitionInfo { id, low, high })
+        })
+        .collect()
+}
+
+/// Assigns `consumer` to `topic` at `from`. Returns, per partition, the offset reading
+/// starts at and the high watermark now (where a bounded read stops).
+pub fn assign(
+    consumer: &BaseConsumer,
+    topic: &str,
+    from: StartPosition,
+    only: Option<&[i32]>,
+) -> Result<Vec<Span>, RecordsError> {
+    let parts = partitions(consumer, topic, only)?;
+    let mut spans: Vec<Span> = parts
+        .iter()
+        .map(|&PartitionInfo { id, low, high }| {
+            let start = match from {
+                StartPosition::Earliest => low,
+                StartPosition::Latest | StartPosition::Timestamp { .. } => high,
+                StartPosition::Offset { offset } => offset.clamp(low, high),
+                StartPosition::Newest { count } => (high - count.max(0)).max(low),
+            };
+            Span { partition: id, start, end: high }
+        })
+        .collect();
+    if let StartPosition::Timestamp { ms } = from {
+        // The broker turns the timestamp into each partition's first offset at or after it;
+        // a partition with no such record starts at its end.
+        let mut query = TopicPartitionList::new();
+        for p in &parts {
+            query.add_partition_offset(topic, p.id, Offset::Offset(ms))?;
+        }
+        for e in consumer.offsets_for_times(query, Duration::from_secs(5))?.elements() {
+            if let (Offset::Offset(o), Some(s)) = (e.offset(), spans.iter_mut().find(|s| s.partition == e.partition()))
+                && o >= 0
+            {
+                s.start = o;
+            }
+        }
+    }
+    let mut tpl = TopicPartitionList::new();
+    for s in &spans {
+        tpl.add_partition_offset(topic, s.partition, Offset::Offset(s.start))?;
+    }
+    consumer.assign(&tpl)?;
+    spans.sort_unstable();
+    Ok(spans)
+}
+
+/// A consumer for one read: a group of its own that commits nothing, and a short fetch wait
+/// (the embedded broker holds a fetch for the whole wait even when records are there).
+fn one_off_reader(kafka: &KafkaConfig) -> Result<BaseConsumer, RecordsError> {
+    Ok(kafka
+        .client()
+        .set("group.id", format!("streamlab-read-{}", uuid::Uuid::new_v4()))
+        .set("enable.auto.commit", "false")
+        .set("fetch.wait.max.ms", "10")
+        .create()?)
+}
+
+/// What [`read`] found.
+#[derive(Debug, Default)]
+pub struct Matching {
+    /// Oldest first.
+    pub records: Vec<RecordView>,
+    /// Records read to find them.
+    pub scanned: u64,
+}
+
+/// Reads `topic` from `from` up to the end of what is stored now (a read, not a tail),
+/// keeping the first `limit` records `filter` matches (every record without one). The filter
+/// is tested here, on the server, so a search through a large topic sends only what it
+/// found. Blocking.
+pub fn read(
+    kafka: &KafkaConfig,
+    topic: &str,
+    from: StartPosition,
+    only: Option<&[i32]>,
+    limit: usize,
+    filter: Option<&Filter>,
+) -> Result<Matching, RecordsError> {
+    let consumer = one_off_reader(kafka)?;
+    let spans = assign(&consumer, topic, from, only)?;
+    let mut out = Matching::default();
+    if limit == 0 {
+        return Ok(out);
+    }
+    read_to_end(&consumer, &spans, Instant::now() + Duration::from_secs(10), |m| {
+        out.scanned += 1;
+        let v = view(m);
+        if filter.is_none_or(|f| f.matches(&v)) {
+            out.records.push(v);
+        }
+        out.records.len() < limit
+    })?;
+    out.records.sort_by_key(|r| (r.timestamp_ms, r.partition, r.offset));
+    Ok(out)
+}
+
+/// Polls `consumer`, assigned at `spans`, handing `take` each record before its partition's
+/// end, until every partition reached the end it had when the read began. Returns true then,
+/// false when `take` said stop or `deadline` came first.
+pub fn read_to_end(
+    consumer: &BaseConsumer,
+    spans: &[Span],
+    deadline: Instant,
+    mut take: impl FnMut(&BorrowedMessage<'_>) -> bool,
+) -> Result<bool, rdkafka::error::KafkaError> {
+    let end_of = |p: i32| spans.iter().find(|s| s.partition == p).map_or(0, |s| s.end);
+    let mut open: std::collections::HashSet<i32> =
+        spans.iter().filter(|s| s.start < s.end).map(|s| s.partition).collect();
+    while !open.is_empty() {
+        if Instant::now() >= deadline {
+            return Ok(false);
+        }
+        match consumer.poll(Duration::from_millis(100)) {
+            Some(Ok(m)) => {
+                let end = end_of(m.partition());
+                if m.offset() >= end - 1 {
+                    open.remove(&m.partition());
+                }
+                if m.offset() < end && !take(&m) {
+                    return Ok(false);
+                }
+            }
+            Some(Err(e)) => return Err(e),
+            None => {}
+        }
+    }
+    Ok(true)
+}
+
+/// The record at `partition` and `offset` of `topic`, its bytes as they are stored: for
+/// sending it again. Blocking.
+pub fn fetch(kafka: &KafkaConfig, topic: &str, partition: i32, offset: i64) -> Result<OwnedMessage, RecordsError> {
+    let consumer = one_off_reader(kafka)?;
+    let missing = || RecordsError::NoRecord { topic: topic.into(), partition, offset };
+    let parts = partitions(&consumer, topic, Some(&[partition]))?;
+    let &PartitionInfo { low, high, .. } = parts.first().ok_or_else(missing)?;
+    if !(low..high).contains(&offset) {
+        return Err(missing());
+    }
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, partition, Offset::Offset(offset))?;
+    consumer.assign(&tpl)?;
+    let mut found = None;
+    read_to_end(
+        &consumer,
+        &[Span { partition, start: offset, end: high }],
+        Instant::now() + Duration::from_secs(10),
+        |m| {
+            // A compacted topic may have no record at this offset; the next one is not it.
+            if m.offset() == offset {
+                found = Some(m.detach());
+            }
+            false
+        },
+    )?;
+    found.ok_or_else(missing)
+}

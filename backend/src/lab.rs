@@ -1,0 +1,279 @@
+//! The lab's composition root: everything `streamlab` runs when it is given no command, put
+//! together in one place.
+//!
+//! [`LabConfig::from_args`] turns the flags into a configuration; [`Lab::start`] brings the
+//! broker up (the embedded one unless `--brokers` names a cluster) and creates the lab's
+//! topics; [`Lab::serve`] runs the inference service, the sampler, the generator, the live
+//! tails and the web app until a [`Shutdown`], which is what the tests run.
+//!
+//! Stopping is ordered: every client of the broker holds a child of one shutdown, which is
+//! triggered when the web server has stopped accepting; each is then joined (websockets
+//! closed, the inference round committed, the generator's and tails' threads ended), and the
+//! broker stops last, so its storage outlives the last commit.
+
+use crate::cli::{InferArgs, KafkaArgs, LabArgs};
+use crate::exercises::check::Checker;
+use crate::exercises::class::Class;
+use crate::exercises::conditions::FailureDetails;
+use crate::exercises::{Catalog, load_roster};
+use crate::inference::{InferenceConfig, InferenceMetrics, InferenceService};
+use crate::kafka::KafkaConfig;
+use crate::kafka::admin::ensure_topics;
+use crate::kafka::broker::{EmbeddedBroker, Storage};
+use crate::kafka::groups::GroupReader;
+use crate::kafka::metadata::{ClusterReader, wait_ready};
+use crate::load::generator::Generator;
+use crate::shutdown::Shutdown;
+use crate::web::access::Access;
+use crate::web::guard::{Limits, RateLimiter};
+use crate::web::live::Tails;
+use crate::web::sampler::Sampler;
+use crate::web::{AppState, LabInfo, app};
+use anyhow::Context;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use streamlab_model::Artifact;
+use tokio::net::TcpListener;
+use tokio_util::task::TaskTracker;
+
+#[derive(Debug, Clone)]
+pub struct LabConfig {
+    /// A cluster to use; `None` starts the embedded broker.
+    pub kafka: Option<KafkaConfig>,
+    pub broker_addr: SocketAddr,
+    /// The host the embedded broker advertises (`--advertise`).
+    pub advertise: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub partitions: i32,
+    /// The inference service to run beside the lab, if any.
+    pub inference: Option<InferenceConfig>,
+    pub model: Arc<Artifact>,
+    pub limits: Limits,
+    /// Who may do what; its `lab_topics` are also the topics the lab creates at start.
+    pub access: Access,
+    /// The exercises the lab checks.
+    pub exercises: Arc<Catalog>,
+    /// The class shown on the classroom page.
+    pub roster: Vec<String>,
+    /// How much a failed check tells students.
+    pub failure_details: FailureDetails,
+}
+
+impl LabConfig {
+    /// The configuration the flags describe, and the address the web app is to listen on.
+    /// Reads the roster, the model and the exercises, so a mistake in any of them stops the
+    /// lab before anything starts.
+    pub fn from_args(
+        lab: &LabArgs,
+        inference: &InferArgs,
+        kafka: &KafkaArgs,
+    ) -> anyhow::Result<(LabConfig, SocketAddr)> {
+        let roster = match &lab.roster {
+            Some(path) => load_roster(path)?,
+            None => Vec::new(),
+        };
+        let infer = inference.config();
+        let access = Access {
+            admin_token: lab.admin_token.clone().filter(|t| !t.is_empty()),
+            class: match lab.class_secret.as_deref().filter(|s| !s.is_empty()) {
+                Some(secret) => {
+                    anyhow::ensure!(
+                        secret.len() >= 16,
+                        "--class-secret is too short to keep tokens unguessable: use 16 characters or more"
+                    );
+                    Some(Class::new(secret, roster.clone()))
+                }
+                None => None,
+            },
+            lab_topics: lab_topics(Some(&infer)),
+            allow_lab_topic_delete: lab.allow_lab_topic_delete,
+        };
+        // --public HOST: everything on every interface, the broker advertising HOST.
+        let (web_addr, broker_addr, advertise) = match &lab.public {
+            Some(host) => (
+                SocketAddr::new(std::net::Ipv4Addr::UNSPECIFIED.into(), lab.web_addr.port()),
+                SocketAddr::new(std::net::Ipv4Addr::UNSPECIFIED.into(), lab.broker_addr.port()),
+                Some(host.clone()),
+            ),
+            None => (lab.web_addr, lab.broker_addr, lab.advertise.clone()),
+        };
+        let config = LabConfig {
+            kafka: kafka.external(),
+            broker_addr,
+            advertise,
+            data_dir: lab.data_dir.clone(),
+            partitions: lab.partitions,
+            inference: Some(infer),
+            model: Arc::new(inference.load_model()?),
+            limits: lab.limits(),
+            access,
+            exercises: Arc::new(Catalog::load(lab.exercises.as_deref())?),
+            roster,
+            failure_details: lab.failure_details,
+        };
+        Ok((config, web_addr))
+    }
+}
+
+/// The lab's own topics: the requests, predictions and dead letters (the inference
+/// service's names for them, where it runs), created at start and protected from deletion.
+pub fn lab_topics(inference: Option<&InferenceConfig>) -> Vec<String> {
+    let mut topics: Vec<String> = streamlab_wire::topics::ALL.iter().map(|t| t.to_string()).collect();
+    if let Some(i) = inference {
+        topics.extend([i.requests.clone(), i.predictions.clone(), i.dead_letters.clone()]);
+    }
+    topics.sort_unstable();
+    topics.dedup();
+    topics
+}
+
+/// A lab whose broker is up and whose topics exist, ready to serve.
+pub struct Lab {
+    pub kafka: KafkaConfig,
+    /// Held so that the embedded broker lives as long as the lab.
+    pub broker: Option<EmbeddedBroker>,
+    pub config: LabConfig,
+}
+
+impl Lab {
+    pub async fn start(config: &LabConfig) -> anyhow::Result<Lab> {
+        let (kafka, broker) = match &config.kafka {
+            Some(kafka) => (kafka.clone(), None),
+            None => {
+                let storage = config.data_dir.clone().map_or(Storage::Memory, Storage::Directory);
+                let broker = EmbeddedBroker::start(config.broker_addr, config.advertise.as_deref(), storage).await?;
+                (KafkaConfig::new(broker.bootstrap()), Some(broker))
+            }
+        };
+        let ready = kafka.clone();
+        tokio::task::spawn_blocking(move || wait_ready(&ready, Duration::from_secs(30))).await??;
+        let topics: Vec<&str> = config.access.lab_topics.iter().map(String::as_str).collect();
+        ensure_topics(&kafka, &topics, config.partitions).await?;
+        Ok(Lab { kafka, broker, config: config.clone() })
+    }
+
+    /// Serves the web app on `listener` until `shutdown` is triggered, then stops the lab's
+    /// parts in order (see the module's doc).
+    pub async fn serve(self, listener: TcpListener, shutdown: Shutdown) -> anyhow::Result<()> {
+        // The broker's clients: stopped together when `shutdown` is (or when the web server
+        // fails), and joined before the broker stops.
+        let clients = shutdown.child();
+        let metrics = Arc::new(InferenceMetrics::default());
+        let inference = self.config.inference.clone().map(|config| {
+            let service = InferenceService {
+                kafka: self.kafka.clone(),
+                config,
+                model: self.config.model.clone(),
+                metrics: metrics.clone(),
+            };
+            let stop = clients.child();
+            std::thread::spawn(move || service.run_until(&stop))
+        });
+        let topics = self.config.inference.clone().unwrap_or_default();
+        let generator = Arc::new(Generator::new(self.kafka.clone(), topics.requests.clone(), clients.child()));
+        let cluster = Arc::new(ClusterReader::new(&self.kafka)?);
+        let groups = Arc::new(GroupReader::new(&self.kafka)?);
+        let (feeds, sampler) = Sampler {
+            cluster: cluster.clone(),
+            groups: groups.clone(),
+            metrics: metrics.clone(),
+            model_version: self.config.model.version().to_owned(),
+            inference_running: inference.is_some(),
+            generator: generator.clone(),
+            period: Duration::from_secs(1),
+        }
+        .spawn(clients.child());
+        let producer = self
+            .kafka
+            .client()
+            .set("message.timeout.ms", "10000")
+            .set("message.max.bytes", (self.config.limits.max_record_bytes + 64 * 1024).to_string())
+            .create()
+            .context("cannot create the lab's producer")?;
+        let tails = Arc::new(Tails::new(self.kafka.clone(), clients.child()));
+        let state = AppState {
+            info: Arc::new(LabInfo {
+                brokers: self.kafka.bootstrap.clone(),
+                embedded_broker: self.broker.is_some(),
+                // An external cluster is the teacher's to set up; assume it serves the class.
+                reachable_from_other_machines: self.broker.as_ref().is_none_or(|b| b.reachable_from_other_machines()),
+                requests: topics.requests,
+                dead_letters: topics.dead_letters,
+            }),
+            kafka: self.kafka.clone(),
+            feeds,
+            metrics,
+            cluster,
+            groups,
+            producer,
+            generator: generator.clone(),
+            limiter: Arc::new(RateLimiter::new(self.config.limits.requests_per_second)),
+            limits: Arc::new(self.config.limits.clone()),
+            access: Arc::new(self.config.access.clone()),
+            tails: tails.clone(),
+            model: Arc::new(model_summary(&self.config.model)),
+            checker: Checker::new(self.kafka.clone(), self.config.exercises.clone())
+                .with_details(self.config.failure_details),
+            roster: Arc::new(self.config.roster.clone()),
+            classroom: Arc::default(),
+            sessions: TaskTracker::new(),
+            closing: clients.child(),
+        };
+        let sessions = state.sessions.clone();
+        let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
+        let result = axum::serve(listener, service).with_graceful_shutdown(async move { shutdown.wait().await }).await;
+
+        clients.trigger();
+        sessions.close();
+        if tokio::time::timeout(Duration::from_secs(2), sessions.wait()).await.is_err() {
+            tracing::warn!("some websockets did not close within 2 s");
+        }
+        let _ = sampler.await;
+        let threads = tokio::task::spawn_blocking(move || {
+            generator.stop();
+            // The service finishes its round and commits before it returns.
+            if let Some(handle) = inference {
+                let _ = handle.join();
+            }
+            tails.join();
+        });
+        let _ = threads.await;
+        if let Some(broker) = self.broker {
+            broker.stop().await;
+        }
+        tracing::info!("stopped: websockets closed, inference committed, broker storage closed");
+        result.context("web server failed")
+    }
+}
+
+/// Binds the web address with an error that says what to do when it is taken.
+pub async fn bind_web(addr: SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr).await.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AddrInUse {
+            anyhow::anyhow!(
+                "cannot serve the lab: {addr} is already in use. Choose another address with \
+                 --web-addr 0.0.0.0:PORT (env STREAMLAB_WEB_ADDR)."
+            )
+        } else {
+            anyhow::Error::new(e).context(format!("cannot serve the lab on {addr}"))
+        }
+    })
+}
+
+fn model_summary(model: &Artifact) -> streamlab_wire::ModelSummary {
+    let (card, m) = (&model.card, &model.card.holdout);
+    streamlab_wire::ModelSummary {
+        version: model.version(),
+        algorithm: card.algorithm.clone(),
+        train_rows: card.data.train_rows,
+        test_rows: card.data.test_rows,
+        accuracy: m.accuracy,
+        precision: m.precision,
+        recall: m.recall,
+        confusion: [[m.true_positive, m.false_positive], [m.false_negative, m.true_negative]],
+        cv_mean: card.cross_validation.mean,
+        cv_std: card.cross_validation.std,
+    }
+}
