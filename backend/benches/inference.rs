@@ -1,4 +1,4 @@
-//! `cargo bench -p streamlab --bench inference [-- --requests N] [-- --no-peers]`
+//! `cargo bench -p streamlab --bench inference [-- --requests N] [-- --no-peers] [-- --broker-engine nisshi]`
 //!
 //! First a profile of the worker's stages without Kafka (read, predict, build outputs, hand
 //! to librdkafka), per request. Then drains one backlog of N requests (default 100,000) on
@@ -15,6 +15,9 @@
 //! prediction latency of (b) at a steady 1,000 and 10,000 requests/s.
 //! The peers run when Python has scikit-learn, pandas, kafka-python and confluent-kafka and
 //! the data set is at ../shared/data (or $STREAMLAB_DATA). Prints one table.
+//!
+//! `--broker-engine nisshi` keeps the broker's records in nisshi's own engine instead of
+//! streamlab's logs, to compare the drain on both.
 
 use futures::future::join_all;
 use rdkafka::client::ClientContext;
@@ -33,7 +36,7 @@ use streamlab::inference::InferenceMetrics;
 use streamlab::inference::{InferenceConfig, InferenceService};
 use streamlab::kafka::KafkaConfig;
 use streamlab::kafka::admin::ensure_topics;
-use streamlab::kafka::broker::{EmbeddedBroker, Storage};
+use streamlab::kafka::broker::{EmbeddedBroker, Engine, Storage};
 use streamlab::kafka::metadata::wait_ready;
 use streamlab::shutdown::Shutdown;
 use streamlab_model::forest::{LEAF, Node, RandomForest, Tree};
@@ -446,7 +449,13 @@ async fn main() {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/mushroom_cleaned.csv"));
 
-    let broker = EmbeddedBroker::start("127.0.0.1:0".parse().unwrap(), None, Storage::Memory).await.unwrap();
+    let engine = match args.iter().position(|a| a == "--broker-engine").and_then(|i| args.get(i + 1)) {
+        Some(e) if e == "nisshi" => Engine::Nisshi,
+        _ => Engine::Logs,
+    };
+    eprintln!("the embedded broker keeps its records with {engine:?}");
+    let broker =
+        EmbeddedBroker::start_with("127.0.0.1:0".parse().unwrap(), None, Storage::Memory, engine).await.unwrap();
     let kafka = KafkaConfig::new(broker.bootstrap());
     wait_ready(&kafka, Duration::from_secs(30)).unwrap();
     let topics = ["bench_requests", "bench_dead", "bench_naive", "bench_batched", "bench_floor", "bench_profile"];

@@ -5,6 +5,7 @@
 //! classroom script can configure streamlab without flags.
 
 use crate::exercises::conditions::FailureDetails;
+use crate::kafka::broker::Engine;
 use crate::kafka::records::Start;
 use crate::kafka::{KafkaConfig, parse_property};
 use clap::Args;
@@ -54,9 +55,21 @@ pub struct LabArgs {
     /// broker advertises HOST (the same as --broker-addr 0.0.0.0:9092 --advertise HOST).
     #[arg(long, env = "STREAMLAB_PUBLIC", value_name = "HOST", conflicts_with = "advertise")]
     pub public: Option<String>,
-    /// Keep the embedded broker's data in DIR (a SQLite file) instead of in memory.
+    /// Keep the embedded broker's data in DIR instead of in memory: a log per partition in
+    /// DIR/logs, topics, groups and offsets in DIR/metadata.db. Every acknowledged record is
+    /// on the disk (synced) before its producer hears so.
     #[arg(long, env = "STREAMLAB_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// What keeps the embedded broker's records: `logs` (streamlab's) or `nisshi` (the
+    /// broker's own engines, which slow down as they fill; for the storage bench).
+    #[arg(long, env = "STREAMLAB_BROKER_ENGINE", hide = true, default_value = "logs", value_parser = parse_engine)]
+    pub broker_engine: Engine,
+    /// What each partition of the lab's own topics keeps at most (their `retention.bytes`),
+    /// when the lab creates them; -1 keeps everything for a day. The default, 128 MiB, holds
+    /// some 500,000 requests per partition.
+    #[arg(long, env = "STREAMLAB_LAB_RETENTION_BYTES", default_value_t = 128 << 20, value_name = "BYTES",
+          value_parser = clap::value_parser!(i64).range(-1..))]
+    pub lab_retention_bytes: i64,
     /// Partitions of the lab topics when they are created.
     #[arg(long, env = "STREAMLAB_PARTITIONS", default_value_t = 3, value_parser = clap::value_parser!(i32).range(1..=1000))]
     pub partitions: i32,
@@ -180,6 +193,14 @@ pub fn load_model(path: Option<&std::path::Path>) -> anyhow::Result<streamlab_mo
         Some(p) => streamlab_model::Artifact::load(p)?,
         None => streamlab_model::Artifact::shipped().context("the model built into this binary is unreadable")?,
     })
+}
+
+fn parse_engine(s: &str) -> Result<Engine, String> {
+    match s {
+        "logs" => Ok(Engine::Logs),
+        "nisshi" => Ok(Engine::Nisshi),
+        _ => Err(format!("expected logs or nisshi, got `{s}`")),
+    }
 }
 
 /// rpk's `--offset` (`topic consume`) and `--to` (`group seek`): `start`, `end` or an offset.

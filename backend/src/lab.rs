@@ -18,8 +18,8 @@ use crate::exercises::conditions::FailureDetails;
 use crate::exercises::{Catalog, load_roster};
 use crate::inference::{InferenceConfig, InferenceMetrics, InferenceService};
 use crate::kafka::KafkaConfig;
-use crate::kafka::admin::ensure_topics;
-use crate::kafka::broker::{EmbeddedBroker, Storage};
+use crate::kafka::admin::ensure_topics_with;
+use crate::kafka::broker::{EmbeddedBroker, Engine, Storage};
 use crate::kafka::groups::GroupReader;
 use crate::kafka::metadata::{ClusterReader, wait_ready};
 use crate::load::generator::Generator;
@@ -46,7 +46,11 @@ pub struct LabConfig {
     /// The host the embedded broker advertises (`--advertise`).
     pub advertise: Option<String>,
     pub data_dir: Option<PathBuf>,
+    /// What keeps the embedded broker's records (the bench compares the two).
+    pub engine: Engine,
     pub partitions: i32,
+    /// `retention.bytes` of the lab's own topics (see [`LAB_RETENTION`]).
+    pub lab_retention_bytes: i64,
     /// The inference service to run beside the lab, if any.
     pub inference: Option<InferenceConfig>,
     pub model: Arc<Artifact>,
@@ -104,7 +108,9 @@ impl LabConfig {
             broker_addr,
             advertise,
             data_dir: lab.data_dir.clone(),
+            engine: lab.broker_engine,
             partitions: lab.partitions,
+            lab_retention_bytes: lab.lab_retention_bytes,
             inference: Some(infer),
             model: Arc::new(inference.load_model()?),
             limits: lab.limits(),
@@ -116,6 +122,12 @@ impl LabConfig {
         Ok((config, web_addr))
     }
 }
+
+/// What the lab's own topics keep when the lab creates them: a day of records and, by
+/// default (`--lab-retention-bytes`), at most 128 MiB per partition, so a generator left on
+/// through a long class (1,000 requests/s is 200 KB/s) cannot fill the machine, while a day's
+/// lessons stay to be looked at.
+pub const LAB_RETENTION: Duration = Duration::from_secs(24 * 3600);
 
 /// The lab's own topics: the requests, predictions and dead letters (the inference
 /// service's names for them, where it runs), created at start and protected from deletion.
@@ -143,15 +155,29 @@ impl Lab {
             Some(kafka) => (kafka.clone(), None),
             None => {
                 let storage = config.data_dir.clone().map_or(Storage::Memory, Storage::Directory);
-                let broker = EmbeddedBroker::start(config.broker_addr, config.advertise.as_deref(), storage).await?;
+                let broker =
+                    EmbeddedBroker::start_with(config.broker_addr, config.advertise.as_deref(), storage, config.engine)
+                        .await?;
                 (KafkaConfig::new(broker.bootstrap()), Some(broker))
             }
         };
         let ready = kafka.clone();
         tokio::task::spawn_blocking(move || wait_ready(&ready, Duration::from_secs(30))).await??;
         let topics: Vec<&str> = config.access.lab_topics.iter().map(String::as_str).collect();
-        ensure_topics(&kafka, &topics, config.partitions).await?;
+        let (ms, bytes) = (LAB_RETENTION.as_millis().to_string(), config.lab_retention_bytes.to_string());
+        let settings = [("retention.ms", ms.as_str()), ("retention.bytes", bytes.as_str())];
+        ensure_topics_with(&kafka, &topics, config.partitions, &settings).await?;
         Ok(Lab { kafka, broker, config: config.clone() })
+    }
+
+    /// What the lab's own topics keep, in words.
+    fn lab_topics_keep(&self) -> String {
+        let days = LAB_RETENTION.as_secs() / 86_400;
+        let day = if days == 1 { "1 day".to_owned() } else { format!("{days} days") };
+        match self.config.lab_retention_bytes {
+            b if b < 0 => format!("{day}, no size limit"),
+            b => format!("{day}, at most {} MiB per partition", b >> 20),
+        }
     }
 
     /// Serves the web app on `listener` until `shutdown` is triggered, then stops the lab's
@@ -182,6 +208,11 @@ impl Lab {
             model_version: self.config.model.version().to_owned(),
             inference_running: inference.is_some(),
             generator: generator.clone(),
+            logs: self.broker.as_ref().and_then(EmbeddedBroker::logs).map(|logs| {
+                let kept =
+                    format!("the lab's topics {}; others {}", self.lab_topics_keep(), logs.defaults().describe());
+                (logs, kept)
+            }),
             period: Duration::from_secs(1),
         }
         .spawn(clients.child());

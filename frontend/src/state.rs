@@ -5,8 +5,8 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 use streamlab_wire::{
-    CheckReport, GeneratorStatus, GroupInfo, InferenceStatus, RATE_HISTORY, RateSample, RecordView, ServerMessage,
-    TopicInfo, Whoami,
+    BrokerStorage, CheckReport, GeneratorStatus, GroupInfo, InferenceStatus, RATE_HISTORY, RateSample, RecordView,
+    ServerMessage, TopicInfo, Whoami,
 };
 use yew::prelude::*;
 
@@ -45,6 +45,8 @@ pub struct Lab {
     pub history: Rc<VecDeque<RateSample>>,
     pub inference: Option<InferenceStatus>,
     pub generator: Option<GeneratorStatus>,
+    /// What the embedded broker holds; `None` with another cluster.
+    pub storage: Option<BrokerStorage>,
     pub error: Option<String>,
     pub streams: Rc<BTreeMap<u32, Stream>>,
     /// The newest check of the watched exercise.
@@ -63,6 +65,7 @@ impl Default for Lab {
             history: Rc::default(),
             inference: None,
             generator: None,
+            storage: None,
             error: None,
             streams: Rc::default(),
             check: None,
@@ -114,6 +117,7 @@ impl Reducible for Lab {
                 }
                 ServerMessage::Inference { status } => next.inference = Some(status),
                 ServerMessage::Generator { status } => next.generator = Some(status),
+                ServerMessage::Storage { storage } => next.storage = Some(storage),
                 ServerMessage::Records { batches } => {
                     let streams = Rc::make_mut(&mut next.streams);
                     // Only streams a view still shows (created by `subscribed`): a frame

@@ -32,7 +32,17 @@ pub fn validate_topic_name(name: &str) -> Result<(), TopicError> {
 
 /// Creates the topics that do not exist yet; existing ones are left as they are.
 pub async fn ensure_topics(config: &KafkaConfig, topics: &[&str], partitions: i32) -> Result<(), TopicError> {
-    for r in create(config, topics, partitions, 1).await? {
+    ensure_topics_with(config, topics, partitions, &[]).await
+}
+
+/// [`ensure_topics`], a topic created now getting the topic configs `settings`.
+pub async fn ensure_topics_with(
+    config: &KafkaConfig,
+    topics: &[&str],
+    partitions: i32,
+    settings: &[(&str, &str)],
+) -> Result<(), TopicError> {
+    for r in create(config, topics, partitions, 1, settings).await? {
         match r {
             Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
             Err((topic, code)) => return Err(TopicError::Broker(format!("cannot create topic {topic}: {code}"))),
@@ -58,7 +68,7 @@ pub async fn create_replicated_topic(
     if !(1..=1000).contains(&partitions) {
         return Err(TopicError::InvalidPartitions(partitions));
     }
-    match create(config, &[name], partitions, replicas).await?.into_iter().next() {
+    match create(config, &[name], partitions, replicas, &[]).await?.into_iter().next() {
         Some(Ok(_)) | None => Ok(()),
         Some(Err((_, RDKafkaErrorCode::TopicAlreadyExists))) => Err(TopicError::Exists(name.to_owned())),
         Some(Err((_, code))) => Err(TopicError::Broker(code.to_string())),
@@ -72,10 +82,17 @@ async fn create(
     topics: &[&str],
     partitions: i32,
     replicas: i32,
+    settings: &[(&str, &str)],
 ) -> Result<CreateResults, TopicError> {
     let admin = config.admin().map_err(|e| TopicError::Broker(format!("cannot create a Kafka admin client: {e}")))?;
-    let new: Vec<NewTopic> =
-        topics.iter().map(|t| NewTopic::new(t, partitions, TopicReplication::Fixed(replicas))).collect();
+    let new: Vec<NewTopic> = topics
+        .iter()
+        .map(|t| {
+            settings
+                .iter()
+                .fold(NewTopic::new(t, partitions, TopicReplication::Fixed(replicas)), |n, (k, v)| n.set(k, v))
+        })
+        .collect();
     admin.create_topics(&new, &options()).await.map_err(|e| TopicError::Broker(e.to_string()))
 }
 

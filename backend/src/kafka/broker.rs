@@ -5,10 +5,14 @@
 //! transactional id is refused), no automatic topic creation, and clients on old
 //! librdkafka (Debian's kcat, 2.0.2) fail the handshake.
 
+use super::log::{self, LogStorage};
 use anyhow::Context;
-use std::net::{SocketAddr, TcpListener};
+use nisshi_broker::coordinator::group::administrator::{Controller, GroupCoordinatorConfig};
+use nisshi_storage::{ArcDynStorage, BrokerRegistrationRequest, Storage as _, StorageContainer};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 use thiserror::Error;
 use tokio::task::JoinHandle;
 use url::Url;
@@ -18,7 +22,8 @@ use url::Url;
 pub enum Storage {
     /// Gone when the process exits.
     Memory,
-    /// A SQLite file `lab.db` in this directory, kept across restarts.
+    /// Kept across restarts in this directory: records in `logs/`, one log per partition,
+    /// and topics, groups and offsets in the SQLite file `metadata.db`.
     Directory(PathBuf),
 }
 
@@ -43,6 +48,23 @@ pub enum BrokerError {
     NoAdvertisedHost { addr: SocketAddr },
     #[error("cannot advertise `{host}` to clients: {reason}")]
     Advertise { host: String, reason: String },
+    #[error(
+        "--data-dir {} was written by an earlier streamlab, which kept records in lab.db; this one \
+         keeps them in logs/ and cannot read that file. Start with a new --data-dir (or move lab.db away).",
+        dir.display()
+    )]
+    OldDataDir { dir: PathBuf },
+}
+
+/// Which engine keeps the records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Engine {
+    /// streamlab's log per partition ([`super::log`]).
+    #[default]
+    Logs,
+    /// nisshi's own engines (dynostore in memory, SQLite on disk), which list every stored
+    /// batch on each fetch: kept only so that the bench can compare the two in one run.
+    Nisshi,
 }
 
 /// A running embedded broker; dropping it stops the broker.
@@ -50,7 +72,12 @@ pub struct EmbeddedBroker {
     addr: SocketAddr,
     /// `host:port` as clients are told to connect.
     advertised: String,
+    /// The logs, with [`Engine::Logs`].
+    storage: Option<Arc<LogStorage>>,
+    /// The accept loop and its connections.
     task: JoinHandle<()>,
+    /// Retention and the metadata store's upkeep.
+    upkeep: Option<JoinHandle<()>>,
 }
 
 impl EmbeddedBroker {
@@ -58,58 +85,57 @@ impl EmbeddedBroker {
     /// accepts connections. Clients are told to connect to `advertise` (a host name or
     /// address; the listening address when `None`) on the listening port.
     pub async fn start(addr: SocketAddr, advertise: Option<&str>, storage: Storage) -> anyhow::Result<Self> {
-        let addr = reserve(addr)?;
+        Self::start_with(addr, advertise, storage, Engine::Logs).await
+    }
+
+    /// [`Self::start`] with the records kept by `engine`.
+    pub async fn start_with(
+        addr: SocketAddr,
+        advertise: Option<&str>,
+        storage: Storage,
+        engine: Engine,
+    ) -> anyhow::Result<Self> {
+        if engine == Engine::Nisshi {
+            return start_nisshi(addr, advertise, storage).await;
+        }
+        let listener = bind(addr)?;
+        let addr = listener.local_addr().map_err(|source| BrokerError::Bind { addr, source })?;
         let advertised = advertised(addr, advertise)?;
-        let listener = Url::parse(&format!("tcp://{addr}")).expect("valid url");
         let advertised_url = Url::parse(&format!("tcp://{advertised}"))
             .map_err(|e| BrokerError::Advertise { host: advertised.clone(), reason: e.to_string() })?;
-        let storage_url = storage_url(&storage)?;
-        // `builder()` does not depend on the broker's type parameters; name the ones `build`
-        // returns.
-        type Broker = nisshi_broker::broker::Broker<
-            nisshi_broker::coordinator::group::administrator::Controller<nisshi_storage::ArcDynStorage>,
-            nisshi_storage::ArcDynStorage,
-        >;
-        let broker = Broker::builder()
-            .node_id(1)
-            .cluster_id("streamlab")
-            .incarnation_id(uuid::Uuid::new_v4())
+        let (meta_url, logs) = storage_places(&storage)?;
+        let mut builder = StorageContainer::builder();
+        builder.with_factory(Arc::new(nisshi_storage_dynostore::MemoryEngineFactory));
+        builder.with_factory(Arc::new(nisshi_storage_sql::LiteEngineFactory));
+        let meta = builder
+            .cluster_id(CLUSTER_ID)
+            .node_id(NODE_ID)
             .advertised_listener(advertised_url)
-            .storage(storage_url)
-            .listener(listener)
+            .storage(meta_url)
             .silent(true)
             .build()
             .await
             .map_err(|e| BrokerError::Broker(e.to_string()))?;
-
-        // `serve` rather than `main`: main installs its own SIGINT/SIGTERM handlers, which
-        // would take Ctrl-C away from the rest of the lab.
-        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
-        let task = tokio::spawn(async move {
-            let mut broker = broker;
-            let result = broker.serve(tokio::time::Instant::now()).await;
-            let _ = ready_tx.send(result.as_ref().map_err(|e| e.to_string()).err());
-            if let Err(e) = result {
-                tracing::error!(error = %e, "embedded broker stopped");
-            }
-        });
-        let mut ready_rx = ready_rx;
-        // The listener is bound inside `serve`; wait until it answers.
-        for _ in 0..200 {
-            if let Ok(Some(err)) = ready_rx.try_recv() {
-                if err.contains("in use") {
-                    return Err(BrokerError::AddrInUse { addr }.into());
-                }
-                return Err(BrokerError::Broker(err).into());
-            }
-            if tokio::net::TcpStream::connect(addr).await.is_ok() {
-                tracing::info!(%addr, storage = ?storage, "embedded broker listening");
-                return Ok(EmbeddedBroker { addr, advertised, task });
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        task.abort();
-        anyhow::bail!("the embedded broker did not start listening on {addr} within 5 s")
+        let defaults = log::Defaults::for_storage(logs.is_some());
+        let logs = LogStorage::open(meta, logs, defaults).await.map_err(|e| BrokerError::Broker(e.to_string()))?;
+        let engine: ArcDynStorage = logs.clone();
+        engine
+            .register_broker(BrokerRegistrationRequest {
+                broker_id: NODE_ID,
+                cluster_id: CLUSTER_ID.to_owned(),
+                incarnation_id: uuid::Uuid::new_v4(),
+                rack: None,
+            })
+            .await
+            .map_err(|e| BrokerError::Broker(e.to_string()))?;
+        let groups = Controller::new(engine.clone(), GroupCoordinatorConfig::default());
+        // The connections' services, built once to fail here rather than per connection.
+        nisshi_broker::service::services(CLUSTER_ID, groups.clone(), engine.clone(), None)
+            .map_err(|e| BrokerError::Broker(e.to_string()))?;
+        let task = tokio::spawn(accept(listener, groups, engine.clone()));
+        let upkeep = tokio::spawn(upkeep(logs.clone(), engine));
+        tracing::info!(%addr, storage = ?storage, "embedded broker listening");
+        Ok(EmbeddedBroker { addr, advertised, storage: Some(logs), task, upkeep: Some(upkeep) })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -119,6 +145,11 @@ impl EmbeddedBroker {
     /// The bootstrap address for clients: the advertised one.
     pub fn bootstrap(&self) -> String {
         self.advertised.clone()
+    }
+
+    /// The broker's logs: what they hold, for the overview and `/metrics`.
+    pub fn logs(&self) -> Option<Arc<LogStorage>> {
+        self.storage.clone()
     }
 
     /// Whether clients on other machines can connect: the broker listens beyond loopback
@@ -131,12 +162,16 @@ impl EmbeddedBroker {
 }
 
 impl EmbeddedBroker {
-    /// Stops the broker and waits until its task is gone, so that its storage (the SQLite
-    /// file) is closed before the process exits. Stop the broker's clients first: a client
-    /// left behind logs every refused reconnection.
+    /// Stops the broker and waits until its connections are gone, so that its storage is
+    /// closed before the process exits. Stop the broker's clients first: a client left
+    /// behind logs every refused reconnection.
     pub async fn stop(mut self) {
         self.task.abort();
         let _ = (&mut self.task).await;
+        if let Some(upkeep) = &mut self.upkeep {
+            upkeep.abort();
+            let _ = upkeep.await;
+        }
         tracing::debug!(addr = %self.addr, "embedded broker stopped");
     }
 }
@@ -144,6 +179,121 @@ impl EmbeddedBroker {
 impl Drop for EmbeddedBroker {
     fn drop(&mut self) {
         self.task.abort();
+        if let Some(upkeep) = &self.upkeep {
+            upkeep.abort();
+        }
+    }
+}
+
+/// The broker as nisshi runs it, on its own engines (see [`Engine::Nisshi`]).
+async fn start_nisshi(addr: SocketAddr, advertise: Option<&str>, storage: Storage) -> anyhow::Result<EmbeddedBroker> {
+    let addr = bind(addr)?.local_addr().map_err(|source| BrokerError::Bind { addr, source })?;
+    let advertised = advertised(addr, advertise)?;
+    let advertised_url = Url::parse(&format!("tcp://{advertised}"))
+        .map_err(|e| BrokerError::Advertise { host: advertised.clone(), reason: e.to_string() })?;
+    let url = match &storage {
+        Storage::Memory => Url::parse("memory://streamlab/").expect("valid url"),
+        Storage::Directory(dir) => {
+            std::fs::create_dir_all(dir).with_context(|| format!("cannot create --data-dir {}", dir.display()))?;
+            sqlite_url(&std::path::absolute(dir)?.join("nisshi.db"))
+        }
+    };
+    // `builder()` does not depend on the broker's type parameters; name the ones `build` returns.
+    type Broker = nisshi_broker::broker::Broker<Controller<ArcDynStorage>, ArcDynStorage>;
+    let broker = Broker::builder()
+        .node_id(NODE_ID)
+        .cluster_id(CLUSTER_ID)
+        .incarnation_id(uuid::Uuid::new_v4())
+        .advertised_listener(advertised_url)
+        .storage(url)
+        .listener(Url::parse(&format!("tcp://{addr}")).expect("valid url"))
+        .silent(true)
+        .build()
+        .await
+        .map_err(|e| BrokerError::Broker(e.to_string()))?;
+    // `serve` rather than `main`: main installs its own SIGINT/SIGTERM handlers.
+    let task = tokio::spawn(async move {
+        let mut broker = broker;
+        if let Err(e) = broker.serve(tokio::time::Instant::now()).await {
+            tracing::error!(error = %e, "embedded broker stopped");
+        }
+    });
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            return Ok(EmbeddedBroker { addr, advertised, storage: None, task, upkeep: None });
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    task.abort();
+    anyhow::bail!("the embedded broker did not start listening on {addr} within 5 s")
+}
+
+const CLUSTER_ID: &str = "streamlab";
+const NODE_ID: i32 = 1;
+
+/// Binds the broker's port (0: a free one), with an error that says what to do when it is
+/// taken.
+fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, BrokerError> {
+    let std = match std::net::TcpListener::bind(addr) {
+        Ok(l) => l,
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => return Err(BrokerError::AddrInUse { addr }),
+        Err(source) => return Err(BrokerError::Bind { addr, source }),
+    };
+    std.set_nonblocking(true).map_err(|source| BrokerError::Bind { addr, source })?;
+    tokio::net::TcpListener::from_std(std).map_err(|source| BrokerError::Bind { addr, source })
+}
+
+/// Serves each client's connection with nisshi's Kafka protocol services, until aborted
+/// (which ends every connection with it).
+async fn accept(listener: tokio::net::TcpListener, groups: Controller<ArcDynStorage>, storage: ArcDynStorage) {
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // Out of file descriptors, say: wait rather than spin.
+                tracing::warn!(error = %e, "the embedded broker cannot accept a connection");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let service = match nisshi_broker::service::services(CLUSTER_ID, groups.clone(), storage.clone(), None) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "the embedded broker cannot serve a connection");
+                continue;
+            }
+        };
+        connections.spawn(async move {
+            let stream = rama::tcp::TcpStream::from_tokio_tcp_stream(stream, rama::extensions::Extensions::default());
+            if let Err(e) = rama::Service::serve(&service, stream).await {
+                tracing::debug!(%peer, error = %e, "a client's connection ended");
+            }
+        });
+        // Finished connections are reaped as new ones come, so the set stays small.
+        while connections.try_join_next().is_some() {}
+    }
+}
+
+/// Every few seconds, each topic's retention; every ten minutes, the metadata store's own
+/// upkeep (nisshi's broker does the same).
+async fn upkeep(logs: Arc<LogStorage>, engine: ArcDynStorage) {
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut last_maintain = std::time::Instant::now();
+    loop {
+        tick.tick().await;
+        let freed = logs.retain(SystemTime::now()).await;
+        if freed > 0 {
+            tracing::debug!(freed, "retention deleted old segments");
+        }
+        if last_maintain.elapsed() >= Duration::from_secs(600) {
+            last_maintain = std::time::Instant::now();
+            if let Err(e) = engine.maintain(SystemTime::now()).await {
+                tracing::debug!(error = %e, "metadata upkeep failed");
+            }
+        }
     }
 }
 
@@ -165,23 +315,19 @@ fn advertised(addr: SocketAddr, advertise: Option<&str>) -> Result<String, Broke
     Ok(format!("{host}:{}", addr.port()))
 }
 
-/// Checks that `addr` is free (nisshi's own error would only say "in use" deep in a log)
-/// and resolves port 0 to a concrete free port, which the broker must advertise.
-fn reserve(addr: SocketAddr) -> Result<SocketAddr, BrokerError> {
-    match TcpListener::bind(addr) {
-        Ok(l) => Ok(l.local_addr().map_err(|source| BrokerError::Bind { addr, source })?),
-        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Err(BrokerError::AddrInUse { addr }),
-        Err(source) => Err(BrokerError::Bind { addr, source }),
-    }
-}
-
-fn storage_url(storage: &Storage) -> anyhow::Result<Url> {
+/// The metadata store's URL and the directory of the logs (`None`: in memory). With
+/// `--data-dir`, metadata is in `DIR/metadata.db` (SQLite) and records in `DIR/logs/`.
+fn storage_places(storage: &Storage) -> anyhow::Result<(Url, Option<PathBuf>)> {
     match storage {
-        Storage::Memory => Ok(Url::parse("memory://streamlab/").expect("valid url")),
+        Storage::Memory => Ok((Url::parse("memory://streamlab/").expect("valid url"), None)),
         Storage::Directory(dir) => {
             std::fs::create_dir_all(dir).with_context(|| format!("cannot create --data-dir {}", dir.display()))?;
-            let file = std::path::absolute(dir)?.join("lab.db");
-            Ok(sqlite_url(&file))
+            let dir = std::path::absolute(dir)?;
+            // Before this engine, records were kept in `lab.db`; they cannot be read now.
+            if dir.join("lab.db").exists() && !dir.join("logs").exists() {
+                return Err(BrokerError::OldDataDir { dir }.into());
+            }
+            Ok((sqlite_url(&dir.join("metadata.db")), Some(dir.join("logs"))))
         }
     }
 }

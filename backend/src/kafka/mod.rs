@@ -2,6 +2,7 @@
 //!
 //! - [`config`]: how clients are configured (`--brokers`, `-X`).
 //! - [`broker`]: the embedded broker and the address it advertises.
+//! - [`log`]: the embedded broker's storage of records, a log per partition.
 //! - [`metadata`]: reading the cluster: brokers, topics, watermarks.
 //! - [`admin`]: creating and deleting topics (the one place that does).
 //! - [`groups`]: consumer groups, their offsets and lag; resetting them.
@@ -20,6 +21,7 @@ pub mod config;
 pub mod delivery;
 pub mod doctor;
 pub mod groups;
+pub mod log;
 pub mod metadata;
 pub mod records;
 

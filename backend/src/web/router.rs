@@ -75,7 +75,28 @@ async fn healthz() -> &'static str {
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    prometheus(&state.metrics)
+    let mut text = state.metrics.render();
+    if let Some(s) = state.feeds.storage.borrow().as_ref() {
+        text.push_str(&storage_metrics(s));
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
+}
+
+/// The embedded broker's logs as Prometheus gauges (sampled once a second).
+fn storage_metrics(s: &streamlab_wire::BrokerStorage) -> String {
+    let place = if s.on_disk { "disk" } else { "memory" };
+    format!(
+        "# HELP streamlab_broker_stored_bytes Bytes of records the embedded broker holds.\n\
+         # TYPE streamlab_broker_stored_bytes gauge\n\
+         streamlab_broker_stored_bytes{{storage=\"{place}\"}} {}\n\
+         # HELP streamlab_broker_stored_records Records the embedded broker holds.\n\
+         # TYPE streamlab_broker_stored_records gauge\n\
+         streamlab_broker_stored_records {}\n\
+         # HELP streamlab_broker_partitions Partitions the embedded broker holds records of.\n\
+         # TYPE streamlab_broker_partitions gauge\n\
+         streamlab_broker_partitions {}\n",
+        s.bytes, s.records, s.partitions
+    )
 }
 
 fn prometheus(metrics: &InferenceMetrics) -> impl IntoResponse + use<> {

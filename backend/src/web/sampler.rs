@@ -8,6 +8,7 @@
 use crate::inference::InferenceMetrics;
 use crate::inference::metrics::quantile_of;
 use crate::kafka::groups::GroupReader;
+use crate::kafka::log::LogStorage;
 use crate::kafka::metadata::ClusterReader;
 use crate::load::generator::Generator;
 use crate::shutdown::Shutdown;
@@ -15,12 +16,16 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use streamlab_wire::{GroupInfo, InferenceStatus, LatencyBucket, Percentiles, RATE_HISTORY, RateSample, TopicInfo};
+use streamlab_wire::{
+    BrokerStorage, GroupInfo, InferenceStatus, LatencyBucket, Percentiles, RATE_HISTORY, RateSample, TopicInfo,
+};
 use tokio::sync::{broadcast, watch};
 
 /// What the sampler publishes; the web sessions hold receivers.
 pub struct Feeds {
     pub topics: watch::Receiver<Vec<TopicInfo>>,
+    /// What the embedded broker holds (`None` with another cluster).
+    pub storage: watch::Receiver<Option<BrokerStorage>>,
     pub groups: watch::Receiver<Vec<GroupInfo>>,
     pub inference: watch::Receiver<InferenceStatus>,
     pub rates: broadcast::Sender<RateSample>,
@@ -103,14 +108,30 @@ pub struct Sampler {
     pub model_version: String,
     pub inference_running: bool,
     pub generator: Arc<Generator>,
+    /// The embedded broker's logs, when the lab runs its own broker, and what they keep in
+    /// words.
+    pub logs: Option<(Arc<LogStorage>, String)>,
     pub period: Duration,
 }
 
 impl Sampler {
+    fn storage(&self) -> Option<BrokerStorage> {
+        let (logs, kept) = self.logs.as_ref()?;
+        let usage = logs.usage();
+        Some(BrokerStorage {
+            on_disk: usage.on_disk,
+            bytes: usage.bytes,
+            records: usage.records,
+            partitions: usage.partitions,
+            kept: kept.clone(),
+        })
+    }
+
     /// Starts sampling; the task ends when `shutdown` is triggered.
     pub fn spawn(self, shutdown: Shutdown) -> (Arc<Feeds>, tokio::task::JoinHandle<()>) {
         let (topics_tx, topics) = watch::channel(Vec::new());
         let (groups_tx, groups) = watch::channel(Vec::new());
+        let (storage_tx, storage) = watch::channel(self.storage());
         let (inference_tx, inference) = watch::channel(InferenceStatus {
             running: self.inference_running,
             model_version: self.model_version.clone(),
@@ -118,6 +139,7 @@ impl Sampler {
         });
         let feeds = Arc::new(Feeds {
             topics,
+            storage,
             groups,
             inference,
             rates: broadcast::channel(64).0,
@@ -198,6 +220,15 @@ impl Sampler {
                 }
                 latency.push_back(self.metrics.latency.counts());
                 inference_tx.send_replace(self.inference_status(predictions_per_s, &latency));
+                let now = self.storage();
+                storage_tx.send_if_modified(|s| {
+                    if *s != now {
+                        *s = now;
+                        true
+                    } else {
+                        false
+                    }
+                });
                 self.generator.tick();
             }
         });

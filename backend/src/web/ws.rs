@@ -68,6 +68,7 @@ async fn session(mut socket: WebSocket, state: AppState, caller: Caller) {
     };
     let (mut topics, mut groups, mut inference, mut generator) =
         (feeds.topics.clone(), feeds.groups.clone(), feeds.inference.clone(), state.generator.subscribe());
+    let mut storage = feeds.storage.clone();
     let mut rates = feeds.rates.subscribe();
     let opening = [
         ServerMessage::Hello {
@@ -85,7 +86,8 @@ async fn session(mut socket: WebSocket, state: AppState, caller: Caller) {
         ServerMessage::Inference { status: inference.borrow_and_update().clone() },
         ServerMessage::Generator { status: state.generator.status() },
     ];
-    for m in &opening {
+    let held = storage.borrow_and_update().clone().map(|storage| ServerMessage::Storage { storage });
+    for m in opening.iter().chain(&held) {
         if !send(&mut socket, m).await {
             return;
         }
@@ -119,6 +121,11 @@ async fn session(mut socket: WebSocket, state: AppState, caller: Caller) {
             r = inference.changed() => match r {
                 Ok(()) => text(&ServerMessage::Inference { status: inference.borrow_and_update().clone() }),
                 Err(_) => return,
+            },
+            r = storage.changed() => match (r, storage.borrow_and_update().clone()) {
+                (Ok(()), Some(storage)) => text(&ServerMessage::Storage { storage }),
+                (Ok(()), None) => continue,
+                (Err(_), _) => return,
             },
             r = generator.changed() => match r {
                 Ok(()) => text(&ServerMessage::Generator { status: generator.borrow_and_update().clone() }),

@@ -93,6 +93,15 @@ async fn every_page_shows_the_live_lab() {
             "inference running",
         )
         .await;
+    // What the broker holds grows with the generator's requests, and says what it keeps.
+    browser
+        .wait_for(
+            "const t = document.querySelector('#broker-storage')?.textContent || ''; \
+             return /holds [1-9][0-9.k]* records/.test(t) && t.includes('in memory') && t.includes('1 day')",
+            long,
+            "the broker's storage line",
+        )
+        .await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     browser.screenshot(&shot("overview")).await;
 

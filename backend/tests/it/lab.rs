@@ -179,7 +179,8 @@ async fn data_dir_keeps_topics_across_restarts() {
             .await
             .unwrap();
     }
-    assert!(dir.join("lab.db").exists(), "the SQLite file is in --data-dir");
+    assert!(dir.join("metadata.db").exists(), "topics, groups and offsets are in --data-dir");
+    assert!(dir.join("logs").is_dir(), "the partitions' logs are in --data-dir");
     let _again = spawn_streamlab(&args);
     assert!(broker_topics(&broker).contains(&"kept_topic".to_owned()));
     let _ = std::fs::remove_dir_all(&dir);

@@ -20,6 +20,7 @@
 //! - [`python_clients`]: the course's Python clients against the embedded broker.
 //! - [`python_solutions`]: each exercise solved in Python from its README, then graded.
 //! - [`rpk_steps`]: the course's rpk steps as `streamlab` commands.
+//! - [`storage`]: the embedded broker's logs: kill -9, retention, what the lab shows of them.
 //!
 //! [`support`] holds what they share.
 //!
@@ -49,4 +50,5 @@ mod layout;
 mod python_clients;
 mod python_solutions;
 mod rpk_steps;
+mod storage;
 mod support;

@@ -359,6 +359,21 @@ pub struct Percentiles {
     pub p99: Option<f64>,
 }
 
+/// What the embedded broker's logs hold, and what it keeps of them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct BrokerStorage {
+    /// Records held: in memory, or on disk with `--data-dir`.
+    pub on_disk: bool,
+    /// Bytes the records take.
+    pub bytes: u64,
+    /// Records held, over every partition.
+    pub records: i64,
+    pub partitions: usize,
+    /// What the topics keep, in words ("the lab's topics 1 day, at most 128 MiB per partition;
+    /// others 7 days, no size limit").
+    pub kept: String,
+}
+
 /// The lab's inference service at a glance.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct InferenceStatus {
@@ -624,6 +639,11 @@ pub enum ServerMessage {
     },
     Generator {
         status: GeneratorStatus,
+    },
+    /// What the embedded broker holds (not sent when the lab uses another cluster): when the
+    /// socket opens and whenever it changes, at most once a second.
+    Storage {
+        storage: BrokerStorage,
     },
     /// A subscription is live.
     Subscribed {

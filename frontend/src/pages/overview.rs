@@ -37,6 +37,12 @@ pub fn overview() -> Html {
                     <h3>{ "Broker" }</h3>
                     <p><code id="broker">{ broker }</code></p>
                     <p class="muted">{ format!("{} topics", lab.topics.len()) }</p>
+                    if let Some(s) = &lab.storage {
+                        <p class="muted" id="broker-storage" title="what a topic keeps unless it sets retention.ms or retention.bytes">
+                            { format!("holds {} records, {} {}; keeps {}", format_number(s.records as f64), bytes(s.bytes),
+                                if s.on_disk { "on disk" } else { "in memory" }, s.kept) }
+                        </p>
+                    }
                 </div>
                 <div class="card">
                     <h3>{ "Inference" }</h3>
@@ -252,5 +258,15 @@ fn doctor() -> Html {
                 },
             } }
         </div>
+    }
+}
+
+/// A size in the unit that reads best.
+fn bytes(n: u64) -> String {
+    match n {
+        n if n >= 10 << 30 => format!("{} GiB", n >> 30),
+        n if n >= 10 << 20 => format!("{} MiB", n >> 20),
+        n if n >= 10 << 10 => format!("{} KiB", n >> 10),
+        n => format!("{n} B"),
     }
 }

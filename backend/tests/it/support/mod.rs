@@ -207,6 +207,8 @@ pub async fn serve_lab_opts(options: LabOptions) -> (std::net::SocketAddr, StopO
         broker_addr: options.broker,
         advertise: options.advertise,
         data_dir: None,
+        engine: Default::default(),
+        lab_retention_bytes: 128 << 20,
         partitions: 3,
         inference: options.inference.then(Default::default),
         model: std::sync::Arc::new(streamlab_model::Artifact::shipped().unwrap()),

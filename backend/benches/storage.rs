@@ -1,0 +1,371 @@
+//! `cargo bench -p streamlab --bench storage [-- --max N] [-- --rounds-secs S]`
+//!
+//! Does the lab stay real-time as it fills? Each row runs the lab (`streamlab`, the binary) as a
+//! class does: its inference service on, the requests written by default producers, one
+//! record per batch. For each engine (streamlab's logs; nisshi's own engines, which list every
+//! stored batch on each fetch) in memory and with `--data-dir`:
+//!
+//! 1. the request topic is filled with N requests in one-record batches (N = 0, 50,000,
+//!    1,000,000, 10,000,000; up to `--max`; nisshi's engines stop at 50,000: at 1,000,000 one
+//!    of their fetches reads a million objects), which the service answers;
+//! 2. request → prediction latency, as an outside subscriber (`fetch.wait.max.ms=10`) sees it:
+//!    the time it receives a prediction minus its request's timestamp, p50 and p99, at 200
+//!    and 2,000 requests/s, each for `--rounds-secs` (10) seconds;
+//! 3. the lab's CPU while idle (its own consumers and ten idle consumer groups, librdkafka's
+//!    defaults), as a share of one core over 10 s, and its resident memory.
+//!
+//! Then, per engine, `--data-dir` produce throughput: 2,000,000 requests from one producer
+//! batching as librdkafka does by default. Prints one table of each.
+
+use rdkafka::TopicPartitionList;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use std::collections::HashMap;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use streamlab::kafka::KafkaConfig;
+use streamlab_model::MushroomFeatures;
+use streamlab_wire::topics::{PREDICTIONS, REQUESTS};
+
+fn arg(name: &str, default: f64) -> f64 {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A process's CPU seconds so far (user + system), from /proc.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+fn resident_mb(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
+/// The lab, run as its users run it.
+struct Lab {
+    child: Child,
+    kafka: KafkaConfig,
+    data_dir: Option<std::path::PathBuf>,
+}
+
+impl Lab {
+    fn start(engine: &str, on_disk: bool) -> Lab {
+        let (broker, web) = (format!("127.0.0.1:{}", free_port()), format!("127.0.0.1:{}", free_port()));
+        let data_dir =
+            on_disk.then(|| std::env::temp_dir().join(format!("streamlab-storage-bench-{}", uuid::Uuid::new_v4())));
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_streamlab"));
+        // Every request and prediction kept, so that the rows hold what they say they hold.
+        cmd.args([
+            "--broker-addr",
+            &broker,
+            "--web-addr",
+            &web,
+            "--broker-engine",
+            engine,
+            "--lab-retention-bytes",
+            "-1",
+        ]);
+        if let Some(d) = &data_dir {
+            cmd.arg("--data-dir").arg(d);
+        }
+        let child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("streamlab starts");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while std::net::TcpStream::connect(&web).is_err() {
+            assert!(Instant::now() < deadline, "the lab did not start");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        Lab { child, kafka: KafkaConfig::new(broker), data_dir }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if let Some(d) = &self.data_dir {
+            let _ = std::fs::remove_dir_all(d);
+        }
+    }
+}
+
+fn request(i: u64) -> Vec<u8> {
+    let f = MushroomFeatures::new([
+        (i * 37 % 1500) as f64,
+        (i % 7) as f64,
+        (i / 7 % 7) as f64,
+        (i % 12) as f64,
+        (i % 300) as f64 / 100.0,
+        (i * 53 % 3000) as f64,
+        (i % 13) as f64,
+        [0.027372133, 0.888450288, 0.943194554, 1.804272709][(i % 4) as usize],
+    ])
+    .unwrap();
+    f.to_json().to_string().into_bytes()
+}
+
+/// A default producer as a student's client is one, except that each record is its own batch
+/// (what a producer sending one record at a time, or at a low rate, stores).
+fn one_per_batch(kafka: &KafkaConfig) -> BaseProducer {
+    kafka.client().set("linger.ms", "0").set("batch.num.messages", "1").create().unwrap()
+}
+
+/// Fills the request topic with `n` requests, one record per batch. Returns records/s written.
+fn fill(kafka: &KafkaConfig, n: u64) -> f64 {
+    if n == 0 {
+        return 0.0;
+    }
+    let started = Instant::now();
+    // Several producers: each keeps a few one-record requests in flight per partition.
+    let producers = 4;
+    std::thread::scope(|s| {
+        for p in 0..producers {
+            s.spawn(move || {
+                let producer = one_per_batch(kafka);
+                let mut i = p;
+                while i < n {
+                    let value = request(i);
+                    let key = format!("fill-{i}");
+                    let mut record = BaseRecord::to(REQUESTS).key(&key).payload(&value);
+                    loop {
+                        match producer.send(record) {
+                            Ok(()) => break,
+                            Err((_, back)) => {
+                                record = back;
+                                producer.poll(Duration::from_millis(5));
+                            }
+                        }
+                    }
+                    producer.poll(Duration::ZERO);
+                    i += producers;
+                }
+                producer.flush(Duration::from_secs(600)).unwrap();
+            });
+        }
+    });
+    n as f64 / started.elapsed().as_secs_f64()
+}
+
+/// Waits until the lab's service has committed `n` requests (every one written so far).
+fn wait_answered(kafka: &KafkaConfig, n: u64) {
+    let c: BaseConsumer = kafka.client().set("group.id", "streamlab-inference").create().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(3600);
+    loop {
+        let md = c.fetch_metadata(Some(REQUESTS), Duration::from_secs(10)).unwrap();
+        let mut tpl = TopicPartitionList::new();
+        for p in md.topics()[0].partitions() {
+            tpl.add_partition(REQUESTS, p.id());
+        }
+        let done: i64 = c
+            .committed_offsets(tpl, Duration::from_secs(10))
+            .map(|t| t.elements().iter().filter_map(|e| e.offset().to_raw()).filter(|o| *o >= 0).sum())
+            .unwrap_or(0);
+        if done as u64 >= n {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the service answered {done} of {n} within an hour");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// p50 and p99 (ms) of request → prediction at `rate`/s for `seconds`, seen by an outside
+/// subscriber; and how many of the requests were answered in time.
+fn latency(kafka: &KafkaConfig, rate: u64, seconds: u64, tag: &str) -> (f64, f64, f64) {
+    let subscriber: BaseConsumer = kafka
+        .client()
+        .set("group.id", format!("bench-subscriber-{}", uuid::Uuid::new_v4()))
+        .set("auto.offset.reset", "latest")
+        .set("fetch.wait.max.ms", "10")
+        .create()
+        .unwrap();
+    subscriber.subscribe(&[PREDICTIONS]).unwrap();
+    // Until the subscriber holds its partitions, it would miss predictions.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while subscriber.assignment().map_or(0, |a| a.count()) == 0 && Instant::now() < deadline {
+        subscriber.poll(Duration::from_millis(50));
+    }
+    subscriber.poll(Duration::from_millis(500));
+    let stop = Arc::new(AtomicBool::new(false));
+    let n = rate * seconds;
+    let prefix = format!("{tag}-{}-", uuid::Uuid::new_v4());
+    let seen = std::thread::scope(|s| {
+        let stop2 = stop.clone();
+        let prefix2 = prefix.clone();
+        let reader = s.spawn(move || {
+            let mut seen: HashMap<String, i64> = HashMap::new();
+            while !stop2.load(Ordering::Relaxed) {
+                if let Some(Ok(m)) = subscriber.poll(Duration::from_millis(10)) {
+                    let key = m.key().map(|k| String::from_utf8_lossy(k).into_owned()).unwrap_or_default();
+                    if !key.starts_with(&prefix2) {
+                        continue;
+                    }
+                    let value: serde_json::Value =
+                        serde_json::from_slice(m.payload().unwrap_or_default()).unwrap_or_default();
+                    // The request's own timestamp, which the prediction carries.
+                    if let Some(sent) = value["request"]["timestamp_ms"].as_i64() {
+                        seen.insert(key, now_ms() - sent);
+                    }
+                }
+            }
+            seen
+        });
+        let producer = one_per_batch(kafka);
+        let started = Instant::now();
+        for i in 0..n {
+            let due = started + Duration::from_secs_f64(i as f64 / rate as f64);
+            if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                std::thread::sleep(wait);
+            }
+            let key = format!("{prefix}{i}");
+            let value = request(i);
+            let record = BaseRecord::to(REQUESTS).key(&key).payload(&value).timestamp(now_ms());
+            if producer.send(record).is_err() {
+                producer.poll(Duration::from_millis(1));
+            }
+            producer.poll(Duration::ZERO);
+        }
+        producer.flush(Duration::from_secs(30)).unwrap();
+        std::thread::sleep(Duration::from_secs(3));
+        stop.store(true, Ordering::Relaxed);
+        reader.join().unwrap()
+    });
+    let mut ms: Vec<i64> = seen.into_values().collect();
+    ms.sort_unstable();
+    let q =
+        |p: f64| ms.get(((ms.len() as f64 * p) as usize).min(ms.len().saturating_sub(1))).copied().unwrap_or(-1) as f64;
+    (q(0.50), q(0.99), ms.len() as f64 / n as f64)
+}
+
+/// The lab's CPU (% of one core) over 10 s with nothing to do but its own consumers and ten
+/// idle consumer groups of librdkafka's defaults.
+fn idle_cpu(lab: &Lab) -> f64 {
+    let stop = Arc::new(AtomicBool::new(false));
+    std::thread::scope(|s| {
+        for g in 0..10 {
+            let (kafka, stop) = (lab.kafka.clone(), stop.clone());
+            s.spawn(move || {
+                let c: BaseConsumer = kafka.client().set("group.id", format!("bench-idle-{g}")).create().unwrap();
+                c.subscribe(&[PREDICTIONS]).unwrap();
+                while !stop.load(Ordering::Relaxed) {
+                    let _ = c.poll(Duration::from_millis(100));
+                }
+            });
+        }
+        // Let the groups join and settle before measuring.
+        std::thread::sleep(Duration::from_secs(8));
+        let before = cpu_seconds(lab.pid());
+        std::thread::sleep(Duration::from_secs(10));
+        let used = cpu_seconds(lab.pid()) - before;
+        stop.store(true, Ordering::Relaxed);
+        used / 10.0 * 100.0
+    })
+}
+
+/// Records/s acknowledged writing `n` requests from one producer batching by default.
+fn produce_throughput(kafka: &KafkaConfig, n: u64) -> f64 {
+    let producer: BaseProducer = kafka.client().set("queue.buffering.max.messages", "1000000").create().unwrap();
+    let values: Vec<Vec<u8>> = (0..1000).map(request).collect();
+    let started = Instant::now();
+    for i in 0..n {
+        let mut record = BaseRecord::<[u8], [u8]>::to("bench-throughput").payload(&values[(i % 1000) as usize]);
+        loop {
+            match producer.send(record) {
+                Ok(()) => break,
+                Err((_, back)) => {
+                    record = back;
+                    producer.poll(Duration::from_millis(1));
+                }
+            }
+        }
+    }
+    producer.flush(Duration::from_secs(600)).unwrap();
+    n as f64 / started.elapsed().as_secs_f64()
+}
+
+fn main() {
+    let max = arg("--max", 10_000_000.0) as u64;
+    let secs = arg("--rounds-secs", 10.0) as u64;
+    let fills = [0u64, 50_000, 1_000_000, 10_000_000];
+    let mut rows = Vec::new();
+    for (engine, on_disk) in [("nisshi", false), ("logs", false), ("nisshi", true), ("logs", true)] {
+        let storage = if on_disk { "--data-dir" } else { "memory" };
+        let lab = Lab::start(engine, on_disk);
+        let mut stored = 0;
+        // Requests written so far: the fills and each latency round's.
+        let mut written = 0;
+        for &n in fills.iter().filter(|n| **n <= max) {
+            if engine == "nisshi" && n > 50_000 {
+                continue;
+            }
+            let fill_rate = fill(&lab.kafka, n - stored);
+            written += n - stored;
+            stored = n;
+            // The service answers the whole backlog before latency is measured.
+            wait_answered(&lab.kafka, written);
+            let at_200 = latency(&lab.kafka, 200, secs, "r200");
+            let at_2000 = latency(&lab.kafka, 2000, secs, "r2000");
+            written += (200 + 2000) * secs;
+            let cpu = idle_cpu(&lab);
+            let row = format!(
+                "| {engine} | {storage} | {n} | {} | {:.0} / {:.0} | {:.0} / {:.0} | {cpu:.1} % | {:.0} MB |",
+                if fill_rate > 0.0 { format!("{fill_rate:.0}") } else { "–".into() },
+                at_200.0,
+                at_200.1,
+                at_2000.0,
+                at_2000.1,
+                resident_mb(lab.pid())
+            );
+            eprintln!("{row} (answered in time: {:.1} % and {:.1} %)", at_200.2 * 100.0, at_2000.2 * 100.0);
+            rows.push(row);
+        }
+    }
+    let mut throughput = Vec::new();
+    for engine in ["nisshi", "logs"] {
+        let lab = Lab::start(engine, true);
+        let rate = produce_throughput(&lab.kafka, 2_000_000);
+        eprintln!("{engine} --data-dir produce: {rate:.0} msg/s");
+        throughput.push(format!("| {engine} | {rate:.0} |"));
+    }
+    println!("\nRequest → prediction, an outside subscriber (fetch.wait.max.ms=10); requests one per batch");
+    println!(
+        "| engine | storage | requests stored | fill msg/s | p50 / p99 ms at 200/s | p50 / p99 ms at 2,000/s | idle CPU | RSS |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
+    for r in &rows {
+        println!("{r}");
+    }
+    println!("\n--data-dir produce, one producer batching by default (2,000,000 requests)");
+    println!("| engine | msg/s |");
+    println!("| --- | --- |");
+    for r in &throughput {
+        println!("{r}");
+    }
+}

@@ -1,0 +1,247 @@
+//! The embedded broker's storage engine as users depend on it: an acknowledged record
+//! survives `kill -9` with `--data-dir`, retention keeps a long class within its limits, an
+//! old data directory is refused with what to do, and the lab shows what it holds.
+
+use rdkafka::ClientContext;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Message, OwnedMessage};
+use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
+use std::collections::HashMap;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use streamlab::kafka::KafkaConfig;
+use streamlab_wire::ServerMessage;
+
+/// Every acknowledged record: partition, offset, key.
+#[derive(Clone, Default)]
+struct Acks(Arc<Mutex<Vec<(i32, i64, String)>>>);
+
+impl ClientContext for Acks {}
+
+impl ProducerContext for Acks {
+    type DeliveryOpaque = ();
+    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+        if let Ok(m) = result {
+            let key = String::from_utf8_lossy(m.key().unwrap_or_default()).into_owned();
+            self.0.lock().unwrap().push((m.partition(), m.offset(), key));
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A running `streamlab`, killed (and reaped) when dropped.
+struct Running(Child);
+
+impl Running {
+    /// `kill -9`: no chance to flush or sync anything.
+    fn kill_9(&mut self) {
+        self.0.kill().unwrap();
+        self.0.wait().unwrap();
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `streamlab` with `args`, once its broker answers.
+fn spawn_streamlab(args: &[&str], broker: &str) -> Running {
+    let child = Command::new(env!("CARGO_BIN_EXE_streamlab"))
+        .args(args)
+        .env_remove("KAFKA_BROKERS")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let running = Running(child);
+    streamlab::kafka::metadata::wait_ready(&KafkaConfig::new(broker), Duration::from_secs(60))
+        .expect("the broker answers");
+    running
+}
+
+async fn create_topic(kafka: &KafkaConfig, name: &str, partitions: i32, configs: &[(&str, &str)]) {
+    let admin: AdminClient<DefaultClientContext> = kafka.client().create().unwrap();
+    let mut topic = NewTopic::new(name, partitions, TopicReplication::Fixed(1));
+    for (k, v) in configs {
+        topic = topic.set(k, v);
+    }
+    let created = admin.create_topics([&topic], &AdminOptions::new()).await.unwrap();
+    assert!(created.iter().all(Result::is_ok), "{created:?}");
+}
+
+/// The low and high watermarks of each partition.
+fn watermarks(kafka: &KafkaConfig, topic: &str, partitions: i32) -> Vec<(i64, i64)> {
+    let c: BaseConsumer = kafka.client().create().unwrap();
+    (0..partitions).map(|p| c.fetch_watermarks(topic, p, Duration::from_secs(10)).unwrap()).collect()
+}
+
+fn read_all(kafka: &KafkaConfig, topic: &str, n: usize) -> Vec<OwnedMessage> {
+    crate::support::read_from_start(kafka, topic, n)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_acknowledged_record_survives_kill_9_and_the_logs_reopen() {
+    let dir = std::env::temp_dir().join(format!("streamlab-kill9-{}", uuid::Uuid::new_v4()));
+    let broker = format!("127.0.0.1:{}", free_port());
+    let args = ["--broker-addr", &broker, "--web-addr", "127.0.0.1:0", "--data-dir", dir.to_str().unwrap()];
+    let kafka = KafkaConfig::new(broker.clone());
+    let mut lab = spawn_streamlab(&args, &broker);
+    create_topic(&kafka, "durable", 4, &[]).await;
+
+    // A default producer (acks=all), one record per batch, killed with the broker mid-stream.
+    let acks = Acks::default();
+    let producer: ThreadedProducer<Acks> = kafka
+        .client()
+        .set("linger.ms", "0")
+        .set("message.timeout.ms", "5000")
+        .create_with_context(acks.clone())
+        .unwrap();
+    let sent = 30_000;
+    let mut killed_after = None;
+    for i in 0..sent {
+        let key = format!("k{i}");
+        let value = format!("record {i}");
+        let mut record = BaseRecord::to("durable").key(&key).payload(&value);
+        while let Err((_, back)) = producer.send(record) {
+            record = back;
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        if killed_after.is_none() && acks.0.lock().unwrap().len() >= 5_000 {
+            lab.kill_9();
+            killed_after = Some(i);
+            break;
+        }
+        if i % 500 == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    assert!(killed_after.is_some(), "5,000 acknowledgements never came");
+    // What was in flight fails after message.timeout.ms; nothing more is acknowledged.
+    let _ = producer.flush(Duration::from_secs(10));
+    drop(producer);
+    let acked = acks.0.lock().unwrap().clone();
+    assert!(acked.len() >= 5_000);
+
+    let again = spawn_streamlab(&args, &broker);
+    let highs: i64 = watermarks(&kafka, "durable", 4).iter().map(|(_, h)| h).sum();
+    let stored = read_all(&kafka, "durable", highs as usize);
+    let by_place: HashMap<(i32, i64), String> = stored
+        .iter()
+        .map(|m| ((m.partition(), m.offset()), String::from_utf8_lossy(m.key().unwrap_or_default()).into_owned()))
+        .collect();
+    let lost: Vec<_> = acked.iter().filter(|(p, o, k)| by_place.get(&(*p, *o)) != Some(k)).take(5).collect();
+    assert!(lost.is_empty(), "{} acknowledged, lost or moved after kill -9: {lost:?}", acked.len());
+    // The log goes on where it stopped: a new record lands after the recovered ones.
+    let producer: rdkafka::producer::FutureProducer = kafka.client().create().unwrap();
+    let recovered_high = watermarks(&kafka, "durable", 1)[0].1;
+    let after = producer
+        .send(
+            rdkafka::producer::FutureRecord::to("durable").key("after").payload("x").partition(0),
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    assert_eq!((after.partition, after.offset), (0, recovered_high));
+    drop(again);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn retention_by_size_and_by_age_moves_the_start_of_the_log() {
+    let broker = crate::support::start_broker().await;
+    let kafka = broker.kafka.clone();
+    // Small segments so retention, which drops whole segments as Kafka's does, has some to drop.
+    create_topic(&kafka, "sized", 1, &[("segment.bytes", "10000"), ("retention.bytes", "50000")]).await;
+    create_topic(&kafka, "aged", 1, &[("segment.bytes", "10000"), ("retention.ms", "3600000")]).await;
+    let producer: rdkafka::producer::FutureProducer = kafka.client().set("linger.ms", "0").create().unwrap();
+    let two_hours_ago = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64 - 2 * 3600 * 1000;
+    let value = "v".repeat(300);
+    for i in 0..1000 {
+        let sized = rdkafka::producer::FutureRecord::<str, str>::to("sized").payload(&value);
+        producer.send(sized, Duration::from_secs(10)).await.unwrap();
+        // Written two hours ago: past the topic's hour.
+        let aged = rdkafka::producer::FutureRecord::<str, str>::to("aged").payload(&value).timestamp(two_hours_ago + i);
+        producer.send(aged, Duration::from_secs(10)).await.unwrap();
+    }
+    let now = rdkafka::producer::FutureRecord::<str, str>::to("aged").payload("fresh");
+    producer.send(now, Duration::from_secs(10)).await.unwrap();
+
+    // Retention runs every few seconds.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let (sized, aged) = loop {
+        let (sized, aged) = (watermarks(&kafka, "sized", 1)[0], watermarks(&kafka, "aged", 1)[0]);
+        if sized.0 > 0 && aged.0 > 0 {
+            break (sized, aged);
+        }
+        assert!(Instant::now() < deadline, "retention did not run: sized {sized:?}, aged {aged:?}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!(sized.1, 1000, "retention drops old records, never the end of the log");
+    // 50,000 bytes kept of some 360,000: the start moved most of the way, in whole segments.
+    assert!(sized.0 > 700 && sized.0 < 1000, "sized log starts at {}", sized.0);
+    // Only the newest segment is left of the old records, and the fresh one.
+    assert!(aged.0 > 900 && aged.1 == 1001, "aged log: {aged:?}");
+    let first = read_all(&kafka, "sized", 1);
+    assert_eq!(first[0].offset(), sized.0, "a reader from the beginning starts where the log now starts");
+}
+
+#[test]
+fn a_data_dir_from_the_old_engine_is_refused_with_what_to_do() {
+    let dir = std::env::temp_dir().join(format!("streamlab-old-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("lab.db"), b"SQLite format 3\0").unwrap();
+    let broker = format!("127.0.0.1:{}", free_port());
+    let out = Command::new(env!("CARGO_BIN_EXE_streamlab"))
+        .args(["--broker-addr", &broker, "--web-addr", "127.0.0.1:0", "--data-dir", dir.to_str().unwrap()])
+        .env_remove("KAFKA_BROKERS")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("lab.db") && stderr.contains("new --data-dir"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_lab_shows_what_its_broker_holds_and_keeps() {
+    let (addr, _stop) = crate::support::serve_lab(false).await;
+    let mut ws = crate::support::connect(addr).await;
+    let brokers = match crate::support::next_message(&mut ws).await {
+        ServerMessage::Hello { brokers, .. } => brokers,
+        other => panic!("{other:?}"),
+    };
+    let kafka = KafkaConfig::new(brokers);
+    create_topic(&kafka, "held", 1, &[]).await;
+    let producer: rdkafka::producer::FutureProducer = kafka.client().create().unwrap();
+    for i in 0..50 {
+        let value = format!("value {i}");
+        let record = rdkafka::producer::FutureRecord::<str, str>::to("held").payload(&value);
+        producer.send(record, Duration::from_secs(10)).await.unwrap();
+    }
+    let storage = crate::support::next_matching(&mut ws, |m| match m {
+        ServerMessage::Storage { storage } if storage.records >= 50 => Some(storage),
+        _ => None,
+    })
+    .await;
+    assert!(!storage.on_disk && storage.bytes > 50 * 10, "{storage:?}");
+    assert!(
+        storage.kept.contains("lab's topics 1 day, at most 128 MiB") && storage.kept.contains("others 7 days"),
+        "{storage:?}"
+    );
+    let metrics = reqwest::get(format!("http://{addr}/metrics")).await.unwrap().text().await.unwrap();
+    let records = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("streamlab_broker_stored_records "))
+        .and_then(|v| v.trim().parse::<f64>().ok());
+    assert!(records.is_some_and(|r| r >= 50.0), "{metrics}");
+}
