@@ -68,7 +68,7 @@ pub struct LabArgs {
     /// when the lab creates them; -1 keeps everything for a day. The default, 128 MiB, holds
     /// some 500,000 requests per partition.
     #[arg(long, env = "STREAMLAB_LAB_RETENTION_BYTES", default_value_t = 128 << 20, value_name = "BYTES",
-          value_parser = clap::value_parser!(i64).range(-1..))]
+          allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(-1..))]
     pub lab_retention_bytes: i64,
     /// Partitions of the lab topics when they are created.
     #[arg(long, env = "STREAMLAB_PARTITIONS", default_value_t = 3, value_parser = clap::value_parser!(i32).range(1..=1000))]
