@@ -6,6 +6,8 @@
 //! the outside: CPU from /proc/PID/stat, peak memory from VmHWM. The clients and the feed run
 //! in this process on the same machine, so on a small machine they compete with the server.
 
+mod support;
+
 use futures::{SinkExt, StreamExt};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
@@ -15,6 +17,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use streamlab::kafka::KafkaConfig;
 use streamlab::load::datagen::{DatagenConfig, Pace};
+use support::{arg, cpu_seconds, free_port, status_kb};
 use tokio_tungstenite::tungstenite::Message;
 
 #[derive(Deserialize)]
@@ -36,33 +39,6 @@ struct Counts {
     frames: AtomicU64,
     records: AtomicU64,
     skipped: AtomicU64,
-}
-
-fn arg(name: &str, default: f64) -> f64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// utime + stime of a process, in seconds.
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let fields: Vec<&str> = stat.rsplit(')').next().unwrap().split_whitespace().collect();
-    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
-    ticks / 100.0
-}
-
-fn status_kb(pid: u32, field: &str) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
 }
 
 #[tokio::main]

@@ -19,6 +19,8 @@
 //! Then, per engine, `--data-dir` produce throughput: 2,000,000 requests from one producer
 //! batching as librdkafka does by default. Prints one table of each.
 
+mod support;
+
 use rdkafka::TopicPartitionList;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
@@ -31,33 +33,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use streamlab::kafka::KafkaConfig;
 use streamlab_model::MushroomFeatures;
 use streamlab_wire::topics::{PREDICTIONS, REQUESTS};
-
-fn arg(name: &str, default: f64) -> f64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// A process's CPU seconds so far (user + system), from /proc.
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
-}
-
-fn resident_mb(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
-}
+use support::{arg, cpu_seconds, free_port, status_kb};
 
 fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
@@ -367,7 +343,7 @@ fn main() {
                     let row = format!(
                         "| {engine} | {storage} | {n} | {fill_rate:.0} | still behind {} s after the fill | | | {:.0} MB |",
                         catch_up.as_secs(),
-                        resident_mb(lab.pid())
+                        status_kb(lab.pid(), "VmRSS:") / 1024.0
                     );
                     eprintln!("{row}");
                     rows.push(row);
@@ -384,7 +360,7 @@ fn main() {
                     at_200.1,
                     at_2000.0,
                     at_2000.1,
-                    resident_mb(lab.pid())
+                    status_kb(lab.pid(), "VmRSS:") / 1024.0
                 );
                 eprintln!("{row} (answered in time: {:.1} % and {:.1} %)", at_200.2 * 100.0, at_2000.2 * 100.0);
                 rows.push(row);
