@@ -6,7 +6,7 @@
 //! found by a binary search of the segments' base offsets, the batch by the segment's index.
 
 use super::producers::{Producers, Sequence};
-use super::segment::{self, Header, LogFile, Segment};
+use super::segment::{self, LogFile, Segment};
 use bytes::Bytes;
 use nisshi_sans_io::ErrorCode;
 use nisshi_sans_io::record::{deflated, inflated};
@@ -238,11 +238,9 @@ impl PartitionLog {
             return Ok(0);
         }
         let freed = self.drop_segments_before(cut)?;
-        if self.dir.is_some() {
-            // The start moved to a segment's first offset: nothing to remember beyond the files.
-            if let Some(dir) = &self.dir {
-                let _ = std::fs::remove_file(dir.join(LOG_START_FILE));
-            }
+        // The start moved to a segment's first offset: nothing to remember beyond the files.
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_file(dir.join(LOG_START_FILE));
         }
         Ok(freed)
     }
@@ -269,11 +267,6 @@ impl From<ErrorCode> for AppendError {
     fn from(code: ErrorCode) -> Self {
         AppendError::Refused(code)
     }
-}
-
-/// The header of an encoded batch (for tests and recovery checks elsewhere).
-pub fn header(encoded: &[u8]) -> Option<Header> {
-    Header::read(encoded)
 }
 
 #[cfg(test)]
