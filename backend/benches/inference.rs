@@ -231,7 +231,13 @@ fn service(
 ) -> (Shutdown, Arc<InferenceMetrics>, std::thread::JoinHandle<()>) {
     let stop = Shutdown::new();
     let metrics = Arc::new(InferenceMetrics::default());
-    let s = InferenceService { kafka: kafka.clone(), config, model: Arc::new(model), metrics: metrics.clone() };
+    let s = InferenceService {
+        kafka: kafka.clone(),
+        config,
+        model: Arc::new(model),
+        metrics: metrics.clone(),
+        arrivals: None,
+    };
     let st = stop.clone();
     (stop, metrics, std::thread::spawn(move || s.run_until(&st)))
 }

@@ -22,6 +22,7 @@ use crate::kafka::admin::ensure_topics_with;
 use crate::kafka::broker::{EmbeddedBroker, Engine, Storage};
 use crate::kafka::groups::GroupReader;
 use crate::kafka::metadata::{ClusterReader, wait_ready};
+use crate::kafka::producer::AsyncProducer;
 use crate::load::generator::Generator;
 use crate::shutdown::Shutdown;
 use crate::web::access::Access;
@@ -193,6 +194,7 @@ impl Lab {
                 config,
                 model: self.config.model.clone(),
                 metrics: metrics.clone(),
+                arrivals: self.broker.as_ref().and_then(EmbeddedBroker::logs),
             };
             let stop = clients.child();
             std::thread::spawn(move || service.run_until(&stop))
@@ -216,13 +218,13 @@ impl Lab {
             period: Duration::from_secs(1),
         }
         .spawn(clients.child());
-        let producer = self
-            .kafka
-            .client()
-            .set("message.timeout.ms", "10000")
-            .set("message.max.bytes", (self.config.limits.max_record_bytes + 64 * 1024).to_string())
-            .create()
-            .context("cannot create the lab's producer")?;
+        let producer = AsyncProducer::create(
+            self.kafka
+                .client()
+                .set("message.timeout.ms", "10000")
+                .set("message.max.bytes", (self.config.limits.max_record_bytes + 64 * 1024).to_string()),
+        )
+        .context("cannot create the lab's producer")?;
         let tails = Arc::new(Tails::new(self.kafka.clone(), clients.child()));
         let state = AppState {
             info: Arc::new(LabInfo {

@@ -32,7 +32,7 @@ pub async fn run(
         listener.local_addr()?
     );
     tokio::spawn(axum::serve(listener, crate::web::metrics_app(metrics.clone())).into_future());
-    let service = InferenceService { kafka, config: args.config(), model, metrics };
+    let service = InferenceService { kafka, config: args.config(), model, metrics, arrivals: None };
     // The service finishes the round in flight and commits its offsets before it returns.
     tokio::task::spawn_blocking(move || service.run_until(&shutdown)).await?;
     Ok(ExitCode::SUCCESS)

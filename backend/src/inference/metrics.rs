@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use streamlab_model::Class;
 
 /// A histogram with fixed upper bounds.
@@ -105,6 +105,8 @@ pub struct InferenceMetrics {
     pub latency: Histogram,
     pub batch_size: Histogram,
     lag: Mutex<BTreeMap<(String, i32), i64>>,
+    /// Whether the service has stopped fetching, waiting for the embedded broker's news.
+    pub idle: AtomicBool,
 }
 
 impl Default for InferenceMetrics {
@@ -117,6 +119,7 @@ impl Default for InferenceMetrics {
             latency: Histogram::new(LATENCY_BOUNDS),
             batch_size: Histogram::new(BATCH_BOUNDS),
             lag: Mutex::new(BTreeMap::new()),
+            idle: AtomicBool::new(false),
         }
     }
 }
@@ -198,6 +201,11 @@ impl InferenceMetrics {
             let _ =
                 writeln!(out, "streamlab_inference_consumer_lag{{topic=\"{topic}\",partition=\"{partition}\"}} {lag}");
         }
+        let _ = writeln!(
+            out,
+            "# HELP streamlab_inference_idle 1 while the service fetches nothing, every request answered, waiting for the embedded broker to store the next.\n# TYPE streamlab_inference_idle gauge\nstreamlab_inference_idle {}",
+            u8::from(self.idle.load(Ordering::Relaxed))
+        );
         out
     }
 }

@@ -19,6 +19,7 @@
 //! - [`answer`]: a round's requests → outputs (no I/O).
 //! - [`service`]: sessions and restarts, at least once or exactly once.
 //! - [`pipeline`]: the at-least-once reader → worker → producer pipeline.
+//! - [`idle`]: in the lab, an idle service stops fetching and waits for its broker's news.
 //! - [`transactions`]: the exactly-once rounds.
 //! - [`window`]: which offsets may be committed while outputs are in flight.
 //! - [`metrics`]: what it counts, as Prometheus text.
@@ -26,6 +27,7 @@
 
 pub mod answer;
 pub mod config;
+mod idle;
 pub mod metrics;
 mod pipeline;
 pub mod redrive;

@@ -9,7 +9,7 @@
 //!   batch on whichever is free;
 //! - the **sender** produces each batch's outputs in the order the batches were read, so
 //!   outputs keep the order of their partition;
-//! - the **producer's thread** (rdkafka's `ThreadedProducer`) receives acknowledgements and
+//! - the **producer's thread** ([`Polled`]) receives acknowledgements and
 //!   marks them in the windows.
 //!
 //! Backpressure: when `max_in_flight` outputs are unacknowledged (the producer's queue is
@@ -19,16 +19,19 @@
 
 use super::answer::{Output, answer, now_ms};
 use super::config::{InferenceConfig, next_batch};
+use super::idle::Idle;
 use super::metrics::InferenceMetrics;
 use super::window::Windows;
 use crate::kafka::KafkaConfig;
+use crate::kafka::log::LogStorage;
+use crate::kafka::producer::Polled;
 use crate::shutdown::Shutdown;
 use anyhow::Context;
 use rdkafka::client::ClientContext;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::OwnedMessage;
-use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
+use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext};
 use rdkafka::{Message, Offset, TopicPartitionList};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
@@ -142,6 +145,7 @@ pub(super) fn session(
     model: &Artifact,
     metrics: &Arc<InferenceMetrics>,
     shutdown: &Shutdown,
+    arrivals: Option<&LogStorage>,
 ) -> anyhow::Result<()> {
     let shared = Arc::new(Shared {
         topic: config.requests.clone(),
@@ -155,9 +159,7 @@ pub(super) fn session(
         .create_with_context(Rebalances(shared.clone()))
         .context("cannot create the inference consumer")?;
     consumer.subscribe(&[&config.requests]).context("cannot subscribe to the request topic")?;
-    let producer: ThreadedProducer<Acks> = config
-        .producer_config(kafka)
-        .create_with_context(Acks(shared.clone()))
+    let producer = Polled::create(&config.producer_config(kafka), Acks(shared.clone()))
         .context("cannot create the inference producer")?;
     let version = model.version();
     let answering = answering_threads();
@@ -218,7 +220,9 @@ pub(super) fn session(
             }
         });
         let sender = sender.context("cannot start the sending thread")?;
-        let read = read_loop(&consumer, &shared, config.max_batch, config.max_in_flight, shutdown, &handoff);
+        let mut idle = arrivals.map(|logs| Idle::new(logs, metrics));
+        let read = read_loop(&consumer, &shared, config.max_batch, config.max_in_flight, shutdown, &handoff, &mut idle);
+        metrics.idle.store(false, std::sync::atomic::Ordering::Relaxed);
         drop(handoff);
         if read.is_err() || shared.failure().is_some() {
             sender_stop.store(true, Ordering::Relaxed);
@@ -264,7 +268,7 @@ fn answering_threads() -> usize {
 /// Sends one output, waiting while the producer's local queue is full (acknowledgements
 /// drain it). Gives up with a reason on any other error, or when `stop` is set.
 fn send_retrying(
-    producer: &ThreadedProducer<Acks>,
+    producer: &Polled<Acks>,
     mut record: BaseRecord<'_, [u8], [u8], Box<Sent>>,
     stop: &AtomicBool,
 ) -> Result<(), String> {
@@ -290,6 +294,7 @@ fn read_loop(
     max_in_flight: usize,
     shutdown: &Shutdown,
     handoff: &Handoff,
+    idle: &mut Option<Idle<'_>>,
 ) -> anyhow::Result<()> {
     let mut last_commit = Instant::now();
     let mut paused = false;
@@ -297,7 +302,14 @@ fn read_loop(
     while !shutdown.is_triggered() && shared.failure().is_none() {
         if shared.rebalanced.swap(false, Ordering::Relaxed) {
             paused = false;
+            if let Some(idle) = idle.as_mut() {
+                idle.reassigned(consumer)?;
+            }
         }
+        if let Some(idle) = idle.as_mut() {
+            idle.wait(consumer)?;
+        }
+        let idling = idle.as_ref().is_some_and(Idle::is_paused);
         if last_commit.elapsed() >= COMMIT_EVERY {
             shared.commit(consumer, CommitMode::Async)?;
             last_commit = Instant::now();
@@ -326,8 +338,21 @@ fn read_loop(
             }
         }
         // While paused, poll briefly: it serves rebalances and returns nothing.
-        let wait = if paused { Duration::from_millis(1) } else { Duration::from_millis(100) };
+        let wait = if idling {
+            Duration::ZERO
+        } else if paused {
+            Duration::from_millis(1)
+        } else {
+            Duration::from_millis(100)
+        };
         let batch = next_batch(consumer, max_batch.min(max_in_flight.saturating_sub(in_flight).max(1)), wait);
+        if let Some(idle) = idle.as_mut() {
+            if !batch.is_empty() {
+                idle.busy();
+            } else if !paused && in_flight == 0 {
+                idle.maybe_pause(consumer)?;
+            }
+        }
         if !batch.is_empty() {
             {
                 let mut windows = shared.windows.lock().expect("windows lock");

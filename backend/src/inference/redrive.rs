@@ -10,10 +10,10 @@
 //!   how far that reason was redriven, so a second redrive sends only what came since.
 
 use crate::kafka::KafkaConfig;
+use crate::kafka::producer::{AsyncProducer, Outgoing};
 use crate::kafka::records::{self, RecordsError, Span};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::message::{Header, Headers, Message, OwnedHeaders, OwnedMessage};
-use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -56,7 +56,7 @@ pub fn group_of(reason: &str) -> String {
 /// to `requests`, waits for every acknowledgement, then commits how far it read. Blocking.
 pub fn redrive(
     kafka: &KafkaConfig,
-    producer: &FutureProducer,
+    producer: &AsyncProducer,
     dead_letters: &str,
     requests: &str,
     reason: &str,
@@ -107,19 +107,13 @@ pub fn redrive(
     })?;
 
     let sends = chosen.iter().map(|m| {
-        let mut record: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(requests).headers(original_headers(m));
-        if let Some(k) = m.key() {
-            record = record.key(k);
-        }
-        if let Some(v) = m.payload() {
-            record = record.payload(v);
-        }
-        producer.send(record, Duration::from_secs(10))
+        let record = Outgoing { key: m.key(), value: m.payload(), headers: Some(original_headers(m)), partition: None };
+        producer.send(requests, record, Duration::from_secs(10))
     });
     // Nothing is committed unless every record was acknowledged: a failed redrive can be
     // run again and sends the same records (at least once, as the service itself).
     for sent in futures::executor::block_on(futures::future::join_all(sends)) {
-        sent.map_err(|(e, _)| e)?;
+        sent?;
     }
     if !next.is_empty() {
         let mut done = TopicPartitionList::new();

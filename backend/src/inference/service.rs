@@ -7,6 +7,8 @@ use super::config::InferenceConfig;
 use super::metrics::InferenceMetrics;
 use super::{pipeline, transactions};
 use crate::kafka::KafkaConfig;
+use crate::kafka::log::LogStorage;
+use crate::kafka::metadata::watermarks;
 use crate::shutdown::Shutdown;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
@@ -19,6 +21,9 @@ pub struct InferenceService {
     pub config: InferenceConfig,
     pub model: Arc<Artifact>,
     pub metrics: Arc<InferenceMetrics>,
+    /// The embedded broker's storage when it runs in this process: an idle service waits on
+    /// its arrivals instead of fetching (see `idle`).
+    pub arrivals: Option<Arc<LogStorage>>,
 }
 
 impl InferenceService {
@@ -48,7 +53,7 @@ impl InferenceService {
         if config.exactly_once {
             transactions::session(kafka, config, model, &self.metrics, shutdown)
         } else {
-            pipeline::session(kafka, config, model, &self.metrics, shutdown)
+            pipeline::session(kafka, config, model, &self.metrics, shutdown, self.arrivals.as_deref())
         }
     }
 
@@ -68,8 +73,11 @@ impl InferenceService {
                     tpl.add_partition(topic, p.id());
                 }
                 if let Ok(committed) = client.committed_offsets(tpl, timeout) {
-                    for e in committed.elements() {
-                        if let Ok((low, high)) = client.fetch_watermarks(topic, e.partition(), timeout) {
+                    let asked: Vec<(&str, i32)> =
+                        committed.elements().iter().map(|e| (topic.as_str(), e.partition())).collect();
+                    if let Ok(marks) = watermarks(&client, &asked, timeout) {
+                        for e in committed.elements() {
+                            let (low, high) = marks[&(topic.clone(), e.partition())];
                             let done = match e.offset() {
                                 Offset::Offset(o) => o,
                                 _ => low,

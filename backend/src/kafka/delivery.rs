@@ -3,7 +3,7 @@
 
 use rdkafka::ClientContext;
 use rdkafka::error::KafkaError;
-use rdkafka::producer::{BaseRecord, DeliveryResult, ProducerContext, ThreadedProducer};
+use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, ProducerContext};
 use rdkafka::types::RDKafkaErrorCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -38,7 +38,7 @@ impl ProducerContext for CountingContext {
 /// Sends `record`, waiting while librdkafka's local queue is full instead of failing: a load
 /// generator outrunning the broker should slow down, not drop records.
 pub fn send_waiting<C: ProducerContext<DeliveryOpaque = ()>>(
-    producer: &ThreadedProducer<C>,
+    producer: &BaseProducer<C>,
     mut record: BaseRecord<'_, str, [u8]>,
 ) -> Result<(), KafkaError> {
     loop {

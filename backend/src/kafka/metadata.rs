@@ -4,6 +4,8 @@
 use crate::kafka::KafkaConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
+use rdkafka::{Offset, TopicPartitionList};
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 use streamlab_wire::{BrokerInfo, ClusterInfo, PartitionInfo, TopicInfo};
 
@@ -52,15 +54,19 @@ impl ClusterReader {
     pub fn topics(&self) -> Result<Vec<TopicInfo>, MetadataError> {
         let timeout = Duration::from_secs(5);
         let metadata = self.consumer.fetch_metadata(None, timeout).map_err(MetadataError::Metadata)?;
+        let asked: Vec<(&str, i32)> =
+            metadata.topics().iter().flat_map(|t| t.partitions().iter().map(move |p| (t.name(), p.id()))).collect();
+        let marks = watermarks(&self.consumer, &asked, timeout)?;
         let mut topics = Vec::new();
         for t in metadata.topics() {
-            let mut partitions = Vec::new();
-            for p in t.partitions() {
-                let (low, high) = self.consumer.fetch_watermarks(t.name(), p.id(), timeout).map_err(|source| {
-                    MetadataError::Watermarks { topic: t.name().to_owned(), partition: p.id(), source }
-                })?;
-                partitions.push(PartitionInfo { id: p.id(), low, high });
-            }
+            let mut partitions: Vec<PartitionInfo> = t
+                .partitions()
+                .iter()
+                .map(|p| {
+                    let (low, high) = marks[&(t.name().to_owned(), p.id())];
+                    PartitionInfo { id: p.id(), low, high }
+                })
+                .collect();
             partitions.sort_by_key(|p| p.id);
             let messages = partitions.iter().map(|p| p.high - p.low).sum();
             topics.push(TopicInfo { name: t.name().to_owned(), partitions, messages });
@@ -79,11 +85,11 @@ impl ClusterReader {
             if t.error().is_some() || (topic.is_some() && t.partitions().is_empty()) {
                 return Err(MetadataError::NoTopic(t.name().to_owned()));
             }
+            let asked: Vec<(&str, i32)> = t.partitions().iter().map(|p| (t.name(), p.id())).collect();
+            let marks = watermarks(&self.consumer, &asked, timeout)?;
             let mut partitions = Vec::new();
             for p in t.partitions() {
-                let (low, high) = self.consumer.fetch_watermarks(t.name(), p.id(), timeout).map_err(|source| {
-                    MetadataError::Watermarks { topic: t.name().to_owned(), partition: p.id(), source }
-                })?;
+                let (low, high) = marks[&(t.name().to_owned(), p.id())];
                 partitions.push(PartitionDetail {
                     partition: p.id(),
                     leader: p.leader(),
@@ -112,6 +118,55 @@ impl ClusterReader {
             embedded_broker,
         })
     }
+}
+
+/// Each partition's log start and end offsets (low and high watermarks), by topic and partition.
+pub type Watermarks = HashMap<(String, i32), (i64, i64)>;
+
+/// The log start and end offsets of each of `partitions`, in two ListOffsets requests for
+/// all of them (earliest, then latest: what Kafka's ListOffsets means by the timestamps -2
+/// and -1), where `fetch_watermarks` sends two per partition. The lab reads every
+/// partition's watermarks each second for its rates; one request per partition made an idle
+/// lab with a dozen topics send a hundred requests a second to its broker. Blocking.
+pub fn watermarks<C: Consumer>(
+    consumer: &C,
+    partitions: &[(&str, i32)],
+    timeout: Duration,
+) -> Result<Watermarks, MetadataError> {
+    let mut marks = Watermarks::with_capacity(partitions.len());
+    if partitions.is_empty() {
+        return Ok(marks);
+    }
+    for (at, earliest) in [(Offset::Beginning, true), (Offset::End, false)] {
+        let mut tpl = TopicPartitionList::with_capacity(partitions.len());
+        for (topic, partition) in partitions {
+            tpl.add_partition_offset(topic, *partition, at).map_err(MetadataError::Metadata)?;
+        }
+        let answered = consumer.offsets_for_times(tpl, timeout).map_err(MetadataError::Metadata)?;
+        for e in answered.elements() {
+            let watermarks =
+                |source| MetadataError::Watermarks { topic: e.topic().to_owned(), partition: e.partition(), source };
+            e.error().map_err(watermarks)?;
+            // -1 is Kafka's "no offset"; for these two queries only an empty log could give it.
+            let offset = e.offset().to_raw().filter(|o| *o >= 0).unwrap_or(0);
+            let mark = marks.entry((e.topic().to_owned(), e.partition())).or_default();
+            if earliest {
+                mark.0 = offset;
+            } else {
+                mark.1 = offset;
+            }
+        }
+    }
+    for (topic, partition) in partitions {
+        if !marks.contains_key(&((*topic).to_owned(), *partition)) {
+            return Err(MetadataError::Watermarks {
+                topic: (*topic).to_owned(),
+                partition: *partition,
+                source: KafkaError::OffsetFetch(rdkafka::types::RDKafkaErrorCode::UnknownPartition),
+            });
+        }
+    }
+    Ok(marks)
 }
 
 /// A topic as `streamlab topic describe` shows it.

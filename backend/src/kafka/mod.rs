@@ -9,6 +9,7 @@
 //! - [`records`]: records as the lab shows them and the commands print them; reading,
 //!   consuming and producing them.
 //! - [`avro`]: the Avro object container files of the experiment producer.
+//! - [`producer`]: producers whose acknowledgements their own thread serves, in long polls.
 //! - [`delivery`]: counted sends that wait while the producer's queue is full.
 //! - [`doctor`]: the checks behind `streamlab doctor`, for "nothing arrives".
 //!
@@ -23,6 +24,7 @@ pub mod doctor;
 pub mod groups;
 pub mod log;
 pub mod metadata;
+pub mod producer;
 pub mod records;
 
 pub use config::{KafkaConfig, parse_property};

@@ -7,11 +7,12 @@
 
 use crate::kafka::KafkaConfig;
 use crate::kafka::delivery::{CountingContext, Deliveries, send_waiting};
+use crate::kafka::producer::Polled;
 use crate::shutdown::Shutdown;
 use anyhow::Context;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
+use rdkafka::producer::{BaseRecord, Producer};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -69,12 +70,11 @@ pub fn run_counting(
     stop: &Shutdown,
     deliveries: Arc<Deliveries>,
 ) -> anyhow::Result<()> {
-    let producer: ThreadedProducer<CountingContext> = kafka
-        .client()
-        .set("linger.ms", "5")
-        .set("queue.buffering.max.messages", "500000")
-        .create_with_context(CountingContext(deliveries.clone()))
-        .context("cannot create the generator's producer")?;
+    let producer = Polled::create(
+        kafka.client().set("linger.ms", "5").set("queue.buffering.max.messages", "500000"),
+        CountingContext(deliveries.clone()),
+    )
+    .context("cannot create the generator's producer")?;
     let sampler = Sampler::new(DataProfile::shipped());
     let mut rng = match config.seed {
         Some(seed) => SmallRng::seed_from_u64(seed),

@@ -11,9 +11,9 @@ use crate::inference::InferenceMetrics;
 use crate::kafka::KafkaConfig;
 use crate::kafka::groups::GroupReader;
 use crate::kafka::metadata::ClusterReader;
+use crate::kafka::producer::AsyncProducer;
 use crate::load::generator::Generator;
 use crate::shutdown::Shutdown;
-use rdkafka::producer::FutureProducer;
 use std::sync::Arc;
 use std::time::Instant;
 use streamlab_wire::{ClassReport, ModelSummary};
@@ -29,7 +29,7 @@ pub struct AppState {
     pub metrics: Arc<InferenceMetrics>,
     pub cluster: Arc<ClusterReader>,
     pub groups: Arc<GroupReader>,
-    pub producer: FutureProducer,
+    pub producer: AsyncProducer,
     pub generator: Arc<Generator>,
     pub limits: Arc<Limits>,
     /// Who may do what: the admin token, class mode, the lab's own topics.

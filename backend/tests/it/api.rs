@@ -1006,3 +1006,54 @@ async fn dead_letters_are_redriven_by_reason_once_and_never_in_a_loop() {
     let (status, body) = redrive("missing_field", Some("teach")).await;
     assert_eq!((status, body["sent"].as_u64()), (StatusCode::OK, Some(2)));
 }
+
+/// The lab's `/metrics` value of `name` (no labels).
+async fn metric(addr: SocketAddr, name: &str) -> f64 {
+    let text = reqwest::get(format!("http://{addr}/metrics")).await.unwrap().text().await.unwrap();
+    let line =
+        text.lines().find(|l| l.split_whitespace().next() == Some(name)).unwrap_or_else(|| panic!("{name} in {text}"));
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// An idle lab's service stops fetching (half of an idle lab's CPU went to its fetches) and
+/// wakes when a request is stored: every request is answered, after each pause as before it.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_idle_service_stops_fetching_and_wakes_for_the_next_request() {
+    let (addr, _stop) = serve_lab(true).await;
+    let api = Api::new(addr);
+    let kafka = api.cluster().await;
+    let subscriber: BaseConsumer =
+        kafka.client().set("group.id", "idle-subscriber").set("auto.offset.reset", "earliest").create().unwrap();
+    subscriber.subscribe(&["mushroom_prediction"]).unwrap();
+    let producer: FutureProducer = kafka.client().create().unwrap();
+    let mut answered = std::collections::HashSet::new();
+    for round in 0..3 {
+        // Nothing to do: within a few seconds the service says it is idle.
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while metric(addr, "streamlab_inference_idle").await != 1.0 {
+            assert!(Instant::now() < deadline, "round {round}: the service never went idle");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // A request on each partition (the service paused them all) is answered.
+        for p in 0..3 {
+            let key = format!("idle-{round}-{p}");
+            let value = crate::support::valid_request(p as usize);
+            producer
+                .send(
+                    FutureRecord::to("mushroom_inference_request").key(&key).payload(&value).partition(p),
+                    Duration::from_secs(5),
+                )
+                .await
+                .unwrap();
+        }
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while (0..3).any(|p| !answered.contains(&format!("idle-{round}-{p}"))) {
+            assert!(Instant::now() < deadline, "round {round}: answered only {answered:?}");
+            if let Some(Ok(m)) = subscriber.poll(Duration::from_millis(100)) {
+                use rdkafka::Message;
+                answered.insert(String::from_utf8_lossy(m.key().unwrap_or_default()).into_owned());
+            }
+        }
+    }
+    assert_eq!(metric(addr, "streamlab_inference_requests_total").await, 9.0);
+}

@@ -377,6 +377,7 @@ async fn infer(s: &Student, n: i64) {
         config,
         model: Arc::new(streamlab_model::Artifact::shipped().unwrap()),
         metrics: Default::default(),
+        arrivals: None,
     };
     let stop = Shutdown::new();
     let running = {

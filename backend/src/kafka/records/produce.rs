@@ -2,14 +2,14 @@
 //! send a record again.
 
 use super::RecordsError;
+use crate::kafka::producer::{AsyncProducer, Outgoing};
 use rdkafka::message::{Header as KafkaHeader, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord};
 use std::time::Duration;
 use streamlab_wire::{ProduceRecord, Produced};
 
 /// Produces one record and waits for its acknowledgement.
 pub async fn produce(
-    producer: &FutureProducer,
+    producer: &AsyncProducer,
     topic: &str,
     record: &ProduceRecord,
     max_bytes: usize,
@@ -29,40 +29,31 @@ pub async fn produce(
     for h in &record.headers {
         headers = headers.insert(KafkaHeader { key: &h.key, value: h.value.as_deref() });
     }
-    let mut r = FutureRecord::to(topic).payload(&record.value).headers(headers);
-    if let Some(k) = &record.key {
-        r = r.key(k);
-    }
-    if let Some(p) = record.partition {
-        r = r.partition(p);
-    }
-    match producer.send(r, Duration::from_secs(10)).await {
-        Ok(delivery) => Ok(Produced { partition: delivery.partition, offset: delivery.offset }),
-        Err((rdkafka::error::KafkaError::MessageProduction(rdkafka::types::RDKafkaErrorCode::UnknownPartition), _)) => {
+    let r = Outgoing {
+        key: record.key.as_deref().map(str::as_bytes),
+        value: Some(record.value.as_bytes()),
+        headers: Some(headers),
+        partition: record.partition,
+    };
+    match producer.send(topic, r, Duration::from_secs(10)).await {
+        Ok((partition, offset)) => Ok(Produced { partition, offset }),
+        Err(rdkafka::error::KafkaError::MessageProduction(rdkafka::types::RDKafkaErrorCode::UnknownPartition)) => {
             Err(RecordsError::NoPartition { topic: topic.into(), partition: record.partition.unwrap_or(-1) })
         }
-        Err((e, _)) => Err(e.into()),
+        Err(e) => Err(e.into()),
     }
 }
 
 /// Produces bytes as they are (no size or text checks: they come from the broker already)
 /// and waits for the acknowledgement.
 pub async fn produce_bytes(
-    producer: &FutureProducer,
+    producer: &AsyncProducer,
     topic: &str,
     key: Option<&[u8]>,
     value: Option<&[u8]>,
     headers: OwnedHeaders,
 ) -> Result<Produced, RecordsError> {
-    let mut r: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(topic).headers(headers);
-    if let Some(k) = key {
-        r = r.key(k);
-    }
-    if let Some(v) = value {
-        r = r.payload(v);
-    }
-    match producer.send(r, Duration::from_secs(10)).await {
-        Ok(delivery) => Ok(Produced { partition: delivery.partition, offset: delivery.offset }),
-        Err((e, _)) => Err(e.into()),
-    }
+    let r = Outgoing { key, value, headers: Some(headers), partition: None };
+    let (partition, offset) = producer.send(topic, r, Duration::from_secs(10)).await?;
+    Ok(Produced { partition, offset })
 }

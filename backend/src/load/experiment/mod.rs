@@ -19,6 +19,7 @@ pub mod hash;
 
 use crate::kafka::KafkaConfig;
 use crate::kafka::delivery::{CountingContext, Deliveries, send_waiting};
+use crate::kafka::producer::Polled;
 use crate::shutdown::Shutdown;
 use anyhow::Context;
 use config::ExperimentSpec;
@@ -27,7 +28,7 @@ use hash::{HashBlob, NotificationType, SecretKey};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
+use rdkafka::producer::{BaseRecord, Producer};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -106,7 +107,7 @@ fn sleep_until(due: Instant, stop: &Shutdown) -> bool {
 /// What every experiment of a run shares: the producer, the counters, the topics and the
 /// key that seals measurement hashes.
 struct Sender<'a> {
-    producer: &'a ThreadedProducer<CountingContext>,
+    producer: &'a Polled<CountingContext>,
     metrics: &'a ProducerMetrics,
     config: &'a ExperimentConfig,
     key: &'a SecretKey,
@@ -243,13 +244,15 @@ pub fn run(
 ) -> anyhow::Result<Report> {
     let key = SecretKey::new(&config.secret_key).context("--secret-key")?;
     let deliveries = Arc::new(Deliveries::default());
-    let producer: ThreadedProducer<CountingContext> = kafka
-        .client()
-        // One experiment's records stay in order even when a send is retried.
-        .set("enable.idempotence", "true")
-        .set("linger.ms", "5")
-        .create_with_context(CountingContext(deliveries.clone()))
-        .context("cannot create the experiment producer")?;
+    let producer = Polled::create(
+        kafka
+            .client()
+            // One experiment's records stay in order even when a send is retried.
+            .set("enable.idempotence", "true")
+            .set("linger.ms", "5"),
+        CountingContext(deliveries.clone()),
+    )
+    .context("cannot create the experiment producer")?;
     let mut seeds = match config.seed {
         Some(s) => SmallRng::seed_from_u64(s),
         None => SmallRng::from_entropy(),

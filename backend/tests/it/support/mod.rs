@@ -301,8 +301,13 @@ pub fn run_service(
 ) -> (Shutdown, Arc<InferenceMetrics>, std::thread::JoinHandle<()>) {
     let stop = Shutdown::new();
     let metrics = Arc::new(InferenceMetrics::default());
-    let service =
-        InferenceService { kafka, config, model: Arc::new(Artifact::shipped().unwrap()), metrics: metrics.clone() };
+    let service = InferenceService {
+        kafka,
+        config,
+        model: Arc::new(Artifact::shipped().unwrap()),
+        metrics: metrics.clone(),
+        arrivals: None,
+    };
     let s = stop.clone();
     (stop, metrics, std::thread::spawn(move || service.run_until(&s)))
 }
