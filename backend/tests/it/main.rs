@@ -15,6 +15,7 @@
 //! - [`exercises`]: every exercise solved, and each condition missed on purpose.
 //! - [`generators`]: the request generator and the experiment producer.
 //! - [`inference`]: the inference service: outputs, dead letters, kills, restarts.
+//! - [`kafka`]: `./lab kafka start|stop`, Apache Kafka from Maven Central, and its bad inputs.
 //! - [`lab`]: the lab as a user starts it, the binary included.
 //! - [`layout`]: the source tree's layers and that no two sibling modules use each other.
 //! - [`python_clients`]: the course's Python clients against the embedded broker.
@@ -27,7 +28,7 @@
 //! **Running beside each other.** The harness runs as many tests at once as there are cores
 //! (two on the build machine). Most tests wait on a broker and leave the cores idle, so they
 //! share well. A few suites keep both cores busy or measure rates: the browser tests
-//! (Chromium rendering the lab), the Python solutions (a dozen clients at once), the kill and
+//! (Chromium rendering the lab), Apache Kafka's JVMs, the Python solutions (a dozen clients at once), the kill and
 //! SIGTERM tests of the inference service (a backlog of 20,000 requests) and the generators'
 //! rate tests. Each ran beside its own tests when suites were binaries of their own; beside
 //! another heavy suite they miss their deadlines: in a run without a rule, the browser's wait
@@ -45,6 +46,7 @@ mod deploy;
 mod exercises;
 mod generators;
 mod inference;
+mod kafka;
 mod lab;
 mod layout;
 mod python_clients;

@@ -1,0 +1,221 @@
+# `./lab kafka start|stop`: Apache Kafka 4.4 on this machine, assembled from Maven Central
+# (pom.xml beside this file), in KRaft mode: every node is both broker and controller.
+# Sourced by ./lab, which defines say, as_root and apt_install.
+
+KAFKA_VERSION=4.4.0
+KAFKA_HOME_CACHE="${STREAMLAB_CACHE:-$HOME/.cache/streamlab}/kafka"
+KAFKA_LIBS="$KAFKA_HOME_CACHE/$KAFKA_VERSION/libs"
+KAFKA_DEFAULT_DIR="$KAFKA_HOME_CACHE/cluster"
+
+kafka_usage() {
+  cat >&2 <<'EOF'
+usage: ./lab kafka start [--nodes N] [--port P] [--dir DIR]
+       ./lab kafka stop [--dir DIR]
+
+start  formats and starts N nodes (default 1) on 127.0.0.1, brokers on ports P, P+1, ...
+       (default 9092 when free), controllers on P+100, ...; waits until every node is in
+       the cluster's metadata, then prints KAFKA_BROKERS=127.0.0.1:P,... as its last line.
+       DIR (default ~/.cache/streamlab/kafka/cluster) keeps each node's data, log and pid:
+       a second start after a stop finds the same topics.
+stop   stops the nodes started from DIR, gracefully (SIGTERM, then SIGKILL after 60 s).
+EOF
+}
+
+kafka_fail() { printf 'kafka: %s\n' "$*" >&2; exit 1; }
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+kafka_java() {
+  if ! command -v java >/dev/null || ! command -v mvn >/dev/null; then
+    command -v apt-get >/dev/null \
+      || kafka_fail "Kafka needs Java 17 or newer and Maven, and this machine has no apt-get to install them: install them, then run this again"
+    apt_install default-jre-headless maven
+  fi
+  local v; v=$(java -version 2>&1 | awk -F'"' '/version/ {print $2; exit}')
+  [ "${v%%.*}" -ge 17 ] 2>/dev/null || kafka_fail "Kafka $KAFKA_VERSION needs Java 17 or newer; java here is ${v:-unknown}"
+}
+
+kafka_jars() {
+  [ -f "$KAFKA_LIBS/.complete" ] && return 0
+  say "fetching Apache Kafka $KAFKA_VERSION and its dependencies from Maven Central (once)"
+  rm -rf "$KAFKA_LIBS" && mkdir -p "$KAFKA_LIBS"
+  mvn -q -B -f backend/deploy/kafka/pom.xml dependency:copy-dependencies \
+    -DoutputDirectory="$KAFKA_LIBS" -DincludeScope=runtime >&2 \
+    || kafka_fail "Maven could not fetch Kafka's jars (see above)"
+  touch "$KAFKA_LIBS/.complete"
+}
+
+# The running nodes' pids in DIR, one per line.
+kafka_pids() {
+  local f pid
+  for f in "$1"/node-*.pid; do
+    [ -f "$f" ] || continue
+    pid=$(cat "$f")
+    kill -0 "$pid" 2>/dev/null && echo "$pid"
+  done
+  return 0
+}
+
+kafka_stop_dir() {
+  local dir="$1" pids pid waited=0
+  pids=$(kafka_pids "$dir")
+  [ -n "$pids" ] || return 1
+  for pid in $pids; do kill -TERM "$pid" 2>/dev/null || true; done
+  while [ -n "$(kafka_pids "$dir")" ] && [ $waited -lt 600 ]; do sleep 0.1; waited=$((waited + 1)); done
+  for pid in $(kafka_pids "$dir"); do kill -KILL "$pid" 2>/dev/null || true; done
+  rm -f "$dir"/node-*.pid
+}
+
+kafka_brokers_seen() {
+  # kcat lists the brokers the cluster's metadata names: " 3 brokers:".
+  # Until the first node answers, kcat fails: that is "none yet", not an error.
+  { kcat -L -b "$1" -m 2 2>/dev/null || true; } | awk '/ brokers:$/ {print $1; exit}'
+}
+
+kafka_start() {
+  local nodes=1 port="" dir="$KAFKA_DEFAULT_DIR"
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --nodes) nodes="${2:-}"; shift 2 ;;
+      --port) port="${2:-}"; shift 2 ;;
+      --dir) dir="${2:-}"; shift 2 ;;
+      -h|--help) kafka_usage; exit 0 ;;
+      *) kafka_usage; kafka_fail "unknown flag $1" ;;
+    esac
+  done
+  [[ "$nodes" =~ ^[1-9][0-9]?$ ]] || kafka_fail "--nodes must be a number from 1 to 99, got '$nodes'"
+  [ -z "$port" ] || [[ "$port" =~ ^[0-9]+$ && "$port" -ge 1024 && "$port" -le 65000 ]] \
+    || kafka_fail "--port must be a port from 1024 to 65000, got '$port'"
+  mkdir -p "$dir" && dir=$(cd "$dir" && pwd)
+  if [ -n "$(kafka_pids "$dir")" ]; then
+    kafka_fail "Kafka is already running from $dir: ./lab kafka stop --dir $dir first"
+  fi
+  if [ -f "$dir/cluster.nodes" ] && [ "$(cat "$dir/cluster.nodes")" != "$nodes" ]; then
+    kafka_fail "$dir holds a cluster of $(cat "$dir/cluster.nodes") nodes, not $nodes: start it with --nodes $(cat "$dir/cluster.nodes"), or choose another --dir (or remove this one)"
+  fi
+  local k taken=() candidates
+  if [ -n "$port" ]; then candidates=$port
+  elif [ -f "$dir/cluster.port" ]; then candidates=$(cat "$dir/cluster.port")
+  else candidates="9092 19092 29092 39092"  # 9092 when free: the embedded broker may hold it
+  fi
+  for port in $candidates; do
+    taken=()
+    for ((k = 0; k < nodes; k++)); do
+      port_in_use $((port + k)) && taken+=($((port + k)))
+      port_in_use $((port + 100 + k)) && taken+=($((port + 100 + k)))
+    done
+    [ ${#taken[@]} -eq 0 ] && break
+  done
+  [ ${#taken[@]} -eq 0 ] || kafka_fail "port ${taken[*]} already in use on 127.0.0.1 (the lab's embedded broker uses 9092): choose other ports with --port"
+
+  command -v kcat >/dev/null || apt_install kcat
+  kafka_java
+  kafka_jars
+
+  local voters="" brokers=""
+  for ((k = 1; k <= nodes; k++)); do
+    voters+="${voters:+,}$k@127.0.0.1:$((port + 99 + k))"
+    brokers+="${brokers:+,}127.0.0.1:$((port + k - 1))"
+  done
+  # Replicated internal topics need as many nodes as their replication factor.
+  local rf=$((nodes < 3 ? nodes : 3)) isr=$((nodes < 2 ? 1 : 2))
+  local id
+  [ -f "$dir/cluster.id" ] && id=$(cat "$dir/cluster.id") \
+    || id=$(java -cp "$KAFKA_LIBS/*" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n1)
+  [ -n "$id" ] || kafka_fail "kafka.tools.StorageTool random-uuid gave no cluster id"
+  echo "$id" > "$dir/cluster.id"; echo "$nodes" > "$dir/cluster.nodes"; echo "$port" > "$dir/cluster.port"
+
+  local started=$SECONDS
+  say "starting Apache Kafka $KAFKA_VERSION: $nodes node(s), brokers $brokers, data in $dir"
+  for ((k = 1; k <= nodes; k++)); do
+    local node="$dir/node-$k"
+    mkdir -p "$node/data"
+    cat > "$node/server.properties" <<EOF
+# Written by ./lab kafka start; rewritten on each start.
+process.roles=broker,controller
+node.id=$k
+controller.quorum.voters=$voters
+listeners=PLAINTEXT://127.0.0.1:$((port + k - 1)),CONTROLLER://127.0.0.1:$((port + 99 + k))
+advertised.listeners=PLAINTEXT://127.0.0.1:$((port + k - 1))
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+log.dirs=$node/data
+num.partitions=1
+default.replication.factor=$rf
+min.insync.replicas=1
+offsets.topic.replication.factor=$rf
+transaction.state.log.replication.factor=$rf
+transaction.state.log.min.isr=$isr
+share.coordinator.state.topic.replication.factor=$rf
+share.coordinator.state.topic.min.isr=$isr
+group.initial.rebalance.delay.ms=0
+EOF
+    cat > "$node/log4j2.properties" <<EOF
+rootLogger.level=INFO
+rootLogger.appenderRef.out.ref=OUT
+appender.out.type=Console
+appender.out.name=OUT
+appender.out.layout.type=PatternLayout
+appender.out.layout.pattern=[%d] %p %m (%c)%n
+logger.kafka.name=kafka
+logger.kafka.level=INFO
+logger.state.name=state.change.logger
+logger.state.level=WARN
+EOF
+    java -cp "$KAFKA_LIBS/*" -Dlog4j2.configurationFile="$node/log4j2.properties" kafka.tools.StorageTool format \
+      --config "$node/server.properties" --cluster-id "$id" --ignore-formatted > "$node/format.log" 2>&1 \
+      || { tail -n 20 "$node/format.log" >&2; kafka_stop_dir "$dir" || true; kafka_fail "formatting node $k failed (above: the end of $node/format.log)"; }
+    # setsid: the node outlives this script and the terminal it ran in.
+    setsid java -Xms256m -Xmx${KAFKA_HEAP_MB:-768}m -XX:+UseG1GC \
+      -Dlog4j2.configurationFile="$node/log4j2.properties" \
+      -cp "$KAFKA_LIBS/*" kafka.Kafka "$node/server.properties" > "$node/server.log" 2>&1 < /dev/null &
+    echo $! > "$dir/node-$k.pid"
+  done
+
+  local deadline=$((SECONDS + ${KAFKA_START_TIMEOUT:-120})) seen=""
+  while :; do
+    for ((k = 1; k <= nodes; k++)); do
+      if ! kill -0 "$(cat "$dir/node-$k.pid")" 2>/dev/null; then
+        echo "--- the last lines of $dir/node-$k/server.log:" >&2
+        tail -n 25 "$dir/node-$k/server.log" >&2
+        kafka_stop_dir "$dir" || true
+        kafka_fail "node $k stopped while starting (the end of its log above); no node of $dir is left running"
+      fi
+    done
+    seen=$(kafka_brokers_seen "127.0.0.1:$port")
+    [ "${seen:-0}" = "$nodes" ] && break
+    if [ $SECONDS -ge $deadline ]; then
+      for ((k = 1; k <= nodes; k++)); do echo "--- the last lines of $dir/node-$k/server.log:" >&2; tail -n 10 "$dir/node-$k/server.log" >&2; done
+      kafka_stop_dir "$dir" || true
+      kafka_fail "after ${KAFKA_START_TIMEOUT:-120} s the cluster's metadata names ${seen:-no} broker(s), not $nodes; every node was stopped"
+    fi
+    sleep 0.5
+  done
+  say "Kafka is up: $nodes node(s) in the metadata after $((SECONDS - started)) s; stop it with ./lab kafka stop${dir:+ --dir $dir}"
+  echo "KAFKA_BROKERS=$brokers"
+}
+
+kafka_stop() {
+  local dir="$KAFKA_DEFAULT_DIR"
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --dir) dir="${2:-}"; shift 2 ;;
+      -h|--help) kafka_usage; exit 0 ;;
+      *) kafka_usage; kafka_fail "unknown flag $1" ;;
+    esac
+  done
+  [ -d "$dir" ] || kafka_fail "no Kafka was started from $dir"
+  local n; n=$(kafka_pids "$dir" | wc -l)
+  kafka_stop_dir "$dir" || kafka_fail "no Kafka is running from $dir"
+  say "stopped $n Kafka node(s) of $dir (their data stays there)"
+}
+
+kafka_main() {
+  local sub="${1:-}"; shift || true
+  case "$sub" in
+    start) kafka_start "$@" ;;
+    stop) kafka_stop "$@" ;;
+    *) kafka_usage; exit 2 ;;
+  esac
+}
