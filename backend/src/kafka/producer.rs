@@ -138,9 +138,4 @@ impl AsyncProducer {
         }
         rx.await.unwrap_or(Err(KafkaError::Canceled))
     }
-
-    /// The producer itself, to flush it or read its metadata.
-    pub fn base(&self) -> &BaseProducer<Replies> {
-        &self.0
-    }
 }
