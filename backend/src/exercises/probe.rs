@@ -3,6 +3,7 @@
 //! blocking threads within each condition's time limit.
 
 use crate::kafka::KafkaConfig;
+use crate::kafka::metadata::watermarks;
 use crate::kafka::records::{self, Span};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
@@ -105,12 +106,14 @@ impl Probe {
     /// Every partition's watermarks.
     pub fn watermarks(&self, topic: &str) -> Result<Vec<PartitionInfo>, ProbeError> {
         let n = self.partitions(topic)?;
-        (0..n as i32)
+        let asked: Vec<(&str, i32)> = (0..n as i32).map(|id| (topic, id)).collect();
+        let marks = watermarks(&self.metadata_client, &asked, TIMEOUT)?;
+        Ok((0..n as i32)
             .map(|id| {
-                let (low, high) = self.metadata_client.fetch_watermarks(topic, id, TIMEOUT)?;
-                Ok(PartitionInfo { id, low, high })
+                let (low, high) = marks[&(topic.to_owned(), id)];
+                PartitionInfo { id, low, high }
             })
-            .collect()
+            .collect())
     }
 
     /// The topic's records (the newest [`MAX_RECORDS`] at most), ordered by timestamp,

@@ -15,8 +15,8 @@ pub enum MetadataError {
     Client(KafkaError),
     #[error("cannot read cluster metadata: {0}")]
     Metadata(KafkaError),
-    #[error("cannot read offsets of {topic}/{partition}: {source}")]
-    Watermarks { topic: String, partition: i32, source: KafkaError },
+    #[error("cannot read the partitions' offsets: {0}")]
+    Watermarks(KafkaError),
     #[error("topic {0} does not exist")]
     NoTopic(String),
     #[error("the Kafka cluster at {bootstrap} did not answer within {timeout:?}: {source}")]
@@ -56,7 +56,7 @@ impl ClusterReader {
         let metadata = self.consumer.fetch_metadata(None, timeout).map_err(MetadataError::Metadata)?;
         let asked: Vec<(&str, i32)> =
             metadata.topics().iter().flat_map(|t| t.partitions().iter().map(move |p| (t.name(), p.id()))).collect();
-        let marks = watermarks(&self.consumer, &asked, timeout)?;
+        let marks = watermarks(&self.consumer, &asked, timeout).map_err(MetadataError::Watermarks)?;
         let mut topics = Vec::new();
         for t in metadata.topics() {
             let mut partitions: Vec<PartitionInfo> = t
@@ -86,7 +86,7 @@ impl ClusterReader {
                 return Err(MetadataError::NoTopic(t.name().to_owned()));
             }
             let asked: Vec<(&str, i32)> = t.partitions().iter().map(|p| (t.name(), p.id())).collect();
-            let marks = watermarks(&self.consumer, &asked, timeout)?;
+            let marks = watermarks(&self.consumer, &asked, timeout).map_err(MetadataError::Watermarks)?;
             let mut partitions = Vec::new();
             for p in t.partitions() {
                 let (low, high) = marks[&(t.name().to_owned(), p.id())];
@@ -132,7 +132,7 @@ pub fn watermarks<C: Consumer>(
     consumer: &C,
     partitions: &[(&str, i32)],
     timeout: Duration,
-) -> Result<Watermarks, MetadataError> {
+) -> Result<Watermarks, KafkaError> {
     let mut marks = Watermarks::with_capacity(partitions.len());
     if partitions.is_empty() {
         return Ok(marks);
@@ -140,13 +140,11 @@ pub fn watermarks<C: Consumer>(
     for (at, earliest) in [(Offset::Beginning, true), (Offset::End, false)] {
         let mut tpl = TopicPartitionList::with_capacity(partitions.len());
         for (topic, partition) in partitions {
-            tpl.add_partition_offset(topic, *partition, at).map_err(MetadataError::Metadata)?;
+            tpl.add_partition_offset(topic, *partition, at)?;
         }
-        let answered = consumer.offsets_for_times(tpl, timeout).map_err(MetadataError::Metadata)?;
+        let answered = consumer.offsets_for_times(tpl, timeout)?;
         for e in answered.elements() {
-            let watermarks =
-                |source| MetadataError::Watermarks { topic: e.topic().to_owned(), partition: e.partition(), source };
-            e.error().map_err(watermarks)?;
+            e.error()?;
             // -1 is Kafka's "no offset"; for these two queries only an empty log could give it.
             let offset = e.offset().to_raw().filter(|o| *o >= 0).unwrap_or(0);
             let mark = marks.entry((e.topic().to_owned(), e.partition())).or_default();
@@ -159,11 +157,7 @@ pub fn watermarks<C: Consumer>(
     }
     for (topic, partition) in partitions {
         if !marks.contains_key(&((*topic).to_owned(), *partition)) {
-            return Err(MetadataError::Watermarks {
-                topic: (*topic).to_owned(),
-                partition: *partition,
-                source: KafkaError::OffsetFetch(rdkafka::types::RDKafkaErrorCode::UnknownPartition),
-            });
+            return Err(KafkaError::OffsetFetch(rdkafka::types::RDKafkaErrorCode::UnknownPartition));
         }
     }
     Ok(marks)

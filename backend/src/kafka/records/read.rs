@@ -4,6 +4,7 @@
 use super::RecordsError;
 use super::view::view;
 use crate::kafka::KafkaConfig;
+use crate::kafka::metadata::watermarks;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{BorrowedMessage, Message, OwnedMessage};
 use rdkafka::{Offset, TopicPartitionList};
@@ -43,13 +44,15 @@ pub fn partitions(
         }
         None => all,
     };
-    chosen
+    let asked: Vec<(&str, i32)> = chosen.iter().map(|id| (topic, *id)).collect();
+    let marks = watermarks(consumer, &asked, timeout)?;
+    Ok(chosen
         .into_iter()
         .map(|id| {
-            let (low, high) = consumer.fetch_watermarks(topic, id, timeout)?;
-            Ok(PartitionInfo { id, low, high })
+            let (low, high) = marks[&(topic.to_owned(), id)];
+            PartitionInfo { id, low, high }
         })
-        .collect()
+        .collect())
 }
 
 /// Assigns `consumer` to `topic` at `from`. Returns, per partition, the offset reading
