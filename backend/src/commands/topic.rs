@@ -27,8 +27,9 @@ pub enum TopicCommand {
         /// Partitions of each topic.
         #[arg(short = 'p', long, default_value_t = 1, value_parser = clap::value_parser!(i32).range(1..=1000))]
         partitions: i32,
-        /// Replicas of each partition (the embedded broker has one).
-        #[arg(short = 'r', long, default_value_t = 1, value_parser = clap::value_parser!(i32).range(1..=100))]
+        /// Replicas of each partition; -1, as rpk's default, is the broker's
+        /// `default.replication.factor` (1 on the embedded broker).
+        #[arg(short = 'r', long, default_value_t = -1, allow_negative_numbers = true, value_parser = replicas)]
         replicas: i32,
         #[arg(long, value_enum, default_value = "text")]
         format: OutputFormat,
@@ -308,5 +309,13 @@ impl From<ConsumeArgs> for Consume {
             compact: a.format == OutputFormat::Json,
             exit: a.exit,
         }
+    }
+}
+
+/// `--replicas`: -1 (the broker's default) or 1 to 100.
+fn replicas(s: &str) -> Result<i32, String> {
+    match s.parse::<i32>() {
+        Ok(n) if n == -1 || (1..=100).contains(&n) => Ok(n),
+        _ => Err(format!("`{s}` is not -1 (the broker's default) or a number from 1 to 100")),
     }
 }

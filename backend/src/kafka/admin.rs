@@ -42,7 +42,7 @@ pub async fn ensure_topics_with(
     partitions: i32,
     settings: &[(&str, &str)],
 ) -> Result<(), TopicError> {
-    for r in create(config, topics, partitions, 1, settings).await? {
+    for r in create(config, topics, partitions, BROKER_DEFAULT, settings).await? {
         match r {
             Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
             Err((topic, code)) => return Err(TopicError::Broker(format!("cannot create topic {topic}: {code}"))),
@@ -51,13 +51,18 @@ pub async fn ensure_topics_with(
     Ok(())
 }
 
-/// Creates one topic; an existing one is an error.
+/// A replication factor of -1 asks the broker for its own `default.replication.factor`
+/// (KIP-464): one copy on the embedded broker, three on `./lab kafka start --nodes 3`, whatever
+/// a class's cluster was set up with. A fixed 1 would leave the lab's topics unreplicated on
+/// a cluster built to survive a lost broker.
+const BROKER_DEFAULT: i32 = -1;
+
+/// Creates one topic with the broker's default replication; an existing one is an error.
 pub async fn create_topic(config: &KafkaConfig, name: &str, partitions: i32) -> Result<(), TopicError> {
-    create_replicated_topic(config, name, partitions, 1).await
+    create_replicated_topic(config, name, partitions, BROKER_DEFAULT).await
 }
 
-/// [`create_topic`] with `replicas` copies of each partition (a real cluster's choice; the
-/// embedded broker has one broker).
+/// [`create_topic`] with `replicas` copies of each partition (-1: the broker's default).
 pub async fn create_replicated_topic(
     config: &KafkaConfig,
     name: &str,
