@@ -52,8 +52,7 @@ struct Shared {
     windows: Mutex<Windows>,
     /// The first delivery failure; it ends the session.
     failed: Mutex<Option<String>>,
-    /// Set after each rebalance: a new assignment starts unpaused, whatever the reader did
-    /// to the old one.
+    /// Set after each rebalance: the reader resumes what it paused of the old assignment.
     rebalanced: AtomicBool,
     metrics: Arc<InferenceMetrics>,
 }
@@ -132,7 +131,17 @@ impl ConsumerContext for Rebalances {
         self.0.windows.lock().expect("windows lock").forget(&revoked);
     }
 
-    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, _rebalance: &Rebalance<'_>) {
+    fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        // librdkafka keeps a partition paused through a rebalance (Java's consumer does not).
+        // A window that was full when a broker went away paused the partitions; the group
+        // revoked them, then assigned them again still paused, and the service sat idle
+        // with a backlog (seen on three Kafka nodes with one killed). A new assignment
+        // starts resumed, whatever the reader or the idle wait did to the old one.
+        if let Rebalance::Assign(assigned) = rebalance
+            && let Err(e) = consumer.resume(assigned)
+        {
+            tracing::warn!(error = %e, "cannot resume the new assignment");
+        }
         self.0.rebalanced.store(true, Ordering::Relaxed);
     }
 }
@@ -301,6 +310,7 @@ fn read_loop(
     let mut full_since: Option<Instant> = None;
     while !shutdown.is_triggered() && shared.failure().is_none() {
         if shared.rebalanced.swap(false, Ordering::Relaxed) {
+            // The new assignment was resumed as it was made (post_rebalance).
             paused = false;
             if let Some(idle) = idle.as_mut() {
                 idle.reassigned(consumer)?;
