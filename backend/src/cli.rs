@@ -152,6 +152,11 @@ pub struct InferArgs {
     /// The transactional id with --exactly-once (default: unique per instance).
     #[arg(long, env = "STREAMLAB_TRANSACTIONAL_ID")]
     pub transactional_id: Option<String>,
+    /// With --exactly-once, how long (ms) one transaction takes batches before committing
+    /// them: longer carries more requests per commit, and read_committed subscribers see
+    /// predictions that much later.
+    #[arg(long, env = "STREAMLAB_COMMIT_INTERVAL_MS", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=60_000))]
+    pub commit_interval_ms: u32,
     /// A model file (default: the one built into streamlab).
     #[arg(long, env = "STREAMLAB_MODEL", value_name = "PATH")]
     pub model: Option<PathBuf>,
@@ -174,6 +179,7 @@ impl InferArgs {
             linger_ms: self.linger_ms,
             exactly_once: self.exactly_once,
             transactional_id: self.transactional_id.clone(),
+            commit_interval: std::time::Duration::from_millis(self.commit_interval_ms.into()),
         }
     }
 }

@@ -21,6 +21,9 @@ pub struct InferenceConfig {
     pub exactly_once: bool,
     /// The transactional id in exactly-once mode; unique per instance by default.
     pub transactional_id: Option<String>,
+    /// In exactly-once mode, how long one transaction goes on taking batches before it
+    /// commits them all (Kafka Streams' `commit.interval.ms` under exactly once).
+    pub commit_interval: Duration,
 }
 
 impl Default for InferenceConfig {
@@ -35,6 +38,7 @@ impl Default for InferenceConfig {
             linger_ms: 1,
             exactly_once: false,
             transactional_id: None,
+            commit_interval: Duration::from_millis(100),
         }
     }
 }
