@@ -1,70 +1,14 @@
 //! `./lab kafka start|stop`: Apache Kafka assembled from Maven Central, run as a teacher runs
 //! it, and each of its bad inputs with its message. Real JVMs: the suite takes its heavy turn.
 
-use crate::support::{heavy, in_ci, require};
+use crate::support::heavy;
+use crate::support::kafka::{Dir, free_base, java_here, lab_kafka, text};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Command;
 use std::time::Duration;
 use streamlab::kafka::KafkaConfig;
-
-fn java_here() -> bool {
-    let found = Command::new("java").arg("-version").output().is_ok_and(|o| o.status.success());
-    // In CI `./lab kafka start` installs Java itself.
-    require(found || in_ci(), "Java (for Apache Kafka)")
-}
-
-/// `./lab kafka ARGS` from the repository's root.
-fn lab_kafka(args: &[&str]) -> Output {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    Command::new(root.join("lab")).arg("kafka").args(args).current_dir(root).output().unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
-}
-
-/// A base port P with P and P+100 (a node's broker and controller) free.
-fn free_base() -> u16 {
-    loop {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let p = l.local_addr().unwrap().port();
-        if p < 65000 && std::net::TcpListener::bind(("127.0.0.1", p + 100)).is_ok() {
-            return p;
-        }
-    }
-}
-
-/// A cluster directory, stopped and removed when the test ends (whatever it asserted).
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new() -> Dir {
-        Dir(std::env::temp_dir().join(format!("streamlab-kafka-{}", uuid::Uuid::new_v4())))
-    }
-    fn arg(&self) -> &str {
-        self.0.to_str().unwrap()
-    }
-    /// Processes started from this directory that still run.
-    fn running(&self) -> Vec<String> {
-        let Ok(entries) = std::fs::read_dir(&self.0) else { return Vec::new() };
-        entries
-            .filter_map(Result::ok)
-            .filter(|e| e.file_name().to_string_lossy().ends_with(".pid"))
-            .filter_map(|e| std::fs::read_to_string(e.path()).ok())
-            .map(|pid| pid.trim().to_owned())
-            .filter(|pid| Path::new(&format!("/proc/{pid}")).exists())
-            .collect()
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = lab_kafka(&["stop", "--dir", self.arg()]);
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn kafka_starts_serves_clients_and_stops() {
@@ -72,7 +16,7 @@ async fn kafka_starts_serves_clients_and_stops() {
         return;
     }
     let _turn = heavy("kafka");
-    let (dir, port) = (Dir::new(), free_base());
+    let (dir, port) = (Dir::new(), free_base(1));
     let started = lab_kafka(&["start", "--dir", dir.arg(), "--port", &port.to_string()]);
     let out = text(&started);
     assert!(started.status.success(), "{out}");
@@ -136,7 +80,7 @@ fn a_taken_port_or_a_node_that_cannot_start_is_reported_and_nothing_is_left_runn
     let dir = Dir::new();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let failed = Command::new(root.join("lab"))
-        .args(["kafka", "start", "--dir", dir.arg(), "--port", &free_base().to_string()])
+        .args(["kafka", "start", "--dir", dir.arg(), "--port", &free_base(1).to_string()])
         .env("KAFKA_HEAP_MB", "1")
         .current_dir(root)
         .output()
@@ -161,7 +105,7 @@ fn a_taken_port_or_a_node_that_cannot_start_is_reported_and_nothing_is_left_runn
     }
     let dir = Dir::new();
     let no_java = Command::new(root.join("lab"))
-        .args(["kafka", "start", "--dir", dir.arg(), "--port", &free_base().to_string()])
+        .args(["kafka", "start", "--dir", dir.arg(), "--port", &free_base(1).to_string()])
         .env("PATH", &bin)
         .current_dir(root)
         .output()

@@ -18,6 +18,7 @@
 //! - [`kafka`]: `./lab kafka start|stop`, Apache Kafka from Maven Central, and its bad inputs.
 //! - [`lab`]: the lab as a user starts it, the binary included.
 //! - [`layout`]: the source tree's layers and that no two sibling modules use each other.
+//! - [`on_kafka`]: the guarantees on Apache Kafka: exactly once through kills and a lost broker.
 //! - [`python_clients`]: the course's Python clients against the embedded broker.
 //! - [`python_solutions`]: each exercise solved in Python from its README, then graded.
 //! - [`rpk_steps`]: the course's rpk steps as `streamlab` commands.
@@ -49,6 +50,7 @@ mod inference;
 mod kafka;
 mod lab;
 mod layout;
+mod on_kafka;
 mod python_clients;
 mod python_solutions;
 mod rpk_steps;

@@ -1,7 +1,7 @@
 //! The course's own Python clients (seed 000's kafka-python snippets, and confluent-kafka)
-//! against the embedded broker.
+//! against the embedded broker, and the two round trips on one Apache Kafka node too.
 
-use crate::support::{require, start_broker};
+use crate::support::{TestBroker, require, start_broker};
 
 fn python_has(module: &str) -> bool {
     std::process::Command::new("python3").args(["-c", &format!("import {module}")]).status().is_ok_and(|s| s.success())
@@ -19,12 +19,10 @@ async fn run_script(script: &str, bootstrap: &str, topic: &str) -> String {
     stdout
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn kafka_python_producer_with_callbacks_and_group_consumer() {
+async fn kafka_python_producer_with_callbacks_and_group_consumer(b: TestBroker) {
     if !require(python_has("kafka"), "python3 with kafka-python") {
         return;
     }
-    let b = start_broker().await;
     b.create_topic("py_kafka_python", 3).await;
     let out = run_script("kafka_python_roundtrip.py", &b.bootstrap(), "py_kafka_python").await;
     assert!(out.contains("acknowledged 3"), "{out}");
@@ -32,12 +30,10 @@ async fn kafka_python_producer_with_callbacks_and_group_consumer() {
     assert!(out.contains("committed 3"), "{out}");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn confluent_kafka_producer_and_group_consumer() {
+async fn confluent_kafka_producer_and_group_consumer(b: TestBroker) {
     if !require(python_has("confluent_kafka"), "python3 with confluent-kafka") {
         return;
     }
-    let b = start_broker().await;
     b.create_topic("py_confluent", 3).await;
     let out = run_script("confluent_roundtrip.py", &b.bootstrap(), "py_confluent").await;
     assert!(out.contains("delivered 10"), "{out}");
@@ -116,3 +112,8 @@ async fn kafka_python_as_installed_reads_the_services_predictions() {
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.starts_with("predictions 50 "), "{stdout}");
 }
+
+crate::on_both_brokers!(
+    kafka_python_producer_with_callbacks_and_group_consumer,
+    confluent_kafka_producer_and_group_consumer
+);

@@ -1,8 +1,9 @@
 //! `streamlab cluster`, `streamlab topic` and `streamlab group`, the course's rpk steps, run
-//! as a student runs them (the real binary, stdin and stdout) against the embedded broker,
+//! as a student runs them (the real binary, stdin and stdout) against the embedded broker and
+//! one Apache Kafka node ([`crate::on_both_brokers`]),
 //! and checked with an rdkafka client that knows nothing of streamlab's code.
 
-use crate::support::start_broker;
+use crate::support::TestBroker;
 use rdkafka::Message;
 use rdkafka::consumer::Consumer;
 use rdkafka::message::Headers;
@@ -45,9 +46,7 @@ fn row(table: &str, first: &str) -> Option<Vec<String>> {
         .find(|r| r.first().is_some_and(|c| c == first))
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn create_list_describe_and_delete_topics_like_rpk() {
-    let b = start_broker().await;
+async fn create_list_describe_and_delete_topics_like_rpk(b: TestBroker) {
     let bs = b.bootstrap();
 
     let created = streamlab(&bs, &["topic", "create", "orders", "audit", "-p", "3"], "").await;
@@ -99,9 +98,7 @@ async fn create_list_describe_and_delete_topics_like_rpk() {
     assert!(text(&twice).contains("does not exist"), "{}", text(&twice));
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn produce_reads_stdin_lines_and_consume_prints_rpk_records() {
-    let b = start_broker().await;
+async fn produce_reads_stdin_lines_and_consume_prints_rpk_records(b: TestBroker) {
     let bs = b.bootstrap();
     b.create_topic("lines", 1).await;
 
@@ -150,9 +147,7 @@ async fn produce_reads_stdin_lines_and_consume_prints_rpk_records() {
     assert_eq!((line["offset"].as_i64(), line["value"].as_str()), (Some(2), Some("{\"t\": 21.5}")));
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn consume_by_partition_from_the_end_and_as_a_group() {
-    let b = start_broker().await;
+async fn consume_by_partition_from_the_end_and_as_a_group(b: TestBroker) {
     let bs = b.bootstrap();
     b.create_topic("parts", 3).await;
     let p1 = streamlab(&bs, &["topic", "produce", "parts", "-p", "1"], "a\nb\n").await;
@@ -206,9 +201,7 @@ async fn consume_by_partition_from_the_end_and_as_a_group() {
     assert!(String::from_utf8_lossy(&missing.stderr).contains("nope does not exist"), "{missing:?}");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn cluster_info_shows_the_broker_and_the_topics() {
-    let b = start_broker().await;
+async fn cluster_info_shows_the_broker_and_the_topics(b: TestBroker) {
     let bs = b.bootstrap();
     b.create_topic("visible", 2).await;
     let info = streamlab(&bs, &["cluster", "info"], "").await;
@@ -225,9 +218,7 @@ async fn cluster_info_shows_the_broker_and_the_topics() {
     assert!(json["topics"].as_array().unwrap().iter().any(|t| t["name"] == "visible"));
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn group_list_describe_and_seek_like_rpk() {
-    let b = start_broker().await;
+async fn group_list_describe_and_seek_like_rpk(b: TestBroker) {
     let bs = b.bootstrap();
     b.create_topic("work", 1).await;
     b.produce("work", 5).await;
@@ -272,9 +263,7 @@ async fn group_list_describe_and_seek_like_rpk() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("expected start, end or an offset"), "{bad:?}");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn consume_and_tail_filter_records_and_stop_at_the_end() {
-    let b = start_broker().await;
+async fn consume_and_tail_filter_records_and_stop_at_the_end(b: TestBroker) {
     let bs = b.bootstrap();
     assert!(streamlab(&bs, &["topic", "create", "verdicts", "-p", "2"], "").await.status.success());
     let lines: String = (0..20)
@@ -322,3 +311,12 @@ async fn consume_and_tail_filter_records_and_stop_at_the_end() {
     assert!(!both.status.success());
     assert!(String::from_utf8_lossy(&both.stderr).contains("--exit cannot be combined with --group"));
 }
+
+crate::on_both_brokers!(
+    create_list_describe_and_delete_topics_like_rpk,
+    produce_reads_stdin_lines_and_consume_prints_rpk_records,
+    consume_by_partition_from_the_end_and_as_a_group,
+    cluster_info_shows_the_broker_and_the_topics,
+    group_list_describe_and_seek_like_rpk,
+    consume_and_tail_filter_records_and_stop_at_the_end
+);

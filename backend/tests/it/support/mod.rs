@@ -2,6 +2,7 @@
 //! for it, the lab served on port 0 with a websocket to it, and the rule that a tool missing
 //! in CI is a failure, not a skip. [`webdriver`] drives headless Chromium.
 
+pub mod kafka;
 pub mod webdriver;
 
 use rdkafka::ClientConfig;
@@ -19,8 +20,63 @@ use streamlab_model::Artifact;
 
 pub struct TestBroker {
     /// Held: the broker stops when the test drops its `TestBroker`.
-    _broker: EmbeddedBroker,
+    broker: Held,
     pub kafka: KafkaConfig,
+}
+
+enum Held {
+    Embedded(#[allow(dead_code)] EmbeddedBroker),
+    /// A node of Apache Kafka, and the suite's turn its JVM takes.
+    Kafka(#[allow(dead_code)] kafka::Cluster, #[allow(dead_code)] Turn),
+}
+
+/// One Apache Kafka node (`./lab kafka start`) for a test of the broker matrix; `None` (the
+/// test skips) when Java is missing outside CI. Holds the "kafka" heavy turn.
+pub async fn start_kafka_broker() -> Option<TestBroker> {
+    if !kafka::java_here() {
+        return None;
+    }
+    let turn = heavy("kafka");
+    let cluster = tokio::task::spawn_blocking(|| kafka::Cluster::start(1)).await.unwrap();
+    let kafka = cluster.kafka();
+    Some(TestBroker { broker: Held::Kafka(cluster, turn), kafka })
+}
+
+/// `#[tokio::test]`s of each named `async fn(TestBroker)`, on both brokers the lab runs on:
+/// `NAME::embedded` and `NAME::kafka` (one Apache Kafka node).
+/// `on_both_brokers!(turn = "SUITE"; NAME, ..)`: the embedded broker's test takes SUITE's
+/// heavy turn (Kafka's takes Kafka's).
+#[macro_export]
+macro_rules! on_both_brokers {
+    (turn = $suite:literal; $($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread")]
+            async fn embedded() {
+                let _turn = $crate::support::heavy($suite);
+                super::$name($crate::support::start_broker().await).await
+            }
+            #[tokio::test(flavor = "multi_thread")]
+            async fn kafka() {
+                if let Some(b) = $crate::support::start_kafka_broker().await {
+                    super::$name(b).await
+                }
+            }
+        }
+    )*};
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread")]
+            async fn embedded() {
+                super::$name($crate::support::start_broker().await).await
+            }
+            #[tokio::test(flavor = "multi_thread")]
+            async fn kafka() {
+                if let Some(b) = $crate::support::start_kafka_broker().await {
+                    super::$name(b).await
+                }
+            }
+        }
+    )*};
 }
 
 /// Starts an in-memory embedded broker on a free loopback port.
@@ -34,10 +90,15 @@ pub async fn start_broker() -> TestBroker {
         .await
         .unwrap()
         .expect("broker answers metadata");
-    TestBroker { _broker: broker, kafka }
+    TestBroker { broker: Held::Embedded(broker), kafka }
 }
 
 impl TestBroker {
+    /// True on Apache Kafka, where some answers differ from the embedded broker's.
+    pub fn is_kafka(&self) -> bool {
+        matches!(self.broker, Held::Kafka(..))
+    }
+
     pub fn bootstrap(&self) -> String {
         self.kafka.bootstrap.clone()
     }
@@ -169,6 +230,8 @@ pub struct LabOptions {
     pub web: std::net::SocketAddr,
     pub broker: std::net::SocketAddr,
     pub advertise: Option<String>,
+    /// A cluster for the lab (`--brokers`) instead of its embedded broker.
+    pub kafka: Option<KafkaConfig>,
 }
 
 impl Default for LabOptions {
@@ -180,6 +243,7 @@ impl Default for LabOptions {
             web: "127.0.0.1:0".parse().unwrap(),
             broker: "127.0.0.1:0".parse().unwrap(),
             advertise: None,
+            kafka: None,
         }
     }
 }
@@ -203,7 +267,7 @@ pub fn non_loopback_ip() -> Option<std::net::IpAddr> {
 /// Starts a lab as `options` say; the address is where the web app listens.
 pub async fn serve_lab_opts(options: LabOptions) -> (std::net::SocketAddr, StopOnDrop) {
     let config = streamlab::lab::LabConfig {
-        kafka: None,
+        kafka: options.kafka,
         broker_addr: options.broker,
         advertise: options.advertise,
         data_dir: None,
