@@ -1,4 +1,5 @@
-//! `cargo bench -p streamlab --bench inference [-- --requests N] [-- --no-peers] [-- --broker-engine nisshi]`
+//! `cargo bench -p streamlab --bench inference [-- --requests N] [-- --no-peers] [-- --no-kafka]
+//! [-- --broker-engine nisshi]`
 //!
 //! First a profile of the worker's stages without Kafka (read, predict, build outputs, hand
 //! to librdkafka), per request. Then drains one backlog of N requests (default 100,000) on
@@ -12,9 +13,15 @@
 //!       message (on the first 2,000 requests: at ~100 msg/s the whole backlog takes too long);
 //!   (d) the batched Python peer: confluent-kafka consume(500), one predict per batch;
 //! then the latency floor (produce → consume of one record, no processing) and request →
-//! prediction latency of (b) at a steady 1,000 and 10,000 requests/s.
+//! prediction latency of (b) at a steady 1,000 and 10,000 requests/s, as the service stamps
+//! it and as a subscriber of librdkafka's default settings receives it.
+//!
+//! Then the same on one Apache Kafka 4.4 node (`./lab kafka start`, stopped at the end),
+//! unless `--no-kafka` or it cannot start: (a), (e), (b) at least once and (b) with
+//! `--exactly-once`, the latency floor and the two latencies.
+//!
 //! The peers run when Python has scikit-learn, pandas, kafka-python and confluent-kafka and
-//! the data set is at ../shared/data (or $STREAMLAB_DATA). Prints one table.
+//! the data set is at ../shared/data (or $STREAMLAB_DATA). Prints one table per broker.
 //!
 //! `--broker-engine nisshi` keeps the broker's records in nisshi's own engine instead of
 //! streamlab's logs, to compare the drain on both.
@@ -43,6 +50,9 @@ use streamlab_model::forest::{LEAF, Node, RandomForest, Tree};
 use streamlab_model::profile::{COMBINATION_KEY, DataProfile, MEASUREMENTS};
 use streamlab_model::{Artifact, MushroomFeatures};
 use streamlab_wire::PredictionValue;
+use support::KafkaNode;
+
+mod support;
 
 /// How many times each pipeline drains the backlog.
 const ROUNDS: usize = 3;
@@ -50,6 +60,7 @@ const ROUNDS: usize = 3;
 const A: &str = "(a) rdkafka pass-through, free-running";
 const B: &str = "(b) streamlab infer";
 const B0: &str = "(b0) streamlab infer, one-leaf model";
+const BE: &str = "(b) streamlab infer --exactly-once";
 const C: &str = "(c) kafka-python, 1 msg + sklearn predict";
 const D: &str = "(d) confluent-kafka consume(500) + predict";
 const E: &str = "(e) confluent-kafka pass-through";
@@ -297,9 +308,26 @@ fn python_peer(
     Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
 }
 
-/// Latency at a steady rate: requests are paced at `rate`/s for `seconds`; each
-/// prediction's `predicted_at_ms` minus its request's timestamp.
-async fn latency_at(kafka: &KafkaConfig, rate: u64, seconds: u64) -> ((f64, f64, f64, usize), (f64, f64)) {
+/// What [`latency_at`] measured.
+struct Latency {
+    /// p50, p99 of the prediction's `predicted_at_ms` minus its request's timestamp.
+    stamped: (f64, f64),
+    max: f64,
+    measured: usize,
+    /// p50, p99 of when a subscriber of librdkafka's defaults received the prediction, minus
+    /// its request's timestamp: what a student's program sees.
+    received: (f64, f64),
+    received_count: usize,
+    /// p50, p99 of the requests' own acknowledgement.
+    ack: (f64, f64),
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
+/// Latency at a steady rate: requests are paced at `rate`/s for `seconds`.
+async fn latency_at(kafka: &KafkaConfig, rate: u64, seconds: u64) -> Latency {
     let t = |name: &str| format!("bench_latency_{rate}_{name}");
     let config = InferenceConfig {
         requests: t("requests"),
@@ -310,18 +338,58 @@ async fn latency_at(kafka: &KafkaConfig, rate: u64, seconds: u64) -> ((f64, f64,
     };
     ensure_topics(kafka, &[&t("requests"), &t("predictions"), &t("dead")], 3).await.unwrap();
     let (stop, metrics, handle) = service(kafka, config, Artifact::shipped().unwrap());
-    // Let the group settle before the clock starts.
+    let n = (rate * seconds) as usize;
+    // A subscriber as a student writes one: librdkafka's defaults, reading from the end.
+    let subscriber: BaseConsumer =
+        kafka.client().set("group.id", t("subscriber")).set("auto.offset.reset", "latest").create().unwrap();
+    subscriber.subscribe(&[&t("predictions")]).unwrap();
+    let listening = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let heard = listening.clone();
+    let receiver = std::thread::spawn(move || {
+        let mut lat = Vec::with_capacity(n);
+        let deadline = Instant::now() + Duration::from_secs(seconds + 60);
+        while lat.len() < n && Instant::now() < deadline {
+            if let Some(Ok(m)) = subscriber.poll(Duration::from_millis(100))
+                && m.key() != Some(b"warm-up")
+            {
+                let v: PredictionValue = serde_json::from_slice(m.payload().unwrap()).unwrap();
+                lat.push((now_ms() - v.request.timestamp_ms.unwrap()) as f64);
+            }
+            if subscriber.assignment().is_ok_and(|a| a.count() > 0) {
+                heard.store(true, Ordering::Relaxed);
+            }
+        }
+        lat
+    });
+    // Let the group and the subscriber settle before the clock starts.
     tokio::time::sleep(Duration::from_secs(5)).await;
+    while !listening.load(Ordering::Relaxed) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     // linger.ms=1, as a generator at these rates would have it: with 0, every request is a
     // produce request of its own, and at 10,000/s the embedded broker acknowledges them
     // more than a second late (measured: p50 1.2 s), which is the producer's latency, not
     // the service's. The millisecond of lingering is inside what is measured.
     let producer: FutureProducer = kafka.client().set("linger.ms", "1").create().unwrap();
     let values = requests(1000);
-    let n = (rate * seconds) as usize;
     // Ticks of 1 ms carrying rate/1000 requests each: tokio's timer has no finer grain.
     let per_tick = (rate / 1000).max(1) as usize;
     let mut ticker = tokio::time::interval(Duration::from_micros(1_000_000 * per_tick as u64 / rate));
+    // A second of requests at the rate, answered before the clock starts: a class's
+    // generator has long been running. On a fresh topic Kafka acknowledges the first few
+    // tenths of a second of writes up to 70 ms late (measured with confluent-kafka alone).
+    let (warm, requests_topic) = (rate as usize, t("requests"));
+    for i in 0..warm {
+        if i % per_tick == 0 {
+            ticker.tick().await;
+        }
+        let record = FutureRecord::to(&requests_topic).key("warm-up").payload(&values[i % values.len()]);
+        // Its acknowledgement is not waited for: the answers below are.
+        drop(producer.send_result(record).map_err(|(e, _)| e).unwrap());
+    }
+    while answered(&metrics) < warm as u64 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let mut pending = Vec::with_capacity(n);
     for i in 0..n {
         if i % per_tick == 0 {
@@ -343,11 +411,13 @@ async fn latency_at(kafka: &KafkaConfig, rate: u64, seconds: u64) -> ((f64, f64,
     let mut acks: Vec<f64> = join_all(pending).await.into_iter().map(Result::unwrap).collect();
     acks.sort_by(f64::total_cmp);
     let ack = (acks[acks.len() / 2], acks[(acks.len() - 1) * 99 / 100]);
-    while answered(&metrics) < n as u64 {
+    while answered(&metrics) < (n + warm) as u64 {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     stop.trigger();
     handle.join().unwrap();
+    let mut received = tokio::task::spawn_blocking(move || receiver.join().unwrap()).await.unwrap();
+    received.sort_by(f64::total_cmp);
 
     let consumer: BaseConsumer =
         kafka.client().set("group.id", "bench-latency-reader").set("auto.offset.reset", "earliest").create().unwrap();
@@ -355,14 +425,23 @@ async fn latency_at(kafka: &KafkaConfig, rate: u64, seconds: u64) -> ((f64, f64,
     let mut lat = Vec::with_capacity(n);
     let deadline = Instant::now() + Duration::from_secs(60);
     while lat.len() < n && Instant::now() < deadline {
-        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(100)) {
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(100))
+            && m.key() != Some(b"warm-up")
+        {
             let v: PredictionValue = serde_json::from_slice(m.payload().unwrap()).unwrap();
             lat.push((v.predicted_at_ms - v.request.timestamp_ms.unwrap()) as f64);
         }
     }
     lat.sort_by(f64::total_cmp);
-    let q = |p: f64| lat[((lat.len() - 1) as f64 * p) as usize];
-    ((q(0.5), q(0.99), lat[lat.len() - 1], lat.len()), ack)
+    let q = |v: &[f64], p: f64| v.get(((v.len().max(1) - 1) as f64 * p) as usize).copied().unwrap_or(f64::NAN);
+    Latency {
+        stamped: (q(&lat, 0.5), q(&lat, 0.99)),
+        max: lat.last().copied().unwrap_or(f64::NAN),
+        measured: lat.len(),
+        received: (q(&received, 0.5), q(&received, 0.99)),
+        received_count: received.len(),
+        ack,
+    }
 }
 
 /// Where one request's time goes on the worker, without Kafka: per-row cost of each stage of
@@ -441,6 +520,117 @@ fn worker_profile(kafka: &KafkaConfig, n: usize) -> Vec<(&'static str, f64)> {
     ]
 }
 
+/// Every pipeline drains the backlog on `bench_requests` ROUNDS times, in turn (a, e, b, then
+/// again), each time as a new group writing to its own topic: a pass-through drains it in a
+/// few tenths of a second, so one run is at the mercy of whatever else the machine does.
+/// `peers` (the data set) adds the Python peers; `exactly_once` adds (b) in transactions.
+async fn drain_rounds(
+    kafka: &KafkaConfig,
+    n: usize,
+    peers: Option<&std::path::Path>,
+    exactly_once: bool,
+) -> BTreeMap<&'static str, Vec<(usize, f64)>> {
+    let mut runs: BTreeMap<&'static str, Vec<(usize, f64)>> = BTreeMap::new();
+    for round in 0..ROUNDS {
+        let out = |base: &str| format!("{base}_{round}");
+        let created: Vec<String> = [
+            "bench_passthrough",
+            "bench_py_passthrough",
+            "bench_predictions",
+            "bench_predictions_leaf",
+            "bench_predictions_eos",
+            "bench_batched",
+        ]
+        .map(out)
+        .into();
+        ensure_topics(kafka, &created.iter().map(String::as_str).collect::<Vec<_>>(), 3).await.unwrap();
+        eprintln!("round {} of {ROUNDS}: (a) rdkafka pass-through ...", round + 1);
+        let (k, to) = (kafka.clone(), out("bench_passthrough"));
+        let a = tokio::task::spawn_blocking(move || passthrough(&k, "bench_requests", &to, n)).await.unwrap();
+        runs.entry(A).or_default().push((n, a.as_secs_f64()));
+        eprintln!("round {} of {ROUNDS}: (e) Python pass-through ...", round + 1);
+        if let Some(run) =
+            python_peer("peer_passthrough.py", kafka, "bench_requests", &out("bench_py_passthrough"), None, n)
+        {
+            runs.entry(E).or_default().push(run);
+        }
+        eprintln!("round {} of {ROUNDS}: (b) streamlab infer ...", round + 1);
+        let config = drain_config(out("bench_predictions"), format!("bench-infer-{round}"));
+        let k = kafka.clone();
+        let b = tokio::task::spawn_blocking(move || drain_with_service(&k, config, Artifact::shipped().unwrap(), n))
+            .await
+            .unwrap();
+        runs.entry(B).or_default().push((n, b.as_secs_f64()));
+        if exactly_once {
+            eprintln!("round {} of {ROUNDS}: (b) streamlab infer --exactly-once ...", round + 1);
+            let config = InferenceConfig {
+                exactly_once: true,
+                transactional_id: Some(format!("bench-eos-{round}")),
+                ..drain_config(out("bench_predictions_eos"), format!("bench-infer-eos-{round}"))
+            };
+            let k = kafka.clone();
+            let b =
+                tokio::task::spawn_blocking(move || drain_with_service(&k, config, Artifact::shipped().unwrap(), n))
+                    .await
+                    .unwrap();
+            runs.entry(BE).or_default().push((n, b.as_secs_f64()));
+        }
+        let Some(csv) = peers else { continue };
+        eprintln!("round {} of {ROUNDS}: (b0) streamlab infer with a one-leaf model ...", round + 1);
+        let config = drain_config(out("bench_predictions_leaf"), format!("bench-infer-leaf-{round}"));
+        let k = kafka.clone();
+        let b0 =
+            tokio::task::spawn_blocking(move || drain_with_service(&k, config, one_leaf_model(), n)).await.unwrap();
+        runs.entry(B0).or_default().push((n, b0.as_secs_f64()));
+        eprintln!("round {} of {ROUNDS}: (d) batched Python peer ...", round + 1);
+        if let Some(run) = python_peer("peer_batched.py", kafka, "bench_requests", &out("bench_batched"), Some(csv), n)
+        {
+            runs.entry(D).or_default().push(run);
+        }
+    }
+    if let Some(csv) = peers {
+        eprintln!("(c) naive Python peer (2,000 requests, once) ...");
+        if let Some(run) = python_peer("peer_naive.py", kafka, "bench_requests", "bench_naive", Some(csv), n.min(2_000))
+        {
+            runs.entry(C).or_default().push(run);
+        }
+    }
+    runs
+}
+
+/// Per pipeline: the median rate and the range over its runs.
+fn rates(runs: &BTreeMap<&'static str, Vec<(usize, f64)>>) -> Vec<(&'static str, f64, f64, f64)> {
+    runs.iter()
+        .map(|(name, runs)| {
+            let mut r: Vec<f64> = runs.iter().map(|(count, secs)| *count as f64 / secs).collect();
+            r.sort_by(f64::total_cmp);
+            (*name, r[r.len() / 2], r[0], r[r.len() - 1])
+        })
+        .collect()
+}
+
+fn print_drain(broker: &str, n: usize, rates: &[(&'static str, f64, f64, f64)]) {
+    let median = |name: &str| rates.iter().find(|r| r.0 == name).map_or(f64::NAN, |r| r.1);
+    let rb = median(B);
+    println!(
+        "\nbacklog drain on {broker}, {n} requests, this machine ({} cores), median of {ROUNDS} rounds\n",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    println!("{:<44} {:>12} {:>22} {:>10}", "pipeline", "msg/s", "range", "(b) is ×");
+    for (name, rate, low, high) in rates {
+        println!("{name:<44} {rate:>12.0} {:>22} {:>10.2}", format!("{low:.0}–{high:.0}"), rb / rate);
+    }
+}
+
+fn print_latency(broker: &str, rows: &[(u64, Latency)]) {
+    for (rate, l) in rows {
+        println!(
+            "(b) on {broker}, request → prediction at {rate} requests/s ({} requests): stamped by the service p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms; received by a subscriber of librdkafka's defaults p50 {:.0} ms, p99 {:.0} ms ({} received); the requests' own acknowledgement p50 {:.0} ms, p99 {:.0} ms",
+            l.measured, l.stamped.0, l.stamped.1, l.max, l.received.0, l.received.1, l.received_count, l.ack.0, l.ack.1
+        );
+    }
+}
+
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -451,6 +641,7 @@ async fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(100_000);
     let peers = !args.iter().any(|a| a == "--no-peers");
+    let with_kafka = !args.iter().any(|a| a == "--no-kafka");
     let csv = std::env::var_os("STREAMLAB_DATA")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/mushroom_cleaned.csv"));
@@ -482,63 +673,7 @@ async fn main() {
             "Python peers skipped: need python3 with scikit-learn, pandas, kafka-python, confluent-kafka and the data set"
         );
     }
-    // A pass-through drains the backlog in a few tenths of a second, so one run is at the
-    // mercy of whatever else the machine does. Every pipeline drains it ROUNDS times, in
-    // turn (a, e, b, d, then again), each time as a new group writing to its own topic, and
-    // the table shows the median and the range.
-    let mut runs: BTreeMap<&'static str, Vec<(usize, f64)>> = BTreeMap::new();
-    for round in 0..ROUNDS {
-        let out = |base: &str| format!("{base}_{round}");
-        let created: Vec<String> = [
-            "bench_passthrough",
-            "bench_py_passthrough",
-            "bench_predictions",
-            "bench_predictions_leaf",
-            "bench_batched",
-        ]
-        .map(out)
-        .into();
-        ensure_topics(&kafka, &created.iter().map(String::as_str).collect::<Vec<_>>(), 3).await.unwrap();
-        eprintln!("round {} of {ROUNDS}: (a) rdkafka pass-through ...", round + 1);
-        let (k, to) = (kafka.clone(), out("bench_passthrough"));
-        let a = tokio::task::spawn_blocking(move || passthrough(&k, "bench_requests", &to, n)).await.unwrap();
-        runs.entry(A).or_default().push((n, a.as_secs_f64()));
-        eprintln!("round {} of {ROUNDS}: (e) Python pass-through ...", round + 1);
-        if let Some(run) =
-            python_peer("peer_passthrough.py", &kafka, "bench_requests", &out("bench_py_passthrough"), None, n)
-        {
-            runs.entry(E).or_default().push(run);
-        }
-        eprintln!("round {} of {ROUNDS}: (b) streamlab infer ...", round + 1);
-        let config = drain_config(out("bench_predictions"), format!("bench-infer-{round}"));
-        let k = kafka.clone();
-        let b = tokio::task::spawn_blocking(move || drain_with_service(&k, config, Artifact::shipped().unwrap(), n))
-            .await
-            .unwrap();
-        runs.entry(B).or_default().push((n, b.as_secs_f64()));
-        eprintln!("round {} of {ROUNDS}: (b0) streamlab infer with a one-leaf model ...", round + 1);
-        let config = drain_config(out("bench_predictions_leaf"), format!("bench-infer-leaf-{round}"));
-        let k = kafka.clone();
-        let b0 =
-            tokio::task::spawn_blocking(move || drain_with_service(&k, config, one_leaf_model(), n)).await.unwrap();
-        runs.entry(B0).or_default().push((n, b0.as_secs_f64()));
-        if with_peers {
-            eprintln!("round {} of {ROUNDS}: (d) batched Python peer ...", round + 1);
-            if let Some(run) =
-                python_peer("peer_batched.py", &kafka, "bench_requests", &out("bench_batched"), Some(&csv), n)
-            {
-                runs.entry(D).or_default().push(run);
-            }
-        }
-    }
-    if with_peers {
-        eprintln!("(c) naive Python peer (2,000 requests, once) ...");
-        if let Some(run) =
-            python_peer("peer_naive.py", &kafka, "bench_requests", "bench_naive", Some(&csv), n.min(2_000))
-        {
-            runs.entry(C).or_default().push(run);
-        }
-    }
+    let embedded = rates(&drain_rounds(&kafka, n, with_peers.then_some(csv.as_path()), false).await);
     eprintln!("latency floor: 500 single-record round trips ...");
     let k = kafka.clone();
     let (floor, floor_default) = tokio::task::spawn_blocking(move || {
@@ -547,48 +682,64 @@ async fn main() {
     .await
     .unwrap();
     eprintln!("latency at 1,000 requests/s for 10 s ...");
-    let at_1k = latency_at(&kafka, 1000, 10).await;
-    eprintln!("latency at 10,000 requests/s for 5 s ...");
-    let at_10k = latency_at(&kafka, 10_000, 5).await;
+    let embedded_latency =
+        vec![(1000, latency_at(&kafka, 1000, 10).await), (10_000, latency_at(&kafka, 10_000, 5).await)];
+    drop(broker);
+
+    // The same on one Apache Kafka node, in the same run (./lab kafka start).
+    let on_kafka = if with_kafka { KafkaNode::start() } else { None };
+    let kafka_rows = match &on_kafka {
+        Some(node) => {
+            let kafka = KafkaConfig::new(node.bootstrap.clone());
+            ensure_topics(&kafka, &["bench_requests", "bench_dead", "bench_floor"], 3).await.unwrap();
+            eprintln!("producing a backlog of {n} requests on Kafka ...");
+            produce(&kafka, "bench_requests", &requests(n)).await;
+            let rates = rates(&drain_rounds(&kafka, n, None, true).await);
+            let k = kafka.clone();
+            let floor = tokio::task::spawn_blocking(move || latency_floor(&k, "bench_floor", 100, None)).await.unwrap();
+            eprintln!("latency on Kafka at 1,000 and 10,000 requests/s ...");
+            let latency =
+                vec![(1000, latency_at(&kafka, 1000, 10).await), (10_000, latency_at(&kafka, 10_000, 5).await)];
+            Some((rates, floor, latency))
+        }
+        None => None,
+    };
+    drop(on_kafka);
 
     println!("\nthe worker's share, per request, one core, {n} requests\n");
     println!("{:<44} {:>9} {:>12}", "stage", "µs", "rows/s");
     for (stage, us) in &profile {
         println!("{stage:<44} {us:>9.2} {:>12.0}", 1e6 / us);
     }
-    // Per pipeline: the median rate and the range over its runs.
-    let rates: Vec<(&str, f64, f64, f64)> = runs
-        .iter()
-        .map(|(name, runs)| {
-            let mut r: Vec<f64> = runs.iter().map(|(count, secs)| *count as f64 / secs).collect();
-            r.sort_by(f64::total_cmp);
-            (*name, r[r.len() / 2], r[0], r[r.len() - 1])
-        })
-        .collect();
-    let median = |name: &str| rates.iter().find(|r| r.0 == name).map_or(f64::NAN, |r| r.1);
-    let (ra, rb) = (median(A), median(B));
-    let rb0 = median(B0);
-    println!(
-        "\nbacklog drain on the embedded broker, {n} requests, this machine ({} cores), median of {ROUNDS} rounds\n",
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    );
-    println!("{:<44} {:>12} {:>22} {:>10}", "pipeline", "msg/s", "range", "(b) is ×");
-    for (name, rate, low, high) in &rates {
-        println!("{name:<44} {rate:>12.0} {:>22} {:>10.2}", format!("{low:.0}–{high:.0}"), rb / rate);
-    }
+    let median =
+        |rates: &[(&str, f64, f64, f64)], name: &str| rates.iter().find(|r| r.0 == name).map_or(f64::NAN, |r| r.1);
+    print_drain("the embedded broker", n, &embedded);
+    let (ra, rb, rb0) = (median(&embedded, A), median(&embedded, B), median(&embedded, B0));
     println!(
         "\n(b) reaches {:.0} % of the ceiling (a); without the forest (b0), {:.0} %",
         100.0 * rb / ra,
         100.0 * rb0 / ra
     );
-    println!("(a) is {:.2} × the Python pass-through (e)", ra / median(E));
+    println!("(a) is {:.2} × the Python pass-through (e)", ra / median(&embedded, E));
+    if let Some((rates, kafka_floor, latency)) = &kafka_rows {
+        print_drain("one Apache Kafka 4.4 node", n, rates);
+        let (ka, kb, ke) = (median(rates, A), median(rates, B), median(rates, BE));
+        println!(
+            "\non Kafka, (b) at least once reaches {:.0} % of the ceiling (a) (goal ≥ 50 %), --exactly-once {:.0} % (goal ≥ 25 %)",
+            100.0 * kb / ka,
+            100.0 * ke / ka
+        );
+        println!(
+            "\nlatency floor on Kafka, produce → consume of one record, librdkafka default: p50 {:.1} ms, p99 {:.1} ms",
+            kafka_floor.0, kafka_floor.1
+        );
+        print_latency("Kafka", latency);
+    } else {
+        println!("\n(no Kafka rows: --no-kafka, or ./lab kafka start could not start a node)");
+    }
     println!(
-        "\nlatency floor, produce → consume of one record: fetch.wait.max.ms=10: p50 {:.1} ms, p99 {:.1} ms; librdkafka default: p50 {:.1} ms, p99 {:.1} ms",
+        "\nlatency floor on the embedded broker, produce → consume of one record: fetch.wait.max.ms=10: p50 {:.1} ms, p99 {:.1} ms; librdkafka default: p50 {:.1} ms, p99 {:.1} ms",
         floor.0, floor.1, floor_default.0, floor_default.1
     );
-    for (rate, ((p50, p99, max, measured), (ack50, ack99))) in [(1000, at_1k), (10_000, at_10k)] {
-        println!(
-            "(b) request → prediction at {rate} requests/s ({measured} requests): p50 {p50:.0} ms, p99 {p99:.0} ms, max {max:.0} ms; the requests' own acknowledgement: p50 {ack50:.0} ms, p99 {ack99:.0} ms"
-        );
-    }
+    print_latency("the embedded broker", &embedded_latency);
 }

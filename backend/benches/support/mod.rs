@@ -1,5 +1,8 @@
 //! What the benches that run `streamlab` as a process share: their flags, a free port, and
-//! the process's CPU time and memory as /proc tells them.
+//! the process's CPU time and memory as /proc tells them, and Apache Kafka beside them.
+
+// Each bench is a crate of its own and uses a part of this.
+#![allow(dead_code)]
 
 /// The number after `name` on the command line, or `default`.
 pub fn arg(name: &str, default: f64) -> f64 {
@@ -28,4 +31,53 @@ pub fn status_kb(pid: u32, field: &str) -> f64 {
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(0.0)
+}
+
+/// One Apache Kafka node started with `./lab kafka start` in a directory of its own, stopped
+/// (and its directory removed) when dropped; `None`, with the reason printed, when it cannot
+/// start (no Java here, say).
+pub struct KafkaNode {
+    dir: std::path::PathBuf,
+    pub bootstrap: String,
+}
+
+impl KafkaNode {
+    pub fn start() -> Option<KafkaNode> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let dir = std::env::temp_dir().join(format!("streamlab-bench-kafka-{}", uuid::Uuid::new_v4()));
+        // A port P whose controller port P+100 is free too.
+        let port = loop {
+            let p = free_port();
+            if p < 65000 && std::net::TcpListener::bind(("127.0.0.1", p + 100)).is_ok() {
+                break p;
+            }
+        };
+        let out = std::process::Command::new(root.join("lab"))
+            .args(["kafka", "start", "--port", &port.to_string(), "--dir"])
+            .arg(&dir)
+            .current_dir(root)
+            .output()
+            .ok()?;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let last = stdout.lines().last().unwrap_or_default();
+        match last.strip_prefix("KAFKA_BROKERS=") {
+            Some(b) if out.status.success() => Some(KafkaNode { dir, bootstrap: b.to_owned() }),
+            _ => {
+                eprintln!("Kafka rows skipped: ./lab kafka start failed:\n{}", String::from_utf8_lossy(&out.stderr));
+                None
+            }
+        }
+    }
+}
+
+impl Drop for KafkaNode {
+    fn drop(&mut self) {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let _ = std::process::Command::new(root.join("lab"))
+            .args(["kafka", "stop", "--dir"])
+            .arg(&self.dir)
+            .current_dir(root)
+            .output();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
