@@ -1,7 +1,9 @@
 //! The live lab API against the embedded broker: every HTTP endpoint, every websocket
 //! message, the slow-client skip, the rate sampler and each guard rail with a bad input.
 
-use crate::support::{LabOptions, Socket, connect, lab_access, next_matching, send_json, serve_lab, serve_lab_opts};
+use crate::support::{
+    LabOptions, Socket, TestBroker, connect, lab_access, next_matching, send_json, serve_lab, serve_lab_opts,
+};
 use futures::SinkExt;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
@@ -80,12 +82,43 @@ fn error_of(v: &Value) -> String {
     serde_json::from_value::<ApiError>(v.clone()).unwrap_or_else(|_| panic!("an {{\"error\"}} body, got {v}")).error
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn cluster_and_topic_admin() {
-    let (addr, _stop) = serve_lab(false).await;
+/// The lab on the broker a case runs on: its own embedded broker (`None`), or a Kafka node
+/// given with `--brokers`.
+async fn lab_on(kafka: &Option<TestBroker>) -> (SocketAddr, crate::support::StopOnDrop) {
+    serve_lab_opts(LabOptions { kafka: kafka.as_ref().map(|b| b.kafka.clone()), ..LabOptions::default() }).await
+}
+
+/// `NAME::embedded` (the lab's own broker) and `NAME::kafka` (the lab with `--brokers` on one
+/// Apache Kafka node) for each `async fn NAME(Option<TestBroker>)`.
+macro_rules! lab_on_both_brokers {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread")]
+            async fn embedded() {
+                super::$name(None).await
+            }
+            #[tokio::test(flavor = "multi_thread")]
+            async fn kafka() {
+                if let Some(b) = crate::support::start_kafka_broker().await {
+                    super::$name(Some(b)).await
+                }
+            }
+        }
+    )*};
+}
+
+lab_on_both_brokers!(
+    cluster_and_topic_admin,
+    records_are_read_decoded_and_produced,
+    groups_are_described_pushed_and_reset,
+    a_stopped_groups_lag_grows_at_the_generators_rate_and_shrinks_when_it_resumes
+);
+
+async fn cluster_and_topic_admin(on: Option<TestBroker>) {
+    let (addr, _stop) = lab_on(&on).await;
     let api = Api::new(addr);
     let cluster: ClusterInfo = api.get("/api/cluster").await;
-    assert!(cluster.embedded_broker);
+    assert_eq!(cluster.embedded_broker, on.is_none());
     assert_eq!(cluster.brokers.len(), 1);
     assert_eq!(cluster.brokers[0].port.to_string(), cluster.bootstrap.rsplit(':').next().unwrap());
 
@@ -117,9 +150,8 @@ async fn cluster_and_topic_admin() {
     assert_eq!(error_of(&body), "no such API endpoint");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn records_are_read_decoded_and_produced() {
-    let (addr, _stop) = serve_lab(false).await;
+async fn records_are_read_decoded_and_produced(on: Option<TestBroker>) {
+    let (addr, _stop) = lab_on(&on).await;
     let api = Api::new(addr);
     assert_eq!(api.post("/api/topics", json!({"name": "msgs", "partitions": 2})).await.0, StatusCode::CREATED);
     api.wait_topic("msgs").await;
@@ -328,9 +360,8 @@ async fn a_slow_client_is_told_how_many_records_it_skipped() {
     assert_eq!(last, n as i64 - 1, "the tail ends at the newest record");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn groups_are_described_pushed_and_reset() {
-    let (addr, _stop) = serve_lab(false).await;
+async fn groups_are_described_pushed_and_reset(on: Option<TestBroker>) {
+    let (addr, _stop) = lab_on(&on).await;
     let api = Api::new(addr);
     let kafka = api.cluster().await;
     assert_eq!(api.post("/api/topics", json!({"name": "grouped", "partitions": 4})).await.0, StatusCode::CREATED);
@@ -362,13 +393,19 @@ async fn groups_are_described_pushed_and_reset() {
     assert_eq!(member.client_id, "student-1");
     assert!(member.member_id.starts_with("student-1-"));
     // The embedded broker (nisshi 0.8.1) describes members without host or assignment
-    // (README: the embedded broker's gaps); a Kafka broker fills them and the lab decodes
-    // them (`groups::parse_assignment`). Pinned so a nisshi that fills them is noticed.
-    assert_eq!(
-        (member.host.as_str(), member.assignment.len()),
-        ("", 0),
-        "nisshi now describes members: show and test them"
-    );
+    // (README: the embedded broker's gaps); Kafka fills them and the lab decodes them
+    // (`groups::parse_assignment`). Pinned so a nisshi that fills them is noticed.
+    if on.is_some() {
+        assert!(!member.host.is_empty(), "Kafka gives the member's host");
+        let partitions: usize = member.assignment.iter().map(|a| a.partitions.len()).sum();
+        assert_eq!(partitions, 4, "the one member is assigned all four partitions: {:?}", member.assignment);
+    } else {
+        assert_eq!(
+            (member.host.as_str(), member.assignment.len()),
+            ("", 0),
+            "nisshi now describes members: show and test them"
+        );
+    }
     assert_eq!(pushed.offsets.len(), 4);
     assert!(pushed.offsets.iter().all(|o| o.lag == Some(0) && o.end == o.committed.unwrap()));
     let described: GroupInfo = api.get("/api/groups/sandbox-group").await;
@@ -595,9 +632,8 @@ fn lag_of(series: &[LagSeries], group: &str, topic: &str) -> Option<LagSeries> {
     series.iter().find(|s| s.group == group && s.topic == topic).cloned()
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_stopped_groups_lag_grows_at_the_generators_rate_and_shrinks_when_it_resumes() {
-    let (addr, _stop) = serve_lab(false).await;
+async fn a_stopped_groups_lag_grows_at_the_generators_rate_and_shrinks_when_it_resumes(on: Option<TestBroker>) {
+    let (addr, _stop) = lab_on(&on).await;
     let api = Api::new(addr);
     let kafka = api.cluster().await;
     let topic = streamlab_wire::topics::REQUESTS;

@@ -438,6 +438,25 @@ async fn doctor_says_what_to_do_when_nothing_arrives() {
     drop(broker);
 }
 
+/// The same checks on one Apache Kafka node: a topic with a record, a group that has
+/// committed nothing, a misspelt topic.
+#[tokio::test(flavor = "multi_thread")]
+async fn doctor_checks_a_kafka_cluster_as_it_checks_the_lab() {
+    let Some(b) = crate::support::start_kafka_broker().await else { return };
+    let bootstrap = b.bootstrap();
+    b.create_topic("numbers", 1).await;
+    b.produce("numbers", 1).await;
+    let (code, out) = doctor(&["--brokers", &bootstrap, "--topic", "numbers"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("ok    advertised") && out.contains("numbers: 1 partition, 1 record"), "{out}");
+    let (code, out) = doctor(&["--brokers", &bootstrap, "--group", "nobody-yet"]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("no group nobody-yet") && out.contains("auto_offset_reset='earliest'"), "{out}");
+    let (code, out) = doctor(&["--brokers", &bootstrap, "--topic", "nmbers"]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("nmbers does not exist"), "{out}");
+}
+
 /// Runs `streamlab doctor ARGS`; its exit code and output.
 fn doctor(args: &[&str]) -> (Option<i32>, String) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_streamlab")).arg("doctor").args(args).output().unwrap();
