@@ -124,6 +124,20 @@ impl Drop for Service {
 /// then lasts long enough on two cores to be killed three times in its middle.
 const KILLED_OFTEN: [&str; 6] = ["--max-batch", "100", "--max-in-flight", "400", "-X", "session.timeout.ms=6000"];
 
+/// Three fresh nodes, the service's topics created as the lab creates them, the backlog, then
+/// [`through_three_kills_and_a_lost_broker`] with `streamlab infer EXTRA`.
+async fn on_a_fresh_cluster(prefix: &str, extra: &[&'static str], read_committed: bool) -> HashMap<(i32, i64), usize> {
+    let cluster = Cluster::start(3);
+    let kafka = cluster.kafka();
+    let c = config(prefix);
+    create_like_the_lab(&kafka, &c).await;
+    produce_valid(&kafka, &c.requests, REQUESTS as usize).await;
+    let extra = extra.to_vec();
+    tokio::task::spawn_blocking(move || through_three_kills_and_a_lost_broker(&cluster, &c, &extra, read_committed))
+        .await
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn exactly_once_holds_through_three_kills_and_a_lost_broker_and_at_least_once_loses_nothing() {
     if !java_here() {
@@ -133,39 +147,15 @@ async fn exactly_once_holds_through_three_kills_and_a_lost_broker_and_at_least_o
     // cores the brokers' own timeouts count on.
     let _turn = heavy("kafka-cluster");
 
-    let cluster = Cluster::start(3);
-    let kafka = cluster.kafka();
-    let eos = config("eos3");
-    create_like_the_lab(&kafka, &eos).await;
-    produce_valid(&kafka, &eos.requests, REQUESTS as usize).await;
-    let c = eos.clone();
-    let per_request = tokio::task::spawn_blocking(move || {
-        let mut args = vec!["--exactly-once", "--transactional-id", "eos3-kills"];
-        args.extend(KILLED_OFTEN);
-        let per_request = through_three_kills_and_a_lost_broker(&cluster, &c, &args, true);
-        drop(cluster);
-        per_request
-    })
-    .await
-    .unwrap();
+    let mut eos = vec!["--exactly-once", "--transactional-id", "eos3-kills"];
+    eos.extend(KILLED_OFTEN);
+    let per_request = on_a_fresh_cluster("eos3", &eos, true).await;
     let twice = per_request.values().filter(|&&n| n > 1).count();
     assert_eq!(per_request.len() as i64, REQUESTS, "every request answered (read_committed)");
     assert_eq!(twice, 0, "exactly once: no request answered twice");
 
     // At least once, the default, through the same: nothing lost; duplicates reported.
-    let cluster = Cluster::start(3);
-    let kafka = cluster.kafka();
-    let alo = config("alo3");
-    create_like_the_lab(&kafka, &alo).await;
-    produce_valid(&kafka, &alo.requests, REQUESTS as usize).await;
-    let c = alo.clone();
-    let per_request = tokio::task::spawn_blocking(move || {
-        let per_request = through_three_kills_and_a_lost_broker(&cluster, &c, &KILLED_OFTEN, false);
-        drop(cluster);
-        per_request
-    })
-    .await
-    .unwrap();
+    let per_request = on_a_fresh_cluster("alo3", &KILLED_OFTEN, false).await;
     let twice = per_request.values().filter(|&&n| n > 1).count();
     assert_eq!(per_request.len() as i64, REQUESTS, "at least once: every request answered");
     eprintln!("at least once through three kills and a lost broker: {twice} of {REQUESTS} requests answered twice");
