@@ -167,7 +167,11 @@ EOF
       --config "$node/server.properties" --cluster-id "$id" --ignore-formatted > "$node/format.log" 2>&1 \
       || { tail -n 20 "$node/format.log" >&2; kafka_stop_dir "$dir" || true; kafka_fail "formatting node $k failed (above: the end of $node/format.log)"; }
     # setsid: the node outlives this script and the terminal it ran in.
-    setsid java -Xms256m -Xmx${KAFKA_HEAP_MB:-768}m -XX:+UseG1GC \
+    # The JVM flags Kafka's own kafka-run-class.sh starts a broker with
+    # (KAFKA_JVM_PERFORMANCE_OPTS, KAFKA_HEAP_OPTS): a fixed 1 GiB heap, G1 aiming at 20 ms
+    # pauses rather than the JVM's 200.
+    setsid java -server -Xms${KAFKA_HEAP_MB:-1024}m -Xmx${KAFKA_HEAP_MB:-1024}m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
+      -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent -XX:MaxInlineLevel=15 -Djava.awt.headless=true \
       -Dlog4j2.configurationFile="$node/log4j2.properties" \
       -cp "$KAFKA_LIBS/*" kafka.Kafka "$node/server.properties" > "$node/server.log" 2>&1 < /dev/null &
     echo $! > "$dir/node-$k.pid"
