@@ -92,7 +92,8 @@ pub struct LabArgs {
     /// Live subscriptions one websocket may hold.
     #[arg(long, env = "STREAMLAB_MAX_SUBSCRIPTIONS", default_value_t = 8)]
     pub max_subscriptions: usize,
-    /// HTTP requests per second per client address (and websocket messages per socket).
+    /// HTTP requests per second per signed-in student, per address for guests (and websocket
+    /// messages per socket). Bursts of twice this pass.
     #[arg(long, env = "STREAMLAB_REQUESTS_PER_SECOND", default_value_t = 50.0)]
     pub requests_per_second: f64,
     /// Read the exercises from DIR instead of the ones built in.

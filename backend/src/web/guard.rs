@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// The limits, set by flags.
 #[derive(Debug, Clone)]
@@ -12,7 +12,8 @@ pub struct Limits {
     /// Largest record the API produces (key + value + headers).
     pub max_record_bytes: usize,
     pub max_subscriptions: usize,
-    /// HTTP requests per second per client address, and websocket messages per second per socket.
+    /// HTTP requests per second per signed-in student (per address for guests), and
+    /// websocket messages per second per socket.
     pub requests_per_second: f64,
 }
 
@@ -46,12 +47,27 @@ impl Bucket {
             false
         }
     }
+
+    /// How long until a token is there again.
+    fn wait(&self, rate: f64) -> Duration {
+        Duration::from_secs_f64(((1.0 - self.tokens) / rate).max(0.0))
+    }
+}
+
+/// Whose requests one bucket counts. A class behind a school's NAT or proxy comes from one
+/// address, so a signed-in student has a bucket of her own (her token names her); guests,
+/// and anyone sending a token that is not valid, share their address's.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Client {
+    Student(String),
+    Teacher,
+    Address(IpAddr),
 }
 
 /// One bucket per client address.
 pub struct RateLimiter {
     rate: f64,
-    buckets: Mutex<HashMap<IpAddr, Bucket>>,
+    buckets: Mutex<HashMap<Client, Bucket>>,
 }
 
 impl RateLimiter {
@@ -59,14 +75,16 @@ impl RateLimiter {
         RateLimiter { rate, buckets: Mutex::new(HashMap::new()) }
     }
 
-    pub fn allow(&self, client: IpAddr) -> bool {
+    /// `Err(how long to wait)` when `client` is over the rate.
+    pub fn allow(&self, client: &Client) -> Result<(), Duration> {
         let mut buckets = self.buckets.lock().expect("limiter lock");
         if buckets.len() > 10_000 {
             // Forget idle clients rather than grow without bound.
             let rate = self.rate;
             buckets.retain(|_, b| b.at.elapsed().as_secs_f64() * rate < 2.0 * rate);
         }
-        buckets.entry(client).or_insert_with(|| Bucket::new(self.rate)).take(self.rate)
+        let bucket = buckets.entry(client.clone()).or_insert_with(|| Bucket::new(self.rate));
+        if bucket.take(self.rate) { Ok(()) } else { Err(bucket.wait(self.rate)) }
     }
 }
 
@@ -77,9 +95,12 @@ mod tests {
     #[test]
     fn a_burst_beyond_twice_the_rate_is_refused() {
         let limiter = RateLimiter::new(10.0);
-        let ip: IpAddr = "10.0.0.1".parse().unwrap();
-        let allowed = (0..50).filter(|_| limiter.allow(ip)).count();
+        let ip = Client::Address("10.0.0.1".parse().unwrap());
+        let allowed = (0..50).filter(|_| limiter.allow(&ip).is_ok()).count();
         assert!((20..=21).contains(&allowed), "{allowed}");
-        assert!(limiter.allow("10.0.0.2".parse().unwrap()), "other clients are not affected");
+        let wait = limiter.allow(&ip).unwrap_err();
+        assert!(wait > Duration::ZERO && wait <= Duration::from_millis(100), "a token comes every 0.1 s: {wait:?}");
+        assert!(limiter.allow(&Client::Address("10.0.0.2".parse().unwrap())).is_ok(), "other clients are not affected");
+        assert!(limiter.allow(&Client::Student("alice".into())).is_ok(), "a student from that address neither");
     }
 }

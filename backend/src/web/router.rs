@@ -1,8 +1,8 @@
 //! The routes: the browser lab's files, its websocket, `/healthz`, `/metrics` and the API.
 //!
 //! `app()` builds the router apart from serving it, so tests can serve it on port 0. What
-//! holds for every route lives here as layers, not in each handler: the request rate per
-//! client, and [`identify`], which tells who is calling (the teacher, a student, a guest)
+//! holds for every route lives here as a layer, not in each handler: [`identify`], which
+//! tells who is calling (the teacher, a student, a guest), holds each to the request rate,
 //! and puts the [`Caller`] in the request for the handlers, whose rules are in
 //! [`super::access`].
 
@@ -10,6 +10,7 @@ use super::access::Caller;
 use super::api;
 use super::assets;
 use super::error::ApiError;
+use super::guard::Client;
 use super::state::AppState;
 use super::ws;
 use crate::inference::InferenceMetrics;
@@ -54,9 +55,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/", any(not_found))
         .route("/api/{*rest}", any(not_found))
         .layer(DefaultBodyLimit::max(body_limit))
-        // Layers run outside in: the rate limit first, so a flood of bad tokens costs nothing.
-        .layer(middleware::from_fn_with_state(state.clone(), identify))
-        .layer(middleware::from_fn_with_state(state.clone(), rate_limit));
+        .layer(middleware::from_fn_with_state(state.clone(), identify));
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
@@ -116,21 +115,12 @@ async fn not_found() -> ApiError {
     ApiError::not_found("no such API endpoint")
 }
 
-/// Refuses a client that sends more than the limit's requests per second.
-async fn rate_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let client = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
-    if let Some(ip) = client
-        && !state.limiter.allow(ip)
-    {
-        let message = format!("more than {} requests per second; slow down", state.limits.requests_per_second);
-        return ApiError::new(StatusCode::TOO_MANY_REQUESTS, message).into_response();
-    }
-    next.run(request).await
-}
-
 /// Tells who is calling from the token presented (`Authorization: Bearer TOKEN`,
 /// `X-Admin-Token: TOKEN`, or `?token=` where a browser cannot set headers: the websocket
-/// and download links) and where from. A token that is not valid is refused here, once.
+/// and download links) and where from, and holds each to the request rate: a signed-in
+/// student and the teacher each to their own, guests to their address's. A token that is not
+/// valid counts against the address before it is refused, so a flood of guessed tokens is
+/// throttled like any other.
 async fn identify(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     let headers = request.headers();
@@ -144,13 +134,43 @@ async fn identify(State(state): State<AppState>, mut request: Request, next: Nex
         let query = request.uri().query()?;
         url::form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "token").map(|(_, v)| v.into_owned())
     });
-    match state.access.identify(token.as_deref(), peer) {
+    let identified = state.access.identify(token.as_deref(), peer);
+    let client = match &identified {
+        Ok(Caller::Student(name)) => Some(Client::Student(name.clone())),
+        Ok(Caller::Teacher) if state.access.admin_token.is_some() => Some(Client::Teacher),
+        // The teacher of an open lab is whoever is on the lab's machine: its address.
+        _ => peer.map(Client::Address),
+    };
+    if let Some(client) = client
+        && let Err(wait) = state.limiter.allow(&client)
+    {
+        return too_many(&client, state.limits.requests_per_second, wait);
+    }
+    match identified {
         Ok(caller) => {
             request.extensions_mut().insert(caller);
             next.run(request).await
         }
         Err(denied) => ApiError::from(denied).into_response(),
     }
+}
+
+/// 429, with whose limit it was and when to retry (`Retry-After`, whole seconds).
+fn too_many(client: &Client, rate: f64, wait: std::time::Duration) -> Response {
+    let who = match client {
+        Client::Student(name) => format!("student {name}"),
+        Client::Teacher => "the teacher's token".to_owned(),
+        Client::Address(ip) => {
+            format!("address {ip} (guests share their address's limit; a signed-in student has her own)")
+        }
+    };
+    let retry = wait.as_secs_f64().ceil().max(1.0) as u64;
+    let message = format!(
+        "slow down: more than {rate} requests per second from {who}; retry in {retry} s (the lab's --requests-per-second)"
+    );
+    let mut response = ApiError::new(StatusCode::TOO_MANY_REQUESTS, message).into_response();
+    response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(retry));
+    response
 }
 
 /// `GET /api/whoami`: who the lab takes this client for.

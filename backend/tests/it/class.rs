@@ -521,3 +521,54 @@ async fn ws_error(ws: &mut crate::support::Socket) -> String {
     })
     .await
 }
+
+/// A class behind one address (a school's NAT): each signed-in student is held to her own
+/// request rate, guests to their address's, and a 429 says whose limit it was and when to
+/// retry. Guessed tokens count against the address.
+#[tokio::test(flavor = "multi_thread")]
+async fn students_behind_one_address_each_have_their_own_rate_limit() {
+    let (mut options, class) = class_lab();
+    options.limits.requests_per_second = 10.0;
+    let (addr, _stop) = serve_lab_opts(options).await;
+    let (alice, bob) = (class.token("alice", None).unwrap(), class.token("bob", None).unwrap());
+    let http = reqwest::Client::new();
+    let get = |token: Option<String>| {
+        let mut r = http.get(format!("http://{addr}/api/whoami"));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        r.send()
+    };
+    // Alice goes over hers (bursts of twice the rate pass).
+    let mut refused = None;
+    for _ in 0..40 {
+        let r = get(Some(alice.clone())).await.unwrap();
+        if r.status() == StatusCode::TOO_MANY_REQUESTS {
+            refused = Some(r);
+            break;
+        }
+    }
+    let refused = refused.expect("40 requests at once go over a limit of 10/s");
+    let retry: u64 = refused.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=2).contains(&retry), "Retry-After {retry}");
+    let message: Value = refused.json().await.unwrap();
+    assert!(message.to_string().contains("student alice"), "{message}");
+    // Bob, from the same address at the same moment, is not held to alice's limit.
+    assert_eq!(get(Some(bob)).await.unwrap().status(), StatusCode::OK, "bob has a limit of his own");
+    // Guests share the address's; a guessed token counts against it too.
+    let mut guest_refused = None;
+    for _ in 0..40 {
+        let r = get(None).await.unwrap();
+        if r.status() == StatusCode::TOO_MANY_REQUESTS {
+            guest_refused = Some(r.json::<Value>().await.unwrap());
+            break;
+        }
+    }
+    let message = guest_refused.expect("guests go over the address's limit");
+    assert!(message.to_string().contains("address 127.0.0.1"), "{message}");
+    let guessed = format!("alice.{}", "A".repeat(22));
+    assert_eq!(get(Some(guessed)).await.unwrap().status(), StatusCode::TOO_MANY_REQUESTS, "a guessed token waits too");
+    // A second later alice is served again.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(get(Some(alice)).await.unwrap().status(), StatusCode::OK);
+}
