@@ -65,8 +65,8 @@ pub struct ProduceArgs {
     /// The key of every record.
     #[arg(short = 'k', long)]
     pub key: Option<String>,
-    /// A header `key=value` on every record. Repeatable.
-    #[arg(short = 'H', long = "header", value_name = "KEY=VALUE", value_parser = parse_header)]
+    /// A header on every record: rpk's `key:value`, or `key=value`. Repeatable.
+    #[arg(short = 'H', long = "header", value_name = "KEY:VALUE", value_parser = parse_header)]
     pub headers: Vec<(String, String)>,
     /// Send to this partition (default: the key's, or spread).
     #[arg(short = 'p', long)]
@@ -75,10 +75,12 @@ pub struct ProduceArgs {
     pub format: OutputFormat,
 }
 
+/// The key ends at the first `:` (rpk's form, as the course's `rpk topic produce -H` uses
+/// it) or `=`, whichever comes first, so a value may hold either (`url:http://x`).
 fn parse_header(s: &str) -> Result<(String, String), String> {
-    match s.split_once('=') {
+    match s.find([':', '=']).map(|at| (&s[..at], &s[at + 1..])) {
         Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
-        _ => Err(format!("expected a header as key=value, got `{s}`")),
+        _ => Err(format!("expected a header as key:value (or key=value), got `{s}`")),
     }
 }
 
@@ -317,5 +319,22 @@ fn replicas(s: &str) -> Result<i32, String> {
     match s.parse::<i32>() {
         Ok(n) if n == -1 || (1..=100).contains(&n) => Ok(n),
         _ => Err(format!("`{s}` is not -1 (the broker's default) or a number from 1 to 100")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_header;
+
+    #[test]
+    fn headers_take_rpks_form_and_key_equals_value() {
+        let pair = |k: &str, v: &str| Ok((k.to_owned(), v.to_owned()));
+        assert_eq!(parse_header("source:lab"), pair("source", "lab"));
+        assert_eq!(parse_header("source=lab"), pair("source", "lab"));
+        assert_eq!(parse_header("url:http://x?a=b"), pair("url", "http://x?a=b"));
+        assert_eq!(parse_header("expr=a:b"), pair("expr", "a:b"));
+        assert_eq!(parse_header("empty:"), pair("empty", ""));
+        assert!(parse_header(":lab").unwrap_err().contains("key:value"));
+        assert!(parse_header("no-separator").is_err());
     }
 }

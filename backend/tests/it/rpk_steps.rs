@@ -104,7 +104,7 @@ async fn produce_reads_stdin_lines_and_consume_prints_rpk_records(b: TestBroker)
 
     let produced = streamlab(
         &bs,
-        &["topic", "produce", "lines", "-k", "sensor-1", "-H", "source=lab", "-H", "v=2"],
+        &["topic", "produce", "lines", "-k", "sensor-1", "-H", "source:lab", "-H", "v=2"],
         "first\nsecond\n{\"t\": 21.5}\n",
     )
     .await;
