@@ -48,11 +48,14 @@ pub async fn start_kafka_broker() -> Option<TestBroker> {
 /// heavy turn (Kafka's takes Kafka's).
 #[macro_export]
 macro_rules! on_both_brokers {
-    (turn = $suite:literal; $($name:ident),* $(,)?) => {$(
+    (turn = $suite:literal; $($name:ident),* $(,)?) => {
+        $crate::on_both_brokers!(@turn Some($suite); $($name),*);
+    };
+    (@turn $turn:expr; $($name:ident),*) => {$(
         mod $name {
             #[tokio::test(flavor = "multi_thread")]
             async fn embedded() {
-                let _turn = $crate::support::heavy($suite);
+                let _turn = $turn.map($crate::support::heavy);
                 super::$name($crate::support::start_broker().await).await
             }
             #[tokio::test(flavor = "multi_thread")]
@@ -63,20 +66,9 @@ macro_rules! on_both_brokers {
             }
         }
     )*};
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread")]
-            async fn embedded() {
-                super::$name($crate::support::start_broker().await).await
-            }
-            #[tokio::test(flavor = "multi_thread")]
-            async fn kafka() {
-                if let Some(b) = $crate::support::start_kafka_broker().await {
-                    super::$name(b).await
-                }
-            }
-        }
-    )*};
+    ($($name:ident),* $(,)?) => {
+        $crate::on_both_brokers!(@turn None::<&'static str>; $($name),*);
+    };
 }
 
 /// Starts an in-memory embedded broker on a free loopback port.
