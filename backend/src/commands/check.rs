@@ -83,15 +83,17 @@ pub async fn run(args: CheckArgs, kafka: KafkaConfig, shutdown: Shutdown) -> any
     Ok(if all { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-/// Grades one student after another, saying on stderr who is being checked when there are
-/// several.
+/// Grades the students (several at a time, see [`Checker::grade`]), saying on stderr who
+/// has been checked when there are several.
 async fn grade(checker: &Checker, students: &[Option<String>], exercise: Option<&str>) -> anyhow::Result<ClassReport> {
-    let mut class = ClassReport { students: Vec::new() };
-    for (i, student) in students.iter().enumerate() {
-        if students.len() > 1 {
-            eprintln!("checking {} ({}/{})", student.as_deref().unwrap_or("-"), i + 1, students.len());
-        }
-        class.students.extend(checker.grade(std::slice::from_ref(student), exercise).await?.students);
-    }
+    let (total, mut checked) = (students.len(), 0);
+    let class = checker
+        .grade_each(students, exercise, |report| {
+            checked += 1;
+            if total > 1 {
+                eprintln!("checked {} ({checked}/{total})", report.student.as_deref().unwrap_or("-"));
+            }
+        })
+        .await?;
     Ok(class)
 }

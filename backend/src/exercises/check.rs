@@ -11,6 +11,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use streamlab_wire::export::csv_field;
 use streamlab_wire::{CheckReport, ClassReport, ConditionResult, Outcome, StudentReport};
 
+/// How many students a grade run checks at once: enough to keep the broker's answers
+/// coming while others wait, few enough for a small machine's blocking threads.
+const GRADE_AT_ONCE: usize = 8;
+
 /// Checks exercises against one cluster.
 #[derive(Clone)]
 pub struct Checker {
@@ -60,17 +64,24 @@ impl Checker {
     /// that does not end within its time limit is reported as a timeout and the next one
     /// starts; one check run reads each topic once.
     pub async fn check(&self, exercise: &Exercise, student: &Namespace) -> CheckReport {
+        match self.probe().await {
+            Ok(probe) => self.check_with(exercise, student, &probe).await,
+            Err(message) => errored(Checker::pending(exercise, student), &message),
+        }
+    }
+
+    async fn probe(&self) -> Result<Arc<Probe>, String> {
+        let kafka = self.kafka.clone();
+        match tokio::task::spawn_blocking(move || Probe::new(&kafka)).await {
+            Ok(Ok(p)) => Ok(Arc::new(p)),
+            Ok(Err(e)) => Err(format!("cannot reach the broker {}: {e}", self.kafka.bootstrap)),
+            Err(e) => Err(format!("the check failed: {e}")),
+        }
+    }
+
+    async fn check_with(&self, exercise: &Exercise, student: &Namespace, probe: &Arc<Probe>) -> CheckReport {
         let mut report = Checker::pending(exercise, student);
         let details = self.details.strictest(exercise.failure_details);
-        let probe = {
-            let kafka = self.kafka.clone();
-            tokio::task::spawn_blocking(move || Probe::new(&kafka)).await
-        };
-        let probe = match probe {
-            Ok(Ok(p)) => Arc::new(p),
-            Ok(Err(e)) => return errored(report, &format!("cannot reach the broker {}: {e}", self.kafka.bootstrap)),
-            Err(e) => return errored(report, &format!("the check failed: {e}")),
-        };
         for (condition, result) in exercise.conditions.iter().zip(report.results.iter_mut()) {
             let started = Instant::now();
             let limit = Duration::from_secs_f64(condition.timeout_secs.unwrap_or(DEFAULT_TIMEOUT_SECS));
@@ -108,26 +119,59 @@ impl Checker {
         report
     }
 
-    /// Every exercise (or the one named) for each student.
+    /// Every exercise (or the one named) for each student. One view of the broker serves
+    /// the whole grade book, so a topic every student's checks read (the lab's predictions,
+    /// say) is read once, not once per student and exercise; and [`GRADE_AT_ONCE`]
+    /// students are checked at a time, since a check mostly waits on the broker.
     pub async fn grade(&self, students: &[Option<String>], only: Option<&str>) -> Result<ClassReport, CatalogError> {
-        let exercises: Vec<&Exercise> = match only {
-            Some(name) => vec![self.catalog.find(name)?],
-            None => self.catalog.exercises.iter().collect(),
-        };
+        self.grade_each(students, only, |_| {}).await
+    }
+
+    /// [`Checker::grade`], calling `done` with each student's report as it is ready, in
+    /// the roster's order (for progress on a terminal).
+    pub async fn grade_each(
+        &self,
+        students: &[Option<String>],
+        only: Option<&str>,
+        mut done: impl FnMut(&StudentReport),
+    ) -> Result<ClassReport, CatalogError> {
+        use futures::{StreamExt, stream};
+        let exercises: Arc<Vec<Exercise>> = Arc::new(match only {
+            Some(name) => vec![self.catalog.find(name)?.clone()],
+            None => self.catalog.exercises.clone(),
+        });
+        let students = students
+            .iter()
+            .map(|s| Ok((s.clone(), Namespace::student(s.as_deref())?)))
+            .collect::<Result<Vec<_>, CatalogError>>()?;
+        let probe = Arc::new(self.probe().await);
+        // Each student's future owns what it uses: the server's handlers must be `Send`
+        // futures, which borrowed captures in a buffered stream cannot prove.
+        let mut reports = stream::iter(students)
+            .map(|(student, ns)| {
+                let (checker, exercises, probe) = (self.clone(), exercises.clone(), probe.clone());
+                async move {
+                    let mut reports = Vec::new();
+                    for e in exercises.iter() {
+                        reports.push(match probe.as_ref() {
+                            Ok(p) => checker.check_with(e, &ns, p).await,
+                            Err(message) => errored(Checker::pending(e, &ns), message),
+                        });
+                    }
+                    StudentReport {
+                        student,
+                        exercises_passed: reports.iter().filter(|r| r.passed).count(),
+                        points: reports.iter().map(|r| r.points).sum(),
+                        points_possible: reports.iter().map(|r| r.points_possible).sum(),
+                        exercises: reports,
+                    }
+                }
+            })
+            .buffered(GRADE_AT_ONCE);
         let mut out = Vec::new();
-        for student in students {
-            let ns = Namespace::student(student.as_deref())?;
-            let mut reports = Vec::new();
-            for e in &exercises {
-                reports.push(self.check(e, &ns).await);
-            }
-            out.push(StudentReport {
-                student: student.clone(),
-                exercises_passed: reports.iter().filter(|r| r.passed).count(),
-                points: reports.iter().map(|r| r.points).sum(),
-                points_possible: reports.iter().map(|r| r.points_possible).sum(),
-                exercises: reports,
-            });
+        while let Some(report) = reports.next().await {
+            done(&report);
+            out.push(report);
         }
         Ok(ClassReport { students: out })
     }
