@@ -64,7 +64,7 @@ pub enum Client {
     Address(IpAddr),
 }
 
-/// One bucket per client address.
+/// One bucket per [`Client`].
 pub struct RateLimiter {
     rate: f64,
     buckets: Mutex<HashMap<Client, Bucket>>,

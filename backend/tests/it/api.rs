@@ -625,7 +625,22 @@ fn commit_at_end(kafka: &KafkaConfig, group: &str, topic: &str) {
         let (_, high) = c.fetch_watermarks(topic, p.id(), Duration::from_secs(10)).unwrap();
         tpl.add_partition_offset(topic, p.id(), rdkafka::Offset::Offset(high)).unwrap();
     }
-    c.commit(&tpl, CommitMode::Sync).unwrap();
+    // A fresh Kafka node may still be electing or loading the group's coordinator: a client
+    // retries a commit refused with NotCoordinator or CoordinatorLoadInProgress.
+    for attempt in 1.. {
+        match c.commit(&tpl, CommitMode::Sync) {
+            Ok(()) => return,
+            Err(e) if attempt < 40 && e.rdkafka_error_code().is_some_and(coordinator_moving) => {
+                std::thread::sleep(Duration::from_millis(250))
+            }
+            Err(e) => panic!("committing {group} failed: {e}"),
+        }
+    }
+}
+
+fn coordinator_moving(code: rdkafka::types::RDKafkaErrorCode) -> bool {
+    use rdkafka::types::RDKafkaErrorCode::*;
+    matches!(code, NotCoordinator | CoordinatorLoadInProgress | CoordinatorNotAvailable)
 }
 
 fn lag_of(series: &[LagSeries], group: &str, topic: &str) -> Option<LagSeries> {
