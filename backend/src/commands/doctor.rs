@@ -1,8 +1,10 @@
 //! `streamlab doctor`: why a client sees nothing — the bootstrap address, the advertised
-//! one, the topics, a group's offsets — each ok or what to do. Exit 0 when all are ok.
+//! one, the topics, a group's offsets, then the Python the exercises use — each ok or what
+//! to do. Exit 0 when all are ok.
 
 use crate::kafka::KafkaConfig;
 use crate::kafka::doctor::{Questions, diagnose, render};
+use crate::kafka::python;
 use clap::Args;
 use std::process::ExitCode;
 
@@ -17,12 +19,28 @@ pub struct DoctorArgs {
     /// Print the checks as JSON.
     #[arg(long)]
     pub json: bool,
+    /// The Python the exercises run with: it must import kafka-python and fastavro and reach
+    /// the broker.
+    #[arg(long, env = "STREAMLAB_PYTHON", default_value = "python3", value_name = "INTERPRETER")]
+    pub python: String,
+    /// Check the cluster only, not Python (a grading script's readiness check).
+    #[arg(long)]
+    pub no_python: bool,
 }
 
 pub async fn run(args: DoctorArgs, kafka: KafkaConfig) -> anyhow::Result<ExitCode> {
     let questions = Questions { group: args.group.clone(), topic: args.topic.clone(), visible: None };
     let k = kafka.clone();
-    let checks = tokio::task::spawn_blocking(move || diagnose(&k, &questions)).await?;
+    let (python, skip) = (args.python.clone(), args.no_python);
+    let checks = tokio::task::spawn_blocking(move || {
+        let mut checks = diagnose(&k, &questions);
+        if !skip {
+            let broker_ok = checks.iter().all(|c| c.ok);
+            checks.extend(python::checks(&python, &k.bootstrap, broker_ok));
+        }
+        checks
+    })
+    .await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&checks)?);
     } else {

@@ -127,6 +127,10 @@ pub enum Kind {
         min_keys: usize,
         #[serde(default = "two")]
         min_partitions: usize,
+        /// Whether a key's records must all be in one partition (off where only the number
+        /// of keys matters: two clients' partitioners place a key differently).
+        #[serde(default = "yes")]
+        one_partition_each: bool,
     },
     /// Messages/s over the newest `window_secs` seconds of records is within [min, max].
     Rate { topic: String, window_secs: f64, min: f64, max: f64 },
@@ -156,6 +160,10 @@ fn one_point() -> u32 {
 
 fn one() -> usize {
     1
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn two() -> usize {

@@ -4,7 +4,7 @@
 
 use crate::kafka::KafkaConfig;
 use crate::kafka::metadata::watermarks;
-use crate::kafka::records::{self, Span};
+use crate::kafka::records::{self, LAB_SOURCE, Span};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
@@ -52,6 +52,12 @@ impl Record {
         self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_deref())
     }
 
+    /// Which of the lab's own services wrote it (its [`LAB_SOURCE`] header), or None for a
+    /// student's record.
+    pub fn lab_source(&self) -> Option<&str> {
+        self.header(LAB_SOURCE).flatten().and_then(|v| std::str::from_utf8(v).ok())
+    }
+
     pub fn json(&self) -> Option<serde_json::Value> {
         self.value.as_deref().and_then(|v| serde_json::from_slice(v).ok())
     }
@@ -59,6 +65,26 @@ impl Record {
     /// Where it is, for messages: `partition 0 offset 4`.
     pub fn position(&self) -> String {
         format!("partition {} offset {}", self.partition, self.offset)
+    }
+}
+
+/// A topic's records without what the lab's own generator and inference service wrote
+/// there: an exercise is passed by a student's work, never by the lab's.
+pub struct Own {
+    pub records: Vec<Record>,
+    /// How many records the lab's own services wrote, and which service wrote the first.
+    pub lab: usize,
+    pub lab_source: Option<String>,
+}
+
+impl Own {
+    pub fn of(all: &[Record]) -> Own {
+        let (lab, own): (Vec<&Record>, Vec<&Record>) = all.iter().partition(|r| r.lab_source().is_some());
+        Own {
+            records: own.into_iter().cloned().collect(),
+            lab: lab.len(),
+            lab_source: lab.first().and_then(|r| r.lab_source()).map(str::to_owned),
+        }
     }
 }
 
@@ -125,6 +151,11 @@ impl Probe {
         let records = Arc::new(self.read(topic)?);
         self.topics.lock().expect("probe cache").insert(topic.to_owned(), records.clone());
         Ok(records)
+    }
+
+    /// The topic's records a student wrote, apart from the lab's own ([`Own`]).
+    pub fn own_records(&self, topic: &str) -> Result<Own, ProbeError> {
+        Ok(Own::of(&self.records(topic)?))
     }
 
     fn read(&self, topic: &str) -> Result<Vec<Record>, ProbeError> {

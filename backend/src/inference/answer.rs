@@ -5,6 +5,7 @@
 
 use super::config::InferenceConfig;
 use super::metrics::InferenceMetrics;
+use crate::kafka::records::{FROM_INFERENCE, LAB_SOURCE};
 use ndarray::Array2;
 use rdkafka::message::{Header, Headers, Message, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::FutureRecord;
@@ -128,7 +129,8 @@ pub fn answer(
                         payload: serde_json::to_vec(&value).expect("prediction serialises"),
                         headers: OwnedHeaders::new()
                             .insert(Header { key: "content-type", value: Some("application/json") })
-                            .insert(Header { key: "model-version", value: Some(model_version) }),
+                            .insert(Header { key: "model-version", value: Some(model_version) })
+                            .insert(Header { key: LAB_SOURCE, value: Some(FROM_INFERENCE) }),
                         class: Some(class),
                         request_timestamp_ms: value.request.timestamp_ms,
                     }

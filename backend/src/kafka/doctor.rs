@@ -293,9 +293,9 @@ fn group_check(group: Option<&GroupInfo>, name: &str, topic: Option<&str>) -> Do
 pub fn render(checks: &[DoctorCheck]) -> String {
     let mut out = String::new();
     for c in checks {
-        out.push_str(&format!("{:<4}  {:<10}  {}\n", if c.ok { "ok" } else { "FAIL" }, c.name, c.detail));
+        out.push_str(&format!("{:<4}  {:<15}  {}\n", if c.ok { "ok" } else { "FAIL" }, c.name, c.detail));
         if let Some(fix) = &c.fix {
-            out.push_str(&format!("      {:<10}  → {fix}\n", ""));
+            out.push_str(&format!("      {:<15}  → {fix}\n", ""));
         }
     }
     out

@@ -12,6 +12,7 @@
 //! - [`producer`]: producers whose acknowledgements their own thread serves, in long polls.
 //! - [`delivery`]: counted sends that wait while the producer's queue is full.
 //! - [`doctor`]: the checks behind `streamlab doctor`, for "nothing arrives".
+//! - [`python`]: the doctor's checks of the Python clients a student runs the exercises with.
 //!
 //! Nothing here knows of the web server or the commands; both build on it.
 
@@ -25,6 +26,7 @@ pub mod groups;
 pub mod log;
 pub mod metadata;
 pub mod producer;
+pub mod python;
 pub mod records;
 
 pub use config::{KafkaConfig, parse_property};

@@ -8,10 +8,12 @@
 use crate::kafka::KafkaConfig;
 use crate::kafka::delivery::{CountingContext, Deliveries, send_waiting};
 use crate::kafka::producer::Polled;
+use crate::kafka::records;
 use crate::shutdown::Shutdown;
 use anyhow::Context;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
+use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, Producer};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -89,8 +91,10 @@ pub fn run_counting(
         if config.verbose {
             println!("{key} {request}");
         }
-        send_waiting(&producer, BaseRecord::to(&config.topic).key(key.as_str()).payload(request.as_bytes()))
-            .context("cannot send a request")?;
+        let record = BaseRecord::to(&config.topic).key(key.as_str()).payload(request.as_bytes()).headers(
+            OwnedHeaders::new().insert(Header { key: records::LAB_SOURCE, value: Some(records::FROM_GENERATOR) }),
+        );
+        send_waiting(&producer, record).context("cannot send a request")?;
         *sent += 1;
         Ok(())
     };

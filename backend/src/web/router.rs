@@ -44,6 +44,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/inference", get(api::inference::inference))
         .route("/api/inference/redrive", post(api::inference::redrive))
         .route("/api/model", get(api::inference::model))
+        .route("/api/model/profile", get(api::inference::profile))
         .route("/api/generator", get(api::generator::generator).post(api::generator::control_generator))
         .route("/api/exercises", get(api::exercises::exercises))
         .route("/api/exercises/{exercise}/check", get(api::exercises::check_exercise))

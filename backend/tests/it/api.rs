@@ -1108,3 +1108,25 @@ async fn an_idle_service_stops_fetching_and_wakes_for_the_next_request() {
     }
     assert_eq!(metric(addr, "streamlab_inference_requests_total").await, 9.0);
 }
+
+/// Exercise 4's generator without the course's CSV: `curl …/api/model/profile`, as its
+/// README says, gives each column's range and what a kernel density estimate draws from —
+/// the profile of the data itself (compared with the CSV where it is here).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_data_profile_is_served_for_a_generator_without_the_csv() {
+    let (addr, _stop) = serve_lab(false).await;
+    let out = std::process::Command::new("curl")
+        .args(["-sSf", &format!("http://{addr}/api/model/profile")])
+        .output()
+        .expect("curl runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let served: streamlab_model::profile::DataProfile = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = served.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, streamlab_model::FEATURES.iter().map(|f| f.name).collect::<Vec<_>>());
+    let cap_shape = &served.columns[1];
+    assert!(cap_shape.integer && cap_shape.code_counts.as_ref().unwrap().len() == cap_shape.max as usize + 1);
+    let csv = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/mushroom_cleaned.csv");
+    if csv.exists() {
+        assert_eq!(served, streamlab_model::profile::DataProfile::from_csv(&csv).unwrap(), "the data's own profile");
+    }
+}

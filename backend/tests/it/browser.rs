@@ -606,6 +606,8 @@ async fn a_student_signs_in_with_her_class_token_and_sees_only_her_namespace() {
     let bootstrap = bootstrap.as_str().unwrap();
     assert!(snippet.as_str().unwrap().contains(&format!("bootstrap_servers=\"{bootstrap}\"")), "{snippet}");
     assert!(snippet.as_str().unwrap().contains("group_id=\"alice."), "a group in her namespace: {snippet}");
+    let install = browser.eval("return document.querySelector('#python-install').textContent").await;
+    assert_eq!(install.as_str(), Some(streamlab_wire::PYTHON_INSTALL), "the one command that installs the clients");
     assert!(
         browser.eval("return !!document.querySelector('#not-reachable')").await.as_bool().unwrap(),
         "a loopback broker is said to be for this machine only"

@@ -426,6 +426,19 @@ async fn doctor_says_what_to_do_when_nothing_arrives() {
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("ok    advertised") && out.contains("numbers: 1 partition, 1 record"), "{out}");
     assert!(out.contains(&format!("bootstrap_servers=\"{}\"", cluster.bootstrap)), "the snippet: {out}");
+    // The Python the exercises run with: its clients import and reach the broker.
+    assert!(out.contains(&format!("reaches {} and lists", cluster.bootstrap)), "{out}");
+    assert!(out.contains("ok    kafka-python") && out.contains("ok    fastavro"), "{out}");
+    // A Python without them (no site packages): the one command that installs them.
+    let bare = std::env::temp_dir().join(format!("streamlab-bare-python-{}", std::process::id()));
+    std::fs::write(&bare, "#!/bin/sh\nexec python3 -S \"$@\"\n").unwrap();
+    std::fs::set_permissions(&bare, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let (code, out) = doctor(&["--brokers", &cluster.bootstrap, "--python", bare.to_str().unwrap()]);
+    std::fs::remove_file(&bare).unwrap();
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("ok    bootstrap") && out.contains("FAIL  kafka-python"), "{out}");
+    assert!(out.contains(&format!("→ {}", streamlab_wire::PYTHON_INSTALL)), "{out}");
+    assert_eq!(doctor(&["--brokers", &cluster.bootstrap, "--no-python"]).0, Some(0));
     let (code, out) = doctor(&["--brokers", &cluster.bootstrap, "--group", "nobody-yet"]);
     assert_eq!(code, Some(1));
     assert!(out.contains("no group nobody-yet") && out.contains("auto_offset_reset='earliest'"), "{out}");

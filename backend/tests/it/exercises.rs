@@ -199,7 +199,7 @@ async fn solve(n: u32, s: Student, miss: Option<String>) -> Running {
                     s.send("mushroom_inference_request", Some("bad"), r#"{"cap-diameter": -1}"#, &[], None).await;
                 }
             });
-            datagen(&s, rate, (rate * 11.0) as u64).await;
+            generate(&s, rate, (rate * 11.0) as u64, m("own-keys")).await;
             invalid.await.unwrap();
         }
         5 => {
@@ -208,12 +208,12 @@ async fn solve(n: u32, s: Student, miss: Option<String>) -> Running {
             }
             // The requests of exercise 4's generator, if the student did it; else new ones.
             if s.count("mushroom_inference_request").await == 0 {
-                datagen(&s, 500.0, 40).await;
+                generate(&s, 500.0, 40, false).await;
             }
-            let requests = s.count("mushroom_inference_request").await as i64;
-            infer(&s, requests).await;
+            let requests = s.count("mushroom_inference_request").await;
+            answer_requests(&s, requests).await;
             if m("every-request-answered") {
-                datagen(&s, 500.0, 5).await;
+                generate(&s, 500.0, 5, false).await;
             }
             if m("predictions") {
                 s.send("mushroom_prediction", Some("x"), r#"{"class": "maybe"}"#, &[], None).await;
@@ -347,54 +347,42 @@ async fn solve(n: u32, s: Student, miss: Option<String>) -> Running {
     None
 }
 
-/// `streamlab datagen` at a steady rate into the student's request topic.
-async fn datagen(s: &Student, rate: f64, count: u64) {
-    let config = streamlab::load::datagen::DatagenConfig {
-        topic: s.t("mushroom_inference_request"),
-        pace: streamlab::load::datagen::Pace::Rate(rate),
-        count: Some(count),
-        categoricals: streamlab_model::profile::Categoricals::Uniform,
-        verbose: false,
-        seed: None,
-    };
-    let kafka = s.kafka.clone();
-    tokio::task::spawn_blocking(move || streamlab::load::datagen::run(&kafka, &config, &Shutdown::new()).unwrap())
-        .await
-        .unwrap();
+/// A student's request generator (exercise 4): features drawn as the model's data profile
+/// says, a key per request (or the seed's one key for all), at a steady rate. Her own
+/// producer: the lab's `streamlab datagen` would not count.
+async fn generate(s: &Student, rate: f64, count: u64, same_key: bool) {
+    use rand::SeedableRng;
+    use streamlab_model::profile::{Categoricals, DataProfile, Sampler};
+    let sampler = Sampler::new(DataProfile::shipped());
+    let mut rng = rand::rngs::SmallRng::from_entropy();
+    let start = tokio::time::Instant::now();
+    for i in 0..count {
+        tokio::time::sleep_until(start + Duration::from_secs_f64(i as f64 / rate)).await;
+        let request = sampler.sample(Categoricals::Uniform, &mut rng).to_json().to_string();
+        let key = if same_key { "key".to_owned() } else { uuid::Uuid::new_v4().to_string() };
+        s.send("mushroom_inference_request", Some(&key), &request, &[], None).await;
+    }
 }
 
-/// The inference service on the student's topics until `n` predictions are out.
-async fn infer(s: &Student, n: i64) {
-    let config = streamlab::inference::InferenceConfig {
-        requests: s.t("mushroom_inference_request"),
-        predictions: s.t("mushroom_prediction"),
-        dead_letters: s.t("mushroom_inference_dead_letter"),
-        group: s.t("inference"),
-        ..Default::default()
-    };
-    let service = streamlab::inference::InferenceService {
-        kafka: s.kafka.clone(),
-        config,
-        model: Arc::new(streamlab_model::Artifact::shipped().unwrap()),
-        metrics: Default::default(),
-        arrivals: None,
-    };
-    let stop = Shutdown::new();
-    let running = {
-        let stop = stop.clone();
-        std::thread::spawn(move || service.run_until(&stop))
-    };
-    let probe = streamlab::exercises::probe::Probe::new(&s.kafka).unwrap();
-    let predictions = s.t("mushroom_prediction");
-    for _ in 0..600 {
-        let marks = probe.watermarks(&predictions).unwrap();
-        if marks.iter().map(|m| m.high).sum::<i64>() >= n {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+/// A student's inference service (exercise 5): reads `n` requests in her group, answers
+/// each under its key with a class, and commits.
+async fn answer_requests(s: &Student, n: usize) {
+    let (kafka, group, requests) = (s.kafka.clone(), s.t("my-inference"), s.t("mushroom_inference_request"));
+    let read = tokio::task::spawn_blocking(move || {
+        let c: BaseConsumer = group_consumer(&kafka, &group);
+        c.subscribe(&[&requests]).unwrap();
+        let got = poll_n(&c, n, Duration::from_secs(60));
+        assert_eq!(got.len(), n, "{group} read {} of {n} requests", got.len());
+        (c, got)
+    });
+    let (consumer, got) = read.await.unwrap();
+    for m in &got {
+        let features: Value = serde_json::from_slice(m.payload().unwrap()).unwrap();
+        let class = if features["stem-width"].as_f64().unwrap() > 1000.0 { "poisonous" } else { "edible" };
+        let key = std::str::from_utf8(m.key().unwrap()).unwrap();
+        s.send("mushroom_prediction", Some(key), &json!({ "class": class }).to_string(), &[], None).await;
     }
-    stop.trigger();
-    tokio::task::spawn_blocking(move || running.join().unwrap()).await.unwrap();
+    tokio::task::spawn_blocking(move || got.iter().for_each(|m| commit(&consumer, m))).await.unwrap();
 }
 
 fn spec(start_time: f64, num_sensors: u32, rounds: u32) -> streamlab::load::experiment::config::ExperimentSpec {

@@ -23,10 +23,18 @@ struct Variant {
     numbers: &'static str,
     avro: &'static str,
     mistake: Option<&'static str>,
+    /// A learner on her own: no namespace, the lab's own topic names.
+    alone: bool,
 }
 
-const KP: Variant =
-    Variant { client: "kafka-python", topics: "auto", numbers: "python", avro: "fastavro", mistake: None };
+const KP: Variant = Variant {
+    client: "kafka-python",
+    topics: "auto",
+    numbers: "python",
+    avro: "fastavro",
+    mistake: None,
+    alone: false,
+};
 const CK: Variant = Variant { client: "confluent-kafka", topics: "admin", ..KP };
 
 impl Variant {
@@ -36,8 +44,11 @@ impl Variant {
         v
     }
 
-    /// A student name that says what was run: `kp-auto-python-fastavro`.
+    /// A student name that says what was run: `kp-auto-python-fastavro`; empty alone.
     fn student(&self) -> String {
+        if self.alone {
+            return String::new();
+        }
         let client = if self.client == "kafka-python" { "kp" } else { "ck" };
         let mut name = format!("{client}-{}-{}-{}", self.topics, self.numbers, self.avro);
         if let Some(m) = self.mistake {
@@ -228,6 +239,78 @@ async fn exercise_11_from_its_readme() {
             "{message}"
         );
     }
+}
+
+/// A learner on her own (no namespace) in a lab whose generator was switched on at exercise
+/// 4's rate and whose inference service runs, as it always does: exercises 4 and 5 fail,
+/// saying the lab's services did the work. The READMEs' solutions then pass, beside the
+/// lab's service; copying seed 000's constant key fails with that cause named.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_labs_own_generator_and_service_pass_no_exercise() {
+    use streamlab::load::datagen::{DatagenConfig, Pace};
+    use streamlab_wire::topics::{DEAD_LETTERS, PREDICTIONS, REQUESTS};
+    if !require(python_ready(), "python3 with kafka-python, confluent-kafka, fastavro and avro")
+        || !require(data_csv().exists(), "the mushroom data set (../shared/data/mushroom_cleaned.csv)")
+    {
+        return;
+    }
+    let _turn = heavy("python_solutions");
+    let b = start_broker().await;
+    for topic in [REQUESTS, PREDICTIONS, DEAD_LETTERS] {
+        b.create_topic(topic, 3).await;
+    }
+    let (stop, _, service) = run_service(b.kafka.clone(), Default::default());
+    let (kafka, labs) = (b.kafka.clone(), 120);
+    let generator = DatagenConfig {
+        topic: REQUESTS.into(),
+        pace: Pace::Rate(10.0),
+        count: Some(labs),
+        categoricals: streamlab_model::profile::Categoricals::Uniform,
+        verbose: false,
+        seed: None,
+    };
+    tokio::task::spawn_blocking(move || streamlab::load::datagen::run(&kafka, &generator, &Default::default()))
+        .await
+        .unwrap()
+        .unwrap();
+    let probe = streamlab::exercises::probe::Probe::new(&b.kafka).unwrap();
+    for _ in 0..300 {
+        if probe.watermarks(PREDICTIONS).unwrap().iter().map(|m| m.high).sum::<i64>() >= labs as i64 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let checker = Checker::new(b.kafka.clone(), Arc::new(Catalog::embedded().unwrap()));
+    let alone = Namespace::student(None).unwrap();
+    let report = checker.check(checker.catalog.find("4").unwrap(), &alone).await;
+    for id in ["valid-requests", "rate"] {
+        let message = failed(&report, id);
+        assert!(
+            message.contains("120 records on mushroom_inference_request come from the lab's own generator"),
+            "{message}"
+        );
+    }
+    let report = checker.check(checker.catalog.find("5").unwrap(), &alone).await;
+    let message = failed(&report, "every-request-answered");
+    assert!(message.contains("only the lab's own answers are there: 120 records on mushroom_prediction come from the lab's own inference service"), "{message}");
+
+    let learner = KP.with(|v| v.alone = true);
+    let bootstrap = b.bootstrap();
+    for (exercise, script) in [("4", "ex04_request_generator.py"), ("5", "ex05_real_time_inference.py")] {
+        solve_and_check(&bootstrap, &checker, script, exercise, learner).await;
+    }
+    // Seed 000's generator sends every request with key=b'key' (a namespace of her own: her
+    // good requests above would make the keys distinct enough).
+    let seeds = KP.with(|v| v.mistake = Some("seed-key"));
+    let report = solve_and_check(&bootstrap, &checker, "ex04_request_generator.py", "4", seeds).await;
+    let message = failed(&report, "own-keys");
+    assert!(message.contains(r#""key" is the key of 120"#) && message.contains("key=b'key'"), "{message}");
+    let report = solve_and_check(&bootstrap, &checker, "ex05_real_time_inference.py", "5", seeds).await;
+    let message = failed(&report, "every-request-answered");
+    assert!(message.contains(r#"have the same key "key""#) && message.contains("key=b'key'"), "{message}");
+    stop.trigger();
+    service.join().unwrap();
 }
 
 /// The same solutions on one Apache Kafka node, an exercise at a time on one broker, a

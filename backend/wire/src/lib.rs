@@ -25,6 +25,10 @@ pub mod topics {
     pub const ALL: [&str; 3] = [REQUESTS, PREDICTIONS, DEAD_LETTERS];
 }
 
+/// The one command that installs what the exercises' Python uses: kafka-python (every
+/// exercise's README) and fastavro (exercise 9).
+pub const PYTHON_INSTALL: &str = "python3 -m pip install kafka-python fastavro";
+
 /// The path of the websocket on the server.
 pub const WS_PATH: &str = "/ws";
 

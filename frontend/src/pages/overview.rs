@@ -199,7 +199,10 @@ fn connect() -> Html {
                     </p>
                 }
                 <pre id="python-snippet"><code>{ python_snippet(bootstrap, &group) }</code></pre>
-                <p class="muted">{ "pip install kafka-python; the same address works for confluent-kafka ('bootstrap.servers')." }</p>
+                <p>{ "The exercises are solved in Python with kafka-python and fastavro; install them with " }
+                    <code id="python-install">{ streamlab_wire::PYTHON_INSTALL }</code>
+                    { ", and " }<code>{ "streamlab doctor" }</code>{ " checks that they import and reach the broker." }</p>
+                <p class="muted">{ "The same address works for confluent-kafka ('bootstrap.servers')." }</p>
             </div>
             <Doctor />
         </div>

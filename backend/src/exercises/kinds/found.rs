@@ -1,6 +1,7 @@
 //! What a check saw, the helpers every kind uses to say it, and reading JSON fields.
 
-use crate::exercises::probe::{ProbeError, Record};
+use crate::exercises::probe::{Own, ProbeError, Record};
+use crate::kafka::records::{FROM_GENERATOR, FROM_INFERENCE, LAB_SOURCE};
 use serde_json::Value;
 
 /// What a check saw: whether the condition holds, and the evidence.
@@ -29,6 +30,26 @@ pub fn fail(detail: impl Into<String>) -> Result<Found, ProbeError> {
 /// A failed comparison: `detail` names the expected value, `seen_only` does not.
 pub fn differs(detail: impl Into<String>, seen_only: impl Into<String>) -> Result<Found, ProbeError> {
     Ok(Found { holds: false, detail: detail.into(), seen_only: Some(seen_only.into()) })
+}
+
+/// Said after a failure on a topic the lab's own services wrote to as well: their records
+/// were left out, and what makes the student's own count. Empty when the lab wrote none.
+pub fn lab_note(own: &Own, topic: &str) -> String {
+    let n = n_records(own.lab);
+    match own.lab_source.as_deref() {
+        None => String::new(),
+        Some(FROM_GENERATOR) => format!(
+            "; {n} on {topic} come from the lab's own generator and do not count: run your generator \
+             (the lab's may stay on, or stop it on the overview page)"
+        ),
+        Some(FROM_INFERENCE) => format!(
+            "; {n} on {topic} come from the lab's own inference service and do not count: run your \
+             service, in your own namespace or beside the lab's"
+        ),
+        Some(other) => {
+            format!("; {n} on {topic} come from the lab's own {other} ({LAB_SOURCE} header) and do not count")
+        }
+    }
 }
 
 /// A record's value, cut to 60 characters, for a message.

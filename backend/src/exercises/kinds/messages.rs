@@ -1,7 +1,7 @@
 //! `messages`: at least `min` records qualify (`all`: every one does), and each required
 //! value is some record's.
 
-use super::found::{Found, fail, field, n_records, pass, preview};
+use super::found::{Found, fail, field, lab_note, n_records, pass, preview};
 use crate::exercises::Namespace;
 use crate::exercises::conditions::Match;
 use crate::exercises::probe::{Probe, ProbeError, Record};
@@ -17,7 +17,9 @@ pub fn check(
     require_values: &[String],
 ) -> Result<Found, ProbeError> {
     let topic = ns.map(topic);
-    let records = probe.records(&topic)?;
+    let own = probe.own_records(&topic)?;
+    let records = &own.records;
+    let note = lab_note(&own, &topic);
     let mut matching = 0;
     let mut first_miss = None;
     for r in records.iter() {
@@ -30,7 +32,7 @@ pub fn check(
     }
     if all && let Some(miss) = first_miss {
         return fail(format!(
-            "{} of {} records on {topic} do not qualify; the first: {miss}",
+            "{} of {} records on {topic} do not qualify; the first: {miss}{note}",
             records.len() - matching,
             records.len()
         ));
@@ -39,17 +41,18 @@ pub fn check(
         let what =
             if matcher.is_empty() { n_records(matching) } else { format!("{} that qualify", n_records(matching)) };
         let extra = first_miss.map(|m| format!(" (for example {m})")).unwrap_or_default();
-        return fail(format!("{topic} has {what}, fewer than {min}{extra}"));
+        return fail(format!("{topic} has {what}, fewer than {min}{extra}{note}"));
     }
     let missing: Vec<&String> =
         require_values.iter().filter(|v| !records.iter().any(|r| r.text() == Some(v.as_str()))).collect();
     if !missing.is_empty() {
         return fail(format!(
-            "no record on {topic} has the value {}",
+            "no record on {topic} has the value {}{note}",
             missing.iter().map(|v| format!("\"{v}\"")).collect::<Vec<_>>().join(", ")
         ));
     }
-    pass(format!("{matching} of {} records on {topic} qualify", records.len()))
+    let left_out = if own.lab > 0 { format!(" (and {} of the lab's own left out)", own.lab) } else { String::new() };
+    pass(format!("{matching} of {} records on {topic} qualify{left_out}", records.len()))
 }
 
 impl Match {

@@ -40,7 +40,9 @@ pub fn evaluate(kind: &Kind, ns: &Namespace, probe: &Probe) -> Result<Found, Pro
         Kind::Answer { answers, key, expect, tolerance } => answer::check(ns, probe, answers, key, expect, *tolerance),
         Kind::Committed { group, topic } => committed::check(ns, probe, group, topic),
         Kind::Members { group, topic, min } => members::check(ns, probe, group, topic, *min),
-        Kind::Keys { topic, min_keys, min_partitions } => keys::check(ns, probe, topic, *min_keys, *min_partitions),
+        Kind::Keys { topic, min_keys, min_partitions, one_partition_each } => {
+            keys::check(ns, probe, topic, *min_keys, *min_partitions, *one_partition_each)
+        }
         Kind::Rate { topic, window_secs, min, max } => rate::check(ns, probe, topic, *window_secs, *min, *max),
         Kind::Outputs { input, output, function, last, min_inputs } => {
             outputs::check(ns, probe, input, output, function, *last, *min_inputs)

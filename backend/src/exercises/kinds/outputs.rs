@@ -1,11 +1,11 @@
 //! `outputs`: an output topic is a function of an input topic, over the newest `last` inputs.
 //! Keys and values are matched here; each other function has a module of its own.
 
-use super::found::{Found, fail, n_records, pass, preview};
+use super::found::{Found, fail, lab_note, n_records, pass, preview};
 use super::{avro_to_json, long_messages, rolling_mean, route};
 use crate::exercises::Namespace;
 use crate::exercises::conditions::Function;
-use crate::exercises::probe::{Probe, ProbeError, Record};
+use crate::exercises::probe::{Own, Probe, ProbeError, Record};
 use std::collections::HashMap;
 
 pub fn check(
@@ -26,8 +26,33 @@ pub fn check(
     if let Function::Route { field, id_field, template } = function {
         return route::check(inputs, ns, probe, field, id_field, template);
     }
-    let outputs = probe.records(&output)?;
-    follows(function, inputs, &outputs, &input, &output)
+    without_the_labs(function, inputs, &probe.records(&output)?, &input, &output)
+}
+
+/// [`follows`] over the student's outputs only. The lab's own inference service answers the
+/// lab's request topic too; when only its answers would pass, the student is told so.
+fn without_the_labs(
+    function: &Function,
+    inputs: &[Record],
+    all_outputs: &[Record],
+    input: &str,
+    output: &str,
+) -> Result<Found, ProbeError> {
+    let own = Own::of(all_outputs);
+    let found = follows(function, inputs, &own.records, input, output)?;
+    if found.holds || own.lab == 0 {
+        return Ok(found);
+    }
+    let cause = lab_note(&own, output);
+    if own.records.is_empty() && follows(function, inputs, all_outputs, input, output)?.holds {
+        let cause = cause.trim_start_matches("; ");
+        return fail(format!("only the lab's own answers are there: {cause}"));
+    }
+    Ok(Found {
+        detail: format!("{}{cause}", found.detail),
+        seen_only: found.seen_only.map(|s| format!("{s}{cause}")),
+        ..found
+    })
 }
 
 /// The outputs the functions other than `route` compare with, in input order.
@@ -48,8 +73,13 @@ pub(super) fn follows(
     }
 }
 
-/// Each input has an output with its key (an output counts once).
+/// Each input has an output with its key (an output counts once). Inputs that mostly share
+/// one key (seed 000's generator sends every request with `key=b'key'`) fail by themselves:
+/// no client could find its answer.
 fn same_key(inputs: &[Record], outputs: &[Record], input: &str, output: &str) -> Result<Found, ProbeError> {
+    if let Some(shared) = shared_key(inputs) {
+        return fail(shared);
+    }
     let mut have: HashMap<&[u8], usize> = HashMap::new();
     for o in outputs {
         *have.entry(o.key.as_deref().unwrap_or_default()).or_default() += 1;
@@ -71,6 +101,28 @@ fn same_key(inputs: &[Record], outputs: &[Record], input: &str, output: &str) ->
             first.position()
         )),
     }
+}
+
+/// Said when more than half of at least three inputs have one key (or none).
+fn shared_key(inputs: &[Record]) -> Option<String> {
+    let mut uses: HashMap<Option<&[u8]>, usize> = HashMap::new();
+    for i in inputs {
+        *uses.entry(i.key.as_deref()).or_default() += 1;
+    }
+    let (key, n) = uses.into_iter().max_by_key(|(_, n)| *n)?;
+    if inputs.len() < 3 || n * 2 <= inputs.len() {
+        return None;
+    }
+    let which = match key {
+        Some(k) => format!("have the same key \"{}\"", String::from_utf8_lossy(k)),
+        None => "have no key".to_owned(),
+    };
+    Some(format!(
+        "{n} of the {} requests checked {which}: a client finds its answer by its request's key, so each \
+         request needs a key of its own (seed 000 sent every request with key=b'key'; use a counter or \
+         uuid.uuid4())",
+        inputs.len()
+    ))
 }
 
 /// Each input's value is an output's value (an output counts once).
@@ -105,6 +157,55 @@ fn same_value(inputs: &[Record], outputs: &[Record], input: &str, output: &str) 
 mod tests {
     use super::super::found::sample::{at, record};
     use super::*;
+    use crate::kafka::records::{FROM_INFERENCE, LAB_SOURCE};
+
+    fn keyed(key: Option<&str>, source: Option<&str>) -> Record {
+        let mut r = record(0, r#"{"class":"edible"}"#);
+        r.key = key.map(|k| k.as_bytes().to_vec());
+        if let Some(s) = source {
+            r.headers.push((LAB_SOURCE.to_owned(), Some(s.as_bytes().to_vec())));
+        }
+        r
+    }
+
+    #[test]
+    fn only_the_students_answers_count() {
+        let requests: Vec<Record> = (0..5).map(|i| keyed(Some(&format!("req-{i}")), None)).collect();
+        let labs: Vec<Record> = (0..5).map(|i| keyed(Some(&format!("req-{i}")), Some(FROM_INFERENCE))).collect();
+        let f = without_the_labs(&Function::SameKey, &requests, &labs, "in", "out").unwrap();
+        assert!(!f.holds, "the lab's answers alone passed");
+        assert!(
+            f.detail.starts_with(
+                "only the lab's own answers are there: 5 records on out come from the lab's own inference service"
+            ),
+            "{}",
+            f.detail
+        );
+        let mut both = labs.clone();
+        both.extend((0..5).map(|i| keyed(Some(&format!("req-{i}")), None)));
+        assert!(without_the_labs(&Function::SameKey, &requests, &both, "in", "out").unwrap().holds);
+        let f = without_the_labs(&Function::SameKey, &requests, &both[..9], "in", "out").unwrap();
+        assert!(!f.holds && f.detail.contains("1 of 5 records of in have none on out"), "{}", f.detail);
+        assert!(f.detail.contains("5 records on out come from the lab's own inference service"), "{}", f.detail);
+    }
+
+    #[test]
+    fn requests_sharing_the_seeds_constant_key_are_named_as_the_cause() {
+        let requests: Vec<Record> = (0..10).map(|_| keyed(Some("key"), None)).collect();
+        let f = follows(&Function::SameKey, &requests, &requests, "in", "out").unwrap();
+        assert!(
+            !f.holds && f.detail.starts_with("10 of the 10 requests checked have the same key \"key\""),
+            "{}",
+            f.detail
+        );
+        assert!(f.detail.contains("key=b'key'"));
+        let unkeyed: Vec<Record> = (0..4).map(|_| keyed(None, None)).collect();
+        assert!(follows(&Function::SameKey, &unkeyed, &unkeyed, "in", "out").unwrap().detail.contains("have no key"));
+        // A counter restarted once repeats a few keys: not the seed's mistake.
+        let mut restarted: Vec<Record> = (0..6).map(|i| keyed(Some(&format!("req-{i}")), None)).collect();
+        restarted.extend((0..3).map(|i| keyed(Some(&format!("req-{i}")), None)));
+        assert!(follows(&Function::SameKey, &restarted, &restarted, "in", "out").unwrap().holds);
+    }
 
     #[test]
     fn rolling_means_and_long_messages_compare_in_order() {

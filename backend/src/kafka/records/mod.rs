@@ -19,6 +19,15 @@ pub use produce::{produce, produce_bytes};
 pub use read::{Matching, Span, assign, fetch, partitions, read, read_to_end};
 pub use view::{bytes_to_json, decode, decoded_json, rpk_json, view, view_whole};
 
+/// The header the lab's own request generator and inference service put on every record
+/// they write: `streamlab-source: generator` or `inference`. The exercise checker counts
+/// only a student's own work, and a subscriber can tell the lab's traffic from a class's.
+pub const LAB_SOURCE: &str = "streamlab-source";
+/// [`LAB_SOURCE`]'s value on the generator's requests.
+pub const FROM_GENERATOR: &str = "generator";
+/// [`LAB_SOURCE`]'s value on the inference service's predictions.
+pub const FROM_INFERENCE: &str = "inference";
+
 #[derive(Debug, thiserror::Error)]
 pub enum RecordsError {
     #[error("topic {0} does not exist")]

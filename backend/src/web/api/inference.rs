@@ -18,6 +18,13 @@ pub async fn model(State(state): State<AppState>) -> Json<ModelSummary> {
     Json((*state.model).clone())
 }
 
+/// `GET /api/model/profile`: the statistical profile of the training data the lab's
+/// generator draws from — each column's range, mean, spread, quantiles, kernel bandwidth and
+/// code counts — for a student writing exercise 4's generator without the CSV.
+pub async fn profile() -> impl axum::response::IntoResponse {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], streamlab_model::profile::SHIPPED)
+}
+
 /// `POST /api/inference/redrive`: the dead letters of one reason go back to the request
 /// topic. It writes to the lab's own topic, so it is the teacher's (see [`Act::Resend`]).
 pub async fn redrive(

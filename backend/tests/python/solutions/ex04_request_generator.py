@@ -43,7 +43,8 @@ sent = 0
 deadline = time.time() + 12
 while time.time() < deadline:
     for _ in range(burst_size):
-        send(f"req-{sent}".encode(), dumps(request()).encode())
+        key = b"key" if args.mistake == "seed-key" else f"req-{sent}".encode()
+        send(key, dumps(request()).encode())
         sent += 1
     producer.flush()
     time.sleep(sleep_interval_ms / 1000 + random.uniform(0, randomness))

@@ -4,7 +4,7 @@ checker checks keys and classes, not accuracy); the requests are exercise 4's ki
 import json
 import random
 
-from student import BOOTSTRAP, KAFKA_PYTHON, T, dumps, output_topics, polled, say
+from student import BOOTSTRAP, KAFKA_PYTHON, T, args, dumps, output_topics, polled, say
 
 output_topics(T("mushroom_inference_request"), T("mushroom_prediction"))
 
@@ -23,6 +23,7 @@ request = lambda: {"cap-diameter": random.uniform(100, 1800), "cap-shape": rando
                    "gill-attachment": random.randint(0, 6), "gill-color": random.randint(0, 11),
                    "stem-height": random.uniform(0, 3), "stem-width": random.uniform(0, 3000),
                    "stem-color": random.randint(0, 12), "season": random.uniform(0, 2)}
+key = lambda i: b"key" if args.mistake == "seed-key" else f"req-{i}".encode()  # seed 000: b"key"
 N = 30
 answered = 0
 
@@ -31,7 +32,7 @@ if KAFKA_PYTHON:
 
     producer = KafkaProducer(bootstrap_servers=BOOTSTRAP)
     for i in range(N):  # the generator of exercise 4, briefly
-        producer.send(T("mushroom_inference_request"), key=f"req-{i}".encode(), value=dumps(request()).encode())
+        producer.send(T("mushroom_inference_request"), key=key(i), value=dumps(request()).encode())
     producer.flush()
 
     consumer = KafkaConsumer(T("mushroom_inference_request"), bootstrap_servers=BOOTSTRAP,
@@ -50,7 +51,7 @@ else:
 
     producer = Producer({"bootstrap.servers": BOOTSTRAP})
     for i in range(N):
-        producer.produce(T("mushroom_inference_request"), key=f"req-{i}".encode(), value=dumps(request()).encode())
+        producer.produce(T("mushroom_inference_request"), key=key(i), value=dumps(request()).encode())
     producer.flush()
 
     consumer = Consumer({"bootstrap.servers": BOOTSTRAP, "group.id": T("my-inference"),
