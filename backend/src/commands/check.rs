@@ -3,7 +3,7 @@
 
 use crate::exercises::check::{self, Checker};
 use crate::exercises::conditions::FailureDetails;
-use crate::exercises::{Catalog, Namespace, load_roster};
+use crate::exercises::{Catalog, Language, Namespace, load_roster};
 use crate::kafka::KafkaConfig;
 use crate::shutdown::Shutdown;
 use clap::Args;
@@ -37,13 +37,18 @@ pub struct CheckArgs {
     /// List the exercises and their conditions, and check nothing.
     #[arg(long)]
     pub list: bool,
+    /// The language of the exercises' texts: `en`, or `de` (German, where an exercise has
+    /// it: those of seed 000). What the checker saw is said in English.
+    #[arg(long, env = "STREAMLAB_LANG", default_value = "en", value_parser = ["en", "de"])]
+    pub lang: String,
     /// Read the exercises from DIR instead of the ones built in.
     #[arg(long, env = "STREAMLAB_EXERCISES", value_name = "DIR")]
     pub exercises: Option<PathBuf>,
 }
 
 pub async fn run(args: CheckArgs, kafka: KafkaConfig, shutdown: Shutdown) -> anyhow::Result<ExitCode> {
-    let catalog = Arc::new(Catalog::load(args.exercises.as_deref())?);
+    let language = if args.lang == "de" { Language::German } else { Language::English };
+    let catalog = Arc::new(Catalog::load(args.exercises.as_deref())?.in_language(language));
     if args.list {
         for e in &catalog.exercises {
             println!("{:2}. {} ({})  — from {}", e.info.number, e.info.title, e.info.id, e.info.seed);

@@ -43,6 +43,7 @@ impl Checker {
                 description: c.description.clone(),
                 outcome: Outcome::Pending,
                 message: None,
+                detail: None,
                 hint: None,
                 elapsed_ms: 0,
                 points: c.points,
@@ -105,6 +106,7 @@ impl Checker {
             };
             result.outcome = outcome;
             result.elapsed_ms = started.elapsed().as_millis() as u64;
+            result.detail = (!detail.is_empty()).then(|| detail.clone());
             result.message = Some(match outcome {
                 Outcome::Pass => detail,
                 Outcome::Fail if detail.is_empty() => condition.failure.clone(),

@@ -18,6 +18,27 @@ pub struct ExerciseFile {
     pub failure_details: Option<FailureDetails>,
     #[serde(default)]
     pub conditions: Vec<Condition>,
+    /// The German texts (`[de]`, with `[de.conditions.ID]` per condition).
+    #[serde(default)]
+    pub de: Option<Translation>,
+}
+
+/// An exercise's texts in another language; a condition it leaves out keeps its English.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Translation {
+    pub title: String,
+    pub summary: String,
+    #[serde(default)]
+    pub conditions: std::collections::BTreeMap<String, ConditionTranslation>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConditionTranslation {
+    pub description: String,
+    pub failure: String,
+    pub hint: String,
 }
 
 /// How much a failed condition's message says. A class that grades with the checker may not

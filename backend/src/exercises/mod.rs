@@ -24,7 +24,7 @@ pub mod probe;
 use conditions::{Condition, ExerciseFile, FailureDetails};
 use std::collections::BTreeMap;
 use std::path::Path;
-use streamlab_wire::{ConditionInfo, ExerciseInfo};
+use streamlab_wire::{ConditionInfo, ConditionText, ExerciseInfo, ExerciseText};
 
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/exercises.rs"));
@@ -42,6 +42,8 @@ pub enum CatalogError {
     Missing(String),
     #[error("no exercise `{0}` (streamlab check --list shows them)")]
     Unknown(String),
+    #[error("{file}: [de.conditions.{id}] translates no condition of the exercise")]
+    Untranslatable { file: String, id: String },
     #[error("student names are letters, digits, `-` and `_` (at most 40), got `{0}`")]
     BadStudent(String),
 }
@@ -85,7 +87,7 @@ impl Catalog {
         let parsed: Index = parse(&dir.join("index.toml").display().to_string(), &index)?;
         files.insert("index.toml".to_owned(), index);
         for id in parsed.exercises {
-            for name in ["exercise.toml", "README.md"] {
+            for name in ["exercise.toml", "README.md", "README.de.md"] {
                 let name = format!("{id}/{name}");
                 if let Ok(text) = read(&name) {
                     files.insert(name, text);
@@ -105,6 +107,13 @@ impl Catalog {
             let text = files.get(&name).ok_or_else(|| CatalogError::Missing(id.clone()))?;
             let file: ExerciseFile = parse(&format!("{origin}{name}"), text)?;
             let readme = files.get(&format!("{id}/README.md")).map_or("", String::as_str);
+            let de = match &file.de {
+                Some(t) => {
+                    let readme_de = files.get(&format!("{id}/README.de.md")).map_or(readme, String::as_str);
+                    Some(german(t, &file.conditions, readme_de, &name, origin)?)
+                }
+                None => None,
+            };
             let info = ExerciseInfo {
                 id: id.clone(),
                 number: i as u32 + 1,
@@ -121,10 +130,34 @@ impl Catalog {
                         hint: c.hint.clone(),
                     })
                     .collect(),
+                de,
             };
             exercises.push(Exercise { info, conditions: file.conditions, failure_details: file.failure_details });
         }
         Ok(Catalog { exercises })
+    }
+
+    /// The catalog with every text in `language` where a translation exists: titles,
+    /// instructions, and each condition's description, failure message and hint. What the
+    /// checker saw stays as it says it.
+    pub fn in_language(&self, language: Language) -> Catalog {
+        let mut catalog = self.clone();
+        if language == Language::English {
+            return catalog;
+        }
+        for e in &mut catalog.exercises {
+            let Some(de) = e.info.de.clone() else { continue };
+            (e.info.title, e.info.summary, e.info.instructions_html) = (de.title, de.summary, de.instructions_html);
+            for t in de.conditions {
+                if let Some(c) = e.conditions.iter_mut().find(|c| c.id == t.id) {
+                    (c.description, c.failure, c.hint) = (t.description.clone(), t.failure, t.hint.clone());
+                }
+                if let Some(c) = e.info.conditions.iter_mut().find(|c| c.id == t.id) {
+                    (c.description, c.hint) = (t.description, t.hint);
+                }
+            }
+        }
+        catalog
     }
 
     /// An exercise by folder name (`01-sandbox-topic`), number (`1`) or the name without
@@ -147,6 +180,51 @@ impl Catalog {
             })
             .ok_or_else(|| CatalogError::Unknown(name.to_owned()))
     }
+}
+
+/// The languages of the exercises: English, and German where an exercise has it (those of
+/// seed 000, the course's German material).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Language {
+    #[default]
+    English,
+    German,
+}
+
+/// An exercise's German texts: its `[de]` table (a condition it leaves out stays English)
+/// and `readme`, README.de.md where there is one.
+fn german(
+    t: &conditions::Translation,
+    conditions: &[Condition],
+    readme: &str,
+    file: &str,
+    origin: &str,
+) -> Result<ExerciseText, CatalogError> {
+    if let Some(id) = t.conditions.keys().find(|id| !conditions.iter().any(|c| &c.id == *id)) {
+        return Err(CatalogError::Untranslatable { file: format!("{origin}{file}"), id: id.clone() });
+    }
+    Ok(ExerciseText {
+        title: t.title.clone(),
+        summary: t.summary.clone(),
+        instructions_html: markdown(readme),
+        conditions: conditions
+            .iter()
+            .map(|c| match t.conditions.get(&c.id) {
+                Some(d) => ConditionText {
+                    id: c.id.clone(),
+                    description: d.description.clone(),
+                    failure: d.failure.clone(),
+                    hint: d.hint.clone(),
+                },
+                None => ConditionText {
+                    id: c.id.clone(),
+                    description: c.description.clone(),
+                    failure: c.failure.clone(),
+                    hint: c.hint.clone(),
+                },
+            })
+            .collect(),
+    })
 }
 
 fn parse<T: serde::de::DeserializeOwned>(file: &str, text: &str) -> Result<T, CatalogError> {
@@ -240,6 +318,57 @@ mod tests {
         assert_eq!(catalog.find("1").unwrap().info.id, "01-sandbox-topic");
         assert_eq!(catalog.find("sandbox-topic").unwrap().info.number, 1);
         assert!(matches!(catalog.find("nope"), Err(CatalogError::Unknown(_))));
+    }
+
+    #[test]
+    fn every_exercise_of_seed_000_is_in_german_whole() {
+        let catalog = Catalog::embedded().unwrap();
+        let readmes: Vec<&str> = embedded::EXERCISE_FILES.iter().map(|(n, _)| *n).collect();
+        let german: Vec<&Exercise> = catalog.exercises.iter().filter(|e| e.info.seed.starts_with("000")).collect();
+        assert_eq!(german.len(), 5);
+        for e in german {
+            let de = e.info.de.as_ref().unwrap_or_else(|| panic!("{} has no [de]", e.info.id));
+            let file = format!("{}/README.de.md", e.info.id);
+            assert!(readmes.contains(&file.as_str()), "{file} is missing");
+            assert_ne!(de.instructions_html, e.info.instructions_html, "{file}");
+            for (c, t) in e.conditions.iter().zip(&de.conditions) {
+                assert_eq!(c.id, t.id);
+                assert!(
+                    t.description != c.description && t.failure != c.failure && t.hint != c.hint,
+                    "{}: {} is English",
+                    e.info.id,
+                    c.id
+                );
+            }
+        }
+        let in_german = catalog.in_language(Language::German);
+        let four = in_german.find("4").unwrap();
+        assert_eq!(four.info.title, "Der Generator für Mushroom-Anfragen");
+        assert!(four.conditions[1].failure.starts_with("die Anfragen teilen sich ihre Schlüssel"));
+        assert!(four.info.instructions_html.contains("Schlüssel"));
+        assert_eq!(
+            in_german.find("6").unwrap().info.title,
+            catalog.find("6").unwrap().info.title,
+            "no German: English"
+        );
+    }
+
+    #[test]
+    fn a_translation_of_no_condition_is_refused() {
+        let files: BTreeMap<String, String> = [
+            ("index.toml", "exercises = [\"01-x\"]"),
+            (
+                "01-x/exercise.toml",
+                "title = \"t\"\nsummary = \"s\"\nseed = \"000\"\n[[conditions]]\nid = \"a\"\nkind = \"topic\"\ntopic = \"t\"\n\
+                 description = \"d\"\nfailure = \"f\"\nhint = \"h\"\n[de]\ntitle = \"T\"\nsummary = \"S\"\n\
+                 [de.conditions.b]\ndescription = \"D\"\nfailure = \"F\"\nhint = \"H\"\n",
+            ),
+        ]
+        .into_iter()
+        .map(|(n, t)| (n.to_owned(), t.to_owned()))
+        .collect();
+        let e = Catalog::from_files(&files, "x/").unwrap_err().to_string();
+        assert_eq!(e, "x/01-x/exercise.toml: [de.conditions.b] translates no condition of the exercise");
     }
 
     #[test]

@@ -366,6 +366,88 @@ async fn a_topic_is_filtered_exported_and_its_records_sent_again() {
 /// A student opens an exercise: its conditions fail, then turn to passes as the work is
 /// done (here through the lab's API), without a reload; the list shows the progress and the
 /// classroom page the roster (alice and bob in the test lab).
+/// Exercise 1's hint, "start the topic page at offset 1" (rpk topic consume --offset 1), and
+/// a start at a time: the rows shown begin where she asked, in the partitions she chose.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_topic_page_starts_at_an_offset_or_at_a_time() {
+    use rdkafka::producer::{FutureProducer, FutureRecord};
+    let Some(browser) = browser().await else { return };
+    let (addr, _stop) = crate::support::serve_lab(false).await;
+    let base = format!("http://{addr}");
+    let long = Duration::from_secs(30);
+    let http = reqwest::Client::new();
+    let created = http
+        .post(format!("{base}/api/topics"))
+        .json(&serde_json::json!({"name": "dev_sandbox", "partitions": 2}))
+        .send()
+        .await
+        .unwrap();
+    assert!(created.status().is_success());
+    let cluster: streamlab_wire::ClusterInfo =
+        http.get(format!("{base}/api/cluster")).send().await.unwrap().json().await.unwrap();
+    let producer: FutureProducer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", &cluster.bootstrap)
+        .set("message.timeout.ms", "30000")
+        .create()
+        .unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let hour = 3_600_000;
+    // Partition 0: offsets 0, 1, 2 three, two and one hour ago; partition 1: 0 and 1.
+    for (partition, hours_ago) in [(0, 3), (0, 2), (0, 1), (1, 3), (1, 1)] {
+        let value = format!("p{partition} {hours_ago}h ago");
+        let record = FutureRecord::<(), str>::to("dev_sandbox")
+            .partition(partition)
+            .payload(&value)
+            .timestamp(now - hours_ago * hour);
+        producer.send(record, Duration::from_secs(30)).await.unwrap();
+    }
+    let shown = "return JSON.stringify([...document.querySelectorAll('#stream tbody tr')].map(r => r.dataset.partition + ':' + r.dataset.offset).sort())";
+    let choose = |choice: &str| {
+        format!(
+            "const s = document.querySelector('#stream-from'); s.value = '{choice}'; \
+             s.dispatchEvent(new Event('change', {{bubbles: true}})); return true"
+        )
+    };
+
+    browser.goto(&format!("{base}/#/topic/dev_sandbox")).await;
+    browser.wait_for("return !!document.querySelector('#stream-from')", long, "the topic page").await;
+    browser.eval(&choose("offset")).await;
+    browser.wait_for("return !!document.querySelector('#stream-offset')", long, "the offset field").await;
+    browser
+        .eval("document.querySelector('#stream-offset').value = '1'; document.querySelector('#stream-partitions').value = '0'; document.querySelector('#stream-from').closest('form').requestSubmit(); return true")
+        .await;
+    browser.wait_for(&format!("{shown} === '[\"0:1\",\"0:2\"]'"), long, "partition 0 from offset 1").await;
+    browser.screenshot(&shot("topic-at-offset")).await;
+
+    // An hour and a half ago, every partition: the newest record of each.
+    browser.eval(&choose("time")).await;
+    browser.wait_for("return !!document.querySelector('#stream-time')", long, "the time field").await;
+    let at = now - 3 * hour / 2;
+    browser
+        .eval(&format!(
+            "const d = new Date({at}); const local = new Date({at} - d.getTimezoneOffset() * 60000).toISOString().slice(0, 19); \
+             document.querySelector('#stream-time').value = local; document.querySelector('#stream-partitions').value = ''; \
+             document.querySelector('#stream-from').closest('form').requestSubmit(); return true"
+        ))
+        .await;
+    browser.wait_for(&format!("{shown} === '[\"0:2\",\"1:1\"]'"), long, "each partition from that time").await;
+
+    // No offset typed: said, and the stream is left as it was.
+    browser.eval(&choose("offset")).await;
+    browser.wait_for("return !!document.querySelector('#stream-offset')", long, "the offset field").await;
+    browser
+        .eval("document.querySelector('#stream-offset').value = ''; document.querySelector('#stream-from').closest('form').requestSubmit(); return true")
+        .await;
+    browser
+        .wait_for(
+            "return [...document.querySelectorAll('p.error')].some(p => p.textContent.includes('is not an offset'))",
+            long,
+            "the mistake said",
+        )
+        .await;
+    assert_eq!(browser.eval(shown).await.as_str(), Some(r#"["0:2","1:1"]"#));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_exercise_turns_from_failing_to_passed_live() {
     let Some(browser) = browser().await else { return };
@@ -490,6 +572,43 @@ async fn an_exercise_turns_from_failing_to_passed_live() {
     assert!(rows.next().unwrap().starts_with("student,01-sandbox-topic,02-offsets-and-groups,"), "{csv}");
     assert!(rows.any(|r| r.starts_with("alice,3,0,")), "alice earned exercise 1's 3 points: {csv}");
     browser.screenshot(&shot("classroom")).await;
+}
+
+/// A learner reading the course in German, as seed 000 was written: the switch turns the
+/// exercise's instructions, conditions and failures German, the choice is kept, and an
+/// exercise without a translation says so.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_exercise_is_read_in_german() {
+    let Some(browser) = browser().await else { return };
+    let (addr, _stop) = crate::support::serve_lab(false).await;
+    let base = format!("http://{addr}");
+    let long = Duration::from_secs(30);
+    browser.goto(&format!("{base}/#/exercise/04-request-generator")).await;
+    browser.wait_for("return !!document.querySelector('#language-de')", long, "the language switch").await;
+    browser.eval("document.querySelector('#language-de').click(); return true").await;
+    browser
+        .wait_for(
+            "return document.querySelector('#exercise-title').textContent === '4. Der Generator für Mushroom-Anfragen' \
+             && document.querySelector('#instructions').textContent.includes('Sende jede Anfrage mit einem eigenen Schlüssel')",
+            long,
+            "the German exercise",
+        )
+        .await;
+    // The lab's request topic is empty: the first condition fails, said in German.
+    browser
+        .wait_for(
+            "return (document.querySelector('[data-condition=\"valid-requests\"] .message')?.textContent || '').startsWith('eine Anfrage würde vom Modell abgelehnt, oder es sind weniger als 20 (')",
+            long,
+            "a German failure with what the checker saw",
+        )
+        .await;
+    browser.screenshot(&shot("exercise-in-german")).await;
+    browser.goto(&format!("{base}/#/exercise/06-commit-after-work")).await;
+    browser.wait_for("return !!document.querySelector('#english-only')", long, "no German for exercise 6").await;
+    browser.eval("location.reload(); return true").await;
+    browser.wait_for("return !!document.querySelector('#english-only')", long, "the choice kept").await;
+    browser.eval("document.querySelector('#language-en').click(); return true").await;
+    browser.wait_for("return !document.querySelector('#english-only')", long, "English again").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

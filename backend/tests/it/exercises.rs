@@ -717,6 +717,22 @@ async fn a_roster_is_graded_as_json() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("FAIL") && text.contains("hint:"), "{text}");
+    // In German, as seed 000 was: the exercise's texts, and what the checker saw as it said it.
+    let out = tokio::process::Command::new(bin)
+        .args(["check", "3", "--student", "nobody", "--lang", "de", "--brokers", &broker.bootstrap()])
+        .output()
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("Ein Producer mit Delivery-Callbacks"), "{text}");
+    assert!(
+        text.contains(
+            "nicht alle drei Nachrichten sind in dev_callbacks angekommen (topic nobody.dev_callbacks does not exist)"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("hint: Sende die drei Werte genau wie angegeben"), "{text}");
     // The grade book: a row per student, points per exercise (partial credit), the total.
     let out = tokio::process::Command::new(bin)
         .args(["check", "--roster", roster.to_str().unwrap(), "--csv", "--brokers", &broker.bootstrap()])

@@ -312,11 +312,83 @@ async fn consume_and_tail_filter_records_and_stop_at_the_end(b: TestBroker) {
     assert!(String::from_utf8_lossy(&both.stderr).contains("--exit cannot be combined with --group"));
 }
 
+/// Exercise 1's README shows the course's commands beside streamlab's; each streamlab
+/// command there runs as written (localhost:9092 being this broker), in the table's order,
+/// and does what its row says. A command without `--num` follows the topic, as rpk's and the
+/// console consumer do: it is stopped after a few seconds, as a student stops it.
+async fn exercise_1s_commands_run_as_its_readme_shows(b: TestBroker) {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../exercises/01-sandbox-topic/README.md"))
+            .unwrap();
+    let commands: Vec<String> = readme
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .filter_map(|l| l.split('|').nth(2))
+        .filter_map(|cell| cell.split('`').nth(1))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(commands.len(), 7, "the table's rows: {commands:?}");
+    let bs = b.bootstrap();
+    let mut outputs = Vec::new();
+    for command in &commands {
+        let mut args: Vec<String> =
+            command.replace("localhost:9092", &bs).split_whitespace().map(str::to_owned).collect();
+        assert_eq!(args.remove(0), "streamlab", "{command}");
+        if !args.iter().any(|a| a == "--brokers") {
+            args.extend(["--brokers".to_owned(), bs.clone()]);
+        }
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_streamlab"))
+            .args(&args)
+            .env("STREAMLAB_LOG", "warn")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let mut input = child.stdin.take().unwrap();
+        input.write_all(b"first\nsecond\n").await.unwrap();
+        drop(input);
+        let follows = args.contains(&"consume".to_owned()) && !args.contains(&"--num".to_owned());
+        let limit = Duration::from_secs(if follows { 5 } else { 60 });
+        let mut stdout = child.stdout.take().unwrap();
+        let reading = tokio::spawn(async move {
+            use tokio::io::AsyncReadExt;
+            let mut out = String::new();
+            let _ = stdout.read_to_string(&mut out).await;
+            out
+        });
+        let status = match tokio::time::timeout(limit, child.wait()).await {
+            Ok(status) => status.unwrap().success(),
+            Err(_) if follows => {
+                child.kill().await.unwrap();
+                true
+            }
+            Err(_) => panic!("{command} did not finish"),
+        };
+        let out = reading.await.unwrap();
+        assert!(status, "{command}: {out}");
+        outputs.push(out);
+    }
+    let acks = |out: &str| out.lines().filter(|l| l.starts_with("Produced to partition 0 at offset")).count();
+    assert!(outputs[0].contains("CLUSTER") && outputs[0].contains("BROKERS"), "{}", outputs[0]);
+    assert!(outputs[1].contains("dev_sandbox") && outputs[1].contains("OK"), "{}", outputs[1]);
+    assert_eq!((acks(&outputs[2]), acks(&outputs[3]), acks(&outputs[5])), (2, 2, 2));
+    let at_one: Value = serde_json::from_str(&outputs[4]).unwrap();
+    assert_eq!((at_one["offset"].as_i64(), at_one["value"].as_str()), (Some(1), Some("second")));
+    let all: Vec<Value> = serde_json::Deserializer::from_str(&outputs[6]).into_iter().map(Result::unwrap).collect();
+    let values: Vec<&str> = all.iter().map(|r| r["value"].as_str().unwrap()).collect();
+    assert_eq!(values, ["first", "second", "first", "second", "first", "second"], "from the beginning");
+    assert_eq!(all[2]["key"], "note");
+    assert_eq!(all[2]["headers"][0], serde_json::json!({"key": "source", "value": "course"}));
+}
+
 crate::on_both_brokers!(
     create_list_describe_and_delete_topics_like_rpk,
     produce_reads_stdin_lines_and_consume_prints_rpk_records,
     consume_by_partition_from_the_end_and_as_a_group,
     cluster_info_shows_the_broker_and_the_topics,
     group_list_describe_and_seek_like_rpk,
-    consume_and_tail_filter_records_and_stop_at_the_end
+    consume_and_tail_filter_records_and_stop_at_the_end,
+    exercise_1s_commands_run_as_its_readme_shows
 );

@@ -525,6 +525,28 @@ pub struct ExerciseInfo {
     /// The instructions, rendered from the exercise's README.md.
     pub instructions_html: String,
     pub conditions: Vec<ConditionInfo>,
+    /// The German version, where the exercise has one (README.de.md and `[de]` in
+    /// exercise.toml); what it leaves out is the English text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub de: Option<ExerciseText>,
+}
+
+/// An exercise's texts in another language.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExerciseText {
+    pub title: String,
+    pub summary: String,
+    pub instructions_html: String,
+    pub conditions: Vec<ConditionText>,
+}
+
+/// A condition's texts in another language: what it checks, what a failure says, what to try.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConditionText {
+    pub id: String,
+    pub description: String,
+    pub failure: String,
+    pub hint: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -556,6 +578,9 @@ pub struct ConditionResult {
     pub outcome: Outcome,
     /// Unless passed: the exercise's failure message, then what the checker saw.
     pub message: Option<String>,
+    /// What the checker saw, without the failure message (which a translation replaces).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
     /// Unless passed: what to try.
     pub hint: Option<String>,
     pub elapsed_ms: u64,

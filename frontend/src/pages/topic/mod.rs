@@ -44,6 +44,24 @@ fn parse_partitions(s: &str) -> Result<Option<Vec<i32>>, String> {
         .map(Some)
 }
 
+/// Where the stream starts, from the form: the select's `choice`, the offset typed and the
+/// time chosen (ms since the epoch, read as the browser's local time).
+fn start_from(choice: &str, offset: &str, time_ms: Option<f64>) -> Result<StartPosition, String> {
+    match choice {
+        "earliest" => Ok(StartPosition::Earliest),
+        "latest" => Ok(StartPosition::Latest),
+        "offset" => match offset.trim().parse::<i64>() {
+            Ok(offset) if offset >= 0 => Ok(StartPosition::Offset { offset }),
+            _ => Err(format!("`{}` is not an offset: a whole number, 0 or more", offset.trim())),
+        },
+        "time" => match time_ms {
+            Some(ms) if ms.is_finite() => Ok(StartPosition::Timestamp { ms: ms as i64 }),
+            _ => Err("choose the date and time to start at".into()),
+        },
+        _ => Ok(StartPosition::Newest { count: 20 }),
+    }
+}
+
 /// What the live stream shows: where it starts, which partitions, which filter. They change
 /// together (Apply) and each change opens a new tail, even when nothing differs, so Apply
 /// also restarts the stream.
@@ -103,6 +121,16 @@ pub fn topic(p: &TopicProps) -> Html {
     );
     let stream = ctx.lab.streams.get(&id).cloned().unwrap_or_default();
     let (from_select, partitions_input, filter_input) = (use_node_ref(), use_node_ref(), use_node_ref());
+    let (offset_input, time_input) = (use_node_ref(), use_node_ref());
+    let choice = use_state(|| "newest".to_owned());
+    let choose = {
+        let choice = choice.clone();
+        Callback::from(move |e: Event| {
+            if let Some(select) = e.target_dyn_into::<HtmlSelectElement>() {
+                choice.set(select.value());
+            }
+        })
+    };
     let form_error = use_state(|| None::<String>);
     let filter_error = use_state(|| None::<String>);
     let saved = {
@@ -117,6 +145,7 @@ pub fn topic(p: &TopicProps) -> Html {
     let apply = {
         let (settings, form_error, filter_error) = (settings.clone(), form_error.clone(), filter_error.clone());
         let (from_select, partitions_input, typed) = (from_select.clone(), partitions_input.clone(), typed.clone());
+        let (offset_input, time_input) = (offset_input.clone(), time_input.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             let filter = match filters::read(&typed()) {
@@ -124,10 +153,16 @@ pub fn topic(p: &TopicProps) -> Html {
                 Err(e) => return filter_error.set(Some(e)),
             };
             let choice = from_select.cast::<HtmlSelectElement>().map(|s| s.value()).unwrap_or_default();
-            let from = match choice.as_str() {
-                "earliest" => StartPosition::Earliest,
-                "latest" => StartPosition::Latest,
-                _ => StartPosition::Newest { count: 20 },
+            let offset = offset_input.cast::<HtmlInputElement>().map(|i| i.value()).unwrap_or_default();
+            // A datetime-local value has no zone; Date reads it as the browser's local time.
+            let time_ms = time_input
+                .cast::<HtmlInputElement>()
+                .map(|i| i.value())
+                .filter(|v| !v.is_empty())
+                .map(|v| js_sys::Date::new(&v.into()).get_time());
+            let from = match start_from(&choice, &offset, time_ms) {
+                Ok(from) => from,
+                Err(e) => return form_error.set(Some(e)),
             };
             let typed_partitions = partitions_input.cast::<HtmlInputElement>().map(|i| i.value()).unwrap_or_default();
             let partitions = match parse_partitions(&typed_partitions) {
@@ -216,12 +251,22 @@ pub fn topic(p: &TopicProps) -> Html {
             <h2 id="topic-title">{ "Topic " }<code>{ &p.name }</code></h2>
             <form class="inline" onsubmit={apply} aria-label="stream settings">
                 <label>{ "Start at " }
-                    <select ref={from_select} id="stream-from">
+                    <select ref={from_select} id="stream-from" onchange={choose}>
                         <option value="newest" selected=true>{ "the newest 20 per partition" }</option>
                         <option value="earliest">{ "the earliest record" }</option>
                         <option value="latest">{ "new records only" }</option>
+                        <option value="offset">{ "an offset, in each partition shown" }</option>
+                        <option value="time">{ "a time" }</option>
                     </select>
                 </label>
+                if *choice == "offset" {
+                    <label>{ "Offset " }<input ref={offset_input} id="stream-offset" type="number" min="0" step="1" value="1"
+                        title="rpk topic consume --offset N; with Partitions 0: partition 0 from offset N" /></label>
+                }
+                if *choice == "time" {
+                    <label>{ "Time " }<input ref={time_input} id="stream-time" type="datetime-local" step="1"
+                        title="the first record at or after this time, in each partition shown" /></label>
+                }
                 <label>{ "Partitions " }<input ref={partitions_input} id="stream-partitions" placeholder="all, or e.g. 0,2" /></label>
                 <label class="grow">{ "Filter " }
                     <input ref={filter_input.clone()} id="stream-filter" oninput={check_filter} spellcheck="false"
@@ -297,6 +342,20 @@ pub fn topic(p: &TopicProps) -> Html {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_start_is_read_from_the_form_with_clear_mistakes() {
+        assert_eq!(start_from("offset", " 1 ", None), Ok(StartPosition::Offset { offset: 1 }));
+        assert_eq!(
+            start_from("time", "", Some(1_700_000_000_000.0)),
+            Ok(StartPosition::Timestamp { ms: 1_700_000_000_000 })
+        );
+        assert_eq!(start_from("newest", "x", None), Ok(StartPosition::Newest { count: 20 }));
+        assert_eq!(start_from("offset", "-1", None), Err("`-1` is not an offset: a whole number, 0 or more".into()));
+        assert!(start_from("offset", "", None).is_err());
+        assert_eq!(start_from("time", "", Some(f64::NAN)), Err("choose the date and time to start at".into()));
+        assert!(start_from("time", "", None).is_err());
+    }
 
     #[test]
     fn apply_changes_the_stream_together_and_keeps_partitions_that_did_not_parse() {
