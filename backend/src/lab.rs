@@ -26,6 +26,7 @@ use crate::kafka::producer::AsyncProducer;
 use crate::load::generator::Generator;
 use crate::shutdown::Shutdown;
 use crate::web::access::Access;
+use crate::web::gradebook::Gradebook;
 use crate::web::guard::{Limits, RateLimiter};
 use crate::web::live::Tails;
 use crate::web::sampler::Sampler;
@@ -226,6 +227,12 @@ impl Lab {
         )
         .context("cannot create the lab's producer")?;
         let tails = Arc::new(Tails::new(self.kafka.clone(), clients.child()));
+        let checker =
+            Checker::new(self.kafka.clone(), self.config.exercises.clone()).with_details(self.config.failure_details);
+        let roster = Arc::new(self.config.roster.clone());
+        let gradebook =
+            Arc::new(Gradebook::new(checker.clone(), roster.clone(), feeds.topics.clone(), feeds.groups.clone()));
+        tokio::spawn(gradebook.clone().run(clients.child()));
         let state = AppState {
             info: Arc::new(LabInfo {
                 brokers: self.kafka.bootstrap.clone(),
@@ -247,10 +254,9 @@ impl Lab {
             access: Arc::new(self.config.access.clone()),
             tails: tails.clone(),
             model: Arc::new(model_summary(&self.config.model)),
-            checker: Checker::new(self.kafka.clone(), self.config.exercises.clone())
-                .with_details(self.config.failure_details),
-            roster: Arc::new(self.config.roster.clone()),
-            classroom: Arc::default(),
+            checker: checker.clone(),
+            roster: roster.clone(),
+            gradebook: gradebook.clone(),
             sessions: TaskTracker::new(),
             closing: clients.child(),
         };

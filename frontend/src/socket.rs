@@ -19,6 +19,8 @@ pub struct Socket {
     wanted: Rc<RefCell<BTreeMap<u32, String>>>,
     /// The `watch_exercise` message of the open exercise, re-sent after a reconnect.
     watched: Rc<RefCell<Option<String>>>,
+    /// Whether the classroom's grade book is watched (the teacher's page is open).
+    classroom: Rc<std::cell::Cell<bool>>,
 }
 
 impl PartialEq for Socket {
@@ -78,6 +80,18 @@ impl Socket {
         }
     }
 
+    /// Asks the server for the class's grade book now and whenever a result changes.
+    pub fn watch_classroom(&self) {
+        self.classroom.set(true);
+        self.send_text(&serde_json::to_string(&ClientMessage::WatchClassroom).expect("serialises"));
+    }
+
+    pub fn unwatch_classroom(&self) {
+        if self.classroom.replace(false) {
+            self.send_text(&serde_json::to_string(&ClientMessage::UnwatchClassroom).expect("serialises"));
+        }
+    }
+
     /// Opens the socket and feeds what arrives to `dispatch`; on close, tries again in a second.
     pub fn connect(&self, dispatch: UseReducerDispatcher<Lab>) {
         dispatch.dispatch(Action::Connection(Connection::Connecting));
@@ -94,6 +108,9 @@ impl Socket {
             }
             if let Some(text) = me.watched.borrow().as_ref() {
                 me.send_text(text);
+            }
+            if me.classroom.get() {
+                me.send_text(&serde_json::to_string(&ClientMessage::WatchClassroom).expect("serialises"));
             }
         });
         let d = dispatch.clone();

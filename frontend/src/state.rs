@@ -5,8 +5,8 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 use streamlab_wire::{
-    BrokerStorage, CheckReport, GeneratorStatus, GroupInfo, InferenceStatus, RATE_HISTORY, RateSample, RecordView,
-    ServerMessage, TopicInfo, Whoami,
+    BrokerStorage, CheckReport, ClassReport, GeneratorStatus, GroupInfo, InferenceStatus, RATE_HISTORY, RateSample,
+    RecordView, ServerMessage, TopicInfo, Whoami,
 };
 use yew::prelude::*;
 
@@ -51,6 +51,8 @@ pub struct Lab {
     pub streams: Rc<BTreeMap<u32, Stream>>,
     /// The newest check of the watched exercise.
     pub check: Option<Rc<CheckReport>>,
+    /// The class's grade book, pushed while the classroom page is open.
+    pub classroom: Option<Rc<ClassReport>>,
 }
 
 impl Default for Lab {
@@ -69,6 +71,7 @@ impl Default for Lab {
             error: None,
             streams: Rc::default(),
             check: None,
+            classroom: None,
         }
     }
 }
@@ -139,6 +142,7 @@ impl Reducible for Lab {
                 ServerMessage::Unsubscribed { .. } => return self,
                 ServerMessage::Check { report } => next.check = Some(Rc::new(report)),
                 ServerMessage::Unwatched => next.check = None,
+                ServerMessage::Classroom { report } => next.classroom = report.map(Rc::new),
                 ServerMessage::Error { message } => next.error = Some(message),
             },
         }

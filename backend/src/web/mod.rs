@@ -8,18 +8,21 @@
 //! - [`ws`]: the websocket protocol.
 //! - [`live`]: live tails of topics for the websockets, with frame batching and skipping.
 //! - [`sampler`]: the once-a-second poller behind everything live (topics, groups, rates).
+//! - [`gradebook`]: the classroom's grade book, re-checking only the students whose topics
+//!   or groups changed, pushed live to the teacher's page.
 //! - [`access`]: who may do what (the teacher, a student in class mode, a guest).
 //! - [`guard`]: the size and request-rate limits.
 //! - [`assets`]: the browser lab's files, embedded at build time.
 //!
 //! Dependencies point one way: `router` uses `api` and `ws`; they use `state` and `error`;
-//! `state` holds the leaf parts (`live`, `sampler`, `guard`, `access`), which, like `assets`, import
+//! `state` holds the leaf parts (`live`, `sampler`, `gradebook`, `guard`, `access`), which, like `assets`, import
 //! nothing of `web`. `tests/it/layout.rs` checks it.
 
 pub mod access;
 pub mod api;
 pub mod assets;
 pub mod error;
+pub mod gradebook;
 pub mod guard;
 pub mod live;
 pub mod router;

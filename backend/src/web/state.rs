@@ -3,6 +3,7 @@
 //! the handlers depend on it and never the other way round.
 
 use super::access::Access;
+use super::gradebook::Gradebook;
 use super::guard::{Limits, RateLimiter};
 use super::live::Tails;
 use super::sampler::Feeds;
@@ -15,8 +16,7 @@ use crate::kafka::producer::AsyncProducer;
 use crate::load::generator::Generator;
 use crate::shutdown::Shutdown;
 use std::sync::Arc;
-use std::time::Instant;
-use streamlab_wire::{ClassReport, ModelSummary};
+use streamlab_wire::ModelSummary;
 use tokio_util::task::TaskTracker;
 
 #[derive(Clone)]
@@ -40,8 +40,8 @@ pub struct AppState {
     pub checker: Checker,
     /// The students of `--roster`, for the classroom page.
     pub roster: Arc<Vec<String>>,
-    /// The classroom grid, kept a few seconds so many open pages cost one grading run.
-    pub classroom: Arc<tokio::sync::Mutex<Option<(Instant, ClassReport)>>>,
+    /// The classroom's grade book, re-checked per student as her work changes.
+    pub gradebook: Arc<Gradebook>,
     /// The open websockets, so that a shutdown can close them and wait until their live
     /// tails have let go of the broker.
     pub sessions: TaskTracker,

@@ -11,7 +11,7 @@
 use super::access::{Access, Act, Caller};
 use super::api::rates::visible_rates;
 use super::guard::Bucket;
-use super::live::{SubscribeError, Subscriptions, Tails};
+use super::live::{SubscribeError, Subscriptions};
 use super::state::AppState;
 use crate::exercises::Namespace;
 use crate::exercises::check::Checker;
@@ -20,11 +20,11 @@ use axum::Extension;
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::response::IntoResponse;
-use std::sync::Arc;
 use std::time::Duration;
 use streamlab_wire::filter::Filter;
-use streamlab_wire::{CheckReport, ClientMessage, GroupInfo, Outcome, ServerMessage, TopicInfo};
+use streamlab_wire::{CheckReport, ClassReport, ClientMessage, GroupInfo, Outcome, ServerMessage, TopicInfo};
 use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::watch;
 
 /// Largest websocket message a client may send.
 const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
@@ -99,6 +99,7 @@ async fn session(mut socket: WebSocket, state: AppState, caller: Caller) {
     let mut bucket = Bucket::new(state.limits.requests_per_second);
     let (checks, mut checked) = tokio::sync::mpsc::channel(4);
     let mut watch = Watch { checker: state.checker.clone(), checks, task: None };
+    let mut classroom: Option<watch::Receiver<Option<ClassReport>>> = None;
     loop {
         let out = tokio::select! {
             _ = state.closing.wait() => {
@@ -132,6 +133,7 @@ async fn session(mut socket: WebSocket, state: AppState, caller: Caller) {
                 Err(_) => return,
             },
             Some(report) = checked.recv() => text(&ServerMessage::Check { report }),
+            Some(report) = next_grades(&mut classroom), if classroom.is_some() => text(&ServerMessage::Classroom { report }),
             r = rates.recv() => match r {
                 Ok(sample) => text(&ServerMessage::Rate { sample: visible_rates(&access, &caller, sample) }),
                 // A socket that fell behind misses samples; the history on reconnect has them.
@@ -145,7 +147,8 @@ async fn session(mut socket: WebSocket, state: AppState, caller: Caller) {
                     match serde_json::from_str::<ClientMessage>(&incoming) {
                         Ok(m) => {
                             let listed = seen_topics(&topics.borrow());
-                            handle(m, &caller, &access, &mut subs, listed, &state.tails, &mut watch).await
+                            let mut session = Session { subs: &mut subs, watch: &mut watch, classroom: &mut classroom };
+                            handle(m, &caller, &access, &mut session, listed, &state).await
                         }
                         Err(e) => ServerMessage::Error { message: format!("cannot read that message: {e}") },
                     }
@@ -159,6 +162,20 @@ async fn session(mut socket: WebSocket, state: AppState, caller: Caller) {
             return;
         }
     }
+}
+
+/// The grade book's next version, for a teacher's socket watching the classroom.
+async fn next_grades(rx: &mut Option<watch::Receiver<Option<ClassReport>>>) -> Option<Option<ClassReport>> {
+    let rx = rx.as_mut()?;
+    rx.changed().await.ok()?;
+    Some(rx.borrow_and_update().clone())
+}
+
+/// What a socket's messages change: its tails, the exercise it watches, the classroom.
+struct Session<'a> {
+    subs: &'a mut Subscriptions,
+    watch: &'a mut Watch,
+    classroom: &'a mut Option<watch::Receiver<Option<ClassReport>>>,
 }
 
 /// The exercise a socket watches: a task re-checking it, stopped with the socket.
@@ -218,19 +235,32 @@ async fn handle(
     m: ClientMessage,
     caller: &Caller,
     access: &Access,
-    subs: &mut Subscriptions,
+    session: &mut Session<'_>,
     topics: Vec<TopicInfo>,
-    tails: &Arc<Tails>,
-    watch: &mut Watch,
+    state: &AppState,
 ) -> ServerMessage {
+    let (subs, tails) = (&mut *session.subs, &state.tails);
     match m {
         ClientMessage::WatchExercise { exercise, student } => match access.student(caller, student.as_deref()) {
-            Ok(student) => watch.start(&exercise, student),
+            Ok(student) => session.watch.start(&exercise, student),
             Err(denied) => ServerMessage::Error { message: denied.message },
         },
         ClientMessage::UnwatchExercise => {
-            watch.stop();
+            session.watch.stop();
             ServerMessage::Unwatched
+        }
+        ClientMessage::WatchClassroom => match access.teacher(caller, "see the class's grades") {
+            Ok(()) => {
+                let mut grades = state.gradebook.watch();
+                let now = grades.borrow_and_update().clone();
+                *session.classroom = Some(grades);
+                ServerMessage::Classroom { report: now }
+            }
+            Err(denied) => ServerMessage::Error { message: denied.message },
+        },
+        ClientMessage::UnwatchClassroom => {
+            *session.classroom = None;
+            ServerMessage::Classroom { report: None }
         }
         ClientMessage::ListTopics => ServerMessage::Topics { topics },
         ClientMessage::Subscribe { subscription, topic, from, partitions, filter } => {

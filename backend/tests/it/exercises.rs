@@ -904,6 +904,64 @@ async fn the_lab_rechecks_a_watched_exercise_live() {
     assert_eq!(students, [("alice".to_owned(), 1), ("bob".to_owned(), 0)]);
 }
 
+/// The teacher's classroom, live: the grade book comes over the websocket and again when a
+/// result changes; a student is checked again only when her own topics or groups changed, so
+/// the other students' reports are the ones already made (their check times stay).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_classroom_is_pushed_live_and_rechecks_only_who_changed() {
+    let (addr, _stop) = serve_lab(false).await;
+    let http = reqwest::Client::new();
+    let mut ws = connect(addr).await;
+    send_json(&mut ws, json!({"type": "watch_classroom"})).await;
+    let first = next_matching(&mut ws, graded).await;
+    let checked_at = |c: &streamlab_wire::ClassReport, who: &str| -> Vec<i64> {
+        c.students
+            .iter()
+            .filter(|s| s.student.as_deref() == Some(who))
+            .flat_map(|s| &s.exercises)
+            .map(|e| e.checked_at_ms)
+            .collect()
+    };
+    let names: Vec<_> = first.students.iter().map(|s| s.student.clone().unwrap()).collect();
+    assert_eq!(names, ["alice", "bob"]);
+    assert!(first.students.iter().all(|s| s.exercises_passed == 0));
+
+    // Nothing changed: the grade book is the one already made, not checked again.
+    let again: streamlab_wire::ClassReport =
+        http.get(format!("http://{addr}/api/classroom")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(checked_at(&again, "alice"), checked_at(&first, "alice"));
+    assert_eq!(checked_at(&again, "bob"), checked_at(&first, "bob"));
+
+    // Alice does exercise 1: a new grade book arrives by itself, with her exercise passed;
+    // bob's reports are the ones from before.
+    let cluster: streamlab_wire::ClusterInfo =
+        http.get(format!("http://{addr}/api/cluster")).send().await.unwrap().json().await.unwrap();
+    solve(1, Student::new(&KafkaConfig::new(cluster.bootstrap.clone()), "alice"), None).await;
+    let after = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            let class = next_matching(&mut ws, graded).await;
+            if class.students[0].exercises_passed == 1 {
+                return class;
+            }
+        }
+    })
+    .await
+    .expect("the classroom shows alice's exercise within 30 s");
+    assert!(after.students[0].exercises[0].passed);
+    assert_eq!(checked_at(&after, "bob"), checked_at(&first, "bob"), "bob did nothing: not checked again");
+    assert_ne!(checked_at(&after, "alice"), checked_at(&first, "alice"));
+    send_json(&mut ws, json!({"type": "unwatch_classroom"})).await;
+    next_matching(&mut ws, |m| matches!(m, ServerMessage::Classroom { report: None }).then_some(())).await;
+}
+
+/// A grade book pushed to the classroom page.
+fn graded(m: ServerMessage) -> Option<streamlab_wire::ClassReport> {
+    match m {
+        ServerMessage::Classroom { report } => report,
+        _ => None,
+    }
+}
+
 fn check(m: ServerMessage) -> Option<streamlab_wire::CheckReport> {
     match m {
         ServerMessage::Check { report } => Some(report),

@@ -26,9 +26,10 @@ const LAYERS: [(&str, u8); 9] = [
 ];
 
 /// Inside `web`: leaves, then the state and errors, then handlers and the socket, then the router.
-const WEB: [(&str, u8); 11] = [
+const WEB: [(&str, u8); 12] = [
     ("access", 0),
     ("assets", 0),
+    ("gradebook", 0),
     ("guard", 0),
     ("live", 0),
     ("sampler", 0),

@@ -691,6 +691,11 @@ pub enum ServerMessage {
     Check {
         report: CheckReport,
     },
+    /// The grade book of the class, whenever a result changes (`None` until the first
+    /// grading run ends).
+    Classroom {
+        report: Option<ClassReport>,
+    },
     /// Watching stopped.
     Unwatched,
     /// The client sent something the server could not act on.
@@ -728,6 +733,9 @@ pub enum ClientMessage {
         student: Option<String>,
     },
     UnwatchExercise,
+    /// The teacher's classroom page: send `classroom` now and whenever a result changes.
+    WatchClassroom,
+    UnwatchClassroom,
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 use crate::hooks::{use_every, use_exercises, use_lab};
 use crate::http;
 use std::rc::Rc;
-use streamlab_wire::{CheckReport, ClassReport, ConditionResult, ConditionText, ExerciseInfo, Outcome, StudentReport};
+use streamlab_wire::{CheckReport, ConditionResult, ConditionText, ExerciseInfo, Outcome, StudentReport};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
@@ -315,25 +315,25 @@ pub fn exercise_page(p: &ExerciseProps) -> Html {
     }
 }
 
-/// The instructor's view: every student of the server's roster × every exercise.
+/// The instructor's view: every student of the server's roster × every exercise, pushed
+/// over the websocket as results change (the server re-checks a student when her topics or
+/// groups change).
 #[function_component(Classroom)]
 pub fn classroom() -> Html {
-    let class = use_state(|| None::<Result<ClassReport, String>>);
-    let refresh: Rc<dyn Fn()> = {
-        let class = class.clone();
-        Rc::new(move || {
-            let class = class.clone();
-            wasm_bindgen_futures::spawn_local(async move {
-                class.set(Some(http::get::<ClassReport>("/api/classroom").await));
-            });
-        })
-    };
-    use_every(10_000, String::new(), refresh);
+    let ctx = use_lab();
+    {
+        let socket = ctx.socket.clone();
+        use_effect_with((), move |_| {
+            socket.watch_classroom();
+            move || socket.unwatch_classroom()
+        });
+    }
     let list = use_exercises();
-    let class = match &*class {
-        None => return html! { <p class="muted">{ "Checking the class…" }</p> },
-        Some(Err(e)) => return html! { <p class="error">{ e }</p> },
-        Some(Ok(c)) => c,
+    let Some(class) = ctx.lab.classroom.as_deref() else {
+        return match &ctx.lab.error {
+            Some(e) => html! { <p class="error">{ e }</p> },
+            None => html! { <p class="muted">{ "Checking the class…" }</p> },
+        };
     };
     let exercises: Vec<(String, String)> = match &*list {
         Some(l) => l.iter().map(|e| (e.id.clone(), e.title.clone())).collect(),
@@ -346,7 +346,7 @@ pub fn classroom() -> Html {
                 <p class="muted">{ "No roster: start the lab with --roster FILE (one student name per line)." }</p>
             } else {
                 <p class="muted">
-                    { "Conditions met per student and exercise, checked every 10 seconds. " }
+                    { "Conditions met per student and exercise, live: a student is checked again as soon as her topics or groups change. " }
                     <a id="classroom-csv" href={http::with_token("/api/classroom.csv")} download="classroom.csv">{ "Download CSV" }</a>
                     { " (points per exercise, a row per student)" }
                 </p>

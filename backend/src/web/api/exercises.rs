@@ -10,11 +10,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
 use serde::Deserialize;
-use std::time::{Duration, Instant};
 use streamlab_wire::{CheckReport, ClassReport, ExerciseInfo, StudentReport};
-
-/// How long a classroom grid is reused before the class is checked again.
-const CLASSROOM_FRESH: Duration = Duration::from_secs(5);
 
 pub async fn exercises(State(state): State<AppState>) -> Json<Vec<ExerciseInfo>> {
     Json(state.checker.catalog.exercises.iter().map(|e| e.info.clone()).collect())
@@ -78,17 +74,8 @@ pub async fn classroom_csv(
     ))
 }
 
-/// Requests within a few seconds share one grading run, so many open pages and a download
-/// cost one.
+/// The grade book: only the students whose work changed are checked again, and requests
+/// that arrive during a run share it.
 async fn graded(state: &AppState) -> Result<ClassReport, ApiError> {
-    let mut cached = state.classroom.lock().await;
-    if let Some((at, report)) = cached.as_ref()
-        && at.elapsed() < CLASSROOM_FRESH
-    {
-        return Ok(report.clone());
-    }
-    let students: Vec<Option<String>> = state.roster.iter().cloned().map(Some).collect();
-    let report = state.checker.grade(&students, None).await?;
-    *cached = Some((Instant::now(), report.clone()));
-    Ok(report)
+    Ok(state.gradebook.current().await?)
 }

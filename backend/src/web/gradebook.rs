@@ -1,0 +1,183 @@
+//! The classroom's grade book: every roster student × every exercise, kept current.
+//!
+//! A student's results are checked again only when her topics or groups changed: the
+//! sampler's once-a-second reading of every topic's watermarks and every group's members and
+//! committed offsets says so, at no cost to the broker. A class that is not working costs no
+//! check at all, and one student's work re-checks that student, not the class. While a
+//! teacher's classroom page watches, [`Gradebook::run`] publishes each new grade book, which
+//! the page's websocket pushes.
+
+use crate::exercises::CatalogError;
+use crate::exercises::check::Checker;
+use crate::shutdown::Shutdown;
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::time::Duration;
+use streamlab_wire::{ClassReport, GroupInfo, Outcome, StudentReport, TopicInfo, in_namespace};
+use tokio::sync::watch;
+
+/// How often a watched grade book is brought up to date: the sampler's period.
+const REFRESH: Duration = Duration::from_secs(1);
+
+pub struct Gradebook {
+    checker: Checker,
+    roster: Arc<Vec<String>>,
+    topics: watch::Receiver<Vec<TopicInfo>>,
+    groups: watch::Receiver<Vec<GroupInfo>>,
+    /// Per student: what her topics and groups looked like, and her report then. The lock
+    /// also makes requests that arrive during a grading run wait for it and share it.
+    kept: tokio::sync::Mutex<HashMap<String, (u64, StudentReport)>>,
+    published: watch::Sender<Option<ClassReport>>,
+}
+
+impl Gradebook {
+    pub fn new(
+        checker: Checker,
+        roster: Arc<Vec<String>>,
+        topics: watch::Receiver<Vec<TopicInfo>>,
+        groups: watch::Receiver<Vec<GroupInfo>>,
+    ) -> Gradebook {
+        Gradebook { checker, roster, topics, groups, kept: Default::default(), published: watch::channel(None).0 }
+    }
+
+    /// The grade book now: the students whose topics or groups changed since their last
+    /// check (or whose check could not finish) are checked again, the others kept.
+    pub async fn current(&self) -> Result<ClassReport, CatalogError> {
+        let mut kept = self.kept.lock().await;
+        // Read before the checks: what changes while they run shows in the next reading.
+        let (topics, groups) = (self.topics.borrow().clone(), self.groups.borrow().clone());
+        let prints: HashMap<&str, u64> =
+            self.roster.iter().map(|s| (s.as_str(), fingerprint(s, &topics, &groups))).collect();
+        let stale: Vec<Option<String>> = self
+            .roster
+            .iter()
+            .filter(|s| kept.get(*s).is_none_or(|(print, report)| *print != prints[s.as_str()] || unsettled(report)))
+            .map(|s| Some(s.clone()))
+            .collect();
+        if !stale.is_empty() {
+            for report in self.checker.grade(&stale, None).await?.students {
+                let name = report.student.clone().unwrap_or_default();
+                let print = prints.get(name.as_str()).copied().unwrap_or_default();
+                kept.insert(name, (print, report));
+            }
+        }
+        let class =
+            ClassReport { students: self.roster.iter().filter_map(|s| kept.get(s).map(|(_, r)| r.clone())).collect() };
+        self.published.send_if_modified(|old| {
+            let changed = old.as_ref().is_none_or(|o| !same_results(o, &class));
+            if changed {
+                *old = Some(class.clone());
+            }
+            changed
+        });
+        Ok(class)
+    }
+
+    /// The grade book as it changes, for a teacher's socket: the newest one (if any run has
+    /// ended), then each one whose results differ. Watching is what keeps [`Gradebook::run`]
+    /// grading.
+    pub fn watch(&self) -> watch::Receiver<Option<ClassReport>> {
+        self.published.subscribe()
+    }
+
+    /// Keeps the published grade book current while anyone watches it.
+    pub async fn run(self: Arc<Self>, shutdown: Shutdown) {
+        loop {
+            if self.published.receiver_count() > 0
+                && let Err(e) = self.current().await
+            {
+                tracing::warn!("the grade book could not be brought up to date: {e}");
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(REFRESH) => {}
+                _ = shutdown.wait() => return,
+            }
+        }
+    }
+}
+
+/// What the checks of `student` can see: her topics' watermarks and her groups' state,
+/// members and committed offsets. Equal fingerprints, equal results.
+fn fingerprint(student: &str, topics: &[TopicInfo], groups: &[GroupInfo]) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for t in topics.iter().filter(|t| in_namespace(student, &t.name)) {
+        t.name.hash(&mut h);
+        for p in &t.partitions {
+            (p.id, p.low, p.high).hash(&mut h);
+        }
+    }
+    for g in groups.iter().filter(|g| in_namespace(student, &g.group)) {
+        (&g.group, &g.state).hash(&mut h);
+        for m in &g.members {
+            m.member_id.hash(&mut h);
+        }
+        for o in &g.offsets {
+            (&o.topic, o.partition, o.committed).hash(&mut h);
+        }
+    }
+    h.finish()
+}
+
+/// A report with a condition that timed out, failed to run or never ran says nothing about
+/// the student's work: check her again.
+fn unsettled(report: &StudentReport) -> bool {
+    report
+        .exercises
+        .iter()
+        .flat_map(|e| &e.results)
+        .any(|r| matches!(r.outcome, Outcome::Error | Outcome::Timeout | Outcome::Pending))
+}
+
+/// Whether two grade books say the same, whenever they were checked.
+fn same_results(a: &ClassReport, b: &ClassReport) -> bool {
+    let outcomes = |c: &ClassReport| -> Vec<(Option<String>, String, Outcome, Option<String>)> {
+        c.students
+            .iter()
+            .flat_map(|s| {
+                s.exercises.iter().flat_map(move |e| {
+                    e.results.iter().map(move |r| (s.student.clone(), e.exercise.clone(), r.outcome, r.message.clone()))
+                })
+            })
+            .collect()
+    };
+    outcomes(a) == outcomes(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use streamlab_wire::{GroupMember, GroupOffset, PartitionInfo};
+
+    fn topic(name: &str, high: i64) -> TopicInfo {
+        TopicInfo { name: name.into(), partitions: vec![PartitionInfo { id: 0, low: 0, high }], messages: high }
+    }
+
+    #[test]
+    fn only_a_students_own_topics_and_groups_change_her_fingerprint() {
+        let topics = vec![topic("alice.numbers", 3), topic("bob.numbers", 3), topic("mushroom_prediction", 9)];
+        let before = fingerprint("alice", &topics, &[]);
+        let others = vec![topic("alice.numbers", 3), topic("bob.numbers", 4), topic("mushroom_prediction", 99)];
+        assert_eq!(fingerprint("alice", &others, &[]), before, "bob's work and the lab's do not touch alice's");
+        let hers = vec![topic("alice.numbers", 4), topic("bob.numbers", 3)];
+        assert_ne!(fingerprint("alice", &hers, &[]), before);
+        let group = |members: usize, committed: Option<i64>| GroupInfo {
+            group: "alice.readers".into(),
+            state: "Stable".into(),
+            members: (0..members)
+                .map(|i| GroupMember {
+                    member_id: format!("m{i}"),
+                    client_id: String::new(),
+                    host: String::new(),
+                    assignment: Vec::new(),
+                })
+                .collect(),
+            offsets: vec![GroupOffset { topic: "alice.numbers".into(), partition: 0, committed, end: 3, lag: None }],
+        };
+        let one = fingerprint("alice", &topics, &[group(1, Some(2))]);
+        assert_ne!(one, before);
+        assert_ne!(fingerprint("alice", &topics, &[group(2, Some(2))]), one, "a second consumer joined");
+        assert_ne!(fingerprint("alice", &topics, &[group(1, Some(3))]), one, "a commit");
+        assert_eq!(fingerprint("alice", &topics, &[group(1, Some(2))]), one);
+    }
+}
