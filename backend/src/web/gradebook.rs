@@ -3,9 +3,9 @@
 //! A student's results are checked again only when her topics or groups changed: the
 //! sampler's once-a-second reading of every topic's watermarks and every group's members and
 //! committed offsets says so, at no cost to the broker. A class that is not working costs no
-//! check at all, and one student's work re-checks that student, not the class. While a
-//! teacher's classroom page watches, [`Gradebook::run`] publishes each new grade book, which
-//! the page's websocket pushes.
+//! check at all, and one student's work re-checks that student, not the class.
+//! [`Gradebook::run`] keeps it current in the background and publishes each new grade book,
+//! which the teacher's classroom page gets over its websocket.
 
 use crate::exercises::CatalogError;
 use crate::exercises::check::Checker;
@@ -25,9 +25,12 @@ pub struct Gradebook {
     roster: Arc<Vec<String>>,
     topics: watch::Receiver<Vec<TopicInfo>>,
     groups: watch::Receiver<Vec<GroupInfo>>,
-    /// Per student: what her topics and groups looked like, and her report then. The lock
-    /// also makes requests that arrive during a grading run wait for it and share it.
-    kept: tokio::sync::Mutex<HashMap<String, (u64, StudentReport)>>,
+    /// Per student: what her topics and groups looked like, and her report then. Held only
+    /// to read and store, never across a check.
+    kept: std::sync::Mutex<HashMap<String, (u64, StudentReport)>>,
+    /// Held through a class's grading run: requests for the grade book that arrive during a
+    /// run wait for it, then find its reports kept.
+    grading: tokio::sync::Mutex<()>,
     published: watch::Sender<Option<ClassReport>>,
 }
 
@@ -38,32 +41,49 @@ impl Gradebook {
         topics: watch::Receiver<Vec<TopicInfo>>,
         groups: watch::Receiver<Vec<GroupInfo>>,
     ) -> Gradebook {
-        Gradebook { checker, roster, topics, groups, kept: Default::default(), published: watch::channel(None).0 }
+        Gradebook {
+            checker,
+            roster,
+            topics,
+            groups,
+            kept: Default::default(),
+            grading: Default::default(),
+            published: watch::channel(None).0,
+        }
     }
 
     /// The grade book now: the students whose topics or groups changed since their last
     /// check (or whose check could not finish) are checked again, the others kept.
     pub async fn current(&self) -> Result<ClassReport, CatalogError> {
-        let mut kept = self.kept.lock().await;
+        let _run = self.grading.lock().await;
         // Read before the checks: what changes while they run shows in the next reading.
-        let (topics, groups) = (self.topics.borrow().clone(), self.groups.borrow().clone());
-        let prints: HashMap<&str, u64> =
-            self.roster.iter().map(|s| (s.as_str(), fingerprint(s, &topics, &groups))).collect();
-        let stale: Vec<Option<String>> = self
-            .roster
-            .iter()
-            .filter(|s| kept.get(*s).is_none_or(|(print, report)| *print != prints[s.as_str()] || unsettled(report)))
-            .map(|s| Some(s.clone()))
-            .collect();
+        let prints: HashMap<String, u64> = {
+            let (topics, groups) = (self.topics.borrow(), self.groups.borrow());
+            self.roster.iter().map(|s| (s.clone(), fingerprint(s, &topics, &groups))).collect()
+        };
+        let stale: Vec<Option<String>> = {
+            let kept = self.kept.lock().expect("grade book lock");
+            self.roster
+                .iter()
+                .filter(|s| kept.get(*s).is_none_or(|(print, report)| *print != prints[*s] || unsettled(report)))
+                .map(|s| Some(s.clone()))
+                .collect()
+        };
         if !stale.is_empty() {
-            for report in self.checker.grade(&stale, None).await?.students {
-                let name = report.student.clone().unwrap_or_default();
-                let print = prints.get(name.as_str()).copied().unwrap_or_default();
-                kept.insert(name, (print, report));
-            }
+            // Each report is kept as soon as it is ready: a student asking for her progress
+            // during a long run finds hers.
+            self.checker
+                .grade_each(&stale, None, |report| {
+                    let name = report.student.clone().unwrap_or_default();
+                    let print = prints.get(&name).copied().unwrap_or_default();
+                    self.kept.lock().expect("grade book lock").insert(name, (print, report.clone()));
+                })
+                .await?;
         }
-        let class =
-            ClassReport { students: self.roster.iter().filter_map(|s| kept.get(s).map(|(_, r)| r.clone())).collect() };
+        let class = {
+            let kept = self.kept.lock().expect("grade book lock");
+            ClassReport { students: self.roster.iter().filter_map(|s| kept.get(s).map(|(_, r)| r.clone())).collect() }
+        };
         self.published.send_if_modified(|old| {
             let changed = old.as_ref().is_none_or(|o| !same_results(o, &class));
             if changed {
@@ -74,17 +94,41 @@ impl Gradebook {
         Ok(class)
     }
 
+    /// One student's report, for her exercises page: checked again only when her topics or
+    /// groups changed since her last check (hers or the class's). `None` for a name not on
+    /// the roster, whose reports are not kept.
+    pub async fn student(&self, name: &str) -> Option<Result<StudentReport, CatalogError>> {
+        if !self.roster.iter().any(|s| s == name) {
+            return None;
+        }
+        let print = fingerprint(name, &self.topics.borrow(), &self.groups.borrow());
+        if let Some((p, report)) = self.kept.lock().expect("grade book lock").get(name)
+            && *p == print
+            && !unsettled(report)
+        {
+            return Some(Ok(report.clone()));
+        }
+        let graded = self.checker.grade(&[Some(name.to_owned())], None).await;
+        Some(graded.map(|class| {
+            let report = class.students.into_iter().next().expect("one student asked, one report");
+            self.kept.lock().expect("grade book lock").insert(name.to_owned(), (print, report.clone()));
+            report
+        }))
+    }
+
     /// The grade book as it changes, for a teacher's socket: the newest one (if any run has
-    /// ended), then each one whose results differ. Watching is what keeps [`Gradebook::run`]
-    /// grading.
+    /// ended), then each one whose results differ.
     pub fn watch(&self) -> watch::Receiver<Option<ClassReport>> {
         self.published.subscribe()
     }
 
-    /// Keeps the published grade book current while anyone watches it.
+    /// Keeps the grade book current in the background while the lab has a roster: the
+    /// teacher's page gets each change pushed, and a student's progress is usually already
+    /// checked when she asks for it. A class that is not working costs a fingerprint per
+    /// student a second.
     pub async fn run(self: Arc<Self>, shutdown: Shutdown) {
         loop {
-            if self.published.receiver_count() > 0
+            if !self.roster.is_empty()
                 && let Err(e) = self.current().await
             {
                 tracing::warn!("the grade book could not be brought up to date: {e}");
@@ -99,7 +143,7 @@ impl Gradebook {
 
 /// What the checks of `student` can see: her topics' watermarks and her groups' state,
 /// members and committed offsets. Equal fingerprints, equal results.
-fn fingerprint(student: &str, topics: &[TopicInfo], groups: &[GroupInfo]) -> u64 {
+pub fn fingerprint(student: &str, topics: &[TopicInfo], groups: &[GroupInfo]) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     for t in topics.iter().filter(|t| in_namespace(student, &t.name)) {
         t.name.hash(&mut h);

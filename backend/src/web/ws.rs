@@ -5,11 +5,14 @@
 //! `inference` and `generator`; after that it pushes `topics` and `groups` when they change,
 //! `rate` and `inference` every second, `generator` when it changes, and `records` frames (at
 //! most one per 50 ms) for the client's live subscriptions (`subscribe` / `unsubscribe`).
-//! `watch_exercise` makes the server re-check that exercise every [`RECHECK_INTERVAL`] and
-//! send `check` when a result changes.
+//! `watch_exercise` makes the server re-check that exercise every [`RECHECK_INTERVAL`] —
+//! for a student, only when her topics or groups changed — and send `check` when a result
+//! changes; `watch_classroom` (the teacher's) sends `classroom`, the grade book, whenever a
+//! result of the class changes.
 
 use super::access::{Access, Act, Caller};
 use super::api::rates::visible_rates;
+use super::gradebook::fingerprint;
 use super::guard::Bucket;
 use super::live::{SubscribeError, Subscriptions};
 use super::state::AppState;
@@ -98,7 +101,13 @@ async fn session(mut socket: WebSocket, state: AppState, caller: Caller) {
     frames.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut bucket = Bucket::new(state.limits.requests_per_second);
     let (checks, mut checked) = tokio::sync::mpsc::channel(4);
-    let mut watch = Watch { checker: state.checker.clone(), checks, task: None };
+    let mut watch = Watch {
+        checker: state.checker.clone(),
+        checks,
+        task: None,
+        topics: feeds.topics.clone(),
+        groups: feeds.groups.clone(),
+    };
     let mut classroom: Option<watch::Receiver<Option<ClassReport>>> = None;
     loop {
         let out = tokio::select! {
@@ -183,6 +192,10 @@ struct Watch {
     checker: Checker,
     checks: tokio::sync::mpsc::Sender<CheckReport>,
     task: Option<tokio::task::JoinHandle<()>>,
+    /// The sampler's readings: a student's exercise is checked again only when her topics
+    /// or groups changed (see [`fingerprint`]).
+    topics: watch::Receiver<Vec<TopicInfo>>,
+    groups: watch::Receiver<Vec<GroupInfo>>,
 }
 
 impl Watch {
@@ -200,10 +213,20 @@ impl Watch {
         };
         self.stop();
         let (checker, checks) = (self.checker.clone(), self.checks.clone());
+        let (topics, groups) = (self.topics.clone(), self.groups.clone());
         let pending = Checker::pending(&exercise, &ns);
         self.task = Some(tokio::spawn(async move {
             let mut last: Option<Vec<(Outcome, Option<String>)>> = None;
+            let mut checked_at: Option<u64> = None;
             loop {
+                let print = ns.name().map(|n| fingerprint(n, &topics.borrow(), &groups.borrow()));
+                let settled =
+                    last.as_ref().is_some_and(|l| l.iter().all(|(o, _)| matches!(o, Outcome::Pass | Outcome::Fail)));
+                if print.is_some() && print == checked_at && settled {
+                    tokio::time::sleep(RECHECK_INTERVAL).await;
+                    continue;
+                }
+                checked_at = print;
                 let report = checker.check(&exercise, &ns).await;
                 let seen: Vec<_> = report.results.iter().map(|r| (r.outcome, r.message.clone())).collect();
                 if last.as_ref() != Some(&seen) {
