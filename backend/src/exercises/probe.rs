@@ -71,17 +71,21 @@ impl Record {
 /// A topic's records without what the lab's own generator and inference service wrote
 /// there: an exercise is passed by a student's work, never by the lab's.
 pub struct Own {
-    pub records: Vec<Record>,
+    /// The topic's records themselves when the lab wrote none there (no copy).
+    pub records: Arc<Vec<Record>>,
     /// How many records the lab's own services wrote, and which service wrote the first.
     pub lab: usize,
     pub lab_source: Option<String>,
 }
 
 impl Own {
-    pub fn of(all: &[Record]) -> Own {
+    pub fn of(all: &Arc<Vec<Record>>) -> Own {
+        if all.iter().all(|r| r.lab_source().is_none()) {
+            return Own { records: all.clone(), lab: 0, lab_source: None };
+        }
         let (lab, own): (Vec<&Record>, Vec<&Record>) = all.iter().partition(|r| r.lab_source().is_some());
         Own {
-            records: own.into_iter().cloned().collect(),
+            records: Arc::new(own.into_iter().cloned().collect()),
             lab: lab.len(),
             lab_source: lab.first().and_then(|r| r.lab_source()).map(str::to_owned),
         }
@@ -94,6 +98,8 @@ pub struct Probe {
     kafka: KafkaConfig,
     metadata_client: BaseConsumer,
     topics: Mutex<HashMap<String, Arc<Vec<Record>>>>,
+    /// The same topics without the lab's own records, split once per check run.
+    own: Mutex<HashMap<String, Arc<Own>>>,
 }
 
 /// A group member: its id, and its assigned partitions of a topic where the broker reports them.
@@ -105,6 +111,7 @@ impl Probe {
             kafka: kafka.clone(),
             metadata_client: kafka.client().create()?,
             topics: Mutex::new(HashMap::new()),
+            own: Mutex::new(HashMap::new()),
         })
     }
 
@@ -154,8 +161,13 @@ impl Probe {
     }
 
     /// The topic's records a student wrote, apart from the lab's own ([`Own`]).
-    pub fn own_records(&self, topic: &str) -> Result<Own, ProbeError> {
-        Ok(Own::of(&self.records(topic)?))
+    pub fn own_records(&self, topic: &str) -> Result<Arc<Own>, ProbeError> {
+        if let Some(own) = self.own.lock().expect("probe cache").get(topic) {
+            return Ok(own.clone());
+        }
+        let own = Arc::new(Own::of(&self.records(topic)?));
+        self.own.lock().expect("probe cache").insert(topic.to_owned(), own.clone());
+        Ok(own)
     }
 
     fn read(&self, topic: &str) -> Result<Vec<Record>, ProbeError> {

@@ -26,7 +26,8 @@ pub fn check(
     if let Function::Route { field, id_field, template } = function {
         return route::check(inputs, ns, probe, field, id_field, template);
     }
-    without_the_labs(function, inputs, &probe.records(&output)?, &input, &output)
+    let own = probe.own_records(&output)?;
+    without_the_labs(function, inputs, &own, &probe.records(&output)?, &input, &output)
 }
 
 /// [`follows`] over the student's outputs only. The lab's own inference service answers the
@@ -34,16 +35,16 @@ pub fn check(
 fn without_the_labs(
     function: &Function,
     inputs: &[Record],
+    own: &Own,
     all_outputs: &[Record],
     input: &str,
     output: &str,
 ) -> Result<Found, ProbeError> {
-    let own = Own::of(all_outputs);
     let found = follows(function, inputs, &own.records, input, output)?;
     if found.holds || own.lab == 0 {
         return Ok(found);
     }
-    let cause = lab_note(&own, output);
+    let cause = lab_note(own, output);
     if own.records.is_empty() && follows(function, inputs, all_outputs, input, output)?.holds {
         let cause = cause.trim_start_matches("; ");
         return fail(format!("only the lab's own answers are there: {cause}"));
@@ -168,11 +169,16 @@ mod tests {
         r
     }
 
+    fn judge(requests: &[Record], outputs: Vec<Record>) -> Result<Found, ProbeError> {
+        let outputs = std::sync::Arc::new(outputs);
+        without_the_labs(&Function::SameKey, requests, &Own::of(&outputs), &outputs, "in", "out")
+    }
+
     #[test]
     fn only_the_students_answers_count() {
         let requests: Vec<Record> = (0..5).map(|i| keyed(Some(&format!("req-{i}")), None)).collect();
         let labs: Vec<Record> = (0..5).map(|i| keyed(Some(&format!("req-{i}")), Some(FROM_INFERENCE))).collect();
-        let f = without_the_labs(&Function::SameKey, &requests, &labs, "in", "out").unwrap();
+        let f = judge(&requests, labs.clone()).unwrap();
         assert!(!f.holds, "the lab's answers alone passed");
         assert!(
             f.detail.starts_with(
@@ -183,8 +189,8 @@ mod tests {
         );
         let mut both = labs.clone();
         both.extend((0..5).map(|i| keyed(Some(&format!("req-{i}")), None)));
-        assert!(without_the_labs(&Function::SameKey, &requests, &both, "in", "out").unwrap().holds);
-        let f = without_the_labs(&Function::SameKey, &requests, &both[..9], "in", "out").unwrap();
+        assert!(judge(&requests, both.clone()).unwrap().holds);
+        let f = judge(&requests, both[..9].to_vec()).unwrap();
         assert!(!f.holds && f.detail.contains("1 of 5 records of in have none on out"), "{}", f.detail);
         assert!(f.detail.contains("5 records on out come from the lab's own inference service"), "{}", f.detail);
     }
