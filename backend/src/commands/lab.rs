@@ -49,7 +49,7 @@ pub async fn run(
         env!("CARGO_PKG_VERSION"),
         streamlab_wire::topics::ALL.join(", ")
     );
-    if !python_clients_import() {
+    if !tokio::task::spawn_blocking(|| crate::kafka::python::clients_import("python3")).await.unwrap_or(true) {
         eprintln!(
             "The exercises are solved in Python with kafka-python and fastavro, not installed here:\n  {}",
             streamlab_wire::PYTHON_INSTALL
@@ -57,15 +57,4 @@ pub async fn run(
     }
     started.serve(listener, shutdown).await?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// Whether this machine's python3 imports the clients the exercises use (`streamlab doctor`
-/// checks more: that they reach the broker).
-fn python_clients_import() -> bool {
-    std::process::Command::new("python3")
-        .args(["-c", "import kafka, fastavro"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
 }

@@ -60,6 +60,17 @@ else:
                 "use the bootstrap address the lab's overview page shows ('bootstrap.servers')")
 "#;
 
+/// Whether `python` imports the clients the exercises use (the lab says at start when not;
+/// [`checks`] says more: which, and whether they reach the broker).
+pub fn clients_import(python: &str) -> bool {
+    Command::new(python)
+        .args(["-c", "import kafka, fastavro"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 /// The Python checks, with `python` as the interpreter; `connect` when the broker checks
 /// passed (else the clients are only imported: connecting would fail for the same reason).
 /// Blocking.
