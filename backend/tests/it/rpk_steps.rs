@@ -13,11 +13,10 @@ use std::process::{Output, Stdio};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 
-/// Runs `streamlab --brokers BOOTSTRAP ARGS` with `stdin`; gives up after 60 s.
-async fn streamlab(bootstrap: &str, args: &[&str], stdin: &str) -> Output {
+/// Starts `streamlab ARGS` with `stdin` written and closed.
+async fn start<S: AsRef<std::ffi::OsStr>>(args: &[S], stdin: &str) -> tokio::process::Child {
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_streamlab"))
         .args(args)
-        .args(["--brokers", bootstrap])
         .env("STREAMLAB_LOG", "warn")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -28,6 +27,12 @@ async fn streamlab(bootstrap: &str, args: &[&str], stdin: &str) -> Output {
     let mut input = child.stdin.take().unwrap();
     input.write_all(stdin.as_bytes()).await.unwrap();
     drop(input);
+    child
+}
+
+/// Runs `streamlab --brokers BOOTSTRAP ARGS` with `stdin`; gives up after 60 s.
+async fn streamlab(bootstrap: &str, args: &[&str], stdin: &str) -> Output {
+    let child = start(&[args, &["--brokers", bootstrap]].concat(), stdin).await;
     tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
         .await
         .unwrap_or_else(|_| panic!("streamlab {args:?} did not finish within 60 s"))
@@ -337,18 +342,7 @@ async fn exercise_1s_commands_run_as_its_readme_shows(b: TestBroker) {
         if !args.iter().any(|a| a == "--brokers") {
             args.extend(["--brokers".to_owned(), bs.clone()]);
         }
-        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_streamlab"))
-            .args(&args)
-            .env("STREAMLAB_LOG", "warn")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let mut input = child.stdin.take().unwrap();
-        input.write_all(b"first\nsecond\n").await.unwrap();
-        drop(input);
+        let mut child = start(&args, "first\nsecond\n").await;
         let follows = args.contains(&"consume".to_owned()) && !args.contains(&"--num".to_owned());
         let limit = Duration::from_secs(if follows { 5 } else { 60 });
         let mut stdout = child.stdout.take().unwrap();
