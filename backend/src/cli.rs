@@ -27,13 +27,12 @@ pub struct KafkaArgs {
 impl KafkaArgs {
     /// The cluster named by `--brokers`, if any.
     pub fn external(&self) -> Option<KafkaConfig> {
-        self.brokers.as_ref().map(|b| KafkaConfig { bootstrap: b.clone(), properties: self.properties.clone() })
+        self.brokers.as_ref().map(|b| KafkaConfig::new(b.clone()).with_properties(self.properties.clone()))
     }
 
     /// The cluster for a command that needs one: `--brokers`, or the lab's embedded broker.
     pub fn cluster(&self) -> KafkaConfig {
-        self.external()
-            .unwrap_or_else(|| KafkaConfig { bootstrap: "127.0.0.1:9092".into(), properties: self.properties.clone() })
+        self.external().unwrap_or_else(|| KafkaConfig::new("127.0.0.1:9092").with_properties(self.properties.clone()))
     }
 }
 

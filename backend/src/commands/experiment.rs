@@ -86,7 +86,7 @@ impl ExperimentArgs {
 
 pub async fn run(args: ExperimentArgs, kafka: &KafkaArgs, shutdown: Shutdown) -> anyhow::Result<ExitCode> {
     let kafka = match &args.course_brokers {
-        Some(b) => KafkaConfig { bootstrap: b.clone(), properties: kafka.properties.clone() },
+        Some(b) => KafkaConfig::new(b.clone()).with_properties(kafka.properties.clone()),
         None => kafka.cluster(),
     };
     let config = ExperimentConfig {

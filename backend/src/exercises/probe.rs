@@ -4,6 +4,7 @@
 
 use crate::kafka::KafkaConfig;
 use crate::kafka::metadata::watermarks;
+use crate::kafka::readers::Reader;
 use crate::kafka::records::{self, LAB_SOURCE, Span};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
@@ -96,7 +97,7 @@ impl Own {
 /// at the same topic agree on what they saw.
 pub struct Probe {
     kafka: KafkaConfig,
-    metadata_client: BaseConsumer,
+    metadata_client: Reader,
     topics: Mutex<HashMap<String, Arc<Vec<Record>>>>,
     /// The same topics without the lab's own records, split once per check run.
     own: Mutex<HashMap<String, Arc<Own>>>,
@@ -109,7 +110,7 @@ impl Probe {
     pub fn new(kafka: &KafkaConfig) -> Result<Probe, ProbeError> {
         Ok(Probe {
             kafka: kafka.clone(),
-            metadata_client: kafka.client().create()?,
+            metadata_client: kafka.reader()?,
             topics: Mutex::new(HashMap::new()),
             own: Mutex::new(HashMap::new()),
         })
@@ -140,7 +141,7 @@ impl Probe {
     pub fn watermarks(&self, topic: &str) -> Result<Vec<PartitionInfo>, ProbeError> {
         let n = self.partitions(topic)?;
         let asked: Vec<(&str, i32)> = (0..n as i32).map(|id| (topic, id)).collect();
-        let marks = watermarks(&self.metadata_client, &asked, TIMEOUT)?;
+        let marks = watermarks(&*self.metadata_client, &asked, TIMEOUT)?;
         Ok((0..n as i32)
             .map(|id| {
                 let (low, high) = marks[&(topic.to_owned(), id)];
@@ -173,13 +174,7 @@ impl Probe {
     fn read(&self, topic: &str) -> Result<Vec<Record>, ProbeError> {
         let marks = self.watermarks(topic)?;
         let total: i64 = marks.iter().map(|m| m.high - m.low).sum();
-        let consumer: BaseConsumer = self
-            .kafka
-            .client()
-            .set("group.id", format!("streamlab-check-{}", uuid::Uuid::new_v4()))
-            .set("enable.auto.commit", "false")
-            .set("fetch.wait.max.ms", "10")
-            .create()?;
+        let consumer = self.kafka.reader()?;
         let mut tpl = TopicPartitionList::new();
         let mut parts = Vec::new();
         for &PartitionInfo { id, low, high } in &marks {

@@ -5,17 +5,28 @@ use rdkafka::ClientConfig;
 use rdkafka::admin::AdminClient;
 use rdkafka::client::DefaultClientContext;
 use rdkafka::error::KafkaError;
+
+use super::readers::{Reader, Readers};
+
 /// Where the cluster is and how to talk to it: `--brokers` plus kcat-style `-X` properties.
 #[derive(Debug, Clone, Default)]
 pub struct KafkaConfig {
     pub bootstrap: String,
     /// librdkafka properties such as `security.protocol`, `sasl.*`, `ssl.*`.
     pub properties: Vec<(String, String)>,
+    /// Consumers kept between one-off reads of this cluster, shared by every clone.
+    readers: Readers,
 }
 
 impl KafkaConfig {
     pub fn new(bootstrap: impl Into<String>) -> Self {
-        KafkaConfig { bootstrap: bootstrap.into(), properties: Vec::new() }
+        KafkaConfig { bootstrap: bootstrap.into(), properties: Vec::new(), readers: Readers::default() }
+    }
+
+    /// The same cluster with these `-X` properties.
+    pub fn with_properties(mut self, properties: Vec<(String, String)>) -> Self {
+        self.properties = properties;
+        self
     }
 
     /// A client config with the bootstrap servers and every `-X` property applied.
@@ -26,6 +37,12 @@ impl KafkaConfig {
             c.set(k, v);
         }
         c
+    }
+
+    /// A consumer for one read (assign, read, drop), kept warm between reads: see
+    /// [`super::readers`].
+    pub fn reader(&self) -> Result<Reader, KafkaError> {
+        self.readers.borrow(self.client())
     }
 
     pub fn admin(&self) -> Result<AdminClient<DefaultClientContext>, KafkaError> {

@@ -6,6 +6,7 @@
 //! - [`metadata`]: reading the cluster: brokers, topics, watermarks.
 //! - [`admin`]: creating and deleting topics (the one place that does).
 //! - [`groups`]: consumer groups, their offsets and lag; resetting them.
+//! - [`readers`]: consumers kept warm for one-off reads.
 //! - [`records`]: records as the lab shows them and the commands print them; reading,
 //!   consuming and producing them.
 //! - [`avro`]: the Avro object container files of the experiment producer.
@@ -27,6 +28,7 @@ pub mod log;
 pub mod metadata;
 pub mod producer;
 pub mod python;
+pub mod readers;
 pub mod records;
 
 pub use config::{KafkaConfig, parse_property};

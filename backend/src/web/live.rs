@@ -1,7 +1,10 @@
 //! Live tails for the websockets: each socket holds several subscriptions; each subscription
 //! is fed by a tail (one consumer) into a bounded buffer, drained into at most one frame every
-//! 50 ms. Browsers tailing a topic from "latest" share one tail, so fifty students watching
-//! one topic cost one consumer and one JSON encoding per record, not fifty.
+//! 50 ms. Browsers tailing a whole topic from "latest" or from its newest few records (the
+//! topic page's and the inference page's default) share one tail, so sixty students watching
+//! one topic cost one consumer and one JSON encoding per record, not sixty consumers fetching
+//! all the time. The newest records come from a one-off read, joined to the shared tail
+//! without a record twice or a record missed.
 //!
 //! A tail never waits for a browser. When a browser reads more slowly than records arrive,
 //! its buffer fills and the oldest records are passed over and counted; the next frame says
@@ -13,7 +16,7 @@
 //! says how many records the subscription has scanned and how many matched.
 
 use crate::kafka::KafkaConfig;
-use crate::kafka::records;
+use crate::kafka::records::{self, Span};
 use crate::shutdown::Shutdown;
 use rdkafka::consumer::BaseConsumer;
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -21,14 +24,17 @@ use std::fmt::Write;
 use std::sync::{Arc, Mutex, Weak};
 use std::thread::JoinHandle;
 use std::time::Duration;
-use streamlab_wire::StartPosition;
 use streamlab_wire::filter::Filter;
+use streamlab_wire::{RecordView, StartPosition};
 
 /// Records and bytes a subscription may hold for a slow browser.
 pub const BUFFER_RECORDS: usize = 2_000;
 pub const BUFFER_BYTES: usize = 8 << 20;
 /// Records per subscription in one frame, so a frame stays a few hundred KB at most.
 pub const FRAME_RECORDS: usize = 500;
+/// "The newest N per partition" shares the topic's tail up to this N (the pages ask for 10
+/// or 20); a longer backlog gets a tail of its own, which streams it through the buffer.
+pub const SHARED_NEWEST: i64 = 100;
 
 /// A record as it goes into a frame: the `RecordView` JSON, serialised once however many
 /// browsers receive it.
@@ -47,9 +53,48 @@ struct Buffer {
     /// `scanned` when the last frame was sent: a filter that matches nothing still gets a
     /// frame now and then saying how many records it passed over.
     reported: u64,
+    /// Per partition, where a backlog read for this subscription ended: the shared tail's
+    /// records below it were in the backlog.
+    floors: HashMap<i32, i64>,
+    /// While the backlog is read, what the shared tail brings meanwhile, sorted out after.
+    held: Option<Vec<RecordView>>,
 }
 
 impl Buffer {
+    /// A record from the tail: counted, tested against the filter, encoded once (into
+    /// `encoded`, for the other subscriptions) and kept.
+    fn offer(&mut self, view: &RecordView, encoded: &mut Option<Encoded>) {
+        if self.floors.get(&view.partition).is_some_and(|floor| view.offset < *floor) {
+            return;
+        }
+        if let Some(held) = &mut self.held {
+            held.push(view.clone());
+            return;
+        }
+        self.keep(view, encoded);
+    }
+
+    fn keep(&mut self, view: &RecordView, encoded: &mut Option<Encoded>) {
+        self.scanned += 1;
+        if self.filter.as_ref().is_none_or(|f| f.matches(view)) {
+            self.matched += 1;
+            let e = encoded.get_or_insert_with(|| serde_json::to_string(view).expect("records serialise").into());
+            self.push(e.clone());
+        }
+    }
+
+    /// The backlog read up to `ends`, then what the tail brought while it was read and
+    /// the backlog does not hold.
+    fn settle(&mut self, backlog: Vec<RecordView>, ends: &[Span]) {
+        for view in &backlog {
+            self.keep(view, &mut None);
+        }
+        self.floors = ends.iter().map(|s| (s.partition, s.end)).collect();
+        for view in self.held.take().unwrap_or_default() {
+            self.offer(&view, &mut None);
+        }
+    }
+
     fn push(&mut self, r: Encoded) {
         self.bytes += r.len();
         self.records.push_back(r);
@@ -99,15 +144,7 @@ impl Tail {
                             let mut encoded: Option<Encoded> = None;
                             readers.lock().expect("readers lock").retain(|r| match r.upgrade() {
                                 Some(buffer) => {
-                                    let mut buffer = buffer.lock().expect("buffer lock");
-                                    buffer.scanned += 1;
-                                    if buffer.filter.as_ref().is_none_or(|f| f.matches(&view)) {
-                                        buffer.matched += 1;
-                                        let e = encoded.get_or_insert_with(|| {
-                                            serde_json::to_string(&view).expect("records serialise").into()
-                                        });
-                                        buffer.push(e.clone());
-                                    }
+                                    buffer.lock().expect("buffer lock").offer(&view, &mut encoded);
                                     true
                                 }
                                 None => false,
@@ -122,8 +159,10 @@ impl Tail {
         (tail, thread)
     }
 
-    fn attach(&self, filter: Option<Filter>) -> Arc<Mutex<Buffer>> {
-        let buffer = Arc::new(Mutex::new(Buffer { filter, ..Buffer::default() }));
+    /// A buffer fed by this tail; `holding` while a backlog is read for it.
+    fn attach(&self, filter: Option<Filter>, holding: bool) -> Arc<Mutex<Buffer>> {
+        let held = holding.then(Vec::new);
+        let buffer = Arc::new(Mutex::new(Buffer { filter, held, ..Buffer::default() }));
         self.readers.lock().expect("readers lock").push(Arc::downgrade(&buffer));
         buffer
     }
@@ -167,19 +206,62 @@ impl Tails {
         }
     }
 
-    /// A tail of `topic` from `from`, checking the topic and partitions exist. Blocking: it
+    /// A subscription's feed of `topic` from `from`, checking the topic and partitions
+    /// exist: a buffer fed by a tail, the topic's shared one where it can be. Blocking: it
     /// may talk to the broker.
     pub fn open(
         &self,
         topic: &str,
         from: StartPosition,
         partitions: Option<&[i32]>,
-    ) -> Result<Arc<Tail>, SubscribeError> {
-        let shareable = from == StartPosition::Latest && partitions.is_none();
+        filter: Option<Filter>,
+    ) -> Result<Feed, SubscribeError> {
+        match (from, partitions) {
+            (StartPosition::Latest, None) => {
+                let tail = self.shared(topic)?;
+                let buffer = tail.attach(filter, false);
+                Ok(Feed { tail, buffer })
+            }
+            (StartPosition::Newest { count }, None) if count <= SHARED_NEWEST => {
+                let tail = self.shared(topic)?;
+                // Attached first, holding what the tail brings: the backlog read next ends
+                // at the high watermark then, so every record is in one or the other.
+                let buffer = tail.attach(filter, true);
+                let consumer = self.kafka.reader().map_err(records::RecordsError::from)?;
+                let spans = records::assign(&consumer, topic, from, None)?;
+                let mut backlog = Vec::new();
+                let deadline = std::time::Instant::now() + Duration::from_secs(10);
+                records::read_to_end(&consumer, &spans, deadline, |m| {
+                    backlog.push(records::view(m));
+                    true
+                })
+                .map_err(records::RecordsError::from)?;
+                backlog.sort_by_key(|r| (r.timestamp_ms, r.partition, r.offset));
+                buffer.lock().expect("buffer lock").settle(backlog, &spans);
+                Ok(Feed { tail, buffer })
+            }
+            _ => {
+                let tail = self.start(topic, from, partitions)?;
+                let buffer = tail.attach(filter, false);
+                Ok(Feed { tail, buffer })
+            }
+        }
+    }
+
+    /// The topic's tail from "latest" that subscriptions share, started if none runs.
+    fn shared(&self, topic: &str) -> Result<Arc<Tail>, SubscribeError> {
         let mut shared = self.shared.lock().expect("tails lock");
-        if shareable && let Some(tail) = shared.get(topic).and_then(Weak::upgrade) {
+        if let Some(tail) = shared.get(topic).and_then(Weak::upgrade) {
             return Ok(tail);
         }
+        let tail = self.start(topic, StartPosition::Latest, None)?;
+        shared.retain(|_, t| t.strong_count() > 0);
+        shared.insert(topic.to_owned(), Arc::downgrade(&tail));
+        Ok(tail)
+    }
+
+    /// A new tail (a consumer and its thread) of `topic` from `from`.
+    fn start(&self, topic: &str, from: StartPosition, partitions: Option<&[i32]>) -> Result<Arc<Tail>, SubscribeError> {
         let consumer: BaseConsumer = self
             .kafka
             .client()
@@ -196,12 +278,14 @@ impl Tails {
         let mut threads = self.threads.lock().expect("threads lock");
         threads.retain(|t| !t.is_finished());
         threads.push(thread);
-        if shareable {
-            shared.retain(|_, t| t.strong_count() > 0);
-            shared.insert(topic.to_owned(), Arc::downgrade(&tail));
-        }
         Ok(tail)
     }
+}
+
+/// What a subscription reads: its buffer, and the tail that feeds it.
+pub struct Feed {
+    tail: Arc<Tail>,
+    buffer: Arc<Mutex<Buffer>>,
 }
 
 struct Subscription {
@@ -232,10 +316,9 @@ impl Subscriptions {
         Ok(())
     }
 
-    /// Starts receiving from `tail` (from [`Tails::open`]) what `filter` lets through.
-    pub fn start(&mut self, id: u32, tail: Arc<Tail>, filter: Option<Filter>) {
-        let buffer = tail.attach(filter);
-        self.subs.insert(id, Subscription { _tail: tail, buffer });
+    /// Starts sending what `feed` (from [`Tails::open`]) receives.
+    pub fn start(&mut self, id: u32, feed: Feed) {
+        self.subs.insert(id, Subscription { _tail: feed.tail, buffer: feed.buffer });
     }
 
     /// Stops a subscription; false if there was none.
@@ -348,5 +431,36 @@ mod tests {
         let ServerMessage::Records { batches } = frame else { panic!("{frame:?}") };
         assert_eq!((batches.len(), batches[0].subscription, batches[0].scanned, batches[0].matched), (1, 9, 7, 0));
         assert!(subs.frame().is_none(), "counts that did not change send nothing");
+    }
+
+    #[test]
+    fn a_backlog_joins_the_shared_tail_without_a_record_twice_or_missed() {
+        let view = |partition, offset| RecordView {
+            topic: "t".into(),
+            partition,
+            offset,
+            timestamp_ms: Some(offset),
+            key: Some(format!("{partition}/{offset}")),
+            headers: vec![],
+            value: None,
+            size: 0,
+        };
+        let mut b = Buffer { held: Some(Vec::new()), ..Buffer::default() };
+        // While the backlog is read (partition 0 up to offset 5, partition 1 up to 3), the
+        // shared tail brings 0/4, 0/5 and 1/3.
+        for v in [view(0, 4), view(0, 5), view(1, 3)] {
+            b.offer(&v, &mut None);
+        }
+        assert!(b.records.is_empty() && b.scanned == 0, "held until the backlog is in");
+        let ends = [Span { partition: 0, start: 3, end: 5 }, Span { partition: 1, start: 2, end: 3 }];
+        b.settle(vec![view(0, 3), view(0, 4), view(1, 2)], &ends);
+        // A tail that was behind the backlog's end brings 0/4 late: it was in the backlog.
+        b.offer(&view(0, 4), &mut None);
+        b.offer(&view(0, 6), &mut None);
+        let (records, skipped) = b.drain();
+        let got: Vec<String> =
+            records.iter().map(|r| serde_json::from_str::<RecordView>(r).unwrap().key.unwrap()).collect();
+        assert_eq!(got, ["0/3", "0/4", "1/2", "0/5", "1/3", "0/6"]);
+        assert_eq!((skipped, b.scanned, b.matched), (0, 6, 6));
     }
 }

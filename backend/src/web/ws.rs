@@ -301,15 +301,15 @@ async fn handle(
                 Ok(()) => {
                     // Opening a tail talks to the broker; keep it off the async threads.
                     let (tails, t) = (tails.clone(), topic.clone());
-                    tokio::task::spawn_blocking(move || tails.open(&t, from, partitions.as_deref()))
+                    tokio::task::spawn_blocking(move || tails.open(&t, from, partitions.as_deref(), filter))
                         .await
                         .unwrap_or_else(|e| Err(SubscribeError::Failed(e.to_string())))
                 }
                 Err(e) => Err(e),
             };
             match opened {
-                Ok(tail) => {
-                    subs.start(subscription, tail, filter);
+                Ok(feed) => {
+                    subs.start(subscription, feed);
                     ServerMessage::Subscribed { subscription, topic }
                 }
                 Err(e) => ServerMessage::Error { message: format!("cannot subscribe to {topic}: {e}") },

@@ -324,6 +324,81 @@ async fn live_tails_over_one_socket() {
     assert!(batches.iter().all(|b| b.subscription == 2));
 }
 
+/// The topic page and the inference page ask for the newest records, then live ones. Pages
+/// on one topic share its tail; a page that opens while records arrive gets each record
+/// once, none missed, whether it starts the tail or joins one that runs.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_newest_records_then_live_ones_arrive_once_each_on_a_shared_tail() {
+    let (addr, _stop) = serve_lab(false).await;
+    let api = Api::new(addr);
+    let kafka = api.cluster().await;
+    assert_eq!(api.post("/api/topics", json!({"name": "joined", "partitions": 3})).await.0, StatusCode::CREATED);
+    produce_n(&kafka, "joined", 60, 0).await;
+    let highs = |records: &[RecordView]| {
+        let mut high = [0i64; 3];
+        for r in records {
+            high[r.partition as usize] = high[r.partition as usize].max(r.offset + 1);
+        }
+        high
+    };
+    let before = highs(&api.get::<Vec<RecordView>>("/api/topics/joined/records?from=earliest&limit=1000").await);
+    let subscribe = |id: u32, count: i64| json!({"type": "subscribe", "subscription": id, "topic": "joined", "from": {"at": "newest", "count": count}});
+    let mut first = connect(addr).await;
+    send_json(&mut first, subscribe(1, 20)).await;
+    subscribed(&mut first, 1).await;
+    let writer = {
+        let kafka = kafka.clone();
+        tokio::spawn(async move {
+            for _ in 0..20 {
+                produce_n(&kafka, "joined", 10, 0).await;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut second = connect(addr).await;
+    send_json(&mut second, subscribe(2, 5)).await;
+    subscribed(&mut second, 2).await;
+    writer.await.unwrap();
+    let after = highs(&api.get::<Vec<RecordView>>("/api/topics/joined/records?from=earliest&limit=1000").await);
+    assert_eq!(after.iter().sum::<i64>(), 260);
+
+    // The first page opened before the writer began: exactly its newest 20. The second
+    // opened while records arrived: its newest 5 of some moment between the two readings.
+    for (ws, count) in [(&mut first, 20), (&mut second, 5)] {
+        let mut got: Vec<Vec<i64>> = vec![Vec::new(); 3];
+        while (0..3).any(|p| got[p].last().map_or(after[p] > 0, |o| *o + 1 < after[p])) {
+            let batches = next_matching(ws, |m| match m {
+                ServerMessage::Records { batches } => Some(batches),
+                _ => None,
+            })
+            .await;
+            for b in batches {
+                assert_eq!(b.skipped, 0);
+                for r in b.records {
+                    got[r.partition as usize].push(r.offset);
+                }
+            }
+        }
+        for (p, offsets) in got.iter().enumerate() {
+            assert!(
+                offsets.windows(2).all(|w| w[1] == w[0] + 1),
+                "partition {p}: each record once, in order: {offsets:?}"
+            );
+            let start = offsets.first().copied().unwrap_or(after[p]);
+            let (earliest, latest) = ((before[p] - count).max(0), (after[p] - count).max(0));
+            if count == 20 {
+                assert_eq!(start, earliest, "partition {p}: the newest {count} before the writer");
+            } else {
+                assert!(
+                    (earliest..=latest).contains(&start),
+                    "partition {p} starts at {start}, not in {earliest}..={latest}"
+                );
+            }
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_slow_client_is_told_how_many_records_it_skipped() {
     let (addr, _stop) = serve_lab(false).await;

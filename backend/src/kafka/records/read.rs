@@ -100,17 +100,6 @@ pub fn assign(
     Ok(spans)
 }
 
-/// A consumer for one read: a group of its own that commits nothing, and a short fetch wait
-/// (the embedded broker holds a fetch for the whole wait even when records are there).
-fn one_off_reader(kafka: &KafkaConfig) -> Result<BaseConsumer, RecordsError> {
-    Ok(kafka
-        .client()
-        .set("group.id", format!("streamlab-read-{}", uuid::Uuid::new_v4()))
-        .set("enable.auto.commit", "false")
-        .set("fetch.wait.max.ms", "10")
-        .create()?)
-}
-
 /// What [`read`] found.
 #[derive(Debug, Default)]
 pub struct Matching {
@@ -132,7 +121,7 @@ pub fn read(
     limit: usize,
     filter: Option<&Filter>,
 ) -> Result<Matching, RecordsError> {
-    let consumer = one_off_reader(kafka)?;
+    let consumer = kafka.reader()?;
     let spans = assign(&consumer, topic, from, only)?;
     let mut out = Matching::default();
     if limit == 0 {
@@ -186,7 +175,7 @@ pub fn read_to_end(
 /// The record at `partition` and `offset` of `topic`, its bytes as they are stored: for
 /// sending it again. Blocking.
 pub fn fetch(kafka: &KafkaConfig, topic: &str, partition: i32, offset: i64) -> Result<OwnedMessage, RecordsError> {
-    let consumer = one_off_reader(kafka)?;
+    let consumer = kafka.reader()?;
     let missing = || RecordsError::NoRecord { topic: topic.into(), partition, offset };
     let parts = partitions(&consumer, topic, Some(&[partition]))?;
     let &PartitionInfo { low, high, .. } = parts.first().ok_or_else(missing)?;

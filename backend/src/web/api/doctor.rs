@@ -37,6 +37,6 @@ pub async fn doctor(
         state.access.group(&caller, Act::Read, group)?;
     }
     // The advertised address, not the lab's own: the one a student's client starts from.
-    let kafka = KafkaConfig { bootstrap: state.info.brokers.clone(), properties: state.kafka.properties.clone() };
+    let kafka = KafkaConfig::new(state.info.brokers.clone()).with_properties(state.kafka.properties.clone());
     blocking(move || Ok::<_, ApiError>(diagnose(&kafka, &questions))).await.map(Json)
 }
