@@ -150,6 +150,10 @@ transaction.state.log.min.isr=$isr
 share.coordinator.state.topic.replication.factor=$rf
 share.coordinator.state.topic.min.isr=$isr
 group.initial.rebalance.delay.ms=0
+# A class watches retention and compaction happen: look every few seconds, not Kafka's
+# defaults of five minutes (retention) and fifteen seconds (the cleaner).
+log.retention.check.interval.ms=5000
+log.cleaner.backoff.ms=1000
 EOF
     cat > "$node/log4j2.properties" <<EOF
 rootLogger.level=INFO

@@ -1,4 +1,5 @@
-//! `streamlab topic create | list | describe | delete | produce | consume`: the `rpk topic`
+//! `streamlab topic create | list | describe | alter-config | trim-prefix | delete | produce |
+//! consume`: the `rpk topic`
 //! steps of the course's first lesson, with rpk's flags and output shapes, so a student
 //! needs nothing but streamlab. `--format json` gives the same facts as JSON.
 
@@ -6,6 +7,7 @@ use super::table::{aligned, section, table};
 use crate::cli::{OutputFormat, parse_start};
 use crate::kafka::KafkaConfig;
 use crate::kafka::admin::{create_replicated_topic, delete_topic};
+use crate::kafka::configs::{self, parse_setting};
 use crate::kafka::metadata::{ClusterReader, MetadataError, TopicDetail};
 use crate::kafka::records::{self, Consume, Start};
 use crate::shutdown::Shutdown;
@@ -31,8 +33,32 @@ pub enum TopicCommand {
         /// `default.replication.factor` (1 on the embedded broker).
         #[arg(short = 'r', long, default_value_t = -1, allow_negative_numbers = true, value_parser = replicas)]
         replicas: i32,
+        /// A topic setting, rpk's `-c retention.ms=60000`. Repeatable.
+        #[arg(short = 'c', long = "topic-config", value_name = "KEY=VALUE", value_parser = parse_setting)]
+        configs: Vec<(String, String)>,
         #[arg(long, value_enum, default_value = "text")]
         format: OutputFormat,
+    },
+    /// Set topic settings, or return them to the broker's default; the others stay.
+    AlterConfig {
+        topic: String,
+        /// A setting to set, `key=value`. Repeatable.
+        #[arg(short = 's', long = "set", value_name = "KEY=VALUE", value_parser = parse_setting)]
+        set: Vec<(String, String)>,
+        /// A setting to return to the broker's default. Repeatable.
+        #[arg(short = 'd', long = "delete", value_name = "KEY")]
+        delete: Vec<String>,
+    },
+    /// Delete a partition's records below an offset (Kafka's delete-records): its log start
+    /// offset moves there.
+    TrimPrefix {
+        topic: String,
+        /// The partition.
+        #[arg(short = 'p', long)]
+        partition: i32,
+        /// Records below this offset are deleted.
+        #[arg(short = 'o', long)]
+        offset: i64,
     },
     /// List topics with their partitions.
     #[command(alias = "ls")]
@@ -40,7 +66,8 @@ pub enum TopicCommand {
         #[arg(long, value_enum, default_value = "text")]
         format: OutputFormat,
     },
-    /// A topic's partitions: leader, replicas, first stored offset and high watermark.
+    /// A topic's settings and partitions: leader, replicas, first stored offset and high
+    /// watermark.
     Describe {
         topic: String,
         #[arg(long, value_enum, default_value = "text")]
@@ -119,10 +146,10 @@ pub struct ConsumeArgs {
 
 pub async fn run(command: TopicCommand, kafka: KafkaConfig, shutdown: Shutdown) -> anyhow::Result<ExitCode> {
     match command {
-        TopicCommand::Create { topics, partitions, replicas, format } => {
+        TopicCommand::Create { topics, partitions, replicas, configs, format } => {
             let mut results = Vec::new();
             for t in topics {
-                let r = create_replicated_topic(&kafka, &t, partitions, replicas).await;
+                let r = create_replicated_topic(&kafka, &t, partitions, replicas, &configs).await;
                 results.push((t, r.map_err(|e| e.to_string())));
             }
             statuses(&results, format)
@@ -146,8 +173,23 @@ pub async fn run(command: TopicCommand, kafka: KafkaConfig, shutdown: Shutdown) 
             }
             Ok(ExitCode::SUCCESS)
         }
+        TopicCommand::AlterConfig { topic, set, delete } => {
+            configs::change(&kafka, &topic, set, delete, false).await?;
+            println!("{topic}: altered");
+            Ok(ExitCode::SUCCESS)
+        }
+        TopicCommand::TrimPrefix { topic, partition, offset } => {
+            let start = configs::trim_prefix(&kafka, &topic, partition, offset).await?;
+            table(
+                &mut std::io::stdout().lock(),
+                &["TOPIC", "PARTITION", "NEW-START-OFFSET"],
+                &[vec![topic, partition.to_string(), start.to_string()]],
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
         TopicCommand::Describe { topic, format } => {
             let name = topic.clone();
+            let settings = configs::describe(&kafka, &topic, false).await;
             let found = tokio::task::spawn_blocking(move || ClusterReader::new(&kafka)?.details(Some(&name))).await?;
             let t = match found {
                 Ok(mut topics) if !topics.is_empty() => topics.remove(0),
@@ -155,9 +197,14 @@ pub async fn run(command: TopicCommand, kafka: KafkaConfig, shutdown: Shutdown) 
                 Err(e @ MetadataError::NoTopic(_)) => anyhow::bail!(e),
                 Err(e) => return Err(e.into()),
             };
+            let settings = settings?.configs;
             let out = &mut std::io::stdout().lock();
             match format {
-                OutputFormat::Json => writeln!(out, "{}", serde_json::to_string(&t)?)?,
+                OutputFormat::Json => {
+                    let mut value = serde_json::to_value(&t)?;
+                    value["configs"] = serde_json::to_value(&settings)?;
+                    writeln!(out, "{value}")?
+                }
                 OutputFormat::Text => {
                     section(out, "SUMMARY")?;
                     let summary = [
@@ -166,6 +213,13 @@ pub async fn run(command: TopicCommand, kafka: KafkaConfig, shutdown: Shutdown) 
                         vec!["REPLICAS".to_owned(), t.replicas().to_string()],
                     ];
                     aligned(out, &summary)?;
+                    writeln!(out)?;
+                    section(out, "CONFIGS")?;
+                    let rows: Vec<Vec<String>> = settings
+                        .iter()
+                        .map(|c| vec![c.name.clone(), c.value.clone().unwrap_or_default(), c.source.clone()])
+                        .collect();
+                    table(out, &["KEY", "VALUE", "SOURCE"], &rows)?;
                     writeln!(out)?;
                     section(out, "PARTITIONS")?;
                     let rows: Vec<Vec<String>> = t

@@ -16,6 +16,10 @@ pub enum TopicError {
     Exists(String),
     #[error("topic {0} does not exist")]
     Missing(String),
+    /// A request no broker would carry out as asked (more copies than brokers, a setting
+    /// the broker calls invalid, an offset past the end).
+    #[error("{0}")]
+    Invalid(String),
     #[error("the broker refused: {0}")]
     Broker(String),
 }
@@ -59,23 +63,50 @@ const BROKER_DEFAULT: i32 = -1;
 
 /// Creates one topic with the broker's default replication; an existing one is an error.
 pub async fn create_topic(config: &KafkaConfig, name: &str, partitions: i32) -> Result<(), TopicError> {
-    create_replicated_topic(config, name, partitions, BROKER_DEFAULT).await
+    create_replicated_topic(config, name, partitions, BROKER_DEFAULT, &[]).await
 }
 
-/// [`create_topic`] with `replicas` copies of each partition (-1: the broker's default).
+/// [`create_topic`] with `replicas` copies of each partition (-1: the broker's default) and
+/// the topic settings `settings`. More copies than the cluster has brokers is refused here,
+/// with the count, on every broker: Kafka refuses it too, but the embedded broker would
+/// accept it and keep one copy.
 pub async fn create_replicated_topic(
     config: &KafkaConfig,
     name: &str,
     partitions: i32,
     replicas: i32,
+    settings: &[(String, String)],
 ) -> Result<(), TopicError> {
     validate_topic_name(name)?;
     if !(1..=1000).contains(&partitions) {
         return Err(TopicError::InvalidPartitions(partitions));
     }
-    match create(config, &[name], partitions, replicas, &[]).await?.into_iter().next() {
-        Some(Ok(_)) | None => Ok(()),
+    if replicas > 1 {
+        use rdkafka::consumer::Consumer;
+        let client: rdkafka::consumer::BaseConsumer =
+            config.client().create().map_err(|e| TopicError::Broker(e.to_string()))?;
+        let brokers = tokio::task::spawn_blocking(move || {
+            client.fetch_metadata(None, Duration::from_secs(5)).map(|md| md.brokers().len())
+        })
+        .await
+        .map_err(|e| TopicError::Broker(e.to_string()))?
+        .map_err(|e| TopicError::Broker(e.to_string()))?;
+        if replicas as usize > brokers {
+            return Err(TopicError::Invalid(format!(
+                "{replicas} copies of each partition need {replicas} brokers; this cluster has {brokers}"
+            )));
+        }
+    }
+    let settings: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    match create(config, &[name], partitions, replicas, &settings).await?.into_iter().next() {
+        Some(Ok(_)) | None => {
+            settle(config, name, true).await;
+            Ok(())
+        }
         Some(Err((_, RDKafkaErrorCode::TopicAlreadyExists))) => Err(TopicError::Exists(name.to_owned())),
+        Some(Err((_, code @ (RDKafkaErrorCode::InvalidConfig | RDKafkaErrorCode::InvalidReplicationFactor)))) => {
+            Err(TopicError::Invalid(format!("the broker refused: {code}")))
+        }
         Some(Err((_, code))) => Err(TopicError::Broker(code.to_string())),
     }
 }
@@ -111,10 +142,35 @@ pub async fn delete_topic(config: &KafkaConfig, name: &str) -> Result<(), TopicE
     let admin = config.admin().map_err(|e| TopicError::Broker(format!("cannot create a Kafka admin client: {e}")))?;
     let results = admin.delete_topics(&[name], &options()).await.map_err(|e| TopicError::Broker(e.to_string()))?;
     match results.into_iter().next() {
-        Some(Ok(_)) | None => Ok(()),
+        Some(Ok(_)) | None => {
+            settle(config, name, false).await;
+            Ok(())
+        }
         Some(Err((_, RDKafkaErrorCode::UnknownTopicOrPartition))) => Err(TopicError::Missing(name.to_owned())),
         Some(Err((_, code))) => Err(TopicError::Broker(code.to_string())),
     }
+}
+
+/// Waits (up to 5 s) until the broker's metadata shows the topic `created` or gone. Kafka's
+/// controller accepts a change before its brokers know of it, so a `topic list` or a read
+/// right after would still see the old state; the embedded broker answers at once.
+async fn settle(config: &KafkaConfig, name: &str, created: bool) {
+    use rdkafka::consumer::Consumer;
+    let Ok(reader) = config.reader() else { return };
+    let name = name.to_owned();
+    let _ = tokio::task::spawn_blocking(move || {
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while std::time::Instant::now() < deadline {
+            let there = reader
+                .fetch_metadata(Some(&name), Duration::from_secs(2))
+                .is_ok_and(|md| md.topics().first().is_some_and(|t| t.error().is_none() && !t.partitions().is_empty()));
+            if there == created {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    })
+    .await;
 }
 
 #[cfg(test)]

@@ -5,6 +5,8 @@
 //! - [`log`]: the embedded broker's storage of records, a log per partition.
 //! - [`metadata`]: reading the cluster: brokers, topics, watermarks.
 //! - [`admin`]: creating and deleting topics (the one place that does).
+//! - [`configs`]: a topic's settings and deleting its oldest records (rpk's `alter-config`,
+//!   `trim-prefix`).
 //! - [`groups`]: consumer groups, their offsets and lag; resetting them.
 //! - [`readers`]: consumers kept warm for one-off reads.
 //! - [`records`]: records as the lab shows them and the commands print them; reading,
@@ -21,6 +23,7 @@ pub mod admin;
 pub mod avro;
 pub mod broker;
 pub mod config;
+pub mod configs;
 pub mod delivery;
 pub mod doctor;
 pub mod groups;

@@ -62,7 +62,9 @@ impl From<tokio::task::JoinError> for ApiError {
 impl From<TopicError> for ApiError {
     fn from(e: TopicError) -> Self {
         let status = match e {
-            TopicError::InvalidName(_) | TopicError::InvalidPartitions(_) => StatusCode::BAD_REQUEST,
+            TopicError::InvalidName(_) | TopicError::InvalidPartitions(_) | TopicError::Invalid(_) => {
+                StatusCode::BAD_REQUEST
+            }
             TopicError::Exists(_) => StatusCode::CONFLICT,
             TopicError::Missing(_) => StatusCode::NOT_FOUND,
             TopicError::Broker(_) => StatusCode::BAD_GATEWAY,

@@ -32,6 +32,8 @@ pub fn app(state: AppState) -> Router {
         .route("/api/cluster", get(api::topics::cluster))
         .route("/api/topics", get(api::topics::topics).post(api::topics::create_topic))
         .route("/api/topics/{topic}", delete(api::topics::delete_topic))
+        .route("/api/topics/{topic}/configs", get(api::topics::topic_configs).patch(api::topics::alter_topic_configs))
+        .route("/api/topics/{topic}/trim", post(api::topics::trim_topic))
         .route("/api/topics/{topic}/records", get(api::topics::read_records).post(api::topics::produce))
         .route("/api/topics/{topic}/records/{partition}/{offset}/resend", post(api::topics::resend))
         .route("/api/groups", get(api::groups::groups))

@@ -16,7 +16,7 @@ use streamlab::web::access::Access;
 use streamlab::web::guard::Limits;
 use streamlab_wire::{
     ApiError, ClusterInfo, Decoded, GeneratorStatus, GroupInfo, InferenceStatus, LagSeries, LagTrend, Produced,
-    RateSample, RecordView, ServerMessage, TopicInfo,
+    RateSample, RecordView, ServerMessage, TopicConfigs, TopicInfo, Trimmed,
 };
 use tokio_tungstenite::tungstenite::Message;
 
@@ -111,7 +111,8 @@ lab_on_both_brokers!(
     cluster_and_topic_admin,
     records_are_read_decoded_and_produced,
     groups_are_described_pushed_and_reset,
-    a_stopped_groups_lag_grows_at_the_generators_rate_and_shrinks_when_it_resumes
+    a_stopped_groups_lag_grows_at_the_generators_rate_and_shrinks_when_it_resumes,
+    topic_settings_retention_compaction_and_trim
 );
 
 async fn cluster_and_topic_admin(on: Option<TestBroker>) {
@@ -148,6 +149,138 @@ async fn cluster_and_topic_admin(on: Option<TestBroker>) {
     let (status, body) = api.call(reqwest::Method::GET, "/api/nothing/here", None, None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(error_of(&body), "no such API endpoint");
+}
+
+/// What seed 002 §6.4/§6.6 and seed 003 exercises 2 and 4 teach about a topic's settings,
+/// through the API: settings at creation, shown with their source and meaning, changed a
+/// key at a time; retention removing old records; compaction keeping the newest per key
+/// (Kafka) or said not to happen (the embedded broker); records deleted below an offset.
+async fn topic_settings_retention_compaction_and_trim(on: Option<TestBroker>) {
+    let embedded = on.is_none();
+    let (addr, _stop) = lab_on(&on).await;
+    let api = Api::new(addr);
+    let kafka = api.cluster().await;
+    let setting = |c: &TopicConfigs, k: &str| c.configs.iter().find(|x| x.name == k).cloned();
+
+    let (status, body) =
+        api.post("/api/topics", json!({"name": "settings", "configs": {"retention.ms": "600000"}})).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    api.wait_topic("settings").await;
+    let shown: TopicConfigs = api.get("/api/topics/settings/configs").await;
+    let retention = setting(&shown, "retention.ms").unwrap_or_else(|| panic!("retention.ms is shown: {shown:?}"));
+    assert_eq!((retention.value.as_deref(), retention.source.as_str()), (Some("600000"), "DYNAMIC_TOPIC_CONFIG"));
+    assert!(retention.meaning.as_deref().unwrap_or_default().contains("how long a record is kept"));
+    assert_eq!(retention.effect, None, "both brokers follow retention.ms");
+    // The embedded broker would take three copies and keep one: refused on both, with the count.
+    let (status, body) = api.post("/api/topics", json!({"name": "three_copies", "replicas": 3})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(error_of(&body).contains("3 copies of each partition need 3 brokers; this cluster has 1"), "{body}");
+
+    let change =
+        json!({"set": {"cleanup.policy": "compact", "retention.bytes": "1000000"}, "delete": ["retention.ms"]});
+    let (status, body) = api.call(reqwest::Method::PATCH, "/api/topics/settings/configs", Some(change), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let after: TopicConfigs = serde_json::from_value(body).unwrap();
+    assert!(setting(&after, "retention.ms").is_none_or(|c| c.source != "DYNAMIC_TOPIC_CONFIG"), "back to the default");
+    assert_eq!(setting(&after, "retention.bytes").and_then(|c| c.value).as_deref(), Some("1000000"));
+    let policy = setting(&after, "cleanup.policy").unwrap();
+    assert_eq!(policy.value.as_deref(), Some("compact"));
+    if embedded {
+        assert!(policy.effect.unwrap().contains("does not compact"), "the embedded broker says it keeps, not applies");
+    } else {
+        assert_eq!(policy.effect, None);
+    }
+    let (status, body) = api.call(reqwest::Method::PATCH, "/api/topics/settings/configs", Some(json!({})), None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(error_of(&body).contains("nothing to change"));
+    let (status, _) = api.call(reqwest::Method::GET, "/api/topics/nothing_here/configs", None, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Deleting records below an offset: the log starts there, for a reader and a group alike.
+    assert_eq!(api.post("/api/topics", json!({"name": "trimmed"})).await.0, StatusCode::CREATED);
+    api.wait_topic("trimmed").await;
+    produce_n(&kafka, "trimmed", 10, 0).await;
+    let (status, body) = api.post("/api/topics/trimmed/trim", json!({"partition": 0, "offset": 4})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(serde_json::from_value::<Trimmed>(body).unwrap().log_start_offset, 4);
+    let read: Vec<RecordView> = api.get("/api/topics/trimmed/records?from=earliest").await;
+    assert_eq!(read.iter().map(|r| r.offset).collect::<Vec<_>>(), (4..10).collect::<Vec<_>>());
+    let consumer: BaseConsumer =
+        kafka.client().set("group.id", "after-the-trim").set("auto.offset.reset", "earliest").create().unwrap();
+    consumer.subscribe(&["trimmed"]).unwrap();
+    let got = tokio::task::block_in_place(|| crate::support::poll_n(&consumer, 6, Duration::from_secs(30)));
+    assert_eq!(
+        got.first().map(rdkafka::message::Message::offset),
+        Some(4),
+        "a group from earliest starts at the new log start"
+    );
+    let (status, body) = api.post("/api/topics/trimmed/trim", json!({"partition": 0, "offset": 40})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(error_of(&body).contains("past the end"), "{body}");
+    let (status, body) = api.post("/api/topics/trimmed/trim", json!({"partition": 7, "offset": 1})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+
+    // Retention by time: a closed segment whose records are older than retention.ms goes.
+    let short = json!({"name": "expiring", "configs": {"segment.ms": "100", "retention.ms": "1000"}});
+    assert_eq!(api.post("/api/topics", short).await.0, StatusCode::CREATED);
+    produce_n(&kafka, "expiring", 5, 0).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    produce_n(&kafka, "expiring", 1, 0).await;
+    let start = wait_log_start(&api, "expiring", |low| low >= 5).await;
+    assert!(start >= 5, "retention.ms moved the log start past the old segment: {start}");
+
+    // Compaction: the newest record per key, on Kafka; every record, on the embedded broker.
+    let compacted = json!({"name": "compacted", "configs": {
+        "cleanup.policy": "compact", "segment.ms": "100", "min.cleanable.dirty.ratio": "0.01"}});
+    assert_eq!(api.post("/api/topics", compacted).await.0, StatusCode::CREATED);
+    let producer: FutureProducer = kafka.client().create().unwrap();
+    for round in 0..10 {
+        for key in ["a", "b", "c"] {
+            let value = format!("{key}{round}");
+            producer
+                .send(FutureRecord::to("compacted").key(key).payload(&value), Duration::from_secs(5))
+                .await
+                .unwrap();
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    producer.send(FutureRecord::to("compacted").key("roll").payload("x"), Duration::from_secs(5)).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(if embedded { 8 } else { 60 });
+    let values = loop {
+        let read: Vec<RecordView> = api.get("/api/topics/compacted/records?from=earliest").await;
+        let values: Vec<String> =
+            read.iter().map(|r| format!("{}={}", r.key.clone().unwrap_or_default(), decoded_text(&r.value))).collect();
+        if (!embedded && values.len() == 4) || Instant::now() > deadline {
+            break values;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    if embedded {
+        assert_eq!(values.len(), 31, "the embedded broker keeps every record of a compacted topic");
+    } else {
+        assert_eq!(values, ["a=a9", "b=b9", "c=c9", "roll=x"], "Kafka keeps the newest record per key");
+    }
+}
+
+/// A record's value as text, for comparing.
+fn decoded_text(v: &Option<Decoded>) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|j| j.get("text").and_then(Value::as_str).map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// Waits (up to 60 s) for the topic's first partition's log start offset to satisfy `done`.
+async fn wait_log_start(api: &Api, topic: &str, done: impl Fn(i64) -> bool) -> i64 {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let topics: Vec<TopicInfo> = api.get("/api/topics").await;
+        let low = topics.iter().find(|t| t.name == topic).and_then(|t| t.partitions.first()).map_or(0, |p| p.low);
+        if done(low) || Instant::now() > deadline {
+            return low;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }
 
 async fn records_are_read_decoded_and_produced(on: Option<TestBroker>) {

@@ -94,6 +94,29 @@ async fn create_list_describe_and_delete_topics_like_rpk(b: TestBroker) {
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("topic nope does not exist"), "{missing:?}");
 
+    // rpk's -c, CONFIGS and alter-config; trim-prefix.
+    let kept = streamlab(&bs, &["topic", "create", "kept", "-c", "retention.ms=600000"], "").await;
+    assert!(kept.status.success(), "{kept:?}");
+    let d = text(&streamlab(&bs, &["topic", "describe", "kept"], "").await);
+    assert!(d.contains("\nCONFIGS\n=======\n"), "{d}");
+    assert_eq!(row(&d, "KEY").unwrap(), ["KEY", "VALUE", "SOURCE"]);
+    assert_eq!(row(&d, "retention.ms").unwrap(), ["retention.ms", "600000", "DYNAMIC_TOPIC_CONFIG"]);
+    let set = ["topic", "alter-config", "kept", "--set", "retention.bytes=1000000", "--delete", "retention.ms"];
+    let altered = streamlab(&bs, &set, "").await;
+    assert!(altered.status.success(), "{altered:?}");
+    let d = text(&streamlab(&bs, &["topic", "describe", "kept"], "").await);
+    assert_eq!(row(&d, "retention.bytes").unwrap(), ["retention.bytes", "1000000", "DYNAMIC_TOPIC_CONFIG"]);
+    assert!(row(&d, "retention.ms").is_none_or(|r| r[2] != "DYNAMIC_TOPIC_CONFIG"), "{d}");
+    let trimmed = streamlab(&bs, &["topic", "trim-prefix", "orders", "-p", "0", "-o", "1"], "").await;
+    let high_0: i64 =
+        row(&text(&streamlab(&bs, &["topic", "describe", "orders"], "").await), "0").unwrap()[4].parse().unwrap();
+    if high_0 >= 1 {
+        assert!(trimmed.status.success(), "{trimmed:?}");
+        assert_eq!(row(&text(&trimmed), "orders").unwrap(), ["orders", "0", "1"]);
+    } else {
+        assert!(String::from_utf8_lossy(&trimmed.stderr).contains("past the end"), "{trimmed:?}");
+    }
+
     let deleted = streamlab(&bs, &["topic", "delete", "audit"], "").await;
     assert!(deleted.status.success(), "{deleted:?}");
     assert_eq!(row(&text(&deleted), "audit").unwrap(), ["audit", "OK"]);

@@ -110,6 +110,63 @@ pub struct CreateTopic {
     pub name: String,
     #[serde(default = "one")]
     pub partitions: i32,
+    /// Copies of each partition; none: the broker's `default.replication.factor`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<i32>,
+    /// Topic settings (`retention.ms`, `cleanup.policy`, …).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub configs: std::collections::BTreeMap<String, String>,
+}
+
+/// One of a topic's settings, as `GET /api/topics/{topic}/configs` and `streamlab topic
+/// describe` show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopicConfig {
+    pub name: String,
+    /// None for a sensitive value.
+    pub value: Option<String>,
+    /// Where the value comes from, in Kafka's words (`DYNAMIC_TOPIC_CONFIG`: set on the
+    /// topic; `DEFAULT_CONFIG`: the broker's default; …).
+    pub source: String,
+    pub default: bool,
+    pub read_only: bool,
+    /// What the setting does, for the settings the course teaches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meaning: Option<String>,
+    /// On the embedded broker, a setting it keeps without following it says so here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effect: Option<String>,
+}
+
+/// `GET /api/topics/{topic}/configs`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopicConfigs {
+    pub topic: String,
+    pub configs: Vec<TopicConfig>,
+}
+
+/// `PATCH /api/topics/{topic}/configs`: settings to set and settings to return to the
+/// broker's default; the others stay.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlterTopicConfigs {
+    #[serde(default)]
+    pub set: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    pub delete: Vec<String>,
+}
+
+/// `POST /api/topics/{topic}/trim`: delete a partition's records below `offset`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrimPrefix {
+    pub partition: i32,
+    pub offset: i64,
+}
+
+/// The answer to [`TrimPrefix`]: where the partition starts now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Trimmed {
+    pub partition: i32,
+    pub log_start_offset: i64,
 }
 
 fn one() -> i32 {

@@ -21,7 +21,13 @@ pub fn topics() -> Html {
             let p = partitions.cast::<HtmlInputElement>().and_then(|i| i.value().parse().ok()).unwrap_or(1);
             let message = message.clone();
             wasm_bindgen_futures::spawn_local(async move {
-                let body = serde_json::to_string(&CreateTopic { name: n.clone(), partitions: p }).expect("serialises");
+                let body = serde_json::to_string(&CreateTopic {
+                    name: n.clone(),
+                    partitions: p,
+                    replicas: None,
+                    configs: Default::default(),
+                })
+                .expect("serialises");
                 message.set(Some(http::call("POST", "/api/topics", Some(body)).await.map(|_| format!("created {n}"))));
             });
         })

@@ -4,7 +4,7 @@
 
 use super::{blocking, download};
 use crate::kafka::records::RecordsError;
-use crate::kafka::{admin, records};
+use crate::kafka::{admin, configs, records};
 use crate::web::access::{Act, Caller};
 use crate::web::error::ApiError;
 use crate::web::state::AppState;
@@ -18,7 +18,8 @@ use serde::Deserialize;
 use streamlab_wire::export;
 use streamlab_wire::filter::Filter;
 use streamlab_wire::{
-    ClusterInfo, CreateTopic, ProduceRecord, Produced, ResendRecord, Resent, StartPosition, TopicInfo,
+    AlterTopicConfigs, ClusterInfo, CreateTopic, ProduceRecord, Produced, ResendRecord, Resent, StartPosition,
+    TopicConfigs, TopicInfo, TrimPrefix, Trimmed,
 };
 
 pub async fn cluster(State(state): State<AppState>) -> Result<Json<ClusterInfo>, ApiError> {
@@ -40,8 +41,50 @@ pub async fn create_topic(
     let Json(t) = body?;
     admin::validate_topic_name(&t.name)?;
     state.access.topic(&caller, Act::Write, &t.name)?;
-    admin::create_topic(&state.kafka, &t.name, t.partitions).await?;
+    let settings: Vec<(String, String)> = t.configs.clone().into_iter().collect();
+    admin::create_replicated_topic(&state.kafka, &t.name, t.partitions, t.replicas.unwrap_or(-1), &settings).await?;
     Ok((StatusCode::CREATED, Json(t)))
+}
+
+/// The topic's settings with their meaning; on the embedded broker, each one it keeps but
+/// does not follow says so.
+pub async fn topic_configs(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(name): Path<String>,
+) -> Result<Json<TopicConfigs>, ApiError> {
+    admin::validate_topic_name(&name)?;
+    state.access.topic(&caller, Act::Read, &name)?;
+    Ok(Json(configs::describe(&state.kafka, &name, state.info.embedded_broker).await?))
+}
+
+/// Changes settings, guarded as deleting the topic is (a retention of one second deletes
+/// as surely). Answers with the settings after.
+pub async fn alter_topic_configs(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(name): Path<String>,
+    body: Result<Json<AlterTopicConfigs>, JsonRejection>,
+) -> Result<Json<TopicConfigs>, ApiError> {
+    let Json(change) = body?;
+    admin::validate_topic_name(&name)?;
+    state.access.topic(&caller, Act::Delete, &name)?;
+    let set: Vec<(String, String)> = change.set.into_iter().collect();
+    Ok(Json(configs::change(&state.kafka, &name, set, change.delete, state.info.embedded_broker).await?))
+}
+
+/// Deletes a partition's records below an offset, guarded as deleting the topic is.
+pub async fn trim_topic(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(name): Path<String>,
+    body: Result<Json<TrimPrefix>, JsonRejection>,
+) -> Result<Json<Trimmed>, ApiError> {
+    let Json(trim) = body?;
+    admin::validate_topic_name(&name)?;
+    state.access.topic(&caller, Act::Delete, &name)?;
+    let start = configs::trim_prefix(&state.kafka, &name, trim.partition, trim.offset).await?;
+    Ok(Json(Trimmed { partition: trim.partition, log_start_offset: start }))
 }
 
 pub async fn delete_topic(
