@@ -752,3 +752,88 @@ async fn a_student_signs_in_with_her_class_token_and_sees_only_her_namespace() {
     browser.eval("document.querySelector('#sign-out').click(); return true").await;
     browser.wait_for("return !!document.querySelector('#sign-in #token')", long, "signed out").await;
 }
+
+/// A topic's settings on its page (seed 002 §6.4: what a setting does, beside its value),
+/// one changed from the page, and the oldest records deleted below an offset, after asking.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_topics_settings_are_shown_changed_and_its_oldest_records_deleted() {
+    use rdkafka::producer::{FutureProducer, FutureRecord};
+    let Some(browser) = browser().await else { return };
+    let (addr, _stop) = crate::support::serve_lab(false).await;
+    let base = format!("http://{addr}");
+    let long = Duration::from_secs(30);
+    let http = reqwest::Client::new();
+    let created = http
+        .post(format!("{base}/api/topics"))
+        .json(&serde_json::json!({"name": "kept", "configs": {"retention.ms": "600000"}}))
+        .send()
+        .await
+        .unwrap();
+    assert!(created.status().is_success());
+    let cluster: streamlab_wire::ClusterInfo =
+        http.get(format!("{base}/api/cluster")).send().await.unwrap().json().await.unwrap();
+    let producer: FutureProducer =
+        rdkafka::ClientConfig::new().set("bootstrap.servers", &cluster.bootstrap).create().unwrap();
+    for i in 0..5 {
+        let value = format!("record {i}");
+        producer.send(FutureRecord::<(), str>::to("kept").payload(&value), Duration::from_secs(30)).await.unwrap();
+    }
+    let row =
+        |name: &str, what: &str| format!("document.querySelector('#settings tr[data-setting=\"{name}\"] {what}')");
+
+    browser.goto(&format!("{base}/#/topic/kept")).await;
+    let value = row("retention.ms", ".value");
+    browser.wait_for(&format!("return {value}?.textContent === '600000'"), long, "retention.ms with its value").await;
+    let meaning = browser.eval(&format!("return {}.textContent", row("retention.ms", "td:nth-child(4)"))).await;
+    assert!(meaning.as_str().unwrap_or_default().contains("how long a record is kept"), "{meaning}");
+
+    browser
+        .eval(
+            "document.querySelector('#setting-key').value = 'cleanup.policy'; \
+             document.querySelector('#setting-value').value = 'compact'; \
+             document.querySelector('#setting-form').requestSubmit(); return true",
+        )
+        .await;
+    let effect = row("cleanup.policy", ".effect");
+    browser
+        .wait_for(
+            &format!("return ({effect}?.textContent || '').includes('does not compact')"),
+            long,
+            "compact, said not to happen",
+        )
+        .await;
+    browser.eval("document.querySelector('#topic-settings').scrollIntoView(); return true").await;
+    browser.screenshot(&shot("topic-settings")).await;
+
+    // Deleting records asks first; a "no" deletes nothing.
+    browser
+        .eval(
+            "window.confirm = () => false; document.querySelector('#trim-offset').value = '2'; \
+             document.querySelector('#trim-form').requestSubmit(); return true",
+        )
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let first = || async {
+        let read: Vec<streamlab_wire::RecordView> = http
+            .get(format!("{base}/api/topics/kept/records?from=earliest"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        read.first().map(|r| r.offset)
+    };
+    assert_eq!(first().await, Some(0), "nothing deleted without a yes");
+    browser
+        .eval("window.confirm = () => true; document.querySelector('#trim-form').requestSubmit(); return true")
+        .await;
+    browser
+        .wait_for(
+            "return (document.querySelector('#settings-result')?.textContent || '').includes('partition 0 now starts at offset 2')",
+            long,
+            "the new start of partition 0",
+        )
+        .await;
+    assert_eq!(first().await, Some(2));
+}

@@ -5,12 +5,14 @@
 //! - [`filters`]: the filter box's parsing, saved filters and help.
 //! - [`produce`]: the form to produce a record.
 //! - [`resend`]: the form to send a stored record again.
+//! - [`settings`]: the topic's settings and deleting its oldest records.
 //! - [`form`]: reading the forms' fields and header lines.
 
 mod filters;
 mod form;
 mod produce;
 mod resend;
+mod settings;
 
 use super::{show_value, time_of};
 use crate::hooks::{use_lab, use_tail};
@@ -18,6 +20,7 @@ use crate::http;
 use filters::FilterHelp;
 use produce::ProduceForm;
 use resend::ResendForm;
+use settings::TopicSettings;
 use std::rc::Rc;
 use streamlab_wire::export::{records_csv, records_jsonl};
 use streamlab_wire::{RecordView, StartPosition};
@@ -335,6 +338,7 @@ pub fn topic(p: &TopicProps) -> Html {
                 }} />
             }
             <ProduceForm topic={p.name.clone()} />
+            <TopicSettings topic={p.name.to_string()} may_change={can_resend} />
         </section>
     }
 }
