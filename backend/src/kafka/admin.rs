@@ -83,10 +83,9 @@ pub async fn create_replicated_topic(
     }
     if replicas > 1 {
         use rdkafka::consumer::Consumer;
-        let client: rdkafka::consumer::BaseConsumer =
-            config.client().create().map_err(|e| TopicError::Broker(e.to_string()))?;
+        let reader = config.reader().map_err(|e| TopicError::Broker(e.to_string()))?;
         let brokers = tokio::task::spawn_blocking(move || {
-            client.fetch_metadata(None, Duration::from_secs(5)).map(|md| md.brokers().len())
+            reader.fetch_metadata(None, Duration::from_secs(5)).map(|md| md.brokers().len())
         })
         .await
         .map_err(|e| TopicError::Broker(e.to_string()))?

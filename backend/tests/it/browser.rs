@@ -363,33 +363,31 @@ async fn a_topic_is_filtered_exported_and_its_records_sent_again() {
     browser.screenshot(&shot("inference-redrive")).await;
 }
 
-/// A student opens an exercise: its conditions fail, then turn to passes as the work is
-/// done (here through the lab's API), without a reload; the list shows the progress and the
-/// classroom page the roster (alice and bob in the test lab).
+/// The topic `create` (a `POST /api/topics` body) made through the lab at `base`, and a
+/// producer to the lab's broker.
+async fn topic_and_producer(base: &str, create: serde_json::Value) -> rdkafka::producer::FutureProducer {
+    let http = reqwest::Client::new();
+    let created = http.post(format!("{base}/api/topics")).json(&create).send().await.unwrap();
+    assert!(created.status().is_success(), "{create}");
+    let cluster: streamlab_wire::ClusterInfo =
+        http.get(format!("{base}/api/cluster")).send().await.unwrap().json().await.unwrap();
+    rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", &cluster.bootstrap)
+        .set("message.timeout.ms", "30000")
+        .create()
+        .unwrap()
+}
+
 /// Exercise 1's hint, "start the topic page at offset 1" (rpk topic consume --offset 1), and
 /// a start at a time: the rows shown begin where she asked, in the partitions she chose.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_topic_page_starts_at_an_offset_or_at_a_time() {
-    use rdkafka::producer::{FutureProducer, FutureRecord};
+    use rdkafka::producer::FutureRecord;
     let Some(browser) = browser().await else { return };
     let (addr, _stop) = crate::support::serve_lab(false).await;
     let base = format!("http://{addr}");
     let long = Duration::from_secs(30);
-    let http = reqwest::Client::new();
-    let created = http
-        .post(format!("{base}/api/topics"))
-        .json(&serde_json::json!({"name": "dev_sandbox", "partitions": 2}))
-        .send()
-        .await
-        .unwrap();
-    assert!(created.status().is_success());
-    let cluster: streamlab_wire::ClusterInfo =
-        http.get(format!("{base}/api/cluster")).send().await.unwrap().json().await.unwrap();
-    let producer: FutureProducer = rdkafka::ClientConfig::new()
-        .set("bootstrap.servers", &cluster.bootstrap)
-        .set("message.timeout.ms", "30000")
-        .create()
-        .unwrap();
+    let producer = topic_and_producer(&base, serde_json::json!({"name": "dev_sandbox", "partitions": 2})).await;
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
     let hour = 3_600_000;
     // Partition 0: offsets 0, 1, 2 three, two and one hour ago; partition 1: 0 and 1.
@@ -448,6 +446,9 @@ async fn the_topic_page_starts_at_an_offset_or_at_a_time() {
     assert_eq!(browser.eval(shown).await.as_str(), Some(r#"["0:2","1:1"]"#));
 }
 
+/// A student opens an exercise: its conditions fail, then turn to passes as the work is
+/// done (here through the lab's API), without a reload; the list shows the progress and the
+/// classroom page the roster (alice and bob in the test lab).
 #[tokio::test(flavor = "multi_thread")]
 async fn an_exercise_turns_from_failing_to_passed_live() {
     let Some(browser) = browser().await else { return };
@@ -757,23 +758,14 @@ async fn a_student_signs_in_with_her_class_token_and_sees_only_her_namespace() {
 /// one changed from the page, and the oldest records deleted below an offset, after asking.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_topics_settings_are_shown_changed_and_its_oldest_records_deleted() {
-    use rdkafka::producer::{FutureProducer, FutureRecord};
+    use rdkafka::producer::FutureRecord;
     let Some(browser) = browser().await else { return };
     let (addr, _stop) = crate::support::serve_lab(false).await;
     let base = format!("http://{addr}");
     let long = Duration::from_secs(30);
+    let producer =
+        topic_and_producer(&base, serde_json::json!({"name": "kept", "configs": {"retention.ms": "600000"}})).await;
     let http = reqwest::Client::new();
-    let created = http
-        .post(format!("{base}/api/topics"))
-        .json(&serde_json::json!({"name": "kept", "configs": {"retention.ms": "600000"}}))
-        .send()
-        .await
-        .unwrap();
-    assert!(created.status().is_success());
-    let cluster: streamlab_wire::ClusterInfo =
-        http.get(format!("{base}/api/cluster")).send().await.unwrap().json().await.unwrap();
-    let producer: FutureProducer =
-        rdkafka::ClientConfig::new().set("bootstrap.servers", &cluster.bootstrap).create().unwrap();
     for i in 0..5 {
         let value = format!("record {i}");
         producer.send(FutureRecord::<(), str>::to("kept").payload(&value), Duration::from_secs(30)).await.unwrap();
