@@ -1,5 +1,6 @@
 # `./lab kafka start|stop`: Apache Kafka 4.4 on this machine, assembled from Maven Central
-# (pom.xml beside this file), in KRaft mode: every node is both broker and controller.
+# (pom.xml beside this file), in KRaft mode: every node is both broker and controller, or
+# (--dedicated-controller) the brokers share one controller that runs apart.
 # Sourced by ./lab, which defines say, as_root and apt_install.
 
 KAFKA_VERSION=4.4.0
@@ -9,15 +10,21 @@ KAFKA_DEFAULT_DIR="$KAFKA_HOME_CACHE/cluster"
 
 kafka_usage() {
   cat >&2 <<'EOF'
-usage: ./lab kafka start [--nodes N] [--port P] [--dir DIR]
-       ./lab kafka stop [--dir DIR]
+usage: ./lab kafka start [--nodes N] [--port P] [--dir DIR] [--dedicated-controller]
+       ./lab kafka stop [--dir DIR] [--node K]
 
 start  formats and starts N nodes (default 1) on 127.0.0.1, brokers on ports P, P+1, ...
        (default 9092 when free), controllers on P+100, ...; waits until every node is in
        the cluster's metadata, then prints KAFKA_BROKERS=127.0.0.1:P,... as its last line.
        DIR (default ~/.cache/streamlab/kafka/cluster) keeps each node's data, log and pid:
-       a second start after a stop finds the same topics.
-stop   stops the nodes started from DIR, gracefully (SIGTERM, then SIGKILL after 60 s).
+       a second start after a stop finds the same topics. When some of DIR's nodes run,
+       start brings back the others (a broker that went away returns).
+       --dedicated-controller: the N nodes are brokers only, and one controller (node 0,
+       port P+99) runs apart, as production clusters run it. Then any N-1 brokers may go
+       away and the cluster still decides who leads and who is in sync; with every node a
+       controller, losing most of them stops those decisions.
+stop   stops the nodes started from DIR, gracefully (SIGTERM, then SIGKILL after 60 s);
+       --node K stops broker K alone (a broker going away).
 EOF
 }
 
@@ -45,10 +52,10 @@ kafka_jars() {
   touch "$KAFKA_LIBS/.complete"
 }
 
-# The running nodes' pids in DIR, one per line.
+# The running nodes' pids in DIR (or those matching `kafka_pids DIR node-K`), one per line.
 kafka_pids() {
   local f pid
-  for f in "$1"/node-*.pid; do
+  for f in "$1"/${2:-node-*}.pid; do
     [ -f "$f" ] || continue
     pid=$(cat "$f")
     kill -0 "$pid" 2>/dev/null && echo "$pid"
@@ -56,14 +63,15 @@ kafka_pids() {
   return 0
 }
 
+# Stops DIR's nodes (or node K alone: `kafka_stop_dir DIR K`); false when none ran.
 kafka_stop_dir() {
-  local dir="$1" pids pid waited=0
-  pids=$(kafka_pids "$dir")
+  local dir="$1" which="node-${2:-*}" pids pid waited=0
+  pids=$(kafka_pids "$dir" "$which")
   [ -n "$pids" ] || return 1
   for pid in $pids; do kill -TERM "$pid" 2>/dev/null || true; done
-  while [ -n "$(kafka_pids "$dir")" ] && [ $waited -lt 600 ]; do sleep 0.1; waited=$((waited + 1)); done
-  for pid in $(kafka_pids "$dir"); do kill -KILL "$pid" 2>/dev/null || true; done
-  rm -f "$dir"/node-*.pid
+  while [ -n "$(kafka_pids "$dir" "$which")" ] && [ $waited -lt 600 ]; do sleep 0.1; waited=$((waited + 1)); done
+  for pid in $(kafka_pids "$dir" "$which"); do kill -KILL "$pid" 2>/dev/null || true; done
+  for pid in "$dir"/$which.pid; do rm -f "$pid"; done
 }
 
 kafka_brokers_seen() {
@@ -73,25 +81,44 @@ kafka_brokers_seen() {
 }
 
 kafka_start() {
-  local nodes=1 port="" dir="$KAFKA_DEFAULT_DIR"
+  local nodes="" port="" dir="$KAFKA_DEFAULT_DIR" dedicated=""
   while [ $# -gt 0 ]; do
     case "$1" in
       --nodes) nodes="${2:-}"; shift 2 ;;
       --port) port="${2:-}"; shift 2 ;;
       --dir) dir="${2:-}"; shift 2 ;;
+      --dedicated-controller) dedicated=1; shift ;;
       -h|--help) kafka_usage; exit 0 ;;
       *) kafka_usage; kafka_fail "unknown flag $1" ;;
     esac
   done
-  [[ "$nodes" =~ ^[1-9][0-9]?$ ]] || kafka_fail "--nodes must be a number from 1 to 99, got '$nodes'"
+  [ -z "$nodes" ] || [[ "$nodes" =~ ^[1-9][0-9]?$ ]] || kafka_fail "--nodes must be a number from 1 to 99, got '$nodes'"
   [ -z "$port" ] || [[ "$port" =~ ^[0-9]+$ && "$port" -ge 1024 && "$port" -le 65000 ]] \
     || kafka_fail "--port must be a port from 1024 to 65000, got '$port'"
   mkdir -p "$dir" && dir=$(cd "$dir" && pwd)
+  local stored_nodes="" stored_dedicated=0
+  [ -f "$dir/cluster.nodes" ] && stored_nodes=$(cat "$dir/cluster.nodes")
+  [ -f "$dir/cluster.controller" ] && [ "$(cat "$dir/cluster.controller")" = dedicated ] && stored_dedicated=1
   if [ -n "$(kafka_pids "$dir")" ]; then
-    kafka_fail "Kafka is already running from $dir: ./lab kafka stop --dir $dir first"
+    # Some nodes run: bring back the ones that do not, as they were.
+    [ -z "$nodes" ] || [ "$nodes" = "$stored_nodes" ] || kafka_fail "$dir runs a cluster of $stored_nodes nodes, not $nodes"
+    local missing=()
+    for ((k = 1 - stored_dedicated; k <= stored_nodes; k++)); do
+      kafka_pids "$dir" "node-$k" | grep -q . || missing+=("$k")
+    done
+    [ ${#missing[@]} -gt 0 ] || kafka_fail "Kafka is already running from $dir: ./lab kafka stop --dir $dir first"
+    kafka_launch "$dir" "$stored_nodes" "$(cat "$dir/cluster.port")" "$stored_dedicated" "${missing[@]}"
+    return
   fi
-  if [ -f "$dir/cluster.nodes" ] && [ "$(cat "$dir/cluster.nodes")" != "$nodes" ]; then
-    kafka_fail "$dir holds a cluster of $(cat "$dir/cluster.nodes") nodes, not $nodes: start it with --nodes $(cat "$dir/cluster.nodes"), or choose another --dir (or remove this one)"
+  # A directory that holds a cluster starts as it was unless told otherwise.
+  nodes=${nodes:-${stored_nodes:-1}}
+  [ -n "$stored_nodes" ] && [ -z "$dedicated" ] && dedicated=$stored_dedicated
+  dedicated=${dedicated:-0}
+  if [ -n "$stored_nodes" ] && [ "$stored_nodes" != "$nodes" ]; then
+    kafka_fail "$dir holds a cluster of $stored_nodes nodes, not $nodes: start it with --nodes $stored_nodes, or choose another --dir (or remove this one)"
+  fi
+  if [ -n "$stored_nodes" ] && [ "$stored_dedicated" != "$dedicated" ]; then
+    kafka_fail "$dir holds a cluster $( ((stored_dedicated)) && echo "with" || echo "without") a dedicated controller: start it $( ((stored_dedicated)) && echo "with" || echo "without") --dedicated-controller, or choose another --dir"
   fi
   local k taken=() candidates
   if [ -n "$port" ]; then candidates=$port
@@ -104,6 +131,7 @@ kafka_start() {
       port_in_use $((port + k)) && taken+=($((port + k)))
       port_in_use $((port + 100 + k)) && taken+=($((port + 100 + k)))
     done
+    ((dedicated)) && port_in_use $((port + 99)) && taken+=($((port + 99)))
     [ ${#taken[@]} -eq 0 ] && break
   done
   [ ${#taken[@]} -eq 0 ] || kafka_fail "port ${taken[*]} already in use on 127.0.0.1 (the lab's embedded broker uses 9092): choose other ports with --port"
@@ -112,31 +140,59 @@ kafka_start() {
   kafka_java
   kafka_jars
 
-  local voters="" brokers=""
-  for ((k = 1; k <= nodes; k++)); do
-    voters+="${voters:+,}$k@127.0.0.1:$((port + 99 + k))"
-    brokers+="${brokers:+,}127.0.0.1:$((port + k - 1))"
-  done
-  # Replicated internal topics need as many nodes as their replication factor.
-  local rf=$((nodes < 3 ? nodes : 3)) isr=$((nodes < 2 ? 1 : 2))
   local id
   [ -f "$dir/cluster.id" ] && id=$(cat "$dir/cluster.id") \
     || id=$(java -cp "$KAFKA_LIBS/*" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n1)
   [ -n "$id" ] || kafka_fail "kafka.tools.StorageTool random-uuid gave no cluster id"
   echo "$id" > "$dir/cluster.id"; echo "$nodes" > "$dir/cluster.nodes"; echo "$port" > "$dir/cluster.port"
+  if ((dedicated)); then echo dedicated; else echo combined; fi > "$dir/cluster.controller"
+  local all=()
+  for ((k = 1 - dedicated; k <= nodes; k++)); do all+=("$k"); done
+  kafka_launch "$dir" "$nodes" "$port" "$dedicated" "${all[@]}"
+}
 
-  local started=$SECONDS
-  say "starting Apache Kafka $KAFKA_VERSION: $nodes node(s), brokers $brokers, data in $dir"
+# Writes the configuration of nodes K... of DIR's cluster (N brokers from PORT, a dedicated
+# controller or not), formats and starts them, and waits until all N brokers are in the
+# metadata: `kafka_launch DIR N PORT DEDICATED K...`.
+kafka_launch() {
+  # A failure stops the nodes this call started, no others.
+  kafka_stop_started() { local k; for k in "${started_nodes[@]}"; do kafka_stop_dir "$dir" "$k" || true; done; }
+  local started_nodes=()
+  local dir="$1" nodes="$2" port="$3" dedicated="$4" k; shift 4
+  local id; id=$(cat "$dir/cluster.id")
+  local voters="" brokers=""
+  if ((dedicated)); then voters="0@127.0.0.1:$((port + 99))"; fi
   for ((k = 1; k <= nodes; k++)); do
-    local node="$dir/node-$k"
+    ((dedicated)) || voters+="${voters:+,}$k@127.0.0.1:$((port + 99 + k))"
+    brokers+="${brokers:+,}127.0.0.1:$((port + k - 1))"
+  done
+  # Replicated internal topics need as many nodes as their replication factor.
+  local rf=$((nodes < 3 ? nodes : 3)) isr=$((nodes < 2 ? 1 : 2))
+  local started=$SECONDS
+  if [ $# -lt $((nodes + dedicated)) ]; then
+    say "bringing back node(s) $* of $dir"
+  else
+    say "starting Apache Kafka $KAFKA_VERSION: $nodes node(s)$( ((dedicated)) && echo " and a dedicated controller"), brokers $brokers, data in $dir"
+  fi
+  for k in "$@"; do
+    local node="$dir/node-$k" roles listeners advertised
+    if ((dedicated)) && [ "$k" = 0 ]; then
+      roles=controller listeners="CONTROLLER://127.0.0.1:$((port + 99))" advertised=""
+    elif ((dedicated)); then
+      roles=broker listeners="PLAINTEXT://127.0.0.1:$((port + k - 1))"
+      advertised="advertised.listeners=PLAINTEXT://127.0.0.1:$((port + k - 1))"
+    else
+      roles=broker,controller listeners="PLAINTEXT://127.0.0.1:$((port + k - 1)),CONTROLLER://127.0.0.1:$((port + 99 + k))"
+      advertised="advertised.listeners=PLAINTEXT://127.0.0.1:$((port + k - 1))"
+    fi
     mkdir -p "$node/data"
     cat > "$node/server.properties" <<EOF
 # Written by ./lab kafka start; rewritten on each start.
-process.roles=broker,controller
+process.roles=$roles
 node.id=$k
 controller.quorum.voters=$voters
-listeners=PLAINTEXT://127.0.0.1:$((port + k - 1)),CONTROLLER://127.0.0.1:$((port + 99 + k))
-advertised.listeners=PLAINTEXT://127.0.0.1:$((port + k - 1))
+listeners=$listeners
+$advertised
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
@@ -169,34 +225,37 @@ logger.state.level=WARN
 EOF
     java -cp "$KAFKA_LIBS/*" -Dlog4j2.configurationFile="$node/log4j2.properties" kafka.tools.StorageTool format \
       --config "$node/server.properties" --cluster-id "$id" --ignore-formatted > "$node/format.log" 2>&1 \
-      || { tail -n 20 "$node/format.log" >&2; kafka_stop_dir "$dir" || true; kafka_fail "formatting node $k failed (above: the end of $node/format.log)"; }
+      || { tail -n 20 "$node/format.log" >&2; kafka_stop_started; kafka_fail "formatting node $k failed (above: the end of $node/format.log)"; }
     # setsid: the node outlives this script and the terminal it ran in.
     # The JVM flags Kafka's own kafka-run-class.sh starts a broker with
     # (KAFKA_JVM_PERFORMANCE_OPTS, KAFKA_HEAP_OPTS): a fixed 1 GiB heap, G1 aiming at 20 ms
     # pauses rather than the JVM's 200.
-    setsid java -server -Xms${KAFKA_HEAP_MB:-1024}m -Xmx${KAFKA_HEAP_MB:-1024}m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
+    local heap=${KAFKA_HEAP_MB:-1024}
+    [ "$roles" = controller ] && heap=512  # a controller keeps only the cluster's metadata
+    setsid java -server -Xms${heap}m -Xmx${heap}m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
       -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent -XX:MaxInlineLevel=15 -Djava.awt.headless=true \
       -Dlog4j2.configurationFile="$node/log4j2.properties" \
       -cp "$KAFKA_LIBS/*" kafka.Kafka "$node/server.properties" > "$node/server.log" 2>&1 < /dev/null &
     echo $! > "$dir/node-$k.pid"
+    started_nodes+=("$k")
   done
 
   local deadline=$((SECONDS + ${KAFKA_START_TIMEOUT:-120})) seen=""
   while :; do
-    for ((k = 1; k <= nodes; k++)); do
+    for k in "$@"; do
       if ! kill -0 "$(cat "$dir/node-$k.pid")" 2>/dev/null; then
         echo "--- the last lines of $dir/node-$k/server.log:" >&2
         tail -n 25 "$dir/node-$k/server.log" >&2
-        kafka_stop_dir "$dir" || true
-        kafka_fail "node $k stopped while starting (the end of its log above); no node of $dir is left running"
+        kafka_stop_started
+        kafka_fail "node $k stopped while starting (the end of its log above); the nodes this start began were stopped"
       fi
     done
-    seen=$(kafka_brokers_seen "127.0.0.1:$port")
+    seen=$(kafka_brokers_seen "$brokers")
     [ "${seen:-0}" = "$nodes" ] && break
     if [ $SECONDS -ge $deadline ]; then
-      for ((k = 1; k <= nodes; k++)); do echo "--- the last lines of $dir/node-$k/server.log:" >&2; tail -n 10 "$dir/node-$k/server.log" >&2; done
-      kafka_stop_dir "$dir" || true
-      kafka_fail "after ${KAFKA_START_TIMEOUT:-120} s the cluster's metadata names ${seen:-no} broker(s), not $nodes; every node was stopped"
+      for k in "$@"; do echo "--- the last lines of $dir/node-$k/server.log:" >&2; tail -n 10 "$dir/node-$k/server.log" >&2; done
+      kafka_stop_started
+      kafka_fail "after ${KAFKA_START_TIMEOUT:-120} s the cluster's metadata names ${seen:-no} broker(s), not $nodes; the nodes this start began were stopped"
     fi
     sleep 0.5
   done
@@ -205,15 +264,22 @@ EOF
 }
 
 kafka_stop() {
-  local dir="$KAFKA_DEFAULT_DIR"
+  local dir="$KAFKA_DEFAULT_DIR" node=""
   while [ $# -gt 0 ]; do
     case "$1" in
       --dir) dir="${2:-}"; shift 2 ;;
+      --node) node="${2:-}"; shift 2 ;;
       -h|--help) kafka_usage; exit 0 ;;
       *) kafka_usage; kafka_fail "unknown flag $1" ;;
     esac
   done
   [ -d "$dir" ] || kafka_fail "no Kafka was started from $dir"
+  if [ -n "$node" ]; then
+    [[ "$node" =~ ^[0-9]+$ ]] || kafka_fail "--node must be a node number, got '$node'"
+    kafka_stop_dir "$dir" "$node" || kafka_fail "node $node of $dir is not running"
+    say "stopped node $node of $dir; ./lab kafka start --dir $dir brings it back"
+    return
+  fi
   local n; n=$(kafka_pids "$dir" | wc -l)
   kafka_stop_dir "$dir" || kafka_fail "no Kafka is running from $dir"
   say "stopped $n Kafka node(s) of $dir (their data stays there)"

@@ -19,6 +19,7 @@ use serde_json::json;
 use std::collections::VecDeque;
 use std::io::Write;
 use std::process::ExitCode;
+use streamlab_wire::TopicConfigs;
 
 #[derive(Debug, Subcommand)]
 pub enum TopicCommand {
@@ -197,12 +198,13 @@ pub async fn run(command: TopicCommand, kafka: KafkaConfig, shutdown: Shutdown) 
                 Err(e @ MetadataError::NoTopic(_)) => anyhow::bail!(e),
                 Err(e) => return Err(e.into()),
             };
-            let settings = settings?.configs;
+            let TopicConfigs { configs: settings, replication, .. } = settings?;
             let out = &mut std::io::stdout().lock();
             match format {
                 OutputFormat::Json => {
                     let mut value = serde_json::to_value(&t)?;
                     value["configs"] = serde_json::to_value(&settings)?;
+                    value["replication"] = serde_json::to_value(&replication)?;
                     writeln!(out, "{value}")?
                 }
                 OutputFormat::Text => {
@@ -236,6 +238,22 @@ pub async fn run(command: TopicCommand, kafka: KafkaConfig, shutdown: Shutdown) 
                         })
                         .collect();
                     table(out, &["PARTITION", "LEADER", "REPLICAS", "LOG-START-OFFSET", "HIGH-WATERMARK"], &rows)?;
+                    // rpk lists no in-sync replicas; a class taking brokers away needs them.
+                    if let Some(r) = replication.filter(|r| !r.problems.is_empty()) {
+                        writeln!(out)?;
+                        section(out, "REPLICATION")?;
+                        let rows: Vec<Vec<String>> = r
+                            .partitions
+                            .iter()
+                            .map(|p| {
+                                vec![p.partition.to_string(), format!("{:?}", p.replicas), format!("{:?}", p.in_sync)]
+                            })
+                            .collect();
+                        table(out, &["PARTITION", "REPLICAS", "IN-SYNC"], &rows)?;
+                        for problem in &r.problems {
+                            writeln!(out, "{problem}")?;
+                        }
+                    }
                 }
             }
             Ok(ExitCode::SUCCESS)

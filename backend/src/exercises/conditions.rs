@@ -101,13 +101,25 @@ pub const DEFAULT_TIMEOUT_SECS: f64 = 15.0;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Kind {
-    /// The topic exists, with exactly `partitions` or at least `min_partitions`.
+    /// The topic exists, with exactly `partitions` or at least `min_partitions`, `replicas`
+    /// copies of each partition, and its settings as given.
     Topic {
         topic: String,
         #[serde(default)]
         partitions: Option<i32>,
         #[serde(default)]
         min_partitions: Option<i32>,
+        /// Copies of each partition (the replication factor); a cluster with fewer brokers
+        /// cannot hold them, which the check says before anything else.
+        #[serde(default)]
+        replicas: Option<usize>,
+        /// Settings the topic must have, by the value in force (set on the topic or the
+        /// broker's default).
+        #[serde(default)]
+        configs: std::collections::BTreeMap<String, String>,
+        /// Settings that must be set on the topic itself, to any value.
+        #[serde(default)]
+        set_on_topic: Vec<String>,
     },
     /// At least `min` records match (`all`: and no record fails to match), and each of
     /// `require_values` is the value of some record.
@@ -238,6 +250,10 @@ pub enum Expect {
     Committed { group: String, topic: String, partition: i32 },
     /// The most records in any `window_ms` of the topic's timestamps, per second.
     PeakRate { topic: String, window_ms: i64 },
+    /// A Kafka error, named in any client's spelling: confluent-kafka's `NOT_ENOUGH_REPLICAS`,
+    /// kafka-python's `NotEnoughReplicasError`, librdkafka's "Not enough in-sync replicas",
+    /// Java's `NotEnoughReplicasException`, or its code.
+    KafkaError(String),
 }
 
 /// How an output topic follows from an input topic.

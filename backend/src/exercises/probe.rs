@@ -137,6 +137,41 @@ impl Probe {
             .ok_or_else(|| ProbeError::NoTopic(topic.to_owned()))
     }
 
+    /// The fewest copies any of the topic's partitions has, and the brokers in the cluster.
+    pub fn copies(&self, topic: &str) -> Result<(usize, usize), ProbeError> {
+        let md = self.metadata_client.fetch_metadata(Some(topic), TIMEOUT)?;
+        let copies = md
+            .topics()
+            .first()
+            .filter(|t| t.error().is_none() && !t.partitions().is_empty())
+            .and_then(|t| t.partitions().iter().map(|p| p.replicas().len()).min())
+            .ok_or_else(|| ProbeError::NoTopic(topic.to_owned()))?;
+        Ok((copies, md.brokers().len()))
+    }
+
+    /// The brokers in the cluster.
+    pub fn brokers(&self) -> Result<usize, ProbeError> {
+        Ok(self.metadata_client.fetch_metadata(None, TIMEOUT)?.brokers().len())
+    }
+
+    /// The topic's settings in force: name, value, and whether it is set on the topic itself.
+    pub fn settings(&self, topic: &str) -> Result<Vec<(String, Option<String>, bool)>, ProbeError> {
+        use rdkafka::admin::{AdminOptions, ConfigSource, ResourceSpecifier};
+        let admin = self.kafka.admin()?;
+        let options = AdminOptions::new().request_timeout(Some(TIMEOUT));
+        // The admin client's futures complete from its own thread: any executor waits for them.
+        let described =
+            futures::executor::block_on(admin.describe_configs(&[ResourceSpecifier::Topic(topic)], &options))?;
+        match described.into_iter().next() {
+            Some(Ok(resource)) => Ok(resource
+                .entries
+                .into_iter()
+                .map(|e| (e.name, e.value, e.source == ConfigSource::DynamicTopic))
+                .collect()),
+            _ => Err(ProbeError::NoTopic(topic.to_owned())),
+        }
+    }
+
     /// Every partition's watermarks.
     pub fn watermarks(&self, topic: &str) -> Result<Vec<PartitionInfo>, ProbeError> {
         let n = self.partitions(topic)?;

@@ -9,6 +9,7 @@
 
 use crate::kafka::KafkaConfig;
 use crate::kafka::admin::{TopicError, validate_topic_name};
+use crate::kafka::replication;
 use rdkafka::admin::{AdminOptions, ConfigSource, OwnedResourceSpecifier, ResourceSpecifier};
 use rdkafka::bindings as rdsys;
 use rdkafka::types::RDKafkaErrorCode;
@@ -73,18 +74,21 @@ pub async fn describe(kafka: &KafkaConfig, topic: &str, embedded: bool) -> Resul
     // The embedded broker describes a topic that does not exist as one with no settings.
     let reader = kafka.reader().map_err(broker_error)?;
     let name = topic.to_owned();
-    let exists = tokio::task::spawn_blocking(move || {
+    let copies = tokio::task::spawn_blocking(move || {
         use rdkafka::consumer::Consumer;
-        reader
-            .fetch_metadata(Some(&name), TIMEOUT)
-            .map(|md| md.topics().first().is_some_and(|t| t.error().is_none() && !t.partitions().is_empty()))
+        reader.fetch_metadata(Some(&name), TIMEOUT).map(|md| {
+            md.topics()
+                .first()
+                .filter(|t| t.error().is_none() && !t.partitions().is_empty())
+                .map(replication::partitions)
+        })
     })
     .await
     .map_err(broker_error)?
     .map_err(broker_error)?;
-    if !exists {
+    let Some(copies) = copies else {
         return Err(TopicError::Missing(topic.to_owned()));
-    }
+    };
     let admin = kafka.admin().map_err(broker_error)?;
     let options = AdminOptions::new().request_timeout(Some(TIMEOUT));
     let results = admin.describe_configs(&[ResourceSpecifier::Topic(topic)], &options).await.map_err(broker_error)?;
@@ -111,7 +115,10 @@ pub async fn describe(kafka: &KafkaConfig, topic: &str, embedded: bool) -> Resul
         })
         .collect();
     configs.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(TopicConfigs { topic: topic.to_owned(), configs })
+    let min_insync =
+        configs.iter().find(|c| c.name == "min.insync.replicas").and_then(|c| c.value.as_deref()?.parse().ok());
+    let replication = Some(replication::replication(copies, min_insync));
+    Ok(TopicConfigs { topic: topic.to_owned(), configs, replication })
 }
 
 /// rpk's names for where a value comes from.

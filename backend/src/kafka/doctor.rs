@@ -6,9 +6,10 @@
 use crate::kafka::KafkaConfig;
 use crate::kafka::groups::GroupReader;
 use crate::kafka::metadata::ClusterReader;
+use crate::kafka::replication;
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
-use streamlab_wire::{DoctorCheck, GroupInfo, TopicInfo};
+use streamlab_wire::{DoctorCheck, GroupInfo, PartitionReplicas, TopicInfo};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -52,6 +53,13 @@ pub fn diagnose(kafka: &KafkaConfig, questions: &Questions) -> Vec<DoctorCheck> 
     }
     if !reached {
         return checks;
+    }
+    for check in checks.iter_mut().filter(|c| !c.ok) {
+        check.fix = Some(
+            "this broker of the cluster is down or not listening; clients still connect through the others. \
+             Bring it back (a node stopped with ./lab kafka stop --node K returns with ./lab kafka start --dir DIR)"
+                .to_owned(),
+        );
     }
     let reader = match ClusterReader::new(kafka) {
         Ok(r) => r,
@@ -106,6 +114,9 @@ pub fn diagnose(kafka: &KafkaConfig, questions: &Questions) -> Vec<DoctorCheck> 
         None => topics.clone(),
     };
     checks.push(ok("topics", topic_list(&listed)));
+    if let Some(check) = replication_check(kafka, &reader, questions) {
+        checks.push(check);
+    }
     if let Some(name) = &questions.topic {
         checks.push(topic_check(&topics, name));
     }
@@ -117,6 +128,94 @@ pub fn diagnose(kafka: &KafkaConfig, questions: &Questions) -> Vec<DoctorCheck> 
         });
     }
     checks
+}
+
+/// Whether every copy of the asker's replicated topics is in sync; `None` where no topic has
+/// more than one copy (a single broker: nothing to say). What a broker going away leaves a
+/// producer is the usual question: `acks=all` refused once too few copies are in sync.
+fn replication_check(kafka: &KafkaConfig, reader: &ClusterReader, questions: &Questions) -> Option<DoctorCheck> {
+    let topics = match reader.details(None) {
+        Ok(t) => t,
+        Err(e) => {
+            return Some(problem("replication", e.to_string(), "the broker did not describe its topics; try again"));
+        }
+    };
+    let visible = |name: &str| questions.visible.as_ref().is_none_or(|v| v(name));
+    let replicated: Vec<_> = topics.into_iter().filter(|t| t.replicas() > 1 && visible(&t.name)).collect();
+    if replicated.is_empty() {
+        return None;
+    }
+    let mut short: Vec<_> = replicated
+        .iter()
+        .filter(|t| t.partitions.iter().any(|p| p.leader < 0 || p.in_sync.len() < p.replicas.len()))
+        .collect();
+    // The topic asked about first: it is the one the asker cares for, and only a few are shown.
+    short.sort_by_key(|t| Some(&t.name) != questions.topic.as_ref());
+    if short.is_empty() {
+        return Some(ok(
+            "replication",
+            format!(
+                "every copy of {} in sync",
+                match replicated.len() {
+                    1 => format!("{}'s {} partitions is", replicated[0].name, replicated[0].partitions.len()),
+                    n => format!("the {n} replicated topics' partitions is"),
+                }
+            ),
+        ));
+    }
+    // min.insync.replicas decides whether writes still succeed; asked only of the topics
+    // that are short, where it matters.
+    let names: Vec<&str> = short.iter().map(|t| t.name.as_str()).collect();
+    let min_insync = min_insync_replicas(kafka, &names);
+    const SHOWN: usize = 3;
+    let mut said: Vec<String> = short
+        .iter()
+        .take(SHOWN)
+        .map(|t| {
+            let partitions = t
+                .partitions
+                .iter()
+                .map(|p| PartitionReplicas {
+                    partition: p.partition,
+                    leader: p.leader,
+                    replicas: p.replicas.clone(),
+                    in_sync: p.in_sync.clone(),
+                })
+                .collect::<Vec<_>>();
+            format!("{}: {}", t.name, replication::problems(&partitions, min_insync.get(&t.name).copied()).join("; "))
+        })
+        .collect();
+    if short.len() > SHOWN {
+        said.push(format!("and {} more topics the same way", short.len() - SHOWN));
+    }
+    Some(problem(
+        "replication",
+        said.join(". "),
+        "a broker holding copies is down or behind: bring it back (a node stopped with ./lab kafka stop --node K \
+         returns with ./lab kafka start --dir DIR); until then, writes that need more copies in sync than there \
+         are wait or are refused",
+    ))
+}
+
+/// Each topic's `min.insync.replicas`, where the broker says it. Blocking.
+fn min_insync_replicas(kafka: &KafkaConfig, topics: &[&str]) -> std::collections::HashMap<String, i32> {
+    use rdkafka::admin::{AdminOptions, OwnedResourceSpecifier, ResourceSpecifier};
+    let Ok(admin) = kafka.admin() else { return Default::default() };
+    let specifiers: Vec<ResourceSpecifier> = topics.iter().map(|t| ResourceSpecifier::Topic(t)).collect();
+    let options = AdminOptions::new().request_timeout(Some(Duration::from_secs(5)));
+    // The admin client's futures complete from its own thread: any executor waits for them.
+    let Ok(described) = futures::executor::block_on(admin.describe_configs(&specifiers, &options)) else {
+        return Default::default();
+    };
+    described
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter_map(|r| {
+            let OwnedResourceSpecifier::Topic(name) = &r.specifier else { return None };
+            let value = r.get("min.insync.replicas")?.value.as_deref()?.parse().ok()?;
+            Some((name.clone(), value))
+        })
+        .collect()
 }
 
 /// Asks the broker at `address` where its brokers are, as every client does first: one

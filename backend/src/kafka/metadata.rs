@@ -94,6 +94,7 @@ impl ClusterReader {
                     partition: p.id(),
                     leader: p.leader(),
                     replicas: p.replicas().to_vec(),
+                    in_sync: p.isr().to_vec(),
                     log_start_offset: low,
                     high_watermark: high,
                 });
@@ -102,6 +103,21 @@ impl ClusterReader {
             topics.push(TopicDetail { name: t.name().to_owned(), partitions });
         }
         topics.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(topics)
+    }
+
+    /// Every topic's partitions with their copies, from metadata alone: it answers when a
+    /// partition's offsets cannot be read (a leader that moved while too few copies were in
+    /// sync). Sorted by name. Blocking.
+    pub fn copies(&self) -> Result<Vec<(String, Vec<streamlab_wire::PartitionReplicas>)>, MetadataError> {
+        let md = self.consumer.fetch_metadata(None, Duration::from_secs(5)).map_err(MetadataError::Metadata)?;
+        let mut topics: Vec<_> = md
+            .topics()
+            .iter()
+            .filter(|t| t.error().is_none())
+            .map(|t| (t.name().to_owned(), crate::kafka::replication::partitions(t)))
+            .collect();
+        topics.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(topics)
     }
 
@@ -182,6 +198,8 @@ pub struct PartitionDetail {
     pub partition: i32,
     pub leader: i32,
     pub replicas: Vec<i32>,
+    /// The copies up to date with the leader (the in-sync replicas).
+    pub in_sync: Vec<i32>,
     pub log_start_offset: i64,
     pub high_watermark: i64,
 }

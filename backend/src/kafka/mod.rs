@@ -7,6 +7,7 @@
 //! - [`admin`]: creating and deleting topics (the one place that does).
 //! - [`configs`]: a topic's settings and deleting its oldest records (rpk's `alter-config`,
 //!   `trim-prefix`).
+//! - [`replication`]: a topic's copies, which are in sync, and what that leaves a writer.
 //! - [`groups`]: consumer groups, their offsets and lag; resetting them.
 //! - [`readers`]: consumers kept warm for one-off reads.
 //! - [`records`]: records as the lab shows them and the commands print them; reading,
@@ -33,5 +34,6 @@ pub mod producer;
 pub mod python;
 pub mod readers;
 pub mod records;
+pub mod replication;
 
 pub use config::{KafkaConfig, parse_property};

@@ -342,6 +342,23 @@ async fn solve(n: u32, s: Student, miss: Option<String>) -> Running {
                 }
             }
         }
+        12 => {
+            // Three copies, two needed in sync, an hour's retention; the near-miss leaves
+            // min.insync.replicas at 1. Needs a cluster of three brokers (`on_kafka`).
+            let isr = if m("replicated-topic") { "1" } else { "2" };
+            let settings =
+                [("min.insync.replicas".to_owned(), isr.to_owned()), ("retention.ms".into(), "3600000".into())];
+            streamlab::kafka::admin::create_replicated_topic(&s.kafka, &s.t("replicated"), 1, 3, &settings)
+                .await
+                .unwrap();
+            for i in 0..if m("written") { 15 } else { 20 } {
+                s.send("replicated", None, &format!("reading {i}"), &[], None).await;
+            }
+            // What kafka-python prints; the near-miss is what it prints with its default
+            // retries, which wait for the brokers until the delivery timeout.
+            let error = if m("two-brokers-down") { "KafkaTimeoutError" } else { "NotEnoughReplicasError" };
+            s.answer("replicated_answers", "two_brokers_down", error).await;
+        }
         _ => unreachable!("no exercise {n}"),
     }
     None
@@ -519,14 +536,18 @@ impl Drop for Group {
 /// Solves exercise `n` correctly and once per condition with that condition's near-miss,
 /// each as its own student, all at once; then checks each.
 async fn exercise_holds(n: u32) {
-    let broker = start_broker().await;
+    exercise_holds_on(n, &start_broker().await.kafka).await
+}
+
+/// [`exercise_holds`] on the cluster of `kafka` (exercise 12 needs three brokers).
+pub async fn exercise_holds_on(n: u32, kafka: &KafkaConfig) {
     let catalog = Arc::new(Catalog::embedded().unwrap());
     let exercise = catalog.find(&n.to_string()).unwrap().clone();
-    let checker = Checker::new(broker.kafka.clone(), catalog.clone());
+    let checker = Checker::new(kafka.clone(), catalog.clone());
     let attempts: Vec<Option<String>> =
         std::iter::once(None).chain(exercise.conditions.iter().map(|c| Some(c.id.clone()))).collect();
     let runs = attempts.iter().enumerate().map(|(i, miss)| {
-        let (student, miss) = (Student::new(&broker.kafka, &format!("s{i}")), miss.clone());
+        let (student, miss) = (Student::new(kafka, &format!("s{i}")), miss.clone());
         let (checker, exercise) = (checker.clone(), exercise.clone());
         async move {
             let running = solve(n, student.clone(), miss.clone()).await;
@@ -613,6 +634,38 @@ async fn exercise_11_rolling_mean_and_alerts() {
     exercise_holds(11).await;
 }
 
+/// Exercise 12 on the embedded broker, a single node: the topic condition says the exercise
+/// needs three brokers and how to start them; the other conditions check what they can
+/// (`on_kafka` has the passing run on three nodes).
+#[tokio::test(flavor = "multi_thread")]
+async fn exercise_12_says_it_needs_three_brokers_on_the_embedded_one() {
+    let broker = start_broker().await;
+    let catalog = Arc::new(Catalog::embedded().unwrap());
+    let checker = Checker::new(broker.kafka.clone(), catalog.clone());
+    let s = Student::new(&broker.kafka, "single");
+    let refused =
+        streamlab::kafka::admin::create_replicated_topic(&s.kafka, &s.t("replicated"), 1, 3, &[]).await.unwrap_err();
+    assert!(refused.to_string().contains("this cluster has 1"), "{refused}");
+    s.create("replicated", 1).await;
+    for i in 0..20 {
+        s.send("replicated", None, &format!("reading {i}"), &[], None).await;
+    }
+    s.answer("replicated_answers", "two_brokers_down", "KafkaError{code=NOT_ENOUGH_REPLICAS,val=19}").await;
+    let report = checker.check(catalog.find("12").unwrap(), &Namespace::student(Some("single")).unwrap()).await;
+    let shown = render(&report);
+    let outcome = |id: &str| report.results.iter().find(|r| r.id == id).unwrap();
+    assert_eq!(outcome("replicated-topic").outcome, Outcome::Fail, "{shown}");
+    let said = outcome("replicated-topic").message.clone().unwrap();
+    assert!(
+        said.contains(
+            "need a cluster of at least 3 brokers, and this one has 1 (the lab's embedded broker is a single node)"
+        ) && said.contains("./lab kafka start --nodes 3 --dedicated-controller"),
+        "{said}"
+    );
+    assert_eq!(outcome("written").outcome, Outcome::Pass, "{shown}");
+    assert_eq!(outcome("two-brokers-down").outcome, Outcome::Pass, "{shown}");
+}
+
 /// A condition that cannot be answered in time says so, and the checker goes on.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unreachable_broker_is_an_error_not_a_failure() {
@@ -668,10 +721,11 @@ async fn a_roster_is_graded_as_json() {
         .collect();
     assert_eq!(by_name, [("complete", 11), ("half", 6), ("absent", 0)], "not passed:\n{}", undone.join(""));
     for s in &class.students {
-        assert_eq!(s.exercises.len(), 11);
+        assert_eq!(s.exercises.len(), 12);
         for (i, e) in s.exercises.iter().enumerate() {
+            // Exercise 12 needs three brokers: on the embedded one it fails for everyone.
             let done = match s.student.as_deref() {
-                Some("complete") => true,
+                Some("complete") => i < 11,
                 Some("half") => i < 6,
                 _ => false,
             };
@@ -746,15 +800,17 @@ async fn a_roster_is_graded_as_json() {
     let rows: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
     let ids: Vec<&str> = catalog.exercises.iter().map(|e| e.info.id.as_str()).collect();
     assert_eq!(rows[0], [&["student"][..], &ids, &["total", "possible"]].concat(), "{csv}");
-    let complete: Vec<String> = possible.iter().map(u32::to_string).collect();
+    // complete did exercises 1 to 11; 12 (three brokers) earns nothing on the embedded one.
+    let complete: Vec<String> = possible[..11].iter().map(u32::to_string).collect();
+    let earned: u32 = possible[..11].iter().sum();
     assert_eq!(rows[1][1..12], complete, "{csv}");
-    assert_eq!(rows[1][12..], [total.to_string(), total.to_string()], "{csv}");
-    // half did exercises 1 to 6: their points, nothing of 7 to 11.
+    assert_eq!(rows[1][12..], ["0".to_owned(), earned.to_string(), total.to_string()], "{csv}");
+    // half did exercises 1 to 6: their points, nothing of 7 to 12.
     let half: u32 = possible[..6].iter().sum();
-    let half_row = [&["half"][..], &complete[..6].iter().map(String::as_str).collect::<Vec<_>>(), &["0"; 5]].concat();
-    assert_eq!(rows[2][..12], half_row, "{csv}");
-    assert_eq!(rows[2][12..], [half.to_string(), total.to_string()], "{csv}");
-    assert_eq!(rows[3], [&["absent"][..], &["0"; 11], &["0", &total.to_string()]].concat(), "{csv}");
+    let half_row = [&["half"][..], &complete[..6].iter().map(String::as_str).collect::<Vec<_>>(), &["0"; 6]].concat();
+    assert_eq!(rows[2][..13], half_row, "{csv}");
+    assert_eq!(rows[2][13..], [half.to_string(), total.to_string()], "{csv}");
+    assert_eq!(rows[3], [&["absent"][..], &["0"; 12], &["0", &total.to_string()]].concat(), "{csv}");
     assert!(total > 30 && possible.iter().any(|p| *p > 3), "some conditions are worth more than one point");
     // Exercise 7's consumers ran while the class was checked, as a student's do.
     drop(running);
@@ -856,7 +912,7 @@ async fn the_lab_rechecks_a_watched_exercise_live() {
     let http = reqwest::Client::new();
     let list: Vec<streamlab_wire::ExerciseInfo> =
         http.get(format!("http://{addr}/api/exercises")).send().await.unwrap().json().await.unwrap();
-    assert_eq!(list.len(), 11);
+    assert_eq!(list.len(), 12);
     assert!(list[0].instructions_html.contains("<code>dev_sandbox</code>"));
     let unknown = http.get(format!("http://{addr}/api/exercises/nope/check")).send().await.unwrap();
     assert_eq!(unknown.status(), 404);

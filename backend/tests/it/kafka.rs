@@ -47,6 +47,10 @@ async fn kafka_starts_serves_clients_and_stops() {
     let again = lab_kafka(&["start", "--dir", dir.arg(), "--port", &port.to_string()]);
     assert!(!again.status.success());
     assert!(text(&again).contains("already running"), "{}", text(&again));
+    // A node the cluster does not have, or one not running, cannot be taken away.
+    let no_node = lab_kafka(&["stop", "--dir", dir.arg(), "--node", "2"]);
+    assert!(!no_node.status.success());
+    assert!(text(&no_node).contains("node 2 of") && text(&no_node).contains("is not running"), "{}", text(&no_node));
 
     let stopped = lab_kafka(&["stop", "--dir", dir.arg()]);
     assert!(stopped.status.success(), "{}", text(&stopped));

@@ -143,6 +143,32 @@ pub struct TopicConfig {
 pub struct TopicConfigs {
     pub topic: String,
     pub configs: Vec<TopicConfig>,
+    /// Where each partition's copies are and which are in sync, with what that means for
+    /// readers and writers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replication: Option<Replication>,
+}
+
+/// A topic's copies as the broker's metadata shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Replication {
+    pub partitions: Vec<PartitionReplicas>,
+    /// The topic's `min.insync.replicas`: the copies in sync a write with `acks=all` needs.
+    pub min_insync: Option<i32>,
+    /// What is wrong, in plain words (under-replicated, not enough in-sync replicas, no
+    /// leader); empty when every copy is in sync.
+    pub problems: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionReplicas {
+    pub partition: i32,
+    /// The broker that takes its reads and writes; -1 when none can.
+    pub leader: i32,
+    /// The brokers holding a copy.
+    pub replicas: Vec<i32>,
+    /// The copies up to date with the leader (the in-sync replicas).
+    pub in_sync: Vec<i32>,
 }
 
 /// `PATCH /api/topics/{topic}/configs`: settings to set and settings to return to the

@@ -30,6 +30,9 @@ pub fn check(
     if let Expect::ReadAtOffset { topic, partition } = expect {
         return read_at_offset(&given, &ns.map(topic), *partition, probe);
     }
+    if let Expect::KafkaError(name) = expect {
+        return kafka_error(&given, name);
+    }
     let accepted = expected(expect, ns, probe)?;
     let Some(first) = accepted.first() else {
         return fail("there is nothing to compare the answer with yet".to_owned());
@@ -75,12 +78,67 @@ fn read_at_offset(given: &str, topic: &str, partition: i32, probe: &Probe) -> Re
     }
 }
 
+/// Whether `given` names the Kafka error `name` (as confluent-kafka spells it) in any
+/// client's words: each spells it differently, and a student pastes what hers printed.
+fn kafka_error(given: &str, name: &str) -> Result<Found, ProbeError> {
+    let letters = |s: &str| s.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_ascii_uppercase();
+    // The broker's error codes with their names (NOT_ENOUGH_REPLICAS) and descriptions
+    // ("Broker: Not enough in-sync replicas").
+    let codes: Vec<(i32, String, String)> = broker_errors()
+        .into_iter()
+        .map(|(code, name, desc)| (code, letters(&name), letters(desc.trim_start_matches("Broker: "))))
+        .collect();
+    let wanted = letters(name);
+    let Some((code, _, description)) = codes.iter().find(|(_, n, _)| *n == wanted) else {
+        return fail(format!("the exercise asks for an error Kafka does not have: {name}"));
+    };
+    let said = letters(given);
+    let names =
+        |c: &(i32, String, String)| said.contains(&c.1) || said.contains(&c.2) || given.trim() == c.0.to_string();
+    // NOT_ENOUGH_REPLICAS_AFTER_APPEND contains NOT_ENOUGH_REPLICAS and is another error.
+    let longer = codes
+        .iter()
+        .find(|c| c.0 != *code && (c.1.starts_with(&wanted) || c.2.starts_with(description.as_str())) && names(c));
+    match longer {
+        None if names(&(*code, wanted.clone(), description.clone())) => {
+            pass(format!("answered \"{given}\": Kafka's {name} (error {code})"))
+        }
+        Some(other) => fail(format!("answered \"{given}\", which is Kafka's error {} (not {name})", other.0)),
+        None => fail(format!("answered \"{given}\", which does not name the error the broker gives in this case")),
+    }
+}
+
+/// Kafka's error codes as librdkafka knows them: code, name and description, the broker's
+/// own (code > 0) only.
+fn broker_errors() -> Vec<(i32, String, String)> {
+    use rdkafka::bindings as rdsys;
+    use std::ffi::CStr;
+    let mut descs: *const rdsys::rd_kafka_err_desc = std::ptr::null();
+    let mut count = 0usize;
+    // SAFETY: librdkafka hands out a pointer to its static table of `count` entries; names
+    // and descriptions are NUL-terminated static strings or null.
+    unsafe {
+        rdsys::rd_kafka_get_err_descs(&mut descs, &mut count);
+        if descs.is_null() {
+            return Vec::new();
+        }
+        std::slice::from_raw_parts(descs, count)
+            .iter()
+            .filter(|d| (d.code as i32) > 0 && !d.name.is_null() && !d.desc.is_null())
+            .map(|d| {
+                let text = |p| CStr::from_ptr(p).to_string_lossy().into_owned();
+                (d.code as i32, text(d.name), text(d.desc))
+            })
+            .collect()
+    }
+}
+
 /// The answers that are right, best first: several where the data allows several (a value
 /// written twice has two offsets).
 fn expected(expect: &Expect, ns: &Namespace, probe: &Probe) -> Result<Vec<String>, ProbeError> {
     Ok(match expect {
         Expect::Equals(text) => vec![text.clone()],
-        Expect::ReadAtOffset { .. } => Vec::new(),
+        Expect::ReadAtOffset { .. } | Expect::KafkaError(_) => Vec::new(),
         Expect::Count(topic) => vec![probe.records(&ns.map(topic))?.len().to_string()],
         Expect::ValueAt { topic, partition, offset } => probe
             .records(&ns.map(topic))?
@@ -118,4 +176,36 @@ fn expected(expect: &Expect, ns: &Namespace, probe: &Probe) -> Result<Vec<String
             if peak > 0 { vec![format!("{}", (peak as f64 * 1000.0 / *window_ms as f64).round())] } else { Vec::new() }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn holds(given: &str) -> bool {
+        kafka_error(given, "NOT_ENOUGH_REPLICAS").unwrap().holds
+    }
+
+    #[test]
+    fn an_error_is_recognised_in_each_clients_spelling() {
+        for given in [
+            "NOT_ENOUGH_REPLICAS",
+            "KafkaError{code=NOT_ENOUGH_REPLICAS,val=19,str=\"Broker: Not enough in-sync replicas\"}",
+            "NotEnoughReplicasError",
+            "[Error 19] NotEnoughReplicasError: Messages are rejected since there are fewer in-sync replicas",
+            "Broker: Not enough in-sync replicas",
+            "org.apache.kafka.common.errors.NotEnoughReplicasException",
+            "19",
+        ] {
+            assert!(holds(given), "{given}");
+        }
+    }
+
+    #[test]
+    fn another_error_is_not_it() {
+        for given in ["KafkaTimeoutError", "NOT_ENOUGH_REPLICAS_AFTER_APPEND", "Local: Message timed out", "20", ""] {
+            assert!(!holds(given), "{given}");
+        }
+        assert!(kafka_error("x", "NO_SUCH_ERROR").unwrap().detail.contains("Kafka does not have"));
+    }
 }

@@ -33,7 +33,9 @@ use super::probe::{Probe, ProbeError};
 /// most common thing a student has not done yet.
 pub fn evaluate(kind: &Kind, ns: &Namespace, probe: &Probe) -> Result<Found, ProbeError> {
     let found = match kind {
-        Kind::Topic { topic, partitions, min_partitions } => topic::check(ns, probe, topic, partitions, min_partitions),
+        Kind::Topic { topic, partitions, min_partitions, replicas, configs, set_on_topic } => {
+            topic::check(ns, probe, topic, (*partitions, *min_partitions), *replicas, configs, set_on_topic)
+        }
         Kind::Messages { topic, min, all, matcher, require_values } => {
             messages::check(ns, probe, topic, *min, *all, matcher, require_values)
         }

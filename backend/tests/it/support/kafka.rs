@@ -24,13 +24,14 @@ pub fn text(o: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }
 
-/// A base port P with P..P+nodes (brokers) and P+100.. (controllers) free.
+/// A base port P with P..P+nodes (brokers), P+99 (a dedicated controller) and P+100..
+/// (controllers) free.
 pub fn free_base(nodes: u16) -> u16 {
     loop {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let p = l.local_addr().unwrap().port();
         let free = |q: u16| q == p || std::net::TcpListener::bind(("127.0.0.1", q)).is_ok();
-        if p < 65000 && (0..nodes).all(|k| free(p + k) && free(p + 100 + k)) {
+        if p < 65000 && free(p + 99) && (0..nodes).all(|k| free(p + k) && free(p + 100 + k)) {
             return p;
         }
     }
@@ -83,9 +84,16 @@ pub struct Cluster {
 impl Cluster {
     /// Starts it, or fails the test with what `./lab kafka start` said.
     pub fn start(nodes: u16) -> Cluster {
+        Cluster::start_with(nodes, &[])
+    }
+
+    /// [`Cluster::start`] with more of `./lab kafka start`'s flags.
+    pub fn start_with(nodes: u16, flags: &[&str]) -> Cluster {
         let dir = Dir::new();
-        let port = free_base(nodes).to_string();
-        let started = lab_kafka(&["start", "--nodes", &nodes.to_string(), "--dir", dir.arg(), "--port", &port]);
+        let (port, n) = (free_base(nodes).to_string(), nodes.to_string());
+        let mut args = vec!["start", "--nodes", &n, "--dir", dir.arg(), "--port", &port];
+        args.extend(flags);
+        let started = lab_kafka(&args);
         assert!(started.status.success(), "./lab kafka start --nodes {nodes}: {}", text(&started));
         let last = String::from_utf8_lossy(&started.stdout).lines().last().unwrap_or_default().to_owned();
         let brokers = last.strip_prefix("KAFKA_BROKERS=").expect("KAFKA_BROKERS=… last").to_owned();
@@ -94,6 +102,19 @@ impl Cluster {
 
     pub fn kafka(&self) -> KafkaConfig {
         KafkaConfig::new(self.brokers.clone())
+    }
+
+    /// Broker K taken away as a class does it: `./lab kafka stop --node K`.
+    pub fn stop_node(&self, node: usize) {
+        let stopped = lab_kafka(&["stop", "--dir", self.dir.arg(), "--node", &node.to_string()]);
+        assert!(stopped.status.success(), "./lab kafka stop --node {node}: {}", text(&stopped));
+    }
+
+    /// The nodes taken away brought back: `./lab kafka start --dir DIR` again.
+    pub fn bring_back(&self) {
+        let started = lab_kafka(&["start", "--dir", self.dir.arg()]);
+        assert!(started.status.success(), "./lab kafka start again: {}", text(&started));
+        assert!(text(&started).contains("bringing back node(s)"), "{}", text(&started));
     }
 
     /// Node K lost as a power cut loses it: SIGKILL, no controlled shutdown.

@@ -3,8 +3,9 @@
 //! guarded as deleting the topic is (the server decides; the page asks first).
 
 use super::form::input;
+use crate::hooks::use_every;
 use crate::http;
-use streamlab_wire::{AlterTopicConfigs, TopicConfig, TopicConfigs, TrimPrefix, Trimmed};
+use streamlab_wire::{AlterTopicConfigs, Replication, TopicConfig, TopicConfigs, TrimPrefix, Trimmed};
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
@@ -30,12 +31,18 @@ pub fn topic_settings(p: &SettingsProps) -> Html {
     let result = use_state(|| None::<Result<String, String>>);
     let (key, value, partition, offset) = (use_node_ref(), use_node_ref(), use_node_ref(), use_node_ref());
     {
+        // Read again every ten seconds: a broker going away shows here without a reload.
         let (configs, topic) = (configs.clone(), p.topic.clone());
-        use_effect_with(p.topic.clone(), move |_| {
-            wasm_bindgen_futures::spawn_local(async move {
-                configs.set(Some(http::get::<TopicConfigs>(&format!("/api/topics/{topic}/configs")).await));
-            });
-        });
+        use_every(
+            10_000,
+            p.topic.clone(),
+            std::rc::Rc::new(move || {
+                let (configs, topic) = (configs.clone(), topic.clone());
+                wasm_bindgen_futures::spawn_local(async move {
+                    configs.set(Some(http::get::<TopicConfigs>(&format!("/api/topics/{topic}/configs")).await));
+                });
+            }),
+        );
     }
     let change = {
         let (configs, result, topic) = (configs.clone(), result.clone(), p.topic.clone());
@@ -106,7 +113,7 @@ pub fn topic_settings(p: &SettingsProps) -> Html {
             { match &*configs {
                 None => html! { <p class="muted">{ "reading the settings…" }</p> },
                 Some(Err(e)) => html! { <p class="error" role="alert">{ e }</p> },
-                Some(Ok(c)) => html! {
+                Some(Ok(c)) => html! { <>
                     <table id="settings">
                         <thead><tr>
                             <th scope="col">{ "Setting" }</th><th scope="col">{ "Value" }</th>
@@ -133,7 +140,8 @@ pub fn topic_settings(p: &SettingsProps) -> Html {
                             }) }
                         </tbody>
                     </table>
-                },
+                    if let Some(r) = &c.replication { { replication(r) } }
+                </> },
             } }
             if p.may_change {
                 <form class="inline" id="setting-form" onsubmit={set} aria-label="change a setting">
@@ -158,5 +166,40 @@ pub fn topic_settings(p: &SettingsProps) -> Html {
                 } }
             }
         </section>
+    }
+}
+
+/// Where the copies are and which are in sync, with what is wrong said first; nothing for a
+/// topic with one copy and nothing wrong (every topic of the embedded broker).
+fn replication(r: &Replication) -> Html {
+    if r.problems.is_empty() && r.partitions.iter().all(|p| p.replicas.len() <= 1) {
+        return html! {};
+    }
+    let ids = |v: &[i32]| v.iter().map(i32::to_string).collect::<Vec<_>>().join(", ");
+    html! {
+        <div id="replication">
+            <h4>{ "Copies" }</h4>
+            { for r.problems.iter().map(|m| html! { <p class="warning" role="status">{ m }</p> }) }
+            if r.problems.is_empty() {
+                <p class="ok">{ "Every copy is in sync." }</p>
+            }
+            <table>
+                <thead><tr>
+                    <th scope="col">{ "Partition" }</th><th scope="col">{ "Leader" }</th>
+                    <th scope="col">{ "Copies on brokers" }</th><th scope="col">{ "In sync" }</th>
+                </tr></thead>
+                <tbody>
+                    { for r.partitions.iter().map(|p| html! {
+                        <tr data-partition={p.partition.to_string()}
+                            class={classes!((p.in_sync.len() < p.replicas.len()).then_some("short"))}>
+                            <td>{ p.partition }</td>
+                            <td>{ if p.leader < 0 { "none".to_owned() } else { p.leader.to_string() } }</td>
+                            <td>{ ids(&p.replicas) }</td>
+                            <td>{ ids(&p.in_sync) }</td>
+                        </tr>
+                    }) }
+                </tbody>
+            </table>
+        </div>
     }
 }
