@@ -9,7 +9,7 @@ use crate::kafka::metadata::ClusterReader;
 use crate::kafka::replication;
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
-use streamlab_wire::{DoctorCheck, GroupInfo, PartitionReplicas, TopicInfo};
+use streamlab_wire::{DoctorCheck, GroupInfo, TopicInfo};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -105,7 +105,17 @@ pub fn diagnose(kafka: &KafkaConfig, questions: &Questions) -> Vec<DoctorCheck> 
     let topics = match reader.topics() {
         Ok(t) => t,
         Err(e) => {
-            checks.push(problem("topics", e.to_string(), "the broker did not list its topics; try again"));
+            // Kafka 4 keeps a partition's end unknown while fewer copies than
+            // min.insync.replicas are in sync and its leader moved: the copies say why.
+            let fix = if e.to_string().contains("OffsetNotAvailable") {
+                "a partition's leader cannot tell where its log ends: it moved while fewer copies than \
+                 min.insync.replicas were in sync (see replication); its records can be read again once enough \
+                 copies are back"
+            } else {
+                "the broker did not list its topics; try again"
+            };
+            checks.push(problem("topics", e.to_string(), fix));
+            checks.extend(replication_check(kafka, &reader, questions));
             return checks;
         }
     };
@@ -134,30 +144,34 @@ pub fn diagnose(kafka: &KafkaConfig, questions: &Questions) -> Vec<DoctorCheck> 
 /// more than one copy (a single broker: nothing to say). What a broker going away leaves a
 /// producer is the usual question: `acks=all` refused once too few copies are in sync.
 fn replication_check(kafka: &KafkaConfig, reader: &ClusterReader, questions: &Questions) -> Option<DoctorCheck> {
-    let topics = match reader.details(None) {
+    // From metadata alone: it answers when a partition's offsets cannot be read.
+    let topics = match reader.copies() {
         Ok(t) => t,
         Err(e) => {
             return Some(problem("replication", e.to_string(), "the broker did not describe its topics; try again"));
         }
     };
     let visible = |name: &str| questions.visible.as_ref().is_none_or(|v| v(name));
-    let replicated: Vec<_> = topics.into_iter().filter(|t| t.replicas() > 1 && visible(&t.name)).collect();
+    let replicated: Vec<_> = topics
+        .into_iter()
+        .filter(|(name, partitions)| partitions.iter().any(|p| p.replicas.len() > 1) && visible(name))
+        .collect();
     if replicated.is_empty() {
         return None;
     }
     let mut short: Vec<_> = replicated
         .iter()
-        .filter(|t| t.partitions.iter().any(|p| p.leader < 0 || p.in_sync.len() < p.replicas.len()))
+        .filter(|(_, partitions)| partitions.iter().any(|p| p.leader < 0 || p.in_sync.len() < p.replicas.len()))
         .collect();
     // The topic asked about first: it is the one the asker cares for, and only a few are shown.
-    short.sort_by_key(|t| Some(&t.name) != questions.topic.as_ref());
+    short.sort_by_key(|(name, _)| Some(name) != questions.topic.as_ref());
     if short.is_empty() {
         return Some(ok(
             "replication",
             format!(
                 "every copy of {} in sync",
                 match replicated.len() {
-                    1 => format!("{}'s {} partitions is", replicated[0].name, replicated[0].partitions.len()),
+                    1 => format!("{}'s {} partitions is", replicated[0].0, replicated[0].1.len()),
                     n => format!("the {n} replicated topics' partitions is"),
                 }
             ),
@@ -165,24 +179,14 @@ fn replication_check(kafka: &KafkaConfig, reader: &ClusterReader, questions: &Qu
     }
     // min.insync.replicas decides whether writes still succeed; asked only of the topics
     // that are short, where it matters.
-    let names: Vec<&str> = short.iter().map(|t| t.name.as_str()).collect();
+    let names: Vec<&str> = short.iter().map(|(name, _)| name.as_str()).collect();
     let min_insync = min_insync_replicas(kafka, &names);
     const SHOWN: usize = 3;
     let mut said: Vec<String> = short
         .iter()
         .take(SHOWN)
-        .map(|t| {
-            let partitions = t
-                .partitions
-                .iter()
-                .map(|p| PartitionReplicas {
-                    partition: p.partition,
-                    leader: p.leader,
-                    replicas: p.replicas.clone(),
-                    in_sync: p.in_sync.clone(),
-                })
-                .collect::<Vec<_>>();
-            format!("{}: {}", t.name, replication::problems(&partitions, min_insync.get(&t.name).copied()).join("; "))
+        .map(|(name, partitions)| {
+            format!("{name}: {}", replication::problems(partitions, min_insync.get(name).copied()).join("; "))
         })
         .collect();
     if short.len() > SHOWN {

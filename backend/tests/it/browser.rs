@@ -469,7 +469,7 @@ async fn an_exercise_turns_from_failing_to_passed_live() {
         .await;
     browser
         .wait_for(
-            "return document.querySelector('#progress-summary')?.textContent.startsWith('0 of 11')",
+            "return document.querySelector('#progress-summary')?.textContent.startsWith('0 of 12')",
             long,
             "alice's progress",
         )
@@ -538,7 +538,7 @@ async fn an_exercise_turns_from_failing_to_passed_live() {
     browser.goto(&format!("{base}/#/exercises")).await;
     browser
         .wait_for(
-            "return document.querySelector('#progress-summary')?.textContent.startsWith('1 of 11')",
+            "return document.querySelector('#progress-summary')?.textContent.startsWith('1 of 12')",
             long,
             "the progress to count it",
         )

@@ -165,11 +165,21 @@ pub fn read_to_end(
                     return Ok(false);
                 }
             }
+            // A connection to a broker that went away and came back is reported once, and
+            // librdkafka reconnects by itself: the read goes on until its deadline.
+            Some(Err(e)) if transient(&e) => tracing::debug!("reading on after {e}"),
             Some(Err(e)) => return Err(e),
             None => {}
         }
     }
     Ok(true)
+}
+
+/// Errors librdkafka reports and recovers from without us: a dropped connection, every
+/// broker down for a moment, a request that timed out.
+fn transient(e: &rdkafka::error::KafkaError) -> bool {
+    use rdkafka::types::RDKafkaErrorCode::*;
+    matches!(e.rdkafka_error_code(), Some(BrokerTransportFailure | AllBrokersDown | NetworkException | RequestTimedOut))
 }
 
 /// The record at `partition` and `offset` of `topic`, its bytes as they are stored: for
