@@ -3,6 +3,7 @@
 //! blocking threads within each condition's time limit.
 
 use crate::kafka::KafkaConfig;
+use crate::kafka::configs;
 use crate::kafka::metadata::watermarks;
 use crate::kafka::readers::Reader;
 use crate::kafka::records::{self, LAB_SOURCE, Span};
@@ -12,7 +13,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use streamlab_wire::PartitionInfo;
+use streamlab_wire::{PartitionInfo, TopicConfig};
 
 /// Reading more than this many records of one topic is not what an exercise needs; a check
 /// over a bigger topic looks at the newest ones.
@@ -137,16 +138,14 @@ impl Probe {
             .ok_or_else(|| ProbeError::NoTopic(topic.to_owned()))
     }
 
-    /// The fewest copies any of the topic's partitions has, and the brokers in the cluster.
-    pub fn copies(&self, topic: &str) -> Result<(usize, usize), ProbeError> {
+    /// The fewest copies any of the topic's partitions has.
+    pub fn copies(&self, topic: &str) -> Result<usize, ProbeError> {
         let md = self.metadata_client.fetch_metadata(Some(topic), TIMEOUT)?;
-        let copies = md
-            .topics()
+        md.topics()
             .first()
             .filter(|t| t.error().is_none() && !t.partitions().is_empty())
             .and_then(|t| t.partitions().iter().map(|p| p.replicas().len()).min())
-            .ok_or_else(|| ProbeError::NoTopic(topic.to_owned()))?;
-        Ok((copies, md.brokers().len()))
+            .ok_or_else(|| ProbeError::NoTopic(topic.to_owned()))
     }
 
     /// The brokers in the cluster.
@@ -154,22 +153,11 @@ impl Probe {
         Ok(self.metadata_client.fetch_metadata(None, TIMEOUT)?.brokers().len())
     }
 
-    /// The topic's settings in force: name, value, and whether it is set on the topic itself.
-    pub fn settings(&self, topic: &str) -> Result<Vec<(String, Option<String>, bool)>, ProbeError> {
-        use rdkafka::admin::{AdminOptions, ConfigSource, ResourceSpecifier};
-        let admin = self.kafka.admin()?;
-        let options = AdminOptions::new().request_timeout(Some(TIMEOUT));
-        // The admin client's futures complete from its own thread: any executor waits for them.
-        let described =
-            futures::executor::block_on(admin.describe_configs(&[ResourceSpecifier::Topic(topic)], &options))?;
-        match described.into_iter().next() {
-            Some(Ok(resource)) => Ok(resource
-                .entries
-                .into_iter()
-                .map(|e| (e.name, e.value, e.source == ConfigSource::DynamicTopic))
-                .collect()),
-            _ => Err(ProbeError::NoTopic(topic.to_owned())),
-        }
+    /// The topic's settings in force.
+    pub fn settings(&self, topic: &str) -> Result<Vec<TopicConfig>, ProbeError> {
+        configs::settings_blocking(&self.kafka, &[topic])?
+            .remove(topic)
+            .ok_or_else(|| ProbeError::NoTopic(topic.to_owned()))
     }
 
     /// Every partition's watermarks.

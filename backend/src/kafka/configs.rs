@@ -10,10 +10,11 @@
 use crate::kafka::KafkaConfig;
 use crate::kafka::admin::{TopicError, validate_topic_name};
 use crate::kafka::replication;
-use rdkafka::admin::{AdminOptions, ConfigSource, OwnedResourceSpecifier, ResourceSpecifier};
+use rdkafka::admin::{AdminOptions, ConfigEntry, ConfigSource, OwnedResourceSpecifier, ResourceSpecifier};
 use rdkafka::bindings as rdsys;
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
+use std::collections::HashMap;
 use std::ffi::{CStr, CString};
 use std::time::Duration;
 use streamlab_wire::{TopicConfig, TopicConfigs};
@@ -101,24 +102,49 @@ pub async fn describe(kafka: &KafkaConfig, topic: &str, embedded: bool) -> Resul
     if !matches!(&resource.specifier, OwnedResourceSpecifier::Topic(t) if t == topic) {
         return Err(TopicError::Broker(format!("the broker described {:?}, not topic {topic}", resource.specifier)));
     }
-    let mut configs: Vec<TopicConfig> = resource
-        .entries
-        .into_iter()
-        .map(|e| TopicConfig {
-            effect: if embedded { embedded_effect(&e.name, e.value.as_deref()) } else { None },
-            meaning: meaning(&e.name),
-            source: source(e.source).to_owned(),
-            default: e.is_default,
-            read_only: e.is_read_only,
-            value: if e.is_sensitive { None } else { e.value },
-            name: e.name,
-        })
-        .collect();
+    let mut configs: Vec<TopicConfig> = resource.entries.into_iter().map(|e| config(e, embedded)).collect();
     configs.sort_by(|a, b| a.name.cmp(&b.name));
     let min_insync =
         configs.iter().find(|c| c.name == "min.insync.replicas").and_then(|c| c.value.as_deref()?.parse().ok());
     let replication = Some(replication::replication(copies, min_insync));
     Ok(TopicConfigs { topic: topic.to_owned(), configs, replication })
+}
+
+/// A setting as the lab shows it, from the broker's description.
+fn config(e: ConfigEntry, embedded: bool) -> TopicConfig {
+    TopicConfig {
+        effect: if embedded { embedded_effect(&e.name, e.value.as_deref()) } else { None },
+        meaning: meaning(&e.name),
+        source: source(e.source).to_owned(),
+        default: e.is_default,
+        read_only: e.is_read_only,
+        value: if e.is_sensitive { None } else { e.value },
+        name: e.name,
+    }
+}
+
+/// Each of `topics`' settings, asked in one request and waited for on this thread (the
+/// admin client's futures complete from its own thread, so no runtime is needed): for the
+/// checker and the doctor, which run blocking. A topic the broker does not describe is left
+/// out. Blocking.
+pub fn settings_blocking(
+    kafka: &KafkaConfig,
+    topics: &[&str],
+) -> Result<HashMap<String, Vec<TopicConfig>>, rdkafka::error::KafkaError> {
+    let admin = kafka.admin()?;
+    let specifiers: Vec<ResourceSpecifier> = topics.iter().map(|t| ResourceSpecifier::Topic(t)).collect();
+    let options = AdminOptions::new().request_timeout(Some(TIMEOUT));
+    let described = futures::executor::block_on(admin.describe_configs(&specifiers, &options))?;
+    Ok(described
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter_map(|r| match r.specifier {
+            OwnedResourceSpecifier::Topic(name) => {
+                Some((name, r.entries.into_iter().map(|e| config(e, false)).collect()))
+            }
+            _ => None,
+        })
+        .collect())
 }
 
 /// rpk's names for where a value comes from.

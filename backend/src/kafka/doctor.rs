@@ -203,21 +203,12 @@ fn replication_check(kafka: &KafkaConfig, reader: &ClusterReader, questions: &Qu
 
 /// Each topic's `min.insync.replicas`, where the broker says it. Blocking.
 fn min_insync_replicas(kafka: &KafkaConfig, topics: &[&str]) -> std::collections::HashMap<String, i32> {
-    use rdkafka::admin::{AdminOptions, OwnedResourceSpecifier, ResourceSpecifier};
-    let Ok(admin) = kafka.admin() else { return Default::default() };
-    let specifiers: Vec<ResourceSpecifier> = topics.iter().map(|t| ResourceSpecifier::Topic(t)).collect();
-    let options = AdminOptions::new().request_timeout(Some(Duration::from_secs(5)));
-    // The admin client's futures complete from its own thread: any executor waits for them.
-    let Ok(described) = futures::executor::block_on(admin.describe_configs(&specifiers, &options)) else {
-        return Default::default();
-    };
-    described
+    let settings = crate::kafka::configs::settings_blocking(kafka, topics).unwrap_or_default();
+    settings
         .into_iter()
-        .filter_map(Result::ok)
-        .filter_map(|r| {
-            let OwnedResourceSpecifier::Topic(name) = &r.specifier else { return None };
-            let value = r.get("min.insync.replicas")?.value.as_deref()?.parse().ok()?;
-            Some((name.clone(), value))
+        .filter_map(|(topic, configs)| {
+            let value = configs.into_iter().find(|c| c.name == "min.insync.replicas")?.value?.parse().ok()?;
+            Some((topic, value))
         })
         .collect()
 }

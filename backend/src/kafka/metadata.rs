@@ -94,7 +94,6 @@ impl ClusterReader {
                     partition: p.id(),
                     leader: p.leader(),
                     replicas: p.replicas().to_vec(),
-                    in_sync: p.isr().to_vec(),
                     log_start_offset: low,
                     high_watermark: high,
                 });
@@ -198,8 +197,6 @@ pub struct PartitionDetail {
     pub partition: i32,
     pub leader: i32,
     pub replicas: Vec<i32>,
-    /// The copies up to date with the leader (the in-sync replicas).
-    pub in_sync: Vec<i32>,
     pub log_start_offset: i64,
     pub high_watermark: i64,
 }

@@ -36,7 +36,7 @@ pub fn check(
     }
     let mut seen = vec![format!("{n} partition{}", if n == 1 { "" } else { "s" })];
     if let Some(want) = replicas {
-        let (copies, _) = probe.copies(&topic)?;
+        let copies = probe.copies(&topic)?;
         if copies != want {
             return fail(format!("{topic} has {copies} {} of each partition, not {want}", copies_word(copies)));
         }
@@ -44,9 +44,9 @@ pub fn check(
     }
     if !configs.is_empty() || !set_on_topic.is_empty() {
         let settings = probe.settings(&topic)?;
-        let find = |name: &str| settings.iter().find(|(k, _, _)| k == name);
+        let find = |name: &str| settings.iter().find(|c| c.name == name);
         for (name, want) in configs {
-            let value = find(name).and_then(|(_, v, _)| v.as_deref());
+            let value = find(name).and_then(|c| c.value.as_deref());
             if value != Some(want.as_str()) {
                 return fail(format!("{topic}'s {name} is {}, not {want}", value.unwrap_or("not set")));
             }
@@ -54,14 +54,16 @@ pub fn check(
         }
         for name in set_on_topic {
             match find(name) {
-                Some((_, Some(value), true)) => seen.push(format!("{name}={value} set on the topic")),
-                Some((_, value, false)) => {
+                Some(c) if c.source == "DYNAMIC_TOPIC_CONFIG" => {
+                    seen.push(format!("{name}={} set on the topic", c.value.as_deref().unwrap_or("(hidden)")))
+                }
+                Some(c) => {
                     return fail(format!(
                         "{topic}'s {name} is not set on the topic: it has the broker's default{}",
-                        value.as_deref().map(|v| format!(" ({v})")).unwrap_or_default()
+                        c.value.as_deref().map(|v| format!(" ({v})")).unwrap_or_default()
                     ));
                 }
-                _ => return fail(format!("{topic}'s {name} is not set on the topic")),
+                None => return fail(format!("{topic}'s {name} is not set on the topic")),
             }
         }
     }
