@@ -25,7 +25,7 @@ pub async fn run(command: ClusterCommand, kafka: KafkaConfig) -> anyhow::Result<
     let ClusterCommand::Info { format } = command;
     let (cluster, topics) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
         let reader = ClusterReader::new(&kafka)?;
-        Ok((reader.cluster(&kafka.bootstrap, false)?, reader.details(None)?))
+        Ok((reader.cluster(&kafka.bootstrap, false)?, reader.layout()?))
     })
     .await??;
     let out = &mut std::io::stdout().lock();

@@ -8,7 +8,7 @@ use crate::cli::{OutputFormat, parse_start};
 use crate::kafka::KafkaConfig;
 use crate::kafka::admin::{create_replicated_topic, delete_topic};
 use crate::kafka::configs::{self, parse_setting};
-use crate::kafka::metadata::{ClusterReader, MetadataError, TopicDetail};
+use crate::kafka::metadata::{ClusterReader, MetadataError, TopicLayout};
 use crate::kafka::records::{self, Consume, Start};
 use crate::shutdown::Shutdown;
 use anyhow::Context;
@@ -164,7 +164,7 @@ pub async fn run(command: TopicCommand, kafka: KafkaConfig, shutdown: Shutdown) 
             statuses(&results, format)
         }
         TopicCommand::List { format } => {
-            let topics = tokio::task::spawn_blocking(move || ClusterReader::new(&kafka)?.details(None)).await??;
+            let topics = tokio::task::spawn_blocking(move || ClusterReader::new(&kafka)?.layout()).await??;
             let out = &mut std::io::stdout().lock();
             match format {
                 OutputFormat::Json => {
@@ -271,18 +271,15 @@ pub async fn run(command: TopicCommand, kafka: KafkaConfig, shutdown: Shutdown) 
 }
 
 /// rpk's topic list, `NAME  PARTITIONS  REPLICAS` (also the TOPICS of `cluster info`).
-pub fn topics_table(out: &mut impl Write, topics: &[TopicDetail]) -> std::io::Result<()> {
+pub fn topics_table(out: &mut impl Write, topics: &[TopicLayout]) -> std::io::Result<()> {
     let rows: Vec<Vec<String>> =
-        topics.iter().map(|t| vec![t.name.clone(), t.partitions.len().to_string(), t.replicas().to_string()]).collect();
+        topics.iter().map(|t| vec![t.name.clone(), t.partitions.to_string(), t.replicas.to_string()]).collect();
     table(out, &["NAME", "PARTITIONS", "REPLICAS"], &rows)
 }
 
 /// The same list as JSON.
-pub fn topics_json(topics: &[TopicDetail]) -> serde_json::Value {
-    topics
-        .iter()
-        .map(|t| json!({ "name": t.name, "partitions": t.partitions.len(), "replicas": t.replicas() }))
-        .collect()
+pub fn topics_json(topics: &[TopicLayout]) -> serde_json::Value {
+    serde_json::to_value(topics).expect("a topic list serializes")
 }
 
 /// rpk's `TOPIC  STATUS` table for create and delete; exit code 1 when any failed.

@@ -105,6 +105,26 @@ impl ClusterReader {
         Ok(topics)
     }
 
+    /// Every topic's name, partition count and replication factor, from metadata alone: what
+    /// `topic list` and `cluster info` show, so they answer while a partition has no leader
+    /// yet (a topic created a moment ago on a Kafka cluster) or its offsets cannot be read.
+    /// Sorted by name. Blocking.
+    pub fn layout(&self) -> Result<Vec<TopicLayout>, MetadataError> {
+        let md = self.consumer.fetch_metadata(None, Duration::from_secs(5)).map_err(MetadataError::Metadata)?;
+        let mut topics: Vec<TopicLayout> = md
+            .topics()
+            .iter()
+            .filter(|t| t.error().is_none())
+            .map(|t| TopicLayout {
+                name: t.name().to_owned(),
+                partitions: t.partitions().len(),
+                replicas: t.partitions().first().map_or(0, |p| p.replicas().len()),
+            })
+            .collect();
+        topics.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(topics)
+    }
+
     /// Every topic's partitions with their copies, from metadata alone: it answers when a
     /// partition's offsets cannot be read (a leader that moved while too few copies were in
     /// sync). Sorted by name. Blocking.
@@ -152,12 +172,26 @@ pub fn watermarks<C: Consumer>(
     if partitions.is_empty() {
         return Ok(marks);
     }
+    let deadline = Instant::now() + timeout;
     for (at, earliest) in [(Offset::Beginning, true), (Offset::End, false)] {
         let mut tpl = TopicPartitionList::with_capacity(partitions.len());
         for (topic, partition) in partitions {
             tpl.add_partition_offset(topic, *partition, at)?;
         }
-        let answered = consumer.offsets_for_times(tpl, timeout)?;
+        // A partition created a moment ago on a Kafka cluster has no leader for a few hundred
+        // milliseconds, and a leader that just moved answers "not leader": both pass, so they
+        // are asked again until the timeout rather than reported.
+        let answered = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let last_try = Instant::now() + Duration::from_millis(100) >= deadline;
+            match consumer.offsets_for_times(tpl.clone(), left) {
+                Ok(a) if last_try || !a.elements().iter().any(|e| e.error().is_err_and(|e| leader_moving(&e))) => {
+                    break a;
+                }
+                Err(e) if last_try || !leader_moving(&e) => return Err(e),
+                _ => std::thread::sleep(Duration::from_millis(100)),
+            }
+        };
         for e in answered.elements() {
             e.error()?;
             // -1 is Kafka's "no offset"; for these two queries only an empty log could give it.
@@ -176,6 +210,20 @@ pub fn watermarks<C: Consumer>(
         }
     }
     Ok(marks)
+}
+
+/// Whether a partition's error passes by itself: no leader elected yet, or the leader moved.
+fn leader_moving(e: &KafkaError) -> bool {
+    use rdkafka::types::RDKafkaErrorCode::{LeaderNotAvailable, NotLeaderForPartition, UnknownTopicOrPartition};
+    matches!(e.rdkafka_error_code(), Some(LeaderNotAvailable | NotLeaderForPartition | UnknownTopicOrPartition))
+}
+
+/// A topic as `streamlab topic list` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TopicLayout {
+    pub name: String,
+    pub partitions: usize,
+    pub replicas: usize,
 }
 
 /// A topic as `streamlab topic describe` shows it.

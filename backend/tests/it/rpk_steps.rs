@@ -68,7 +68,7 @@ async fn create_list_describe_and_delete_topics_like_rpk(b: TestBroker) {
     assert!(text(&bad).contains("invalid topic name"), "{}", text(&bad));
 
     let list = streamlab(&bs, &["topic", "list"], "").await;
-    assert!(list.status.success());
+    assert!(list.status.success(), "{list:?}");
     assert_eq!(row(&text(&list), "NAME").unwrap(), ["NAME", "PARTITIONS", "REPLICAS"]);
     assert_eq!(row(&text(&list), "orders").unwrap(), ["orders", "3", "1"]);
     let json: Value =
