@@ -15,6 +15,7 @@ use crate::cli::{InferArgs, KafkaArgs, LabArgs};
 use crate::exercises::check::Checker;
 use crate::exercises::class::Class;
 use crate::exercises::conditions::FailureDetails;
+use crate::exercises::rights;
 use crate::exercises::{Catalog, load_roster};
 use crate::inference::{InferenceConfig, InferenceMetrics, InferenceService};
 use crate::kafka::KafkaConfig;
@@ -23,6 +24,7 @@ use crate::kafka::broker::{EmbeddedBroker, Engine, Storage};
 use crate::kafka::groups::GroupReader;
 use crate::kafka::metadata::{ClusterReader, wait_ready};
 use crate::kafka::producer::AsyncProducer;
+use crate::kafka::security;
 use crate::load::generator::Generator;
 use crate::shutdown::Shutdown;
 use crate::web::access::Access;
@@ -169,6 +171,17 @@ impl Lab {
         let (ms, bytes) = (LAB_RETENTION.as_millis().to_string(), config.lab_retention_bytes.to_string());
         let settings = [("retention.ms", ms.as_str()), ("retention.bytes", bytes.as_str())];
         ensure_topics_with(&kafka, &topics, config.partitions, &settings).await?;
+        if let Some(class) =
+            config.access.class.clone().filter(|_| config.kafka.is_some() && security::uses_sasl(&kafka))
+        {
+            // Students' own clients sign in to this cluster: give each her user and rights
+            // before anyone is told to connect.
+            let (cluster, lab_topics) = (kafka.clone(), config.access.lab_topics.clone());
+            let changes = tokio::task::spawn_blocking(move || rights::apply(&cluster, &class, &lab_topics))
+                .await?
+                .context("cannot give the students their users and rights on the cluster")?;
+            tracing::info!("class on {}: {}", kafka.bootstrap, rights::summary(&changes));
+        }
         Ok(Lab { kafka, broker, config: config.clone() })
     }
 
@@ -239,6 +252,7 @@ impl Lab {
                 embedded_broker: self.broker.is_some(),
                 // An external cluster is the teacher's to set up; assume it serves the class.
                 reachable_from_other_machines: self.broker.as_ref().is_none_or(|b| b.reachable_from_other_machines()),
+                sasl_mechanism: security::mechanism(&self.kafka),
                 requests: topics.requests,
                 dead_letters: topics.dead_letters,
             }),

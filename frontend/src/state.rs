@@ -38,6 +38,8 @@ pub struct Lab {
     /// Whether clients on other machines can reach the broker (it listens beyond loopback
     /// and advertises a network address).
     pub reachable: bool,
+    /// The SASL mechanism clients sign in with, when the cluster wants them to.
+    pub sasl: Option<String>,
     /// Who the server takes this browser for.
     pub who: Whoami,
     pub topics: Rc<Vec<TopicInfo>>,
@@ -61,6 +63,7 @@ impl Default for Lab {
             connection: Connection::Connecting,
             brokers: None,
             reachable: false,
+            sasl: None,
             who: Whoami::default(),
             topics: Rc::default(),
             groups: Rc::default(),
@@ -103,9 +106,17 @@ impl Reducible for Lab {
             }
             Action::DismissError => next.error = None,
             Action::Server(m) => match m {
-                ServerMessage::Hello { brokers, embedded_broker, who, reachable_from_other_machines, .. } => {
+                ServerMessage::Hello {
+                    brokers,
+                    embedded_broker,
+                    who,
+                    reachable_from_other_machines,
+                    sasl_mechanism,
+                    ..
+                } => {
                     next.brokers = Some((brokers, embedded_broker));
                     next.reachable = reachable_from_other_machines;
+                    next.sasl = sasl_mechanism;
                     next.who = who;
                 }
                 ServerMessage::Topics { topics } => next.topics = Rc::new(topics),
@@ -208,10 +219,12 @@ mod tests {
             embedded_broker: true,
             who: who.clone(),
             reachable_from_other_machines: true,
+            sasl_mechanism: Some("SCRAM-SHA-256".into()),
         };
         let lab = server(Rc::new(Lab::default()), hello);
         assert_eq!(lab.who, who);
         assert!(lab.reachable);
+        assert_eq!(lab.sasl.as_deref(), Some("SCRAM-SHA-256"));
         assert_eq!(lab.brokers, Some(("10.0.0.5:9092".into(), true)));
         // An older server's hello: a guest, not reachable.
         let old: ServerMessage =
@@ -220,6 +233,7 @@ mod tests {
         let lab = server(lab, old);
         assert_eq!(lab.who, Whoami::default());
         assert!(!lab.reachable);
+        assert_eq!(lab.sasl, None, "no sign-in unless the server says so");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 # `./lab kafka start|stop`: Apache Kafka 4.4 on this machine, assembled from Maven Central
 # (pom.xml beside this file), in KRaft mode: every node is both broker and controller, or
-# (--dedicated-controller) the brokers share one controller that runs apart.
+# (--dedicated-controller) the brokers share one controller that runs apart; with --sasl,
+# clients sign in (SCRAM-SHA-256) and the standard authorizer holds them to their ACLs.
 # Sourced by ./lab, which defines say, as_root and apt_install.
 
 KAFKA_VERSION=4.4.0
@@ -10,7 +11,7 @@ KAFKA_DEFAULT_DIR="$KAFKA_HOME_CACHE/cluster"
 
 kafka_usage() {
   cat >&2 <<'EOF'
-usage: ./lab kafka start [--nodes N] [--port P] [--dir DIR] [--dedicated-controller]
+usage: ./lab kafka start [--nodes N] [--port P] [--dir DIR] [--dedicated-controller] [--sasl]
        ./lab kafka stop [--dir DIR] [--node K]
 
 start  formats and starts N nodes (default 1) on 127.0.0.1, brokers on ports P, P+1, ...
@@ -23,6 +24,11 @@ start  formats and starts N nodes (default 1) on 127.0.0.1, brokers on ports P, 
        port P+99) runs apart, as production clusters run it. Then any N-1 brokers may go
        away and the cluster still decides who leads and who is in sync; with every node a
        controller, losing most of them stops those decisions.
+       --sasl: clients sign in with SASL/SCRAM-SHA-256 and Kafka's standard authorizer
+       allows each user only what ACLs grant. The user `teacher` (a random password kept
+       in DIR/cluster.sasl) may do everything; before KAFKA_BROKERS start prints its
+       client settings as streamlab flags: KAFKA_CLIENT_FLAGS=-X security.protocol=...
+       Then `streamlab class apply` (or the lab in class mode) makes the students' users.
 stop   stops the nodes started from DIR, gracefully (SIGTERM, then SIGKILL after 60 s);
        --node K stops broker K alone (a broker going away).
 EOF
@@ -74,20 +80,32 @@ kafka_stop_dir() {
   for pid in "$dir"/$which.pid; do rm -f "$pid"; done
 }
 
+# The number of brokers the cluster's metadata names: `kafka_brokers_seen BOOTSTRAP DIR`.
+# Until the first node answers, that is "none yet", not an error.
 kafka_brokers_seen() {
+  if [ -f "$2/teacher.properties" ]; then
+    # Debian's kcat (librdkafka 2.0) fails SCRAM sign-in to Kafka 4.4, so with SASL Kafka's
+    # own tool asks, as the teacher: a line per registered broker.
+    local first="${1%%,*}"
+    port_in_use "${first##*:}" || return 0
+    { java -cp "$KAFKA_LIBS/*" -Dlog4j2.configurationFile="$2/node-1/log4j2.properties" org.apache.kafka.tools.ClusterTool \
+        list-endpoints --bootstrap-server "$1" --config "$2/teacher.properties" 2>/dev/null || true; } \
+      | grep -cE ' unfenced +broker' || true
+    return 0
+  fi
   # kcat lists the brokers the cluster's metadata names: " 3 brokers:".
-  # Until the first node answers, kcat fails: that is "none yet", not an error.
   { kcat -L -b "$1" -m 2 2>/dev/null || true; } | awk '/ brokers:$/ {print $1; exit}'
 }
 
 kafka_start() {
-  local nodes="" port="" dir="$KAFKA_DEFAULT_DIR" dedicated=""
+  local nodes="" port="" dir="$KAFKA_DEFAULT_DIR" dedicated="" sasl=""
   while [ $# -gt 0 ]; do
     case "$1" in
       --nodes) nodes="${2:-}"; shift 2 ;;
       --port) port="${2:-}"; shift 2 ;;
       --dir) dir="${2:-}"; shift 2 ;;
       --dedicated-controller) dedicated=1; shift ;;
+      --sasl) sasl=1; shift ;;
       -h|--help) kafka_usage; exit 0 ;;
       *) kafka_usage; kafka_fail "unknown flag $1" ;;
     esac
@@ -117,6 +135,9 @@ kafka_start() {
   if [ -n "$stored_nodes" ] && [ "$stored_nodes" != "$nodes" ]; then
     kafka_fail "$dir holds a cluster of $stored_nodes nodes, not $nodes: start it with --nodes $stored_nodes, or choose another --dir (or remove this one)"
   fi
+  if [ -n "$stored_nodes" ] && [ -n "$sasl" ] && [ ! -f "$dir/cluster.sasl" ]; then
+    kafka_fail "$dir holds a cluster without SASL: choose another --dir for one with --sasl (or remove this one)"
+  fi
   if [ -n "$stored_nodes" ] && [ "$stored_dedicated" != "$dedicated" ]; then
     kafka_fail "$dir holds a cluster $( ((stored_dedicated)) && echo "with" || echo "without") a dedicated controller: start it $( ((stored_dedicated)) && echo "with" || echo "without") --dedicated-controller, or choose another --dir"
   fi
@@ -145,6 +166,10 @@ kafka_start() {
     || id=$(java -cp "$KAFKA_LIBS/*" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n1)
   [ -n "$id" ] || kafka_fail "kafka.tools.StorageTool random-uuid gave no cluster id"
   echo "$id" > "$dir/cluster.id"; echo "$nodes" > "$dir/cluster.nodes"; echo "$port" > "$dir/cluster.port"
+  if [ -n "$sasl" ] && [ ! -f "$dir/cluster.sasl" ]; then
+    # Hex digits only: the password goes into JAAS lines between double quotes.
+    (umask 077; od -An -N18 -tx1 /dev/urandom | tr -d ' \n' > "$dir/cluster.sasl")
+  fi
   if ((dedicated)); then echo dedicated; else echo combined; fi > "$dir/cluster.controller"
   local all=()
   for ((k = 1 - dedicated; k <= nodes; k++)); do all+=("$k"); done
@@ -160,7 +185,27 @@ kafka_launch() {
   local started_nodes=()
   local dir="$1" nodes="$2" port="$3" dedicated="$4" k; shift 4
   local id; id=$(cat "$dir/cluster.id")
-  local voters="" brokers=""
+  local voters="" brokers="" proto=PLAINTEXT password="" security="" format_sasl=()
+  if [ -f "$dir/cluster.sasl" ]; then
+    password=$(cat "$dir/cluster.sasl") proto=SASL_PLAINTEXT
+    # Clients and brokers sign in with SCRAM, whose users live in the cluster's metadata (the
+    # teacher's is written there when a node is formatted); the controllers' own listener
+    # cannot use SCRAM (they read those users from themselves), so they use PLAIN with the
+    # teacher alone. Nobody is let in by default: only the teacher, a super user, and what
+    # ACLs grant.
+    security="sasl.enabled.mechanisms=SCRAM-SHA-256
+sasl.mechanism.inter.broker.protocol=SCRAM-SHA-256
+sasl.mechanism.controller.protocol=PLAIN
+listener.name.controller.sasl.enabled.mechanisms=PLAIN
+listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username=\"teacher\" password=\"$password\" user_teacher=\"$password\";
+listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username=\"teacher\" password=\"$password\";
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=User:teacher
+allow.everyone.if.no.acl.found=false"
+    format_sasl=(--add-scram "SCRAM-SHA-256=[name=teacher,password=$password]")
+    (umask 077; printf 'security.protocol=SASL_PLAINTEXT\nsasl.mechanism=SCRAM-SHA-256\nsasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="teacher" password="%s";\n' \
+      "$password" > "$dir/teacher.properties")
+  fi
   if ((dedicated)); then voters="0@127.0.0.1:$((port + 99))"; fi
   for ((k = 1; k <= nodes; k++)); do
     ((dedicated)) || voters+="${voters:+,}$k@127.0.0.1:$((port + 99 + k))"
@@ -179,11 +224,11 @@ kafka_launch() {
     if ((dedicated)) && [ "$k" = 0 ]; then
       roles=controller listeners="CONTROLLER://127.0.0.1:$((port + 99))" advertised=""
     elif ((dedicated)); then
-      roles=broker listeners="PLAINTEXT://127.0.0.1:$((port + k - 1))"
-      advertised="advertised.listeners=PLAINTEXT://127.0.0.1:$((port + k - 1))"
+      roles=broker listeners="$proto://127.0.0.1:$((port + k - 1))"
+      advertised="advertised.listeners=$proto://127.0.0.1:$((port + k - 1))"
     else
-      roles=broker,controller listeners="PLAINTEXT://127.0.0.1:$((port + k - 1)),CONTROLLER://127.0.0.1:$((port + 99 + k))"
-      advertised="advertised.listeners=PLAINTEXT://127.0.0.1:$((port + k - 1))"
+      roles=broker,controller listeners="$proto://127.0.0.1:$((port + k - 1)),CONTROLLER://127.0.0.1:$((port + 99 + k))"
+      advertised="advertised.listeners=$proto://127.0.0.1:$((port + k - 1))"
     fi
     mkdir -p "$node/data"
     cat > "$node/server.properties" <<EOF
@@ -193,9 +238,10 @@ node.id=$k
 controller.quorum.voters=$voters
 listeners=$listeners
 $advertised
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=$proto:$proto,CONTROLLER:$proto
 controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
+inter.broker.listener.name=$proto
+$security
 log.dirs=$node/data
 num.partitions=1
 default.replication.factor=$rf
@@ -224,7 +270,7 @@ logger.state.name=state.change.logger
 logger.state.level=WARN
 EOF
     java -cp "$KAFKA_LIBS/*" -Dlog4j2.configurationFile="$node/log4j2.properties" kafka.tools.StorageTool format \
-      --config "$node/server.properties" --cluster-id "$id" --ignore-formatted > "$node/format.log" 2>&1 \
+      --config "$node/server.properties" --cluster-id "$id" --ignore-formatted "${format_sasl[@]}" > "$node/format.log" 2>&1 \
       || { tail -n 20 "$node/format.log" >&2; kafka_stop_started; kafka_fail "formatting node $k failed (above: the end of $node/format.log)"; }
     # setsid: the node outlives this script and the terminal it ran in.
     # The JVM flags Kafka's own kafka-run-class.sh starts a broker with
@@ -250,7 +296,7 @@ EOF
         kafka_fail "node $k stopped while starting (the end of its log above); the nodes this start began were stopped"
       fi
     done
-    seen=$(kafka_brokers_seen "$brokers")
+    seen=$(kafka_brokers_seen "$brokers" "$dir")
     [ "${seen:-0}" = "$nodes" ] && break
     if [ $SECONDS -ge $deadline ]; then
       for k in "$@"; do echo "--- the last lines of $dir/node-$k/server.log:" >&2; tail -n 10 "$dir/node-$k/server.log" >&2; done
@@ -260,6 +306,10 @@ EOF
     sleep 0.5
   done
   say "Kafka is up: $nodes node(s) in the metadata after $((SECONDS - started)) s; stop it with ./lab kafka stop${dir:+ --dir $dir}"
+  if [ -n "$password" ]; then
+    say "clients sign in: the teacher may do everything (password in $dir/cluster.sasl); students get theirs from streamlab class apply"
+    echo "KAFKA_CLIENT_FLAGS=-X security.protocol=SASL_PLAINTEXT -X sasl.mechanism=SCRAM-SHA-256 -X sasl.username=teacher -X sasl.password=$password"
+  fi
   echo "KAFKA_BROKERS=$brokers"
 }
 

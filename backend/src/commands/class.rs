@@ -1,13 +1,19 @@
 //! `streamlab class tokens`: a token per student of the roster, to hand out. The same
 //! secret and roster print the same tokens, so nothing needs storing.
 //!
-//! `streamlab class acls`: the same class's rights for a real cluster, as rpk commands. The
-//! lab enforces namespaces on its own API only; a student's Kafka client talks to the
-//! broker directly, and only a broker with authentication and ACLs can hold it to `NAME.*`.
+//! `streamlab class apply`: the same class's rights made so on a Kafka cluster with SASL and
+//! an authorizer (a user per student, her ACLs; see `exercises::rights`). `streamlab class
+//! acls` prints them as rpk commands for Redpanda. The lab enforces namespaces on its own API
+//! only; a student's Kafka client talks to the broker directly, and only a broker with
+//! authentication and ACLs can hold it to `NAME.*`.
 
+use super::table::table;
+use crate::cli::{KafkaArgs, OutputFormat};
 use crate::exercises::class::Class;
 use crate::exercises::load_roster;
+use crate::exercises::rights::{self, UserChange};
 use clap::{Args, Subcommand};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -18,6 +24,27 @@ pub enum ClassCommand {
     /// Print the rpk commands that give each student of the roster `NAME.*` on a Redpanda
     /// cluster with SASL (the embedded broker enforces no rights at the Kafka level).
     Acls(ClassAclsArgs),
+    /// Give each student of the roster her user (her class token as SCRAM-SHA-256 password)
+    /// and her rights on the cluster of --brokers, which must check them (`./lab kafka start
+    /// --sasl`): everything on topics and groups `NAME.*`, reading the lab's topics. Run with
+    /// a super user's -X settings. A second run changes nothing; a student no longer on the
+    /// roster loses her user and rights.
+    Apply(ClassApplyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ClassApplyArgs {
+    /// The class: one student name per line.
+    #[arg(long, env = "STREAMLAB_ROSTER", value_name = "FILE")]
+    pub roster: PathBuf,
+    /// The secret the class tokens (the students' passwords) derive from.
+    #[arg(long, env = "STREAMLAB_CLASS_SECRET", hide_env_values = true)]
+    pub class_secret: Option<String>,
+    /// The lab's topics, which every student may read (repeatable).
+    #[arg(long = "lab-topic", value_name = "TOPIC", default_values = streamlab_wire::topics::ALL)]
+    pub lab_topics: Vec<String>,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: OutputFormat,
 }
 
 #[derive(Debug, Args)]
@@ -47,15 +74,72 @@ pub struct ClassTokensArgs {
     pub csv: bool,
 }
 
-pub fn run(command: ClassCommand) -> anyhow::Result<ExitCode> {
+pub async fn run(command: ClassCommand, kafka: &KafkaArgs) -> anyhow::Result<ExitCode> {
     match command {
         ClassCommand::Tokens(args) => tokens(args),
         ClassCommand::Acls(args) => acls(args),
+        ClassCommand::Apply(args) => apply(args, kafka).await,
     }
 }
 
-fn tokens(args: ClassTokensArgs) -> anyhow::Result<ExitCode> {
-    let secret = args.class_secret.as_deref().filter(|s| !s.is_empty()).ok_or_else(|| {
+async fn apply(args: ClassApplyArgs, kafka: &KafkaArgs) -> anyhow::Result<ExitCode> {
+    let secret = class_secret(args.class_secret.as_deref())?;
+    let Some(cluster) = kafka.external() else {
+        anyhow::bail!(
+            "name the cluster with --brokers HOST:PORT and a super user's -X settings (the lab's embedded \
+             broker checks no rights): ./lab kafka start --sasl prints both"
+        );
+    };
+    let class = Class::new(secret, load_roster(&args.roster)?);
+    let topics = args.lab_topics;
+    let changes = tokio::task::spawn_blocking(move || rights::apply(&cluster, &class, &topics)).await??;
+    let out = &mut std::io::stdout().lock();
+    match args.format {
+        OutputFormat::Json => {
+            let rows: Vec<_> = changes
+                .iter()
+                .map(|c| {
+                    serde_json::json!({
+                        "student": c.student,
+                        "user": user_word(c.user),
+                        "acls_created": c.add.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                        "acls_removed": c.remove.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                    })
+                })
+                .collect();
+            writeln!(out, "{}", serde_json::Value::Array(rows))?;
+        }
+        OutputFormat::Text => {
+            let rows: Vec<Vec<String>> = changes
+                .iter()
+                .map(|c| {
+                    vec![
+                        c.student.clone(),
+                        user_word(c.user).to_owned(),
+                        c.add.len().to_string(),
+                        c.remove.len().to_string(),
+                    ]
+                })
+                .collect();
+            table(out, &["STUDENT", "USER", "ACLS-CREATED", "ACLS-REMOVED"], &rows)?;
+            writeln!(out, "{}", rights::summary(&changes))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn user_word(change: UserChange) -> &'static str {
+    match change {
+        UserChange::Create => "created",
+        UserChange::Reset => "password set",
+        UserChange::Keep => "kept",
+        UserChange::Remove => "removed",
+    }
+}
+
+/// The class secret, or what to do without one.
+fn class_secret(given: Option<&str>) -> anyhow::Result<&str> {
+    let secret = given.filter(|s| !s.is_empty()).ok_or_else(|| {
         anyhow::anyhow!(
             "class tokens derive from a class secret: give it with --class-secret SECRET (env \
              STREAMLAB_CLASS_SECRET), any long random text you keep, e.g. {}. Start the lab with the \
@@ -67,6 +151,11 @@ fn tokens(args: ClassTokensArgs) -> anyhow::Result<ExitCode> {
         secret.len() >= 16,
         "the class secret is too short to keep tokens unguessable: use 16 characters or more"
     );
+    Ok(secret)
+}
+
+fn tokens(args: ClassTokensArgs) -> anyhow::Result<ExitCode> {
+    let secret = class_secret(args.class_secret.as_deref())?;
     let roster = load_roster(&args.roster)?;
     let class = Class::new(secret, roster);
     let rows = class

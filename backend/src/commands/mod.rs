@@ -89,7 +89,8 @@ pub enum Command {
     /// broker advertises connect, which topics exist, where a group has committed. Exit code
     /// 0 only when every check is ok.
     Doctor(doctor::DoctorArgs),
-    /// The class of `--roster`: its students' sign-in tokens.
+    /// The class of `--roster`: its students' sign-in tokens, and their users and rights on a
+    /// cluster that checks them.
     #[command(subcommand)]
     Class(class::ClassCommand),
 }
@@ -110,6 +111,6 @@ pub async fn run(cli: Cli, shutdown: Shutdown) -> anyhow::Result<ExitCode> {
         Some(Command::Check(args)) => check::run(args, cli.kafka.cluster(), shutdown).await,
         Some(Command::Model(args)) => model::run(args, shutdown).await,
         Some(Command::Doctor(args)) => doctor::run(args, cli.kafka.cluster()).await,
-        Some(Command::Class(command)) => class::run(command),
+        Some(Command::Class(command)) => class::run(command, &cli.kafka).await,
     }
 }

@@ -13,6 +13,7 @@
 //! - [`check`]: running an exercise's conditions in order, each within its time limit, for
 //!   one student or a roster; and the report printed by `streamlab check`.
 //! - [`class`]: the class tokens students sign in with.
+//! - [`rights`]: the class's users and ACLs on a cluster that checks them.
 
 pub mod check;
 pub mod class;
@@ -20,6 +21,7 @@ pub mod compare;
 pub mod conditions;
 pub mod kinds;
 pub mod probe;
+pub mod rights;
 
 use conditions::{Condition, ExerciseFile, FailureDetails};
 use std::collections::BTreeMap;
@@ -242,6 +244,33 @@ fn markdown(text: &str) -> String {
     html
 }
 
+/// How a student's client signs in to a cluster that wants it to.
+#[derive(Debug, Clone, Copy)]
+pub struct SignIn<'a> {
+    pub mechanism: &'a str,
+    /// Her name, when the lab knows it.
+    pub student: Option<&'a str>,
+}
+
+/// Instructions whose kafka-python connections (`bootstrap_servers="localhost:9092"`) are
+/// made to fit a cluster whose clients sign in: its address, and kafka-python's SASL
+/// settings with the student's name and, as her password, a place for her class token.
+pub fn signed_in_snippets(html: &str, bootstrap: &str, sign_in: SignIn<'_>) -> String {
+    let user = sign_in.student.unwrap_or("YOUR_NAME");
+    let q = |s: &str| format!("\"{s}\"");
+    let settings = format!(
+        "bootstrap_servers={}, security_protocol={}, sasl_mechanism={}, sasl_plain_username={}, \
+         sasl_plain_password={}",
+        q(bootstrap),
+        q("SASL_PLAINTEXT"),
+        q(sign_in.mechanism),
+        q(user),
+        q("YOUR_CLASS_TOKEN")
+    );
+    // pulldown-cmark keeps a code block's quotes as they are (it escapes only &, < and >).
+    html.replace("bootstrap_servers=\"localhost:9092\"", &settings)
+}
+
 /// Where a student's topics and groups are: `alice.dev_sandbox` for `alice`, so a class
 /// shares one cluster without stepping on each other. No student: the names as written.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -301,6 +330,31 @@ pub fn read_roster(file: &str, text: &str) -> Result<Vec<String>, CatalogError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn on_a_cluster_that_signs_in_every_python_connection_carries_the_sign_in() {
+        let catalog = Catalog::embedded().unwrap();
+        let sign_in = SignIn { mechanism: "SCRAM-SHA-256", student: Some("alice") };
+        let mut rewritten = 0;
+        for e in &catalog.exercises {
+            let html = signed_in_snippets(&e.info.instructions_html, "10.0.0.5:9092", sign_in);
+            assert!(!html.contains("bootstrap_servers=\"localhost:9092\""), "{} kept one", e.info.id);
+            rewritten += html.matches("sasl_plain_username=\"alice\"").count();
+        }
+        // Exercises 1, 2, 3, 5, 7 … connect from Python: each of their connections changed.
+        let before: usize = catalog
+            .exercises
+            .iter()
+            .map(|e| e.info.instructions_html.matches("bootstrap_servers=\"localhost:9092\"").count())
+            .sum();
+        assert!(before >= 5, "the READMEs connect from Python {before} times");
+        assert_eq!(rewritten, before);
+        let one = signed_in_snippets(&catalog.exercises[0].info.instructions_html, "10.0.0.5:9092", sign_in);
+        assert!(one.contains(
+            "bootstrap_servers=\"10.0.0.5:9092\", security_protocol=\"SASL_PLAINTEXT\", \
+             sasl_mechanism=\"SCRAM-SHA-256\""
+        ));
+    }
 
     #[test]
     fn the_built_in_exercises_parse_in_course_order() {

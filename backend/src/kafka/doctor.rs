@@ -7,6 +7,7 @@ use crate::kafka::KafkaConfig;
 use crate::kafka::groups::GroupReader;
 use crate::kafka::metadata::ClusterReader;
 use crate::kafka::replication;
+use crate::kafka::security;
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 use streamlab_wire::{DoctorCheck, GroupInfo, TopicInfo};
@@ -68,6 +69,14 @@ pub fn diagnose(kafka: &KafkaConfig, questions: &Questions) -> Vec<DoctorCheck> 
             return checks;
         }
     };
+    if security::uses_sasl(kafka) {
+        let check = sign_in_check(kafka);
+        let signed_in = check.ok;
+        checks.push(check);
+        if !signed_in {
+            return checks;
+        }
+    }
     // The advertised addresses are asked for with one Metadata request of our own: once
     // librdkafka has learnt them it drops the bootstrap connection, so with an advertised
     // address that does not connect it could not tell us what that address is.
@@ -128,16 +137,84 @@ pub fn diagnose(kafka: &KafkaConfig, questions: &Questions) -> Vec<DoctorCheck> 
         checks.push(check);
     }
     if let Some(name) = &questions.topic {
-        checks.push(topic_check(&topics, name));
+        let check = match topics.iter().any(|t| &t.name == name) {
+            // A cluster that checks rights lists only the topics the user may see.
+            false if security::uses_sasl(kafka) => not_allowed_topic(kafka, name),
+            _ => None,
+        };
+        checks.push(check.unwrap_or_else(|| topic_check(&topics, name)));
     }
     if let Some(group) = &questions.group {
         let groups = GroupReader::new(kafka).and_then(|r| r.groups(&topics));
         checks.push(match groups {
             Ok(groups) => group_check(groups.iter().find(|g| &g.group == group), group, questions.topic.as_deref()),
+            Err(e) if e.to_string().contains("GroupAuthorizationFailed") => problem(
+                "group",
+                format!("{} may not read the groups' offsets ({e})", user(kafka)),
+                "the cluster's ACLs allow each user her own groups only: in a class, name yours NAME.something",
+            ),
             Err(e) => problem("group", e.to_string(), "the broker did not describe its groups; try again"),
         });
     }
     checks
+}
+
+/// The user `kafka`'s clients sign in as.
+fn user(kafka: &KafkaConfig) -> String {
+    kafka
+        .properties
+        .iter()
+        .find(|(k, _)| k == "sasl.username")
+        .map_or_else(|| "this user".to_owned(), |(_, v)| v.clone())
+}
+
+/// Whether the cluster takes the user name and password: a refused sign-in is told apart
+/// from a broker that does not answer. Blocking.
+fn sign_in_check(kafka: &KafkaConfig) -> DoctorCheck {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    let who = user(kafka);
+    let mechanism = security::mechanism(kafka).unwrap_or_default();
+    let consumer: BaseConsumer = match kafka.client().create() {
+        Ok(c) => c,
+        Err(e) => return problem("sign in", e.to_string(), "check the -X sasl.* properties"),
+    };
+    match consumer.fetch_metadata(None, Duration::from_secs(5)) {
+        Ok(_) => ok("sign in", format!("signed in as {who} ({mechanism})")),
+        Err(_) if security::refused_sign_in(&consumer) => problem(
+            "sign in",
+            format!("the cluster refused {who}'s sign-in (authentication failed, {mechanism})"),
+            "check the user name and password (-X sasl.username, -X sasl.password; in Python sasl_plain_username \
+             and sasl_plain_password): in a class, your name and your class token, as the lab's sign-in box \
+             takes it. The teacher's are what ./lab kafka start --sasl printed",
+        ),
+        Err(e) => problem(
+            "sign in",
+            format!("the broker answers but gave no metadata to {who}: {e}"),
+            "is the mechanism right (-X sasl.mechanism)? Try again; a broker that just started may not know \
+             its users yet",
+        ),
+    }
+}
+
+/// When `name` is hidden from the user by the cluster's ACLs: what that means. Blocking.
+fn not_allowed_topic(kafka: &KafkaConfig, name: &str) -> Option<DoctorCheck> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    let consumer: BaseConsumer = kafka.client().create().ok()?;
+    let md = consumer.fetch_metadata(Some(name), Duration::from_secs(5)).ok()?;
+    let refused = md.topics().first()?.error()
+        == Some(rdkafka::types::RDKafkaRespErr::RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
+    refused.then(|| {
+        problem(
+            "topic",
+            format!(
+                "{} may not see {name} (authorization failed: the cluster's ACLs do not allow it; whether it \
+                 exists is not told)",
+                user(kafka)
+            ),
+            "in a class each student may use her own topics, NAME.something, and read the lab's topics; \
+             check the name and the prefix, or ask the teacher",
+        )
+    })
 }
 
 /// Whether every copy of the asker's replicated topics is in sync; `None` where no topic has

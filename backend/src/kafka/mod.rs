@@ -15,6 +15,8 @@
 //! - [`avro`]: the Avro object container files of the experiment producer.
 //! - [`producer`]: producers whose acknowledgements their own thread serves, in long polls.
 //! - [`delivery`]: counted sends that wait while the producer's queue is full.
+//! - [`security`]: SCRAM users and ACLs (who may sign in, and do what), and why a client was
+//!   turned away.
 //! - [`doctor`]: the checks behind `streamlab doctor`, for "nothing arrives".
 //! - [`python`]: the doctor's checks of the Python clients a student runs the exercises with.
 //!
@@ -35,5 +37,6 @@ pub mod python;
 pub mod readers;
 pub mod records;
 pub mod replication;
+pub mod security;
 
 pub use config::{KafkaConfig, parse_property};

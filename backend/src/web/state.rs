@@ -56,6 +56,8 @@ pub struct LabInfo {
     pub embedded_broker: bool,
     /// Whether clients on other machines can reach the broker.
     pub reachable_from_other_machines: bool,
+    /// The SASL mechanism clients sign in with, when the cluster wants them to.
+    pub sasl_mechanism: Option<String>,
     /// The inference service's request and dead-letter topics, for a redrive.
     pub requests: String,
     pub dead_letters: String,

@@ -80,6 +80,7 @@ async fn session(mut socket: WebSocket, state: AppState, caller: Caller) {
             embedded_broker: state.info.embedded_broker,
             who: access.whoami(&caller),
             reachable_from_other_machines: state.info.reachable_from_other_machines,
+            sasl_mechanism: state.info.sasl_mechanism.clone(),
         },
         ServerMessage::Topics { topics: seen_topics(&topics.borrow_and_update()) },
         ServerMessage::Groups { groups: seen_groups(&groups.borrow_and_update()) },

@@ -42,6 +42,7 @@
 mod api;
 mod browser;
 mod class;
+mod class_on_kafka;
 mod compat;
 mod deploy;
 mod exercises;

@@ -729,6 +729,10 @@ pub enum ServerMessage {
         /// Whether clients on other machines can reach the broker at `brokers`.
         #[serde(default)]
         reachable_from_other_machines: bool,
+        /// The SASL mechanism clients sign in with (`SCRAM-SHA-256`), when the cluster
+        /// wants them to: each student as her name, her class token as password.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sasl_mechanism: Option<String>,
     },
     /// The cluster's topics, sent on request and whenever they change.
     Topics {

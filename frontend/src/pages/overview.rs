@@ -163,11 +163,19 @@ pub fn generator() -> Html {
     }
 }
 
-/// A ready consumer for the prediction topic, in the course's client library.
-fn python_snippet(bootstrap: &str, group: &str) -> String {
+/// A ready consumer for the prediction topic, in the course's client library; on a cluster
+/// whose clients sign in (`sasl` names the mechanism), as `user` with her class token.
+fn python_snippet(bootstrap: &str, group: &str, sasl: Option<(&str, &str)>) -> String {
+    let sign_in = match sasl {
+        Some((mechanism, user)) => format!(
+            "security_protocol=\"SASL_PLAINTEXT\",\n    sasl_mechanism=\"{mechanism}\",\n    \
+             sasl_plain_username=\"{user}\",\n    sasl_plain_password=\"YOUR_CLASS_TOKEN\",\n    "
+        ),
+        None => String::new(),
+    };
     format!(
         "from kafka import KafkaConsumer\n\n\
-         consumer = KafkaConsumer(\n    \"{}\",\n    bootstrap_servers=\"{bootstrap}\",\n    \
+         consumer = KafkaConsumer(\n    \"{}\",\n    bootstrap_servers=\"{bootstrap}\",\n    {sign_in}\
          group_id=\"{group}\",\n    auto_offset_reset=\"earliest\",\n    \
          # the lab's broker holds an empty fetch this long: 20 ms, not 500, keeps records quick\n    \
          fetch_max_wait_ms=20,\n)\n\
@@ -186,6 +194,7 @@ fn connect() -> Html {
         Some(s) => format!("{s}.predictions-reader"),
         None => "predictions-reader".to_owned(),
     };
+    let sasl = lab.sasl.as_deref().map(|m| (m, lab.who.student.as_deref().unwrap_or("YOUR_NAME")));
     html! {
         <div class="cards">
             <div class="card connect" id="connect">
@@ -198,7 +207,10 @@ fn connect() -> Html {
                         { ", HOST being how the students' machines reach it (its IP address or name)." }
                     </p>
                 }
-                <pre id="python-snippet"><code>{ python_snippet(bootstrap, &group) }</code></pre>
+                if let Some(mechanism) = &lab.sasl {
+                    <p id="sign-in">{ format!("This cluster wants clients to sign in ({mechanism}): as your name, with your class token as password.") }</p>
+                }
+                <pre id="python-snippet"><code>{ python_snippet(bootstrap, &group, sasl) }</code></pre>
                 <p>{ "The exercises are solved in Python with kafka-python and fastavro; install them with " }
                     <code id="python-install">{ streamlab_wire::PYTHON_INSTALL }</code>
                     { ", and " }<code>{ "streamlab doctor" }</code>{ " checks that they import and reach the broker." }</p>

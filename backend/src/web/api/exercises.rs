@@ -1,7 +1,7 @@
 //! The exercises, one student's progress and the classroom grid.
 
-use crate::exercises::Namespace;
 use crate::exercises::check;
+use crate::exercises::{Namespace, SignIn, signed_in_snippets};
 use crate::web::access::Caller;
 use crate::web::error::ApiError;
 use crate::web::state::AppState;
@@ -12,8 +12,28 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 use streamlab_wire::{CheckReport, ClassReport, ExerciseInfo, StudentReport};
 
-pub async fn exercises(State(state): State<AppState>) -> Json<Vec<ExerciseInfo>> {
-    Json(state.checker.catalog.exercises.iter().map(|e| e.info.clone()).collect())
+/// `GET /api/exercises`. On a cluster whose clients sign in, the instructions' connection
+/// snippets carry the sign-in settings, the caller's name among them.
+pub async fn exercises(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> Json<Vec<ExerciseInfo>> {
+    let infos = state.checker.catalog.exercises.iter().map(|e| e.info.clone());
+    let Some(mechanism) = state.info.sasl_mechanism.as_deref() else { return Json(infos.collect()) };
+    let student = match &caller {
+        Caller::Student(name) => Some(name.as_str()),
+        _ => None,
+    };
+    let sign_in = SignIn { mechanism, student };
+    let fit = |html: &mut String| *html = signed_in_snippets(html, &state.info.brokers, sign_in);
+    Json(
+        infos
+            .map(|mut info| {
+                fit(&mut info.instructions_html);
+                if let Some(de) = info.de.as_mut() {
+                    fit(&mut de.instructions_html);
+                }
+                info
+            })
+            .collect(),
+    )
 }
 
 #[derive(Deserialize)]

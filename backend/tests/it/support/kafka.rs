@@ -79,6 +79,9 @@ impl Drop for Dir {
 pub struct Cluster {
     pub dir: Dir,
     pub brokers: String,
+    /// The teacher's client settings a cluster with SASL printed (`KAFKA_CLIENT_FLAGS=-X
+    /// k=v -X ...`); none without.
+    pub teacher: Vec<(String, String)>,
 }
 
 impl Cluster {
@@ -95,13 +98,26 @@ impl Cluster {
         args.extend(flags);
         let started = lab_kafka(&args);
         assert!(started.status.success(), "./lab kafka start --nodes {nodes}: {}", text(&started));
-        let last = String::from_utf8_lossy(&started.stdout).lines().last().unwrap_or_default().to_owned();
+        let stdout = String::from_utf8_lossy(&started.stdout).into_owned();
+        let last = stdout.lines().last().unwrap_or_default().to_owned();
         let brokers = last.strip_prefix("KAFKA_BROKERS=").expect("KAFKA_BROKERS=… last").to_owned();
-        Cluster { dir, brokers }
+        let teacher = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("KAFKA_CLIENT_FLAGS="))
+            .map(|flags| {
+                flags
+                    .split(" -X ")
+                    .map(|kv| kv.trim_start_matches("-X ").split_once('=').expect("-X key=value"))
+                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Cluster { dir, brokers, teacher }
     }
 
+    /// The cluster as the teacher's clients reach it (signed in, with SASL).
     pub fn kafka(&self) -> KafkaConfig {
-        KafkaConfig::new(self.brokers.clone())
+        KafkaConfig::new(self.brokers.clone()).with_properties(self.teacher.clone())
     }
 
     /// Broker K taken away as a class does it: `./lab kafka stop --node K`.
