@@ -11,8 +11,9 @@ fn screenshots() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots"))
 }
 
-/// Skips (or fails in CI) when the frontend or the browser is missing.
-async fn browser() -> Option<Browser> {
+/// Skips (or fails in CI) when the frontend or the browser is missing. It takes the
+/// browser suite's turn: a test holding another suite's turn lets go of it first.
+pub(crate) async fn browser() -> Option<Browser> {
     if !crate::support::require(streamlab::web::assets::FRONTEND_BUILT, "the built frontend (./lab build)") {
         return None;
     }
@@ -23,7 +24,7 @@ async fn browser() -> Option<Browser> {
     browser
 }
 
-fn shot(name: &str) -> PathBuf {
+pub(crate) fn shot(name: &str) -> PathBuf {
     screenshots().join(format!("lab-{name}.png"))
 }
 

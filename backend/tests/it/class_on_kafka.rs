@@ -64,7 +64,7 @@ async fn on_a_cluster_with_sasl_each_student_signs_in_as_herself_and_is_kept_to_
     {
         return;
     }
-    let _turn = crate::support::heavy("kafka-sasl");
+    let turn = crate::support::heavy("kafka-sasl");
     let cluster = tokio::task::spawn_blocking(|| Cluster::start_with(1, &["--sasl"])).await.unwrap();
     let setting = |k: &str| cluster.teacher.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
     assert_eq!(setting("security.protocol").as_deref(), Some("SASL_PLAINTEXT"), "{:?}", cluster.teacher);
@@ -204,4 +204,29 @@ async fn on_a_cluster_with_sasl_each_student_signs_in_as_herself_and_is_kept_to_
     let as_student = streamlab(&cluster, &apply, &as_alice).await;
     assert!(!as_student.status.success());
     assert!(said(&as_student).contains("may not"), "{}", said(&as_student));
+
+    // In the browser, signed in as alice: the connect card says how her client signs in.
+    drop(turn);
+    let Some(browser) = crate::browser::browser().await else { return };
+    let long = Duration::from_secs(30);
+    browser.goto(&format!("http://{addr}/#/")).await;
+    browser.wait_for("return !!document.querySelector('#sign-in #token')", long, "the sign-in box").await;
+    let token = Value::String(alice.clone());
+    let sign_in = format!(
+        "document.querySelector('#token').value = {token}; document.querySelector('#sign-in').requestSubmit(); return true"
+    );
+    browser.eval(&sign_in).await;
+    browser
+        .wait_for(
+            "return (document.querySelector('#connect-sign-in')?.textContent || '').includes('SCRAM-SHA-256')",
+            long,
+            "the connect card says the cluster wants clients to sign in",
+        )
+        .await;
+    let snippet = browser.eval("return document.querySelector('#python-snippet').textContent").await;
+    let snippet = snippet.as_str().unwrap();
+    assert!(snippet.contains("security_protocol=\"SASL_PLAINTEXT\""), "{snippet}");
+    assert!(snippet.contains("sasl_mechanism=\"SCRAM-SHA-256\""), "{snippet}");
+    assert!(snippet.contains("sasl_plain_username=\"alice\""), "{snippet}");
+    browser.screenshot(&crate::browser::shot("class-sasl-connect")).await;
 }

@@ -208,7 +208,7 @@ fn connect() -> Html {
                     </p>
                 }
                 if let Some(mechanism) = &lab.sasl {
-                    <p id="sign-in">{ format!("This cluster wants clients to sign in ({mechanism}): as your name, with your class token as password.") }</p>
+                    <p id="connect-sign-in">{ format!("This cluster wants clients to sign in ({mechanism}): as your name, with your class token as password.") }</p>
                 }
                 <pre id="python-snippet"><code>{ python_snippet(bootstrap, &group, sasl) }</code></pre>
                 <p>{ "The exercises are solved in Python with kafka-python and fastavro; install them with " }
