@@ -180,7 +180,7 @@ fn sign_in_check(kafka: &KafkaConfig) -> DoctorCheck {
     };
     match consumer.fetch_metadata(None, Duration::from_secs(5)) {
         Ok(_) => ok("sign in", format!("signed in as {who} ({mechanism})")),
-        Err(_) if security::refused_sign_in(&consumer) => problem(
+        Err(_) if security::refused_sign_in(&consumer, Duration::from_secs(1)) => problem(
             "sign in",
             format!("the cluster refused {who}'s sign-in (authentication failed, {mechanism})"),
             "check the user name and password (-X sasl.username, -X sasl.password; in Python sasl_plain_username \

@@ -9,7 +9,9 @@
 
 use crate::kafka::KafkaConfig;
 use rdkafka::bindings as rdsys;
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::client::ClientContext;
+use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::KafkaError;
 use rdkafka::types::RDKafkaErrorCode;
 use std::ffi::{CStr, CString, c_char};
@@ -485,12 +487,13 @@ pub fn change_acls(kafka: &KafkaConfig, add: &[Acl], remove: &[Acl]) -> Result<(
 }
 
 /// Whether the broker refused `consumer`'s sign-in (a wrong user name, password or
-/// mechanism). librdkafka reports it as an error event on the client's queue, served by
-/// `poll`; the request that was waiting for the broker only times out. Blocking, ≤ 1 s.
-pub fn refused_sign_in(consumer: &BaseConsumer) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(1);
+/// mechanism), waiting up to `wait` to hear it. librdkafka reports it as an error event on
+/// the client's queue, served by `poll`; the request that was waiting for the broker only
+/// times out.
+pub fn refused_sign_in<C: ConsumerContext>(consumer: &BaseConsumer<C>, wait: Duration) -> bool {
+    let deadline = Instant::now() + wait;
     while Instant::now() < deadline {
-        if let Some(Err(e)) = consumer.poll(Duration::from_millis(100))
+        if let Some(Err(e)) = consumer.poll(Duration::from_millis(50))
             && e.rdkafka_error_code() == Some(RDKafkaErrorCode::Authentication)
         {
             return true;
@@ -499,14 +502,33 @@ pub fn refused_sign_in(consumer: &BaseConsumer) -> bool {
     false
 }
 
+/// A client context that keeps librdkafka's complaints out of the log: a sign-in tried with
+/// a password that may no longer be right is refused loudly, several times over, and a
+/// class of sixty would fill the teacher's terminal.
+struct Quiet;
+
+impl ClientContext for Quiet {
+    fn log(&self, _: RDKafkaLogLevel, _: &str, _: &str) {}
+    fn error(&self, _: KafkaError, _: &str) {}
+}
+
+impl ConsumerContext for Quiet {}
+
 /// Whether `user` signs in to the cluster with `password` (the other `-X` settings as
-/// `kafka`'s). Blocking: up to a few seconds.
+/// `kafka`'s). Blocking: as long as the broker takes to answer or refuse, up to 5 s.
 pub fn signs_in(kafka: &KafkaConfig, user: &str, password: &str) -> Result<bool, KafkaError> {
-    let consumer: BaseConsumer = kafka.client().set("sasl.username", user).set("sasl.password", password).create()?;
-    match consumer.fetch_metadata(None, Duration::from_secs(5)) {
-        Ok(_) => Ok(true),
-        Err(_) if refused_sign_in(&consumer) => Ok(false),
-        Err(e) => Err(e),
+    let consumer: BaseConsumer<Quiet> =
+        kafka.client().set("sasl.username", user).set("sasl.password", password).create_with_context(Quiet)?;
+    // A refusal comes within a few hundred milliseconds: asked in short rounds, it is heard
+    // then rather than after one long timeout.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match consumer.fetch_metadata(None, Duration::from_millis(400)) {
+            Ok(_) => return Ok(true),
+            Err(_) if refused_sign_in(&consumer, Duration::from_millis(100)) => return Ok(false),
+            Err(e) if Instant::now() >= deadline => return Err(e),
+            Err(_) => {}
+        }
     }
 }
 
