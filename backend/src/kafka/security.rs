@@ -432,58 +432,74 @@ pub fn acls(kafka: &KafkaConfig) -> Result<Vec<Acl>, SecurityError> {
 
 /// Creates `add` and deletes `remove` (each exactly, nothing more). Blocking.
 pub fn change_acls(kafka: &KafkaConfig, add: &[Acl], remove: &[Acl]) -> Result<(), SecurityError> {
-    if !add.is_empty() {
-        let mut bindings = add.iter().map(|a| binding(a, false)).collect::<Result<Vec<_>, _>>()?;
-        let what = "create ACLs";
-        let sent = request(kafka, rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_CREATEACLS, what, {
-            let bindings = &mut bindings;
-            // SAFETY: the bindings are valid; librdkafka copies them.
-            move |rk, options, queue| unsafe {
-                rdsys::rd_kafka_CreateAcls(rk, bindings.as_mut_ptr(), bindings.len(), options, queue)
-            }
-        });
-        // SAFETY: each binding was created above and is destroyed once.
-        unsafe { rdsys::rd_kafka_AclBinding_destroy_array(bindings.as_mut_ptr(), bindings.len()) };
-        let answer = sent?;
-        // SAFETY: the results belong to the answer, read before it is dropped.
-        unsafe {
-            let result = rdsys::rd_kafka_event_CreateAcls_result(answer.0);
+    use rdsys::rd_kafka_admin_op_t::{RD_KAFKA_ADMIN_OP_CREATEACLS, RD_KAFKA_ADMIN_OP_DELETEACLS};
+    // SAFETY (both readers): the results belong to the answer, read before it is dropped.
+    send_acls(
+        kafka,
+        add,
+        false,
+        RD_KAFKA_ADMIN_OP_CREATEACLS,
+        "create ACLs",
+        rdsys::rd_kafka_CreateAcls,
+        |event| unsafe {
             let mut n = 0;
-            let results = rdsys::rd_kafka_CreateAcls_result_acls(result, &mut n);
-            for i in 0..n {
-                if let Some((code, message)) = answer_error(rdsys::rd_kafka_acl_result_error(*results.add(i))) {
-                    return Err(refused(what, code, message));
-                }
-            }
-        }
-    }
-    if !remove.is_empty() {
-        let mut filters = remove.iter().map(|a| binding(a, true)).collect::<Result<Vec<_>, _>>()?;
-        let what = "delete ACLs";
-        let sent = request(kafka, rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DELETEACLS, what, {
-            let filters = &mut filters;
-            // SAFETY: the filters are valid; librdkafka copies them.
-            move |rk, options, queue| unsafe {
-                rdsys::rd_kafka_DeleteAcls(rk, filters.as_mut_ptr(), filters.len(), options, queue)
-            }
-        });
-        // SAFETY: each filter was created above and is destroyed once.
-        unsafe { rdsys::rd_kafka_AclBinding_destroy_array(filters.as_mut_ptr(), filters.len()) };
-        let answer = sent?;
-        // SAFETY: the responses belong to the answer, read before it is dropped.
-        unsafe {
-            let result = rdsys::rd_kafka_event_DeleteAcls_result(answer.0);
+            let results =
+                rdsys::rd_kafka_CreateAcls_result_acls(rdsys::rd_kafka_event_CreateAcls_result(event), &mut n);
+            (0..n).find_map(|i| answer_error(rdsys::rd_kafka_acl_result_error(*results.add(i))))
+        },
+    )?;
+    send_acls(
+        kafka,
+        remove,
+        true,
+        RD_KAFKA_ADMIN_OP_DELETEACLS,
+        "delete ACLs",
+        rdsys::rd_kafka_DeleteAcls,
+        |event| unsafe {
             let mut n = 0;
-            let responses = rdsys::rd_kafka_DeleteAcls_result_responses(result, &mut n);
-            for i in 0..n {
-                let e = rdsys::rd_kafka_DeleteAcls_result_response_error(*responses.add(i));
-                if let Some((code, message)) = answer_error(e) {
-                    return Err(refused(what, code, message));
-                }
-            }
-        }
+            let responses =
+                rdsys::rd_kafka_DeleteAcls_result_responses(rdsys::rd_kafka_event_DeleteAcls_result(event), &mut n);
+            (0..n).find_map(|i| answer_error(rdsys::rd_kafka_DeleteAcls_result_response_error(*responses.add(i))))
+        },
+    )
+}
+
+/// The native admin call that takes ACL bindings (CreateAcls) or filters (DeleteAcls).
+type AclCall = unsafe extern "C" fn(
+    *mut rdsys::rd_kafka_t,
+    *mut *mut rdsys::rd_kafka_AclBinding_t,
+    usize,
+    *const rdsys::rd_kafka_AdminOptions_t,
+    *mut rdsys::rd_kafka_queue_t,
+);
+
+/// Sends `acls` (as filters when `filter`) with `call`; the answer's first error, as
+/// `first_error` finds it, is the refusal of `what`.
+fn send_acls(
+    kafka: &KafkaConfig,
+    acls: &[Acl],
+    filter: bool,
+    op: rdsys::rd_kafka_admin_op_t,
+    what: &'static str,
+    call: AclCall,
+    first_error: impl FnOnce(*mut rdsys::rd_kafka_event_t) -> Option<(RDKafkaErrorCode, String)>,
+) -> Result<(), SecurityError> {
+    if acls.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    let mut bindings = acls.iter().map(|a| binding(a, filter)).collect::<Result<Vec<_>, _>>()?;
+    let sent = request(kafka, op, what, {
+        let bindings = &mut bindings;
+        // SAFETY: the bindings are valid; librdkafka copies them.
+        move |rk, options, queue| unsafe { call(rk, bindings.as_mut_ptr(), bindings.len(), options, queue) }
+    });
+    // SAFETY: each binding was created above and is destroyed once.
+    unsafe { rdsys::rd_kafka_AclBinding_destroy_array(bindings.as_mut_ptr(), bindings.len()) };
+    let answer = sent?;
+    match first_error(answer.0) {
+        Some((code, message)) => Err(refused(what, code, message)),
+        None => Ok(()),
+    }
 }
 
 /// Whether the broker refused `consumer`'s sign-in (a wrong user name, password or
