@@ -52,6 +52,12 @@ fn said(o: &std::process::Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }
 
+/// `GET path` from the lab as the holder of `token`, its JSON answer.
+async fn get_as<T: serde::de::DeserializeOwned>(addr: std::net::SocketAddr, token: &str, path: &str) -> T {
+    let answer = reqwest::Client::new().get(format!("http://{addr}{path}")).bearer_auth(token).send().await.unwrap();
+    answer.json().await.unwrap()
+}
+
 fn held_acls(kafka: &KafkaConfig, student: &str) -> BTreeSet<String> {
     let principal = format!("User:{student}");
     security::acls(kafka).unwrap().into_iter().filter(|a| a.principal == principal).map(|a| a.to_string()).collect()
@@ -134,29 +140,13 @@ async fn on_a_cluster_with_sasl_each_student_signs_in_as_herself_and_is_kept_to_
     assert!(predictions.messages >= 5, "the lab's topic is still there: {predictions:?}");
 
     // The lab tells a signed-in student how her client signs in.
-    let exercises: Vec<ExerciseInfo> = reqwest::Client::new()
-        .get(format!("http://{addr}/api/exercises"))
-        .bearer_auth(&alice)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let exercises: Vec<ExerciseInfo> = get_as(addr, &alice, "/api/exercises").await;
     let first = &exercises[0].instructions_html;
     let bootstrap = format!("bootstrap_servers=\"{}\"", cluster.brokers);
     assert!(first.contains(&bootstrap) && first.contains("sasl_plain_username=\"alice\""), "{first}");
     // The checker reads the cluster as the teacher: alice's exercise 1 is checked (it fails,
     // she has not done it), not an error for want of rights.
-    let report: CheckReport = reqwest::Client::new()
-        .get(format!("http://{addr}/api/exercises/{}/check", exercises[0].id))
-        .bearer_auth(&alice)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let report: CheckReport = get_as(addr, &alice, &format!("/api/exercises/{}/check", exercises[0].id)).await;
     assert_eq!(report.student.as_deref(), Some("alice"));
     assert!(
         !report.passed && report.results.iter().all(|r| matches!(r.outcome, Outcome::Fail | Outcome::Pass)),
