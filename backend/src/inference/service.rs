@@ -37,8 +37,15 @@ impl InferenceService {
     }
 
     fn serve(&self, shutdown: &Shutdown) {
+        // One transactional id for the service's life: a new session's producer then fences
+        // the previous one (its open transaction aborted), even one librdkafka left stuck.
+        let transactional_id = self
+            .config
+            .transactional_id
+            .clone()
+            .unwrap_or_else(|| format!("streamlab-inference-{}", uuid::Uuid::new_v4()));
         while !shutdown.is_triggered() {
-            match self.session(shutdown) {
+            match self.session(&transactional_id, shutdown) {
                 Ok(()) => return,
                 Err(e) => {
                     tracing::error!(error = format!("{e:#}"), "inference session failed; restarting in 1 s");
@@ -48,10 +55,10 @@ impl InferenceService {
         }
     }
 
-    fn session(&self, shutdown: &Shutdown) -> anyhow::Result<()> {
+    fn session(&self, transactional_id: &str, shutdown: &Shutdown) -> anyhow::Result<()> {
         let (kafka, config, model) = (&self.kafka, &self.config, &self.model);
         if config.exactly_once {
-            transactions::session(kafka, config, model, &self.metrics, shutdown)
+            transactions::session(kafka, config, transactional_id, model, &self.metrics, shutdown)
         } else {
             pipeline::session(kafka, config, model, &self.metrics, shutdown, self.arrivals.as_deref())
         }
