@@ -11,6 +11,7 @@
 //! - [`browser`]: the browser lab in headless Chromium.
 //! - [`class`]: a lab a class shares: namespaces, tokens, a broker other machines reach.
 //! - [`compat`]: what the embedded broker does for rdkafka clients, and its known gaps.
+//! - [`connect`]: `./lab connect start|stop`, Kafka Connect beside the lab, a sink connector.
 //! - [`deploy`]: the class server's compose file.
 //! - [`exercises`]: every exercise solved, and each condition missed on purpose.
 //! - [`generators`]: the request generator and the experiment producer.
@@ -29,7 +30,7 @@
 //! **Running beside each other.** The harness runs as many tests at once as there are cores
 //! (two on the build machine). Most tests wait on a broker and leave the cores idle, so they
 //! share well. A few suites keep both cores busy or measure rates: the browser tests
-//! (Chromium rendering the lab), Apache Kafka's JVMs, the Python solutions (a dozen clients at once), the kill and
+//! (Chromium rendering the lab), Apache Kafka's and Kafka Connect's JVMs, the Python solutions (a dozen clients at once), the kill and
 //! SIGTERM tests of the inference service (a backlog of 20,000 requests) and the generators'
 //! rate tests. Each ran beside its own tests when suites were binaries of their own; beside
 //! another heavy suite they miss their deadlines: in a run without a rule, the browser's wait
@@ -44,6 +45,7 @@ mod browser;
 mod class;
 mod class_on_kafka;
 mod compat;
+mod connect;
 mod deploy;
 mod exercises;
 mod generators;
