@@ -28,21 +28,12 @@ EOF
 connect_fail() { printf 'connect: %s\n' "$*" >&2; exit 1; }
 
 connect_jars() {
-  [ -f "$CONNECT_LIBS/.complete" ] && return 0
-  say "fetching Kafka Connect $CONNECT_VERSION and its dependencies from Maven Central (once)"
-  rm -rf "$CONNECT_LIBS" && mkdir -p "$CONNECT_LIBS"
-  mvn -q -B -f backend/deploy/connect/pom.xml dependency:copy-dependencies \
-    -DoutputDirectory="$CONNECT_LIBS" -DincludeScope=runtime >&2 \
+  maven_jars backend/deploy/connect/pom.xml "$CONNECT_LIBS" "Kafka Connect $CONNECT_VERSION" \
     || connect_fail "Maven could not fetch Kafka Connect's jars (see above)"
-  touch "$CONNECT_LIBS/.complete"
 }
 
 # The worker's pid when it runs from DIR.
-connect_pid() {
-  local pid
-  [ -f "$1/worker.pid" ] && pid=$(cat "$1/worker.pid") && kill -0 "$pid" 2>/dev/null && echo "$pid"
-  return 0
-}
+connect_pid() { running_pids "$1" worker; }
 
 connect_start() {
   local brokers="${KAFKA_BROKERS:-127.0.0.1:9092}" port=8083 dir="$CONNECT_DEFAULT_DIR" group=streamlab-connect
@@ -134,15 +125,7 @@ EOF
 }
 
 # Stops DIR's worker; false when none ran.
-connect_stop_dir() {
-  local dir="$1" pid waited=0
-  pid=$(connect_pid "$dir")
-  [ -n "$pid" ] || return 1
-  kill -TERM "$pid" 2>/dev/null || true
-  while [ -n "$(connect_pid "$dir")" ] && [ $waited -lt 300 ]; do sleep 0.1; waited=$((waited + 1)); done
-  [ -z "$(connect_pid "$dir")" ] || kill -KILL "$pid" 2>/dev/null || true
-  rm -f "$dir/worker.pid"
-}
+connect_stop_dir() { stop_pids "$1" worker 30; }
 
 connect_stop() {
   local dir="$CONNECT_DEFAULT_DIR"

@@ -48,18 +48,24 @@ kafka_java() {
   [ "${v%%.*}" -ge 17 ] 2>/dev/null || kafka_fail "Kafka $KAFKA_VERSION needs Java 17 or newer; java here is ${v:-unknown}"
 }
 
-kafka_jars() {
-  [ -f "$KAFKA_LIBS/.complete" ] && return 0
-  say "fetching Apache Kafka $KAFKA_VERSION and its dependencies from Maven Central (once)"
-  rm -rf "$KAFKA_LIBS" && mkdir -p "$KAFKA_LIBS"
-  mvn -q -B -f backend/deploy/kafka/pom.xml dependency:copy-dependencies \
-    -DoutputDirectory="$KAFKA_LIBS" -DincludeScope=runtime >&2 \
-    || kafka_fail "Maven could not fetch Kafka's jars (see above)"
-  touch "$KAFKA_LIBS/.complete"
+# Copies a pom's jars and their dependencies from Maven Central into LIBS, once:
+# `maven_jars POM LIBS WHAT`; false when Maven could not.
+maven_jars() {
+  [ -f "$2/.complete" ] && return 0
+  say "fetching $3 and its dependencies from Maven Central (once)"
+  rm -rf "$2" && mkdir -p "$2"
+  mvn -q -B -f "$1" dependency:copy-dependencies -DoutputDirectory="$2" -DincludeScope=runtime >&2 || return 1
+  touch "$2/.complete"
 }
 
-# The running nodes' pids in DIR (or those matching `kafka_pids DIR node-K`), one per line.
-kafka_pids() {
+kafka_jars() {
+  maven_jars backend/deploy/kafka/pom.xml "$KAFKA_LIBS" "Apache Kafka $KAFKA_VERSION" \
+    || kafka_fail "Maven could not fetch Kafka's jars (see above)"
+}
+
+# The running processes' pids in DIR whose pid files match GLOB (default node-*: every
+# node; node-K one, worker Connect's), one per line: `running_pids DIR [GLOB]`.
+running_pids() {
   local f pid
   for f in "$1"/${2:-node-*}.pid; do
     [ -f "$f" ] || continue
@@ -69,16 +75,20 @@ kafka_pids() {
   return 0
 }
 
-# Stops DIR's nodes (or node K alone: `kafka_stop_dir DIR K`); false when none ran.
-kafka_stop_dir() {
-  local dir="$1" which="node-${2:-*}" pids pid waited=0
-  pids=$(kafka_pids "$dir" "$which")
+# Stops DIR's processes whose pid files match GLOB: SIGTERM, then SIGKILL after SECONDS;
+# false when none ran: `stop_pids DIR GLOB SECONDS`.
+stop_pids() {
+  local dir="$1" which="$2" pids pid waited=0
+  pids=$(running_pids "$dir" "$which")
   [ -n "$pids" ] || return 1
   for pid in $pids; do kill -TERM "$pid" 2>/dev/null || true; done
-  while [ -n "$(kafka_pids "$dir" "$which")" ] && [ $waited -lt 600 ]; do sleep 0.1; waited=$((waited + 1)); done
-  for pid in $(kafka_pids "$dir" "$which"); do kill -KILL "$pid" 2>/dev/null || true; done
+  while [ -n "$(running_pids "$dir" "$which")" ] && [ $waited -lt $(($3 * 10)) ]; do sleep 0.1; waited=$((waited + 1)); done
+  for pid in $(running_pids "$dir" "$which"); do kill -KILL "$pid" 2>/dev/null || true; done
   for pid in "$dir"/$which.pid; do rm -f "$pid"; done
 }
+
+# Stops DIR's nodes (or node K alone: `kafka_stop_dir DIR K`); false when none ran.
+kafka_stop_dir() { stop_pids "$1" "node-${2:-*}" 60; }
 
 # The number of brokers the cluster's metadata names: `kafka_brokers_seen BOOTSTRAP DIR`.
 # Until the first node answers, that is "none yet", not an error.
@@ -117,12 +127,12 @@ kafka_start() {
   local stored_nodes="" stored_dedicated=0
   [ -f "$dir/cluster.nodes" ] && stored_nodes=$(cat "$dir/cluster.nodes")
   [ -f "$dir/cluster.controller" ] && [ "$(cat "$dir/cluster.controller")" = dedicated ] && stored_dedicated=1
-  if [ -n "$(kafka_pids "$dir")" ]; then
+  if [ -n "$(running_pids "$dir")" ]; then
     # Some nodes run: bring back the ones that do not, as they were.
     [ -z "$nodes" ] || [ "$nodes" = "$stored_nodes" ] || kafka_fail "$dir runs a cluster of $stored_nodes nodes, not $nodes"
     local missing=()
     for ((k = 1 - stored_dedicated; k <= stored_nodes; k++)); do
-      kafka_pids "$dir" "node-$k" | grep -q . || missing+=("$k")
+      running_pids "$dir" "node-$k" | grep -q . || missing+=("$k")
     done
     [ ${#missing[@]} -gt 0 ] || kafka_fail "Kafka is already running from $dir: ./lab kafka stop --dir $dir first"
     kafka_launch "$dir" "$stored_nodes" "$(cat "$dir/cluster.port")" "$stored_dedicated" "${missing[@]}"
@@ -330,7 +340,7 @@ kafka_stop() {
     say "stopped node $node of $dir; ./lab kafka start --dir $dir brings it back"
     return
   fi
-  local n; n=$(kafka_pids "$dir" | wc -l)
+  local n; n=$(running_pids "$dir" | wc -l)
   kafka_stop_dir "$dir" || kafka_fail "no Kafka is running from $dir"
   say "stopped $n Kafka node(s) of $dir (their data stays there)"
 }

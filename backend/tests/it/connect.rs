@@ -3,21 +3,18 @@
 //! exercise 7, a file standing in for HDFS), its consumer group and lag seen by the lab, and
 //! each bad input with its message. A real JVM: the suite takes its heavy turn.
 
-use crate::support::kafka::{Dir, java_here, text};
-use crate::support::{LabOptions, TestBroker, heavy, serve_lab_opts, start_kafka_broker};
+use crate::support::kafka::{Dir, java_here, lab, text};
+use crate::support::{LabOptions, TestBroker, free_port, heavy, serve_lab_opts, start_kafka_broker};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::{Value, json};
-use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 use streamlab::kafka::KafkaConfig;
 use streamlab::kafka::admin::ensure_topics;
 use streamlab_wire::{ClusterInfo, GroupInfo};
 
-/// `./lab connect ARGS` from the repository's root.
 fn lab_connect(args: &[&str]) -> Output {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    Command::new(root.join("lab")).arg("connect").args(args).current_dir(root).output().unwrap()
+    lab(&[&["connect"], args].concat())
 }
 
 /// `curl -s -w STATUS` as a student types it: the answer's JSON and its status.
@@ -34,10 +31,6 @@ fn worker_log(dir: &Dir) -> String {
     let said: Vec<&str> =
         log.lines().filter(|l| l.contains("WARN") || l.contains("ERROR") || l.contains("Exception")).collect();
     said[said.len().saturating_sub(30)..].join("\n")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// `::embedded`: the worker on the lab's own broker; `::kafka`: the lab and the worker on one

@@ -1,6 +1,7 @@
 //! The lab as a user meets it: the server's HTTP API and websocket (in-process, on port 0),
 //! and the `streamlab` binary itself.
 
+use crate::support::free_port;
 use futures::SinkExt;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -89,10 +90,6 @@ impl Drop for Running {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// Runs `streamlab ARGS` and waits for its "ready" banner; returns the web address.

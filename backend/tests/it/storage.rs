@@ -2,6 +2,7 @@
 //! survives `kill -9` with `--data-dir`, retention keeps a long class within its limits, an
 //! old data directory is refused with what to do, and the lab shows what it holds.
 
+use crate::support::free_port;
 use rdkafka::ClientContext;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
@@ -29,10 +30,6 @@ impl ProducerContext for Acks {
             self.0.lock().unwrap().push((m.partition(), m.offset(), key));
         }
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// A running `streamlab`, killed (and reaped) when dropped.

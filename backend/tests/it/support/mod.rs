@@ -192,6 +192,11 @@ impl Drop for Turn {
     }
 }
 
+/// A loopback port free a moment ago, for a process that must be told its port.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
 /// True when this run is CI, where a missing tool is a failure rather than a skip.
 pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
