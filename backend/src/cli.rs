@@ -106,6 +106,10 @@ pub struct LabArgs {
     /// failure message and hint only). An exercise's own `failure_details` may say less.
     #[arg(long, env = "STREAMLAB_FAILURE_DETAILS", default_value = "full", value_parser = failure_details())]
     pub failure_details: FailureDetails,
+    /// The Kafka Connect worker's REST API, for the Connectors page and the Connect exercise
+    /// (`./lab connect start` serves it on this address).
+    #[arg(long, env = "STREAMLAB_CONNECT_URL", default_value = crate::kafka::connect::DEFAULT_URL, value_name = "URL")]
+    pub connect_url: String,
 }
 
 impl LabArgs {

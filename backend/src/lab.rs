@@ -21,6 +21,7 @@ use crate::inference::{InferenceConfig, InferenceMetrics, InferenceService};
 use crate::kafka::KafkaConfig;
 use crate::kafka::admin::ensure_topics_with;
 use crate::kafka::broker::{EmbeddedBroker, Engine, Storage};
+use crate::kafka::connect::Connect;
 use crate::kafka::groups::GroupReader;
 use crate::kafka::metadata::{ClusterReader, wait_ready};
 use crate::kafka::producer::AsyncProducer;
@@ -67,6 +68,8 @@ pub struct LabConfig {
     pub roster: Vec<String>,
     /// How much a failed check tells students.
     pub failure_details: FailureDetails,
+    /// The Kafka Connect worker's REST API (`--connect-url`).
+    pub connect_url: String,
 }
 
 impl LabConfig {
@@ -122,6 +125,7 @@ impl LabConfig {
             exercises: Arc::new(Catalog::load(lab.exercises.as_deref())?),
             roster,
             failure_details: lab.failure_details,
+            connect_url: lab.connect_url.clone(),
         };
         Ok((config, web_addr))
     }
@@ -240,8 +244,10 @@ impl Lab {
         )
         .context("cannot create the lab's producer")?;
         let tails = Arc::new(Tails::new(self.kafka.clone(), clients.child()));
-        let checker =
-            Checker::new(self.kafka.clone(), self.config.exercises.clone()).with_details(self.config.failure_details);
+        let connect = Connect::new(&self.config.connect_url);
+        let checker = Checker::new(self.kafka.clone(), self.config.exercises.clone())
+            .with_details(self.config.failure_details)
+            .with_connect(connect.clone());
         let roster = Arc::new(self.config.roster.clone());
         let gradebook =
             Arc::new(Gradebook::new(checker.clone(), roster.clone(), feeds.topics.clone(), feeds.groups.clone()));
@@ -269,6 +275,7 @@ impl Lab {
             tails: tails.clone(),
             model: Arc::new(model_summary(&self.config.model)),
             checker: checker.clone(),
+            connect,
             roster: roster.clone(),
             gradebook: gradebook.clone(),
             sessions: TaskTracker::new(),

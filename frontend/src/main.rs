@@ -20,6 +20,7 @@ mod socket;
 mod state;
 
 use hooks::{use_lab, use_theme};
+use pages::connectors::Connectors;
 use pages::exercises::{Classroom, ExercisePage, Exercises};
 use pages::{groups::Groups, inference::Inference, overview::Overview, rates::Rates, topic::Topic, topics::Topics};
 use provider::LabProvider;
@@ -84,6 +85,7 @@ fn shell() -> Html {
                     Route::Topic(name) => html! { <Topic name={name.clone()} /> },
                     Route::Rates => html! { <Rates /> },
                     Route::Groups => html! { <Groups /> },
+                    Route::Connectors => html! { <Connectors /> },
                     Route::Inference => html! { <Inference /> },
                     Route::Exercises => html! { <Exercises /> },
                     Route::Exercise(id) => html! { <ExercisePage id={id.clone()} /> },

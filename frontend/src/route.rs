@@ -8,6 +8,7 @@ pub enum Route {
     Topic(String),
     Rates,
     Groups,
+    Connectors,
     Inference,
     Exercises,
     Exercise(String),
@@ -15,11 +16,12 @@ pub enum Route {
 }
 
 /// The navigation bar: each section's address and name.
-pub const PAGES: [(&str, &str); 7] = [
+pub const PAGES: [(&str, &str); 8] = [
     ("#/", "Overview"),
     ("#/topics", "Topics"),
     ("#/rates", "Production rate"),
     ("#/groups", "Consumer groups"),
+    ("#/connectors", "Connectors"),
     ("#/inference", "Inference"),
     ("#/exercises", "Exercises"),
     ("#/classroom", "Classroom"),
@@ -35,6 +37,7 @@ impl Route {
                 "topics" => Route::Topics,
                 "rates" => Route::Rates,
                 "groups" => Route::Groups,
+                "connectors" => Route::Connectors,
                 "inference" => Route::Inference,
                 "exercises" => Route::Exercises,
                 "classroom" => Route::Classroom,
@@ -55,6 +58,7 @@ impl Route {
             Route::Topics | Route::Topic(_) => "#/topics",
             Route::Rates => "#/rates",
             Route::Groups => "#/groups",
+            Route::Connectors => "#/connectors",
             Route::Inference => "#/inference",
             Route::Exercises | Route::Exercise(_) => "#/exercises",
             Route::Classroom => "#/classroom",
@@ -74,6 +78,7 @@ mod tests {
         assert_eq!(Route::from_hash("#/nowhere"), Route::Overview);
         assert_eq!(Route::from_hash("#/exercise/01-sandbox-topic"), Route::Exercise("01-sandbox-topic".into()));
         assert_eq!(Route::from_hash("#/classroom"), Route::Classroom);
+        assert_eq!(Route::from_hash("#/connectors"), Route::Connectors);
     }
 
     #[test]

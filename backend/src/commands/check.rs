@@ -5,6 +5,7 @@ use crate::exercises::check::{self, Checker};
 use crate::exercises::conditions::FailureDetails;
 use crate::exercises::{Catalog, Language, Namespace, load_roster};
 use crate::kafka::KafkaConfig;
+use crate::kafka::connect::Connect;
 use crate::shutdown::Shutdown;
 use clap::Args;
 use std::path::PathBuf;
@@ -44,6 +45,10 @@ pub struct CheckArgs {
     /// Read the exercises from DIR instead of the ones built in.
     #[arg(long, env = "STREAMLAB_EXERCISES", value_name = "DIR")]
     pub exercises: Option<PathBuf>,
+    /// The Kafka Connect worker's REST API, for the Connect exercise (`./lab connect start`
+    /// serves it on this address).
+    #[arg(long, env = "STREAMLAB_CONNECT_URL", default_value = crate::kafka::connect::DEFAULT_URL, value_name = "URL")]
+    pub connect_url: String,
 }
 
 pub async fn run(args: CheckArgs, kafka: KafkaConfig, shutdown: Shutdown) -> anyhow::Result<ExitCode> {
@@ -65,7 +70,8 @@ pub async fn run(args: CheckArgs, kafka: KafkaConfig, shutdown: Shutdown) -> any
     if let Some(name) = &args.exercise {
         catalog.find(name)?;
     }
-    let checker = Checker::new(kafka, catalog).with_details(args.failure_details);
+    let checker =
+        Checker::new(kafka, catalog).with_details(args.failure_details).with_connect(Connect::new(&args.connect_url));
     let class = tokio::select! {
         class = grade(&checker, &students, args.exercise.as_deref()) => class?,
         _ = shutdown.wait() => anyhow::bail!("interrupted before every exercise was checked"),

@@ -5,6 +5,7 @@ use super::conditions::{DEFAULT_TIMEOUT_SECS, FailureDetails};
 use super::probe::Probe;
 use super::{Catalog, CatalogError, Exercise, Namespace, kinds};
 use crate::kafka::KafkaConfig;
+use crate::kafka::connect::{self, Connect};
 use std::fmt::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -22,15 +23,21 @@ pub struct Checker {
     pub catalog: Arc<Catalog>,
     /// How much a failure message says; an exercise may say less (see [`FailureDetails`]).
     pub details: FailureDetails,
+    /// The Kafka Connect worker the `connector` conditions read.
+    pub connect: Connect,
 }
 
 impl Checker {
     pub fn new(kafka: KafkaConfig, catalog: Arc<Catalog>) -> Checker {
-        Checker { kafka, catalog, details: FailureDetails::Full }
+        Checker { kafka, catalog, details: FailureDetails::Full, connect: Connect::new(connect::DEFAULT_URL) }
     }
 
     pub fn with_details(self, details: FailureDetails) -> Checker {
         Checker { details, ..self }
+    }
+
+    pub fn with_connect(self, connect: Connect) -> Checker {
+        Checker { connect, ..self }
     }
 
     /// What the lab shows before the first check ends: every condition pending.
@@ -72,8 +79,8 @@ impl Checker {
     }
 
     async fn probe(&self) -> Result<Arc<Probe>, String> {
-        let kafka = self.kafka.clone();
-        match tokio::task::spawn_blocking(move || Probe::new(&kafka)).await {
+        let (kafka, connect) = (self.kafka.clone(), self.connect.clone());
+        match tokio::task::spawn_blocking(move || Probe::new(&kafka).map(|p| p.with_connect(connect))).await {
             Ok(Ok(p)) => Ok(Arc::new(p)),
             Ok(Err(e)) => Err(format!("cannot reach the broker {}: {e}", self.kafka.bootstrap)),
             Err(e) => Err(format!("the check failed: {e}")),

@@ -185,6 +185,16 @@ pub enum Kind {
         #[serde(default = "one")]
         min: usize,
     },
+    /// The Kafka Connect connector `connector`, of `class`, reads `topic` and it and its
+    /// tasks run; with `caught_up` instead, its consumer group has committed the topic to its
+    /// end, whether it runs or not.
+    Connector {
+        connector: String,
+        class: String,
+        topic: String,
+        #[serde(default)]
+        caught_up: bool,
+    },
 }
 
 fn one_point() -> u32 {
@@ -248,6 +258,9 @@ pub enum Expect {
     OffsetOf { topic: String, value: String },
     /// The group's committed offset on a partition.
     Committed { group: String, topic: String, partition: i32 },
+    /// A sink connector's total lag on a topic now: its group's (`connect-NAME`) end offsets
+    /// less its committed ones.
+    SinkLag { connector: String, topic: String },
     /// The most records in any `window_ms` of the topic's timestamps, per second.
     PeakRate { topic: String, window_ms: i64 },
     /// A Kafka error, named in any client's spelling: confluent-kafka's `NOT_ENOUGH_REPLICAS`,

@@ -4,6 +4,7 @@
 
 use crate::kafka::KafkaConfig;
 use crate::kafka::configs;
+use crate::kafka::connect::{self, Connect, ConnectError};
 use crate::kafka::metadata::watermarks;
 use crate::kafka::readers::Reader;
 use crate::kafka::records::{self, LAB_SOURCE, Span};
@@ -13,7 +14,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use streamlab_wire::{PartitionInfo, TopicConfig};
+use streamlab_wire::{ConnectorView, PartitionInfo, TopicConfig};
 
 /// Reading more than this many records of one topic is not what an exercise needs; a check
 /// over a bigger topic looks at the newest ones.
@@ -28,6 +29,10 @@ pub enum ProbeError {
     Kafka(#[from] rdkafka::error::KafkaError),
     #[error("reading {0} did not reach its end in time")]
     Slow(String),
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    #[error("reading Kafka Connect needs the checker's runtime")]
+    NoRuntime,
 }
 
 /// One stored record, as the checks compare it.
@@ -102,6 +107,8 @@ pub struct Probe {
     topics: Mutex<HashMap<String, Arc<Vec<Record>>>>,
     /// The same topics without the lab's own records, split once per check run.
     own: Mutex<HashMap<String, Arc<Own>>>,
+    /// The Kafka Connect worker, for the `connector` conditions.
+    connect: Option<Connect>,
 }
 
 /// A group member: its id, and its assigned partitions of a topic where the broker reports them.
@@ -114,7 +121,21 @@ impl Probe {
             metadata_client: kafka.reader()?,
             topics: Mutex::new(HashMap::new()),
             own: Mutex::new(HashMap::new()),
+            connect: None,
         })
+    }
+
+    pub fn with_connect(self, connect: Connect) -> Probe {
+        Probe { connect: Some(connect), ..self }
+    }
+
+    /// The Kafka Connect worker's connectors. The checks run on the runtime's blocking
+    /// threads, which may wait on its HTTP client.
+    pub fn connectors(&self) -> Result<(String, Vec<ConnectorView>), ProbeError> {
+        let connect = self.connect.clone().unwrap_or_else(|| Connect::new(connect::DEFAULT_URL));
+        let handle = tokio::runtime::Handle::try_current().map_err(|_| ProbeError::NoRuntime)?;
+        let connectors = handle.block_on(connect.connectors())?;
+        Ok((connect.url, connectors))
     }
 
     /// Every topic's name and partition count.

@@ -19,6 +19,7 @@
 //!   turned away.
 //! - [`doctor`]: the checks behind `streamlab doctor`, for "nothing arrives".
 //! - [`python`]: the doctor's checks of the Python clients a student runs the exercises with.
+//! - [`connect`]: a Kafka Connect worker's connectors, read through its REST API.
 //!
 //! Nothing here knows of the web server or the commands; both build on it.
 
@@ -27,6 +28,7 @@ pub mod avro;
 pub mod broker;
 pub mod config;
 pub mod configs;
+pub mod connect;
 pub mod delivery;
 pub mod doctor;
 pub mod groups;

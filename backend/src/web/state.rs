@@ -10,6 +10,7 @@ use super::sampler::Feeds;
 use crate::exercises::check::Checker;
 use crate::inference::InferenceMetrics;
 use crate::kafka::KafkaConfig;
+use crate::kafka::connect::Connect;
 use crate::kafka::groups::GroupReader;
 use crate::kafka::metadata::ClusterReader;
 use crate::kafka::producer::AsyncProducer;
@@ -38,6 +39,8 @@ pub struct AppState {
     pub tails: Arc<Tails>,
     pub model: Arc<ModelSummary>,
     pub checker: Checker,
+    /// The Kafka Connect worker the Connectors page and the checker read.
+    pub connect: Connect,
     /// The students of `--roster`, for the classroom page.
     pub roster: Arc<Vec<String>>,
     /// The classroom's grade book, re-checked per student as her work changes.

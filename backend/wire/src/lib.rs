@@ -562,6 +562,55 @@ pub fn in_namespace(student: &str, name: &str) -> bool {
     name.strip_prefix(student).is_some_and(|rest| rest.starts_with('.'))
 }
 
+/// Kafka Connect as the lab sees it (`GET /api/connect`): the worker it asks, what the
+/// worker said, and its connectors.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConnectView {
+    /// The worker's REST address (`--connect-url`).
+    pub url: String,
+    /// Why the worker could not be read (none running, say), in words to act on.
+    #[serde(default)]
+    pub error: Option<String>,
+    /// The worker's Kafka version, when it answered.
+    #[serde(default)]
+    pub version: Option<String>,
+    pub connectors: Vec<ConnectorView>,
+}
+
+/// One connector: what Connect's `GET /connectors?expand=status&expand=info` says of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConnectorView {
+    pub name: String,
+    /// `sink` or `source` (`unknown` while its plugin is being loaded).
+    pub kind: String,
+    /// `connector.class` as it was posted.
+    pub class: String,
+    /// The topics it reads (`topics`, `topics.regex`) or writes (`topic`), as configured.
+    #[serde(default)]
+    pub topics: Option<String>,
+    /// RUNNING, PAUSED, STOPPED, FAILED, UNASSIGNED or RESTARTING.
+    pub state: String,
+    pub worker: String,
+    /// The Java stack trace of a failed connector.
+    #[serde(default)]
+    pub trace: Option<String>,
+    pub tasks: Vec<TaskView>,
+    /// A sink's consumer group, whose lag the groups page shows.
+    #[serde(default)]
+    pub group: Option<String>,
+    pub config: BTreeMap<String, String>,
+}
+
+/// One of a connector's tasks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskView {
+    pub id: i32,
+    pub state: String,
+    pub worker: String,
+    #[serde(default)]
+    pub trace: Option<String>,
+}
+
 /// One check of `streamlab doctor` (and `GET /api/doctor`): what was tried, whether it
 /// worked, and what to do when it did not.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,5 +1,6 @@
 //! One module per page of the lab.
 
+pub mod connectors;
 pub mod exercises;
 pub mod groups;
 pub mod inference;

@@ -163,6 +163,10 @@ fn expected(expect: &Expect, ns: &Namespace, probe: &Probe) -> Result<Vec<String
             .filter_map(|c| c.1)
             .map(|o| o.to_string())
             .collect(),
+        Expect::SinkLag { connector, topic } => {
+            // Connect names a sink's group after the connector.
+            vec![super::committed::lag(probe, &format!("connect-{}", ns.map(connector)), &ns.map(topic))?.to_string()]
+        }
         Expect::PeakRate { topic, window_ms } => {
             let records = probe.records(&ns.map(topic))?;
             let mut peak = 0;

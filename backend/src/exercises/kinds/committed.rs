@@ -7,8 +7,19 @@ use streamlab_wire::PartitionInfo;
 
 pub fn check(ns: &Namespace, probe: &Probe, group: &str, topic: &str) -> Result<Found, ProbeError> {
     let (group, topic) = (ns.map(group), ns.map(topic));
-    let marks = probe.watermarks(&topic)?;
-    let committed = probe.committed(&group, &topic)?;
+    let (records, behind) = behind(probe, &group, &topic)?;
+    if behind.is_empty() {
+        pass(format!("{group} has committed all {records} records of {topic}"))
+    } else {
+        fail(format!("{group} has committed on {topic}: {}", behind.join(", ")))
+    }
+}
+
+/// How many records `topic` holds, and the partitions `group` has not committed to their
+/// end, each as "partition 0 at 3 of 5" (`group` and `topic` as the broker names them).
+pub fn behind(probe: &Probe, group: &str, topic: &str) -> Result<(i64, Vec<String>), ProbeError> {
+    let marks = probe.watermarks(topic)?;
+    let committed = probe.committed(group, topic)?;
     let mut behind = Vec::new();
     for &PartitionInfo { id: p, high, .. } in &marks {
         let c = committed.iter().find(|c| c.0 == p).and_then(|c| c.1);
@@ -19,12 +30,19 @@ pub fn check(ns: &Namespace, probe: &Probe, group: &str, topic: &str) -> Result<
             None => behind.push(format!("partition {p} nothing of {high}")),
         }
     }
-    if behind.is_empty() {
-        pass(format!(
-            "{group} has committed all {} records of {topic}",
-            marks.iter().map(|m| m.high - m.low).sum::<i64>()
-        ))
-    } else {
-        fail(format!("{group} has committed on {topic}: {}", behind.join(", ")))
-    }
+    Ok((marks.iter().map(|m| m.high - m.low).sum(), behind))
+}
+
+/// The group's lag on the topic as a console shows it: the end offsets less the committed
+/// ones, a partition without a commit counting from its oldest record.
+pub fn lag(probe: &Probe, group: &str, topic: &str) -> Result<i64, ProbeError> {
+    let marks = probe.watermarks(topic)?;
+    let committed = probe.committed(group, topic)?;
+    Ok(marks
+        .iter()
+        .map(|m| {
+            let c = committed.iter().find(|c| c.0 == m.id).and_then(|c| c.1).unwrap_or(m.low);
+            (m.high - c.max(m.low)).max(0)
+        })
+        .sum())
 }

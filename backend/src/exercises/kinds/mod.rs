@@ -7,10 +7,12 @@
 //! - `outputs`: an output topic as a function of an input topic; its functions beyond keys
 //!   and values have modules of their own: `avro_to_json`, `rolling_mean`, `long_messages`
 //!   and `route`.
+//! - `connector`: a Kafka Connect connector runs (read from the worker's REST API).
 
 mod answer;
 mod avro_to_json;
 mod committed;
+mod connector;
 mod duplicates;
 mod found;
 mod keys;
@@ -50,6 +52,9 @@ pub fn evaluate(kind: &Kind, ns: &Namespace, probe: &Probe) -> Result<Found, Pro
             outputs::check(ns, probe, input, output, function, *last, *min_inputs)
         }
         Kind::Duplicates { topic, min } => duplicates::check(ns, probe, topic, *min),
+        Kind::Connector { connector, class, topic, caught_up } => {
+            connector::check(ns, probe, connector, class, topic, *caught_up)
+        }
     };
     match found {
         Err(ProbeError::NoTopic(t)) => found::fail(format!("topic {t} does not exist")),

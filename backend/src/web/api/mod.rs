@@ -3,9 +3,10 @@
 //! [`super::access`] whether its [`Caller`](super::access::Caller) may do what it asks.
 //!
 //! One module per subject: `topics` (and their records), `groups`, `rates`, `lag`,
-//! `inference` (and redrive), `generator`, `exercises` (checks, progress, the classroom) and
-//! `doctor`.
+//! `inference` (and redrive), `generator`, `exercises` (checks, progress, the classroom),
+//! `doctor` and `connect` (the Kafka Connect worker beside the lab).
 
+pub mod connect;
 pub mod doctor;
 pub mod exercises;
 pub mod generator;

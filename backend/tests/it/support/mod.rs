@@ -229,6 +229,8 @@ pub struct LabOptions {
     pub advertise: Option<String>,
     /// A cluster for the lab (`--brokers`) instead of its embedded broker.
     pub kafka: Option<KafkaConfig>,
+    /// The Kafka Connect worker's REST API (`--connect-url`).
+    pub connect_url: String,
 }
 
 impl Default for LabOptions {
@@ -241,6 +243,7 @@ impl Default for LabOptions {
             broker: "127.0.0.1:0".parse().unwrap(),
             advertise: None,
             kafka: None,
+            connect_url: streamlab::kafka::connect::DEFAULT_URL.to_owned(),
         }
     }
 }
@@ -278,6 +281,7 @@ pub async fn serve_lab_opts(options: LabOptions) -> (std::net::SocketAddr, StopO
         exercises: std::sync::Arc::new(streamlab::exercises::Catalog::embedded().unwrap()),
         roster: vec!["alice".into(), "bob".into()],
         failure_details: Default::default(),
+        connect_url: options.connect_url,
     };
     let lab = streamlab::lab::Lab::start(&config).await.unwrap();
     let listener = tokio::net::TcpListener::bind(options.web).await.unwrap();
