@@ -286,6 +286,12 @@ pub enum Function {
     RollingMean { n: usize },
     /// In order, the inputs with more than `words` words, as `{"message", "words"}`.
     LongMessages { words: usize },
+    /// The newest output of each input key is how many inputs have that key (Kafka Streams'
+    /// `groupByKey().count()`).
+    CountPerKey,
+    /// Per key, one output for each pair of an input and a `right` record with that key at
+    /// most `window_ms` apart (an inner windowed join); both topics have as many partitions.
+    WindowedJoin { right: String, window_ms: i64 },
 }
 
 #[cfg(test)]

@@ -470,7 +470,7 @@ async fn an_exercise_turns_from_failing_to_passed_live() {
         .await;
     browser
         .wait_for(
-            "return document.querySelector('#progress-summary')?.textContent.startsWith('0 of 12')",
+            "return document.querySelector('#progress-summary')?.textContent.startsWith('0 of 14')",
             long,
             "alice's progress",
         )
@@ -539,7 +539,7 @@ async fn an_exercise_turns_from_failing_to_passed_live() {
     browser.goto(&format!("{base}/#/exercises")).await;
     browser
         .wait_for(
-            "return document.querySelector('#progress-summary')?.textContent.startsWith('1 of 12')",
+            "return document.querySelector('#progress-summary')?.textContent.startsWith('1 of 14')",
             long,
             "the progress to count it",
         )

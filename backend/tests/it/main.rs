@@ -24,13 +24,14 @@
 //! - [`python_solutions`]: each exercise solved in Python from its README, then graded.
 //! - [`rpk_steps`]: the course's rpk steps as `streamlab` commands.
 //! - [`storage`]: the embedded broker's logs: kill -9, retention, what the lab shows of them.
+//! - [`streams`]: exercise 14's Kafka Streams project: its tests, its applications, its check.
 //!
 //! [`support`] holds what they share.
 //!
 //! **Running beside each other.** The harness runs as many tests at once as there are cores
 //! (two on the build machine). Most tests wait on a broker and leave the cores idle, so they
 //! share well. A few suites keep both cores busy or measure rates: the browser tests
-//! (Chromium rendering the lab), Apache Kafka's and Kafka Connect's JVMs, the Python solutions (a dozen clients at once), the kill and
+//! (Chromium rendering the lab), Apache Kafka's, Kafka Connect's and Kafka Streams' JVMs, the Python solutions (a dozen clients at once), the kill and
 //! SIGTERM tests of the inference service (a backlog of 20,000 requests) and the generators'
 //! rate tests. Each ran beside its own tests when suites were binaries of their own; beside
 //! another heavy suite they miss their deadlines: in a run without a rule, the browser's wait
@@ -58,4 +59,5 @@ mod python_clients;
 mod python_solutions;
 mod rpk_steps;
 mod storage;
+mod streams;
 mod support;

@@ -6,7 +6,7 @@
 //!   the kinds of the same names.
 //! - `outputs`: an output topic as a function of an input topic; its functions beyond keys
 //!   and values have modules of their own: `avro_to_json`, `rolling_mean`, `long_messages`
-//!   and `route`.
+//!   and `route`; `streams` has Kafka Streams' count per key and windowed join.
 //! - `connector`: a Kafka Connect connector runs (read from the worker's REST API).
 
 mod answer;
@@ -23,6 +23,7 @@ mod outputs;
 mod rate;
 mod rolling_mean;
 mod route;
+mod streams;
 mod topic;
 
 pub use found::Found;

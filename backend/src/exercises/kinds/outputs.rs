@@ -1,8 +1,9 @@
 //! `outputs`: an output topic is a function of an input topic, over the newest `last` inputs.
-//! Keys and values are matched here; each other function has a module of its own.
+//! Keys and values are matched here; each other function has a module of its own (`streams`
+//! has Kafka Streams' count and join).
 
 use super::found::{Found, fail, lab_note, n_records, pass, preview};
-use super::{avro_to_json, long_messages, rolling_mean, route};
+use super::{avro_to_json, long_messages, rolling_mean, route, streams};
 use crate::exercises::Namespace;
 use crate::exercises::conditions::Function;
 use crate::exercises::probe::{Own, Probe, ProbeError, Record};
@@ -25,6 +26,18 @@ pub fn check(
     let inputs = &all_inputs[all_inputs.len().saturating_sub(last.unwrap_or(usize::MAX))..];
     if let Function::Route { field, id_field, template } = function {
         return route::check(inputs, ns, probe, field, id_field, template);
+    }
+    if let Function::WindowedJoin { right, window_ms } = function {
+        let right = ns.map(right);
+        let (rights, right_parts) = (probe.records(&right)?, probe.partitions(&right)?);
+        let left = (inputs, input.as_str(), probe.partitions(&input)?);
+        return streams::windowed_join(
+            left,
+            (&rights, &right, right_parts),
+            *window_ms,
+            &probe.records(&output)?,
+            &output,
+        );
     }
     let own = probe.own_records(&output)?;
     without_the_labs(function, inputs, &own, &probe.records(&output)?, &input, &output)
@@ -70,7 +83,8 @@ pub(super) fn follows(
         Function::AvroToJson => avro_to_json::check(inputs, outputs, input, output),
         Function::RollingMean { n } => rolling_mean::check(*n, inputs, outputs, input, output),
         Function::LongMessages { words } => long_messages::check(*words, inputs, outputs, output),
-        Function::Route { .. } => unreachable!("route reads several topics"),
+        Function::CountPerKey => streams::count_per_key(inputs, outputs, input, output),
+        Function::Route { .. } | Function::WindowedJoin { .. } => unreachable!("reads several topics"),
     }
 }
 

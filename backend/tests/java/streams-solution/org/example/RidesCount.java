@@ -1,0 +1,30 @@
+package org.example;
+
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.kstream.Consumed;
+import org.apache.kafka.streams.kstream.Produced;
+
+/**
+ * Part 1 (seed 002 §6.7, JsonKStream): count the rides per pick-up location. The project's
+ * solution, which its tests run against the broker.
+ *
+ * <p>Read {@link Topics#RIDES} with String keys and values, group by key, count, and write
+ * the counts to {@link Topics#RIDES_COUNT} with String keys and Long values.
+ */
+public class RidesCount {
+    public static Topology createTopology() {
+        StreamsBuilder builder = new StreamsBuilder();
+        builder.stream(Topics.RIDES, Consumed.with(Serdes.String(), Serdes.String()))
+                .groupByKey()
+                .count()
+                .toStream()
+                .to(Topics.RIDES_COUNT, Produced.with(Serdes.String(), Serdes.Long()));
+        return builder.build();
+    }
+
+    public static void main(String[] args) throws InterruptedException {
+        StreamsApp.run(createTopology(), "rides-count");
+    }
+}

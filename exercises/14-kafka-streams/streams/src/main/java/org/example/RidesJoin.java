@@ -1,0 +1,35 @@
+package org.example;
+
+import java.time.Duration;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.Topology;
+
+/**
+ * Part 2 (seed 002 §6.8, JsonKStreamJoins): join each ride with the locations of its key.
+ *
+ * <p>Read {@link Topics#RIDES} and {@link Topics#LOCATIONS} (String keys and values), join
+ * them on their keys within {@link #WINDOW} of each other, and write to {@link
+ * Topics#RIDES_WITH_ZONE} the value {@code {"ride": <the ride>, "location": <the location>}}
+ * (see {@link #joined}). Both topics must have the same number of partitions.
+ */
+public class RidesJoin {
+    public static final Duration WINDOW = Duration.ofMinutes(10);
+
+    /** The output of one ride and one location: their JSON side by side. */
+    public static String joined(String ride, String location) {
+        return "{\"ride\": " + ride + ", \"location\": " + location + "}";
+    }
+
+    public static Topology createTopology() {
+        StreamsBuilder builder = new StreamsBuilder();
+        // TODO: two streams, rides.join(locations, RidesJoin::joined,
+        //       JoinWindows.ofTimeDifferenceWithNoGrace(WINDOW),
+        //       StreamJoined.with(Serdes.String(), Serdes.String(), Serdes.String()))
+        //       .to(Topics.RIDES_WITH_ZONE, Produced.with(Serdes.String(), Serdes.String()));
+        return builder.build();
+    }
+
+    public static void main(String[] args) throws InterruptedException {
+        StreamsApp.run(createTopology(), "rides-join");
+    }
+}
