@@ -460,7 +460,7 @@ async fn an_exercise_turns_from_failing_to_passed_live() {
     browser.goto(&format!("{base}/#/exercises")).await;
     browser
         .wait_for(
-            "return document.querySelectorAll('ol.exercises li[data-exercise]').length === 12",
+            "return document.querySelectorAll('ol.exercises li[data-exercise]').length === 14",
             long,
             "the exercise list",
         )
