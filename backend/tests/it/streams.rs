@@ -55,6 +55,16 @@ fn mvn(project: &Path, args: &[&str]) -> tokio::process::Command {
     c
 }
 
+/// SIGINT, what Ctrl-C sends; SIGKILL if the application has not ended 30 s later.
+async fn interrupt(app: &mut tokio::process::Child) {
+    if let Some(pid) = app.id() {
+        let _ = std::process::Command::new("kill").args(["-INT", &pid.to_string()]).status();
+    }
+    if tokio::time::timeout(Duration::from_secs(30), app.wait()).await.is_err() {
+        app.kill().await.unwrap();
+    }
+}
+
 fn outcome(report: &CheckReport, id: &str) -> (Outcome, String) {
     let r = report.results.iter().find(|r| r.id == id).unwrap();
     (r.outcome, r.message.clone().unwrap_or_default())
@@ -148,8 +158,9 @@ async fn streams(on: Option<TestBroker>) {
     };
     assert!(split.passed, "{}", render(&split));
     assert!(outcome(&split, "routed").1.contains("12"), "{}", render(&split));
+    // Ctrl-C, as a student stops them: Kafka Streams closes and leaves its state on the disk.
     for app in &mut apps {
-        app.kill().await.unwrap();
+        interrupt(app).await;
     }
 
     // A ride the stopped applications did not see: its location's count and its join are
@@ -159,5 +170,38 @@ async fn streams(on: Option<TestBroker>) {
     let shown = render(&report);
     assert!(outcome(&report, "counted").1.contains("key \"132\": counted 3, rides has 4"), "{shown}");
     assert!(outcome(&report, "joined").1.contains("key \"132\": 3 joined, 4 pairs within the window"), "{shown}");
+
+    if on.is_none() {
+        // The lab restarted without --data-dir starts empty, while the count's state stays on
+        // this disk: the count starts again from what the new broker holds.
+        drop(_lab);
+        let (addr, _lab) = serve_lab_opts(LabOptions::default()).await;
+        let cluster: ClusterInfo =
+            reqwest::get(format!("http://{addr}/api/cluster")).await.unwrap().json().await.unwrap();
+        let kafka = KafkaConfig::new(cluster.bootstrap.clone());
+        ensure_topics(&kafka, &["rides", "pickup-locations"], 2).await.unwrap();
+        let producer: FutureProducer = kafka.client().create().unwrap();
+        for location in ["132", "48"] {
+            let ride = format!("{{\"VendorID\": 1, \"PULocationID\": {location}}}");
+            producer
+                .send(FutureRecord::to("rides").key(location).payload(&ride), Duration::from_secs(10))
+                .await
+                .unwrap();
+        }
+        let mut c = mvn(&project, &["exec:java", "-Dexec.mainClass=org.example.RidesCount"]);
+        c.env("BOOTSTRAP_SERVERS", &cluster.bootstrap).stdout(Stdio::null()).stderr(Stdio::null()).kill_on_drop(true);
+        let mut app = c.spawn().unwrap();
+        let checker = Checker::new(kafka.clone(), catalog.clone());
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let report = loop {
+            let report = checker.check(&exercise, &Namespace::default()).await;
+            if outcome(&report, "counted").0 == Outcome::Pass || Instant::now() > deadline {
+                break report;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        };
+        assert!(outcome(&report, "counted").1.contains("(132: 1, 48: 1)"), "{}", render(&report));
+        interrupt(&mut app).await;
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }

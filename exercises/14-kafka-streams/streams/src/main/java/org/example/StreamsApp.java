@@ -48,6 +48,11 @@ public final class StreamsApp {
             streams.close();
             stopped.countDown();
         }));
+        // The broker holds the application's state (its changelog topics); the copy on this
+        // disk is a cache. A lab restarted without --data-dir starts empty while that copy
+        // stays, and Kafka Streams would go on counting from it: so it is wiped, and rebuilt
+        // from the broker, at every start.
+        streams.cleanUp();
         streams.start();
         stopped.await();
         streams.close();
