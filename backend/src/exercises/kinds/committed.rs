@@ -18,11 +18,9 @@ pub fn check(ns: &Namespace, probe: &Probe, group: &str, topic: &str) -> Result<
 /// How many records `topic` holds, and the partitions `group` has not committed to their
 /// end, each as "partition 0 at 3 of 5" (`group` and `topic` as the broker names them).
 pub fn behind(probe: &Probe, group: &str, topic: &str) -> Result<(i64, Vec<String>), ProbeError> {
-    let marks = probe.watermarks(topic)?;
-    let committed = probe.committed(group, topic)?;
+    let marks = positions(probe, group, topic)?;
     let mut behind = Vec::new();
-    for &PartitionInfo { id: p, high, .. } in &marks {
-        let c = committed.iter().find(|c| c.0 == p).and_then(|c| c.1);
+    for &(PartitionInfo { id: p, high, .. }, c) in &marks {
         match c {
             Some(c) if c >= high => {}
             None if high == 0 => {}
@@ -30,19 +28,26 @@ pub fn behind(probe: &Probe, group: &str, topic: &str) -> Result<(i64, Vec<Strin
             None => behind.push(format!("partition {p} nothing of {high}")),
         }
     }
-    Ok((marks.iter().map(|m| m.high - m.low).sum(), behind))
+    Ok((marks.iter().map(|(m, _)| m.high - m.low).sum(), behind))
 }
 
 /// The group's lag on the topic as a console shows it: the end offsets less the committed
 /// ones, a partition without a commit counting from its oldest record.
 pub fn lag(probe: &Probe, group: &str, topic: &str) -> Result<i64, ProbeError> {
-    let marks = probe.watermarks(topic)?;
+    let marks = positions(probe, group, topic)?;
+    Ok(marks.iter().map(|(m, c)| (m.high - c.unwrap_or(m.low).max(m.low)).max(0)).sum())
+}
+
+/// Each partition's watermarks and the group's committed offset there, if any.
+fn positions(probe: &Probe, group: &str, topic: &str) -> Result<Vec<(PartitionInfo, Option<i64>)>, ProbeError> {
     let committed = probe.committed(group, topic)?;
-    Ok(marks
-        .iter()
+    let at = |p: i32| committed.iter().find(|c| c.0 == p).and_then(|c| c.1);
+    Ok(probe
+        .watermarks(topic)?
+        .into_iter()
         .map(|m| {
-            let c = committed.iter().find(|c| c.0 == m.id).and_then(|c| c.1).unwrap_or(m.low);
-            (m.high - c.max(m.low)).max(0)
+            let c = at(m.id);
+            (m, c)
         })
-        .sum())
+        .collect())
 }

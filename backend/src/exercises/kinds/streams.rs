@@ -23,25 +23,19 @@ pub fn count_per_key(inputs: &[Record], outputs: &[Record], input: &str, output:
             *slot = o;
         }
     }
-    let mut wrong = Vec::new();
-    let mut wrong_seen = Vec::new();
+    // Each wrong key as said in full and as `actual-only` says it (without the right count).
+    let mut wrong: Vec<(String, String)> = Vec::new();
     for (key, n) in &want {
-        match newest.get(key).map(|o| count_of(o)) {
-            None => {
-                wrong.push(format!("key \"{key}\": no count, {n} on {input}"));
-                wrong_seen.push(format!("key \"{key}\": no count"));
-            }
-            Some(None) => {
-                let o = newest[key];
-                wrong.push(format!("key \"{key}\": {} is not a count (a Long or its digits)", o.position()));
-                wrong_seen.push(wrong.last().cloned().unwrap_or_default());
-            }
-            Some(Some(c)) if c != *n => {
-                wrong.push(format!("key \"{key}\": counted {c}, {input} has {n}"));
-                wrong_seen.push(format!("key \"{key}\": counted {c}"));
-            }
-            Some(Some(_)) => {}
-        }
+        let seen = match newest.get(key) {
+            None => "no count".to_owned(),
+            Some(o) => match count_of(o) {
+                None => format!("{} is not a count (a Long or its digits)", o.position()),
+                Some(c) if c == *n => continue,
+                Some(c) => format!("counted {c}"),
+            },
+        };
+        let want = if seen.starts_with("counted") { format!(", {input} has {n}") } else { format!(", {n} on {input}") };
+        wrong.push((format!("key \"{key}\": {seen}{want}"), format!("key \"{key}\": {seen}")));
     }
     if wrong.is_empty() {
         let shown: Vec<String> = want.iter().take(6).map(|(k, n)| format!("{k}: {n}")).collect();
@@ -52,12 +46,11 @@ pub fn count_per_key(inputs: &[Record], outputs: &[Record], input: &str, output:
             shown.join(", ")
         ));
     }
-    let all = wrong.len();
-    let cut = |v: Vec<String>| v.into_iter().take(4).collect::<Vec<_>>().join("; ");
-    differs(
-        format!("{all} of {} keys are not counted right on {output}: {}", want.len(), cut(wrong)),
-        format!("{all} of {} keys are not counted right on {output}: {}", want.len(), cut(wrong_seen)),
-    )
+    let said = |pick: fn(&(String, String)) -> &String| {
+        let first: Vec<&str> = wrong.iter().take(4).map(|w| pick(w).as_str()).collect();
+        format!("{} of {} keys are not counted right on {output}: {}", wrong.len(), want.len(), first.join("; "))
+    };
+    differs(said(|w| &w.0), said(|w| &w.1))
 }
 
 /// A count as `Serdes.Long()` writes it (eight bytes, big-endian) or as text.
