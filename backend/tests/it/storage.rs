@@ -125,9 +125,6 @@ async fn every_acknowledged_record_survives_kill_9_and_the_logs_reopen() {
             killed_after = Some(i);
             break;
         }
-        if i % 500 == 0 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
     }
     let acknowledged = acks.0.lock().unwrap().len();
     assert!(
