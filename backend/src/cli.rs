@@ -110,6 +110,10 @@ pub struct LabArgs {
     /// (`./lab connect start` serves it on this address).
     #[arg(long, env = "STREAMLAB_CONNECT_URL", default_value = crate::kafka::connect::DEFAULT_URL, value_name = "URL")]
     pub connect_url: String,
+    /// Where the lab serves its Schema Registry (Confluent's REST API); with --public, this
+    /// port on every interface. A taken address is said at start and the lab runs without it.
+    #[arg(long, env = "STREAMLAB_SCHEMA_REGISTRY_ADDR", default_value = crate::kafka::registry::DEFAULT_ADDR)]
+    pub schema_registry_addr: SocketAddr,
 }
 
 impl LabArgs {

@@ -25,6 +25,7 @@ use crate::kafka::connect::Connect;
 use crate::kafka::groups::GroupReader;
 use crate::kafka::metadata::{ClusterReader, wait_ready};
 use crate::kafka::producer::AsyncProducer;
+use crate::kafka::registry::Registry;
 use crate::kafka::security;
 use crate::load::generator::Generator;
 use crate::shutdown::Shutdown;
@@ -33,7 +34,7 @@ use crate::web::gradebook::Gradebook;
 use crate::web::guard::{Limits, RateLimiter};
 use crate::web::live::Tails;
 use crate::web::sampler::Sampler;
-use crate::web::{AppState, LabInfo, app};
+use crate::web::{AppState, LabInfo, app, registry_app};
 use anyhow::Context;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -70,6 +71,8 @@ pub struct LabConfig {
     pub failure_details: FailureDetails,
     /// The Kafka Connect worker's REST API (`--connect-url`).
     pub connect_url: String,
+    /// Where to serve the Schema Registry; `None` serves none.
+    pub schema_registry_addr: Option<SocketAddr>,
 }
 
 impl LabConfig {
@@ -102,13 +105,15 @@ impl LabConfig {
             allow_lab_topic_delete: lab.allow_lab_topic_delete,
         };
         // --public HOST: everything on every interface, the broker advertising HOST.
-        let (web_addr, broker_addr, advertise) = match &lab.public {
+        let everywhere = |port| SocketAddr::new(std::net::Ipv4Addr::UNSPECIFIED.into(), port);
+        let (web_addr, broker_addr, registry_addr, advertise) = match &lab.public {
             Some(host) => (
-                SocketAddr::new(std::net::Ipv4Addr::UNSPECIFIED.into(), lab.web_addr.port()),
-                SocketAddr::new(std::net::Ipv4Addr::UNSPECIFIED.into(), lab.broker_addr.port()),
+                everywhere(lab.web_addr.port()),
+                everywhere(lab.broker_addr.port()),
+                everywhere(lab.schema_registry_addr.port()),
                 Some(host.clone()),
             ),
-            None => (lab.web_addr, lab.broker_addr, lab.advertise.clone()),
+            None => (lab.web_addr, lab.broker_addr, lab.schema_registry_addr, lab.advertise.clone()),
         };
         let config = LabConfig {
             kafka: kafka.external(),
@@ -126,6 +131,7 @@ impl LabConfig {
             roster,
             failure_details: lab.failure_details,
             connect_url: lab.connect_url.clone(),
+            schema_registry_addr: Some(registry_addr),
         };
         Ok((config, web_addr))
     }
@@ -155,6 +161,8 @@ pub struct Lab {
     /// Held so that the embedded broker lives as long as the lab.
     pub broker: Option<EmbeddedBroker>,
     pub config: LabConfig,
+    /// The Schema Registry and where it is to be served, if it could be.
+    registry: Option<(Arc<Registry>, TcpListener)>,
 }
 
 impl Lab {
@@ -186,7 +194,16 @@ impl Lab {
                 .context("cannot give the students their users and rights on the cluster")?;
             tracing::info!("class on {}: {}", kafka.bootstrap, rights::summary(&changes));
         }
-        Ok(Lab { kafka, broker, config: config.clone() })
+        let registry = match config.schema_registry_addr {
+            Some(addr) => open_registry(&kafka, addr).await,
+            None => None,
+        };
+        Ok(Lab { kafka, broker, config: config.clone(), registry })
+    }
+
+    /// Where the Schema Registry listens, if it runs.
+    pub fn registry_addr(&self) -> Option<SocketAddr> {
+        self.registry.as_ref().and_then(|(_, l)| l.local_addr().ok())
     }
 
     /// What the lab's own topics keep, in words.
@@ -282,6 +299,16 @@ impl Lab {
             closing: clients.child(),
         };
         let sessions = state.sessions.clone();
+        let registry = self.registry.map(|(registry, listener)| {
+            let stop = clients.child();
+            tokio::spawn(async move {
+                let served = axum::serve(listener, registry_app(registry))
+                    .with_graceful_shutdown(async move { stop.wait().await });
+                if let Err(e) = served.await {
+                    tracing::warn!("the Schema Registry stopped: {e}");
+                }
+            })
+        });
         let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
         let result = axum::serve(listener, service).with_graceful_shutdown(async move { shutdown.wait().await }).await;
 
@@ -291,6 +318,9 @@ impl Lab {
             tracing::warn!("some websockets did not close within 2 s");
         }
         let _ = sampler.await;
+        if let Some(registry) = registry {
+            let _ = registry.await;
+        }
         let threads = tokio::task::spawn_blocking(move || {
             generator.stop();
             // The service finishes its round and commits before it returns.
@@ -305,6 +335,28 @@ impl Lab {
         }
         tracing::info!("stopped: websockets closed, inference committed, broker storage closed");
         result.context("web server failed")
+    }
+}
+
+/// The Schema Registry, read from the broker and bound to `addr`; `None`, said why, when
+/// either fails: the lab is still worth running without it.
+async fn open_registry(kafka: &KafkaConfig, addr: SocketAddr) -> Option<(Arc<Registry>, TcpListener)> {
+    let listener = match TcpListener::bind(addr).await {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!(
+                "no Schema Registry: cannot listen on {addr} ({e}); choose another address with \
+                 --schema-registry-addr (env STREAMLAB_SCHEMA_REGISTRY_ADDR)"
+            );
+            return None;
+        }
+    };
+    match Registry::open(kafka).await {
+        Ok(registry) => Some((Arc::new(registry), listener)),
+        Err(e) => {
+            tracing::warn!("no Schema Registry: cannot read its topic {}: {e:#}", crate::kafka::registry::TOPIC);
+            None
+        }
     }
 }
 

@@ -44,8 +44,15 @@ pub async fn run(
         (None, true) => format!("127.0.0.1:{}", web.port()),
         (_, false) => web.to_string(),
     };
+    let registry = match started.registry_addr() {
+        Some(addr) if addr.ip().is_unspecified() => {
+            format!("\n  schemas http://127.0.0.1:{}/ (Schema Registry)", addr.port())
+        }
+        Some(addr) => format!("\n  schemas http://{addr}/ (Schema Registry)"),
+        None => String::new(),
+    };
     eprintln!(
-        "streamlab {} is ready\n  lab     http://{shown}/\n  broker  {broker}\n  topics  {}{class}\nPress Ctrl-C to stop.",
+        "streamlab {} is ready\n  lab     http://{shown}/\n  broker  {broker}{registry}\n  topics  {}{class}\nPress Ctrl-C to stop.",
         env!("CARGO_PKG_VERSION"),
         streamlab_wire::topics::ALL.join(", ")
     );

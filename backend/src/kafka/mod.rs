@@ -20,6 +20,7 @@
 //! - [`doctor`]: the checks behind `streamlab doctor`, for "nothing arrives".
 //! - [`python`]: the doctor's checks of the Python clients a student runs the exercises with.
 //! - [`connect`]: a Kafka Connect worker's connectors, read through its REST API.
+//! - [`registry`]: the lab's Schema Registry (Confluent's API), its schemas kept in `_schemas`.
 //!
 //! Nothing here knows of the web server or the commands; both build on it.
 
@@ -38,6 +39,7 @@ pub mod producer;
 pub mod python;
 pub mod readers;
 pub mod records;
+pub mod registry;
 pub mod replication;
 pub mod security;
 

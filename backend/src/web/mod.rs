@@ -13,9 +13,10 @@
 //! - [`access`]: who may do what (the teacher, a student in class mode, a guest).
 //! - [`guard`]: the size and request-rate limits.
 //! - [`assets`]: the browser lab's files, embedded at build time.
+//! - [`registry`]: the Schema Registry's REST API, served on its own address beside the lab.
 //!
 //! Dependencies point one way: `router` uses `api` and `ws`; they use `state` and `error`;
-//! `state` holds the leaf parts (`live`, `sampler`, `gradebook`, `guard`, `access`), which, like `assets`, import
+//! `state` holds the leaf parts (`live`, `sampler`, `gradebook`, `guard`, `access`), which, like `assets` and `registry`, import
 //! nothing of `web`. `tests/it/layout.rs` checks it.
 
 pub mod access;
@@ -25,10 +26,12 @@ pub mod error;
 pub mod gradebook;
 pub mod guard;
 pub mod live;
+pub mod registry;
 pub mod router;
 pub mod sampler;
 pub mod state;
 pub mod ws;
 
+pub use registry::registry_app;
 pub use router::{app, metrics_app};
 pub use state::{AppState, LabInfo};

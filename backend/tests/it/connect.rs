@@ -5,10 +5,10 @@
 //! input with its message. A real JVM: the suite takes its heavy turn.
 
 use crate::support::kafka::{Dir, java_here, lab, text};
-use crate::support::{LabOptions, TestBroker, Turn, free_port, heavy, serve_lab_opts, start_kafka_broker};
+use crate::support::{LabOptions, TestBroker, Turn, curl, free_port, heavy, serve_lab_opts, start_kafka_broker};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::{Value, json};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use streamlab::exercises::check::{Checker, render};
@@ -20,14 +20,6 @@ use streamlab_wire::{ClusterInfo, ConnectView, GroupInfo, Outcome};
 
 fn lab_connect(args: &[&str]) -> Output {
     lab(&[&["connect"], args].concat())
-}
-
-/// `curl -s -w STATUS` as a student types it: the answer's JSON and its status.
-fn curl(args: &[&str]) -> (u16, Value) {
-    let out = Command::new("curl").args(["-s", "-w", "\n%{http_code}"]).args(args).output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let (body, status) = text.rsplit_once('\n').unwrap_or(("", "0"));
-    (status.trim().parse().unwrap_or(0), serde_json::from_str(body).unwrap_or(Value::Null))
 }
 
 /// The worker's warnings and errors, for a failure's message.

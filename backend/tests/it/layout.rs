@@ -26,12 +26,13 @@ const LAYERS: [(&str, u8); 9] = [
 ];
 
 /// Inside `web`: leaves, then the state and errors, then handlers and the socket, then the router.
-const WEB: [(&str, u8); 12] = [
+const WEB: [(&str, u8); 13] = [
     ("access", 0),
     ("assets", 0),
     ("gradebook", 0),
     ("guard", 0),
     ("live", 0),
+    ("registry", 0),
     ("sampler", 0),
     ("error", 1),
     ("state", 1),

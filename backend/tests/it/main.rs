@@ -22,6 +22,7 @@
 //! - [`on_kafka`]: the guarantees on Apache Kafka: exactly once through kills and a lost broker.
 //! - [`python_clients`]: the course's Python clients against the embedded broker.
 //! - [`python_solutions`]: each exercise solved in Python from its README, then graded.
+//! - [`registry`]: the Schema Registry with confluent-kafka's clients and `curl`, on both brokers.
 //! - [`rpk_steps`]: the course's rpk steps as `streamlab` commands.
 //! - [`storage`]: the embedded broker's logs: kill -9, retention, what the lab shows of them.
 //! - [`streams`]: exercise 14's Kafka Streams project: its tests, its applications, its check.
@@ -57,6 +58,7 @@ mod layout;
 mod on_kafka;
 mod python_clients;
 mod python_solutions;
+mod registry;
 mod rpk_steps;
 mod storage;
 mod streams;

@@ -197,6 +197,14 @@ pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// `curl -s -w STATUS` as a student types it: the answer's JSON and its status.
+pub fn curl(args: &[&str]) -> (u16, serde_json::Value) {
+    let out = std::process::Command::new("curl").args(["-s", "-w", "\n%{http_code}"]).args(args).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, status) = text.rsplit_once('\n').unwrap_or(("", "0"));
+    (status.trim().parse().unwrap_or(0), serde_json::from_str(body).unwrap_or(serde_json::Value::Null))
+}
+
 /// True when this run is CI, where a missing tool is a failure rather than a skip.
 pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
@@ -231,6 +239,8 @@ pub struct LabOptions {
     pub kafka: Option<KafkaConfig>,
     /// The Kafka Connect worker's REST API (`--connect-url`).
     pub connect_url: String,
+    /// Where to serve the Schema Registry; most tests run without one.
+    pub schema_registry: Option<std::net::SocketAddr>,
 }
 
 impl Default for LabOptions {
@@ -244,6 +254,7 @@ impl Default for LabOptions {
             advertise: None,
             kafka: None,
             connect_url: streamlab::kafka::connect::DEFAULT_URL.to_owned(),
+            schema_registry: None,
         }
     }
 }
@@ -266,6 +277,14 @@ pub fn non_loopback_ip() -> Option<std::net::IpAddr> {
 
 /// Starts a lab as `options` say; the address is where the web app listens.
 pub async fn serve_lab_opts(options: LabOptions) -> (std::net::SocketAddr, StopOnDrop) {
+    let (web, _, stop) = serve_lab_with_registry(options).await;
+    (web, stop)
+}
+
+/// [`serve_lab_opts`], with where the Schema Registry listens if `options` asked for one.
+pub async fn serve_lab_with_registry(
+    options: LabOptions,
+) -> (std::net::SocketAddr, Option<std::net::SocketAddr>, StopOnDrop) {
     let config = streamlab::lab::LabConfig {
         kafka: options.kafka,
         broker_addr: options.broker,
@@ -282,13 +301,15 @@ pub async fn serve_lab_opts(options: LabOptions) -> (std::net::SocketAddr, StopO
         roster: vec!["alice".into(), "bob".into()],
         failure_details: Default::default(),
         connect_url: options.connect_url,
+        schema_registry_addr: options.schema_registry,
     };
     let lab = streamlab::lab::Lab::start(&config).await.unwrap();
+    let registry = lab.registry_addr();
     let listener = tokio::net::TcpListener::bind(options.web).await.unwrap();
     let addr = listener.local_addr().unwrap();
     let shutdown = Shutdown::new();
     tokio::spawn(lab.serve(listener, shutdown.clone()));
-    (addr, StopOnDrop(shutdown))
+    (addr, registry, StopOnDrop(shutdown))
 }
 
 /// Stops a test's lab when the test is done with it.

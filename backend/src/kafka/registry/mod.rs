@@ -1,0 +1,209 @@
+//! The lab's Schema Registry: Confluent's REST API (served by `web::registry`), as Redpanda
+//! serves one from its broker, so `SchemaRegistryClient`, `AvroSerializer` and `curl` work
+//! against the lab unchanged.
+//!
+//! - [`schema`]: a schema, Avro or JSON Schema, parsed and compared by meaning.
+//! - [`compat`]: the compatibility levels and their checks.
+//! - [`state`]: the subjects, versions and levels, and the `_schemas` records that change them.
+//!
+//! The schemas live in the compacted topic `_schemas` of whatever broker the lab uses, so they
+//! survive a restart with `--data-dir` and are the cluster's when the lab runs with
+//! `--brokers`. This registry is the topic's one writer: two labs sharing a cluster would each
+//! number schemas on their own.
+
+pub mod compat;
+pub mod schema;
+pub mod state;
+
+use crate::kafka::KafkaConfig;
+use crate::kafka::admin::ensure_topics_with;
+use rdkafka::Message;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use schema::Schema;
+use serde_json::Value;
+use state::{Change, Registration, State};
+use std::sync::{RwLock, RwLockReadGuard};
+use std::time::{Duration, Instant};
+
+/// Where the registry keeps its schemas; Confluent's and Redpanda's name, so a course's
+/// notes about it hold.
+pub const TOPIC: &str = "_schemas";
+
+/// Where the lab serves the registry unless told otherwise: the port the course uses.
+pub const DEFAULT_ADDR: &str = "127.0.0.1:8081";
+
+/// An answer the API gives as an error: its HTTP status, Confluent's error code and message.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message} (error {code})")]
+pub struct RegistryError {
+    pub status: u16,
+    pub code: u32,
+    pub message: String,
+}
+
+impl RegistryError {
+    fn new(status: u16, code: u32, message: impl Into<String>) -> Self {
+        RegistryError { status, code, message: message.into() }
+    }
+    pub fn subject_not_found(subject: &str) -> Self {
+        Self::new(404, 40401, format!("Subject '{subject}' not found."))
+    }
+    pub fn version_not_found(version: &str) -> Self {
+        Self::new(404, 40402, format!("Version {version} not found."))
+    }
+    pub fn schema_not_found(id: u32) -> Self {
+        Self::new(404, 40403, format!("Schema {id} not found"))
+    }
+    pub fn schema_not_registered() -> Self {
+        Self::new(404, 40403, "Schema not found")
+    }
+    pub fn subject_soft_deleted(subject: &str) -> Self {
+        Self::new(404, 40404, format!("Subject '{subject}' was soft deleted. Set permanent=true to delete permanently"))
+    }
+    pub fn subject_not_soft_deleted(subject: &str) -> Self {
+        Self::new(404, 40405, format!("Subject '{subject}' was not deleted first before being permanently deleted"))
+    }
+    pub fn version_not_soft_deleted(subject: &str, version: i32) -> Self {
+        Self::new(
+            404,
+            40407,
+            format!("Subject '{subject}' Version {version} was not deleted first before being permanently deleted"),
+        )
+    }
+    pub fn level_not_configured(subject: &str) -> Self {
+        Self::new(404, 40408, format!("Subject '{subject}' does not have subject-level compatibility configured"))
+    }
+    pub fn incompatible(subject: &str, details: &[String]) -> Self {
+        Self::new(
+            409,
+            409,
+            format!(
+                "Schema being registered is incompatible with an earlier schema for subject \"{subject}\", details: [{}]",
+                details.join(", ")
+            ),
+        )
+    }
+    pub fn invalid_schema(why: &str) -> Self {
+        Self::new(422, 42201, format!("Invalid schema: {why}"))
+    }
+    pub fn invalid_version(version: &str) -> Self {
+        Self::new(
+            422,
+            42202,
+            format!(
+                "The specified version '{version}' is not a valid version id. Allowed values are between [1, 2^31-1] and the string \"latest\""
+            ),
+        )
+    }
+    pub fn invalid_level() -> Self {
+        Self::new(
+            422,
+            42203,
+            "Invalid compatibility level. Valid values are none, backward, forward, full, backward_transitive, forward_transitive, and full_transitive",
+        )
+    }
+    pub fn unprocessable(message: impl Into<String>) -> Self {
+        Self::new(422, 422, message)
+    }
+    pub fn store(why: impl std::fmt::Display) -> Self {
+        Self::new(500, 50001, format!("Error in the backend data store: {why}"))
+    }
+}
+
+/// The registry: its state in memory, kept in step with `_schemas`.
+pub struct Registry {
+    state: RwLock<State>,
+    /// Held while a change is planned, written and applied, so two changes never plan
+    /// from the same state (two new versions numbered alike).
+    writer: tokio::sync::Mutex<FutureProducer>,
+}
+
+impl Registry {
+    /// Creates `_schemas` if the broker lacks it, and reads it from the start.
+    pub async fn open(kafka: &KafkaConfig) -> anyhow::Result<Registry> {
+        // Compacted and kept for ever: a schema is needed as long as a record written with it.
+        let settings = [("cleanup.policy", "compact"), ("retention.ms", "-1"), ("retention.bytes", "-1")];
+        ensure_topics_with(kafka, &[TOPIC], 1, &settings).await?;
+        let reader = kafka.clone();
+        let state = tokio::task::spawn_blocking(move || replay(&reader)).await??;
+        let producer: FutureProducer = kafka.client().set("acks", "all").set("message.timeout.ms", "10000").create()?;
+        Ok(Registry { state: RwLock::new(state), writer: tokio::sync::Mutex::new(producer) })
+    }
+
+    pub fn read(&self) -> RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Registers `schema` under `subject`; its id.
+    pub async fn register(&self, subject: &str, schema: Schema) -> Result<u32, RegistryError> {
+        let producer = self.writer.lock().await;
+        let planned = self.read().register(subject, schema)?;
+        match planned {
+            Registration::Known(id) => Ok(id),
+            Registration::New(id, change) => {
+                self.write(&producer, vec![change]).await?;
+                Ok(id)
+            }
+        }
+    }
+
+    /// Plans a change from the current state with `plan`, writes it and applies it.
+    pub async fn change<T>(
+        &self,
+        plan: impl FnOnce(&State) -> Result<(T, Vec<Change>), RegistryError>,
+    ) -> Result<T, RegistryError> {
+        let producer = self.writer.lock().await;
+        let (answer, changes) = plan(&self.read())?;
+        self.write(&producer, changes).await?;
+        Ok(answer)
+    }
+
+    async fn write(&self, producer: &FutureProducer, changes: Vec<Change>) -> Result<(), RegistryError> {
+        for change in changes {
+            let key = change.key.to_string();
+            let value = change.value.as_ref().map(Value::to_string);
+            let mut record = FutureRecord::<String, String>::to(TOPIC).key(&key).partition(0);
+            if let Some(value) = &value {
+                record = record.payload(value);
+            }
+            producer.send(record, Duration::from_secs(10)).await.map_err(|(e, _)| RegistryError::store(e))?;
+            self.state.write().unwrap_or_else(std::sync::PoisonError::into_inner).apply(&change);
+        }
+        Ok(())
+    }
+}
+
+/// Everything `_schemas` holds, applied in order.
+fn replay(kafka: &KafkaConfig) -> anyhow::Result<State> {
+    let consumer: BaseConsumer = kafka
+        .client()
+        .set("group.id", "streamlab-schema-registry")
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "true")
+        .create()?;
+    let (_, high) = consumer.fetch_watermarks(TOPIC, 0, Duration::from_secs(10))?;
+    let mut state = State::default();
+    if high == 0 {
+        return Ok(state);
+    }
+    let mut assignment = rdkafka::TopicPartitionList::new();
+    assignment.add_partition_offset(TOPIC, 0, rdkafka::Offset::Beginning)?;
+    consumer.assign(&assignment)?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        anyhow::ensure!(Instant::now() < deadline, "could not read {TOPIC} to its end ({high}) within 60 s");
+        match consumer.poll(Duration::from_millis(200)) {
+            Some(Ok(m)) => {
+                state.apply_record(m.key().unwrap_or_default(), m.payload());
+                if m.offset() + 1 >= high {
+                    break;
+                }
+            }
+            Some(Err(rdkafka::error::KafkaError::PartitionEOF(_))) => break,
+            Some(Err(e)) => return Err(e.into()),
+            None => {}
+        }
+    }
+    Ok(state)
+}
