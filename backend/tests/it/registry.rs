@@ -23,6 +23,13 @@ mod confluents_clients_register_evolve_and_read_through_the_labs_registry {
     }
 }
 
+fn topic_exists(b: &TestBroker, topic: &str) -> bool {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    let c: BaseConsumer = b.kafka.client().create().unwrap();
+    let md = c.fetch_metadata(Some(topic), std::time::Duration::from_secs(10)).unwrap();
+    md.topics().iter().any(|t| t.error().is_none() && !t.partitions().is_empty())
+}
+
 /// A POST as Confluent's clients send it.
 fn post(url: &str, path: &str, body: &Value) -> (u16, Value) {
     let content_type = "Content-Type: application/vnd.schemaregistry.v1+json";
@@ -55,6 +62,8 @@ async fn registry_on(b: TestBroker) {
     }
     let (url, lab) = lab_on(&b).await;
     assert_eq!(curl(&[&url]), (200, json!({})), "GET / answers, as the seed's first step checks");
+    assert_eq!(curl(&[&format!("{url}/subjects")]), (200, json!([])));
+    assert!(!topic_exists(&b, "_schemas"), "a lab nobody registered a schema on adds no topic");
 
     let script = format!("{}/tests/python/schema_registry_roundtrip.py", env!("CARGO_MANIFEST_DIR"));
     let out = tokio::process::Command::new("timeout")
@@ -114,6 +123,7 @@ async fn registry_on(b: TestBroker) {
     assert_eq!(curl(&[&format!("{url}/subjects")]).1, json!(["sensors-value"]));
 
     // The registry's records are on the broker, in Confluent's shape.
+    assert!(topic_exists(&b, "_schemas"));
     let records = crate::support::read_from_start(&b.kafka, "_schemas", 5);
     let keys: Vec<Value> =
         records.iter().map(|m| serde_json::from_slice(m.key().unwrap_or_default()).unwrap()).collect();

@@ -6,7 +6,8 @@
 //! - [`compat`]: the compatibility levels and their checks.
 //! - [`state`]: the subjects, versions and levels, and the `_schemas` records that change them.
 //!
-//! The schemas live in the compacted topic `_schemas` of whatever broker the lab uses, so they
+//! The schemas live in the compacted topic `_schemas` (created with the first schema) of
+//! whatever broker the lab uses, so they
 //! survive a restart with `--data-dir` and are the cluster's when the lab runs with
 //! `--brokers`. This registry is the topic's one writer: two labs sharing a cluster would each
 //! number schemas on their own.
@@ -23,6 +24,7 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use schema::Schema;
 use serde_json::Value;
 use state::{Change, Registration, State};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant};
 
@@ -113,6 +115,8 @@ impl RegistryError {
 
 /// The registry: its state in memory, kept in step with `_schemas`.
 pub struct Registry {
+    kafka: KafkaConfig,
+    topic_exists: AtomicBool,
     state: RwLock<State>,
     /// Held while a change is planned, written and applied, so two changes never plan
     /// from the same state (two new versions numbered alike).
@@ -120,15 +124,18 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// Creates `_schemas` if the broker lacks it, and reads it from the start.
+    /// Reads `_schemas` from the start, if the broker has it. It is created with the first
+    /// schema, so a lab nobody registers schemas on has no topic it did not ask for.
     pub async fn open(kafka: &KafkaConfig) -> anyhow::Result<Registry> {
-        // Compacted and kept for ever: a schema is needed as long as a record written with it.
-        let settings = [("cleanup.policy", "compact"), ("retention.ms", "-1"), ("retention.bytes", "-1")];
-        ensure_topics_with(kafka, &[TOPIC], 1, &settings).await?;
         let reader = kafka.clone();
-        let state = tokio::task::spawn_blocking(move || replay(&reader)).await??;
+        let (state, exists) = tokio::task::spawn_blocking(move || replay(&reader)).await??;
         let producer: FutureProducer = kafka.client().set("acks", "all").set("message.timeout.ms", "10000").create()?;
-        Ok(Registry { state: RwLock::new(state), writer: tokio::sync::Mutex::new(producer) })
+        Ok(Registry {
+            kafka: kafka.clone(),
+            topic_exists: AtomicBool::new(exists),
+            state: RwLock::new(state),
+            writer: tokio::sync::Mutex::new(producer),
+        })
     }
 
     pub fn read(&self) -> RwLockReadGuard<'_, State> {
@@ -160,6 +167,12 @@ impl Registry {
     }
 
     async fn write(&self, producer: &FutureProducer, changes: Vec<Change>) -> Result<(), RegistryError> {
+        if !changes.is_empty() && !self.topic_exists.load(Ordering::Acquire) {
+            // Compacted and kept for ever: a schema is needed as long as a record written with it.
+            let settings = [("cleanup.policy", "compact"), ("retention.ms", "-1"), ("retention.bytes", "-1")];
+            ensure_topics_with(&self.kafka, &[TOPIC], 1, &settings).await.map_err(RegistryError::store)?;
+            self.topic_exists.store(true, Ordering::Release);
+        }
         for change in changes {
             let key = change.key.to_string();
             let value = change.value.as_ref().map(Value::to_string);
@@ -174,18 +187,22 @@ impl Registry {
     }
 }
 
-/// Everything `_schemas` holds, applied in order.
-fn replay(kafka: &KafkaConfig) -> anyhow::Result<State> {
+/// Everything `_schemas` holds, applied in order, and whether the broker has the topic.
+fn replay(kafka: &KafkaConfig) -> anyhow::Result<(State, bool)> {
     let consumer: BaseConsumer = kafka
         .client()
         .set("group.id", "streamlab-schema-registry")
         .set("enable.auto.commit", "false")
         .set("enable.partition.eof", "true")
         .create()?;
-    let (_, high) = consumer.fetch_watermarks(TOPIC, 0, Duration::from_secs(10))?;
     let mut state = State::default();
+    let metadata = consumer.fetch_metadata(Some(TOPIC), Duration::from_secs(10))?;
+    if metadata.topics().iter().all(|t| t.error().is_some() || t.partitions().is_empty()) {
+        return Ok((state, false));
+    }
+    let (_, high) = consumer.fetch_watermarks(TOPIC, 0, Duration::from_secs(10))?;
     if high == 0 {
-        return Ok(state);
+        return Ok((state, true));
     }
     let mut assignment = rdkafka::TopicPartitionList::new();
     assignment.add_partition_offset(TOPIC, 0, rdkafka::Offset::Beginning)?;
@@ -205,5 +222,5 @@ fn replay(kafka: &KafkaConfig) -> anyhow::Result<State> {
             None => {}
         }
     }
-    Ok(state)
+    Ok((state, true))
 }
