@@ -260,7 +260,8 @@ impl Lab {
                 .set("message.max.bytes", (self.config.limits.max_record_bytes + 64 * 1024).to_string()),
         )
         .context("cannot create the lab's producer")?;
-        let tails = Arc::new(Tails::new(self.kafka.clone(), clients.child()));
+        let schemas = self.registry.as_ref().map(|(registry, _)| registry.clone());
+        let tails = Arc::new(Tails::new(self.kafka.clone(), schemas.clone(), clients.child()));
         let connect = Connect::new(&self.config.connect_url);
         let checker = Checker::new(self.kafka.clone(), self.config.exercises.clone())
             .with_details(self.config.failure_details)
@@ -293,6 +294,7 @@ impl Lab {
             model: Arc::new(model_summary(&self.config.model)),
             checker: checker.clone(),
             connect,
+            schemas,
             roster: roster.clone(),
             gradebook: gradebook.clone(),
             sessions: TaskTracker::new(),

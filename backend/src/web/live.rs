@@ -17,6 +17,7 @@
 
 use crate::kafka::KafkaConfig;
 use crate::kafka::records::{self, Span};
+use crate::kafka::registry::Registry;
 use crate::shutdown::Shutdown;
 use rdkafka::consumer::BaseConsumer;
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -130,7 +131,12 @@ impl Drop for Tail {
 }
 
 impl Tail {
-    fn start(topic: &str, consumer: BaseConsumer, stop: Shutdown) -> (Arc<Tail>, JoinHandle<()>) {
+    fn start(
+        topic: &str,
+        consumer: BaseConsumer,
+        schemas: Option<Arc<Registry>>,
+        stop: Shutdown,
+    ) -> (Arc<Tail>, JoinHandle<()>) {
         let tail = Arc::new(Tail { readers: Arc::default(), stop: stop.clone() });
         let readers = tail.readers.clone();
         let thread = std::thread::Builder::new()
@@ -139,7 +145,7 @@ impl Tail {
                 while !stop.is_triggered() {
                     match consumer.poll(Duration::from_millis(100)) {
                         Some(Ok(m)) => {
-                            let view = records::view(&m);
+                            let view = records::view_with(&m, schemas.as_deref());
                             // Encoded at most once, and only when some subscription takes it.
                             let mut encoded: Option<Encoded> = None;
                             readers.lock().expect("readers lock").retain(|r| match r.upgrade() {
@@ -185,6 +191,8 @@ pub enum SubscribeError {
 /// other positions get a tail of their own.
 pub struct Tails {
     kafka: KafkaConfig,
+    /// The lab's Schema Registry, whose records the tails decode.
+    schemas: Option<Arc<Registry>>,
     shared: Mutex<HashMap<String, Weak<Tail>>>,
     /// The lab's; each tail holds a child of it.
     shutdown: Shutdown,
@@ -193,8 +201,8 @@ pub struct Tails {
 }
 
 impl Tails {
-    pub fn new(kafka: KafkaConfig, shutdown: Shutdown) -> Self {
-        Tails { kafka, shared: Mutex::new(HashMap::new()), shutdown, threads: Mutex::default() }
+    pub fn new(kafka: KafkaConfig, schemas: Option<Arc<Registry>>, shutdown: Shutdown) -> Self {
+        Tails { kafka, schemas, shared: Mutex::new(HashMap::new()), shutdown, threads: Mutex::default() }
     }
 
     /// Waits for every tail's thread; each ends within one poll (100 ms) of the lab's
@@ -232,7 +240,7 @@ impl Tails {
                 let mut backlog = Vec::new();
                 let deadline = std::time::Instant::now() + Duration::from_secs(10);
                 records::read_to_end(&consumer, &spans, deadline, |m| {
-                    backlog.push(records::view(m));
+                    backlog.push(records::view_with(m, self.schemas.as_deref()));
                     true
                 })
                 .map_err(records::RecordsError::from)?;
@@ -274,7 +282,7 @@ impl Tails {
             .create()
             .map_err(records::RecordsError::from)?;
         records::assign(&consumer, topic, from, partitions)?;
-        let (tail, thread) = Tail::start(topic, consumer, self.shutdown.child());
+        let (tail, thread) = Tail::start(topic, consumer, self.schemas.clone(), self.shutdown.child());
         let mut threads = self.threads.lock().expect("threads lock");
         threads.retain(|t| !t.is_finished());
         threads.push(thread);

@@ -14,6 +14,7 @@ use crate::kafka::connect::Connect;
 use crate::kafka::groups::GroupReader;
 use crate::kafka::metadata::ClusterReader;
 use crate::kafka::producer::AsyncProducer;
+use crate::kafka::registry::Registry;
 use crate::load::generator::Generator;
 use crate::shutdown::Shutdown;
 use std::sync::Arc;
@@ -41,6 +42,8 @@ pub struct AppState {
     pub checker: Checker,
     /// The Kafka Connect worker the Connectors page and the checker read.
     pub connect: Connect,
+    /// The lab's Schema Registry, if it runs: records in its wire format are shown decoded.
+    pub schemas: Option<Arc<Registry>>,
     /// The students of `--roster`, for the classroom page.
     pub roster: Arc<Vec<String>>,
     /// The classroom's grade book, re-checked per student as her work changes.

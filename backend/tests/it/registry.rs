@@ -42,15 +42,15 @@ fn python_has_registry_client() -> bool {
     std::process::Command::new("python3").args(["-c", import]).status().is_ok_and(|s| s.success())
 }
 
-/// A lab with its registry on a free port, on `b`'s broker: the registry's URL.
-async fn lab_on(b: &TestBroker) -> (String, crate::support::StopOnDrop) {
+/// A lab with its registry on a free port, on `b`'s broker: the registry's URL and the lab's.
+async fn lab_on(b: &TestBroker) -> (String, String, crate::support::StopOnDrop) {
     let options = LabOptions {
         kafka: Some(b.kafka.clone()),
         schema_registry: Some("127.0.0.1:0".parse().unwrap()),
         ..LabOptions::default()
     };
-    let (_, registry, lab) = serve_lab_with_registry(options).await;
-    (format!("http://{}", registry.expect("the registry is served")), lab)
+    let (web, registry, lab) = serve_lab_with_registry(options).await;
+    (format!("http://{}", registry.expect("the registry is served")), format!("http://{web}"), lab)
 }
 
 async fn registry_on(b: TestBroker) {
@@ -60,7 +60,7 @@ async fn registry_on(b: TestBroker) {
     ) {
         return;
     }
-    let (url, lab) = lab_on(&b).await;
+    let (url, web, lab) = lab_on(&b).await;
     assert_eq!(curl(&[&url]), (200, json!({})), "GET / answers, as the seed's first step checks");
     assert_eq!(curl(&[&format!("{url}/subjects")]), (200, json!([])));
     assert!(!topic_exists(&b, "_schemas"), "a lab nobody registered a schema on adds no topic");
@@ -98,6 +98,32 @@ async fn registry_on(b: TestBroker) {
     assert_eq!(seen["json"]["type"], "JSON");
     let json_id = seen["json"]["id"].as_u64().unwrap();
 
+    // The lab shows the serializers' records decoded with their schemas, filters on their
+    // fields and exports them, where it showed bytes before.
+    let (status, records) = curl(&[&format!("{web}/api/topics/sensors/records?from=earliest")]);
+    assert_eq!(status, 200, "{records}");
+    let shown: Vec<&Value> = records.as_array().unwrap().iter().map(|r| &r["value"]).collect();
+    assert_eq!(shown.len(), 5, "{records}");
+    assert!(
+        shown.iter().all(|v| v["format"] == "avro" && v["schema"] == format!("SensorReading, schema {v1_id}")),
+        "{records}"
+    );
+    let mut ids: Vec<&str> = shown.iter().map(|v| v["record"]["sensor_id"].as_str().unwrap()).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["s0", "s1", "s2", "s3", "s4"]);
+    let filtered = curl(&[&format!("{web}/api/topics/sensors/records?from=earliest&filter=value.value%20%3E%204")]).1;
+    let mut over_4: Vec<&Value> = filtered.as_array().unwrap().iter().map(|r| &r["value"]["record"]["value"]).collect();
+    over_4.sort_by(|a, b| a.as_f64().partial_cmp(&b.as_f64()).unwrap());
+    assert_eq!(over_4, [&json!(4.5), &json!(6.0)], "{filtered}");
+    let json_records = curl(&[&format!("{web}/api/topics/sensors-json/records?from=earliest")]).1;
+    assert_eq!(json_records[0]["value"], json!({"format": "json", "json": {"id": "a", "v": 2.0}}), "{json_records}");
+    let out = std::process::Command::new("curl")
+        .args(["-s", &format!("{web}/api/topics/sensors/records?from=earliest&format=csv")])
+        .output()
+        .unwrap();
+    let csv = String::from_utf8_lossy(&out.stdout);
+    assert!(csv.contains("s3") && csv.contains("4.5"), "the CSV export holds the decoded records:\n{csv}");
+
     // What a student types.
     let (status, subjects) = curl(&[&format!("{url}/subjects")]);
     assert_eq!((status, subjects), (200, json!(["sensors-json-value", "sensors-value"])));
@@ -134,7 +160,7 @@ async fn registry_on(b: TestBroker) {
 
     // A lab started afresh on the same broker reads them back.
     drop(lab);
-    let (url, _lab) = lab_on(&b).await;
+    let (url, _, _lab) = lab_on(&b).await;
     assert_eq!(curl(&[&format!("{url}/subjects/sensors-value/versions")]).1, json!([1, 2]));
     assert_eq!(curl(&[&format!("{url}/subjects?deleted=true")]).1, json!(["sensors-json-value", "sensors-value"]));
     assert_eq!(curl(&[&format!("{url}/config/sensors-value")]).1, json!({"compatibilityLevel": "FULL"}));

@@ -2,9 +2,10 @@
 //! reading starts, and reading up to the end of what is stored when the read began.
 
 use super::RecordsError;
-use super::view::view;
+use super::view::view_with;
 use crate::kafka::KafkaConfig;
 use crate::kafka::metadata::watermarks;
+use crate::kafka::registry::Registry;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{BorrowedMessage, Message, OwnedMessage};
 use rdkafka::{Offset, TopicPartitionList};
@@ -112,7 +113,7 @@ pub struct Matching {
 /// Reads `topic` from `from` up to the end of what is stored now (a read, not a tail),
 /// keeping the first `limit` records `filter` matches (every record without one). The filter
 /// is tested here, on the server, so a search through a large topic sends only what it
-/// found. Blocking.
+/// found. Values in the registry's wire format are decoded with `schemas`. Blocking.
 pub fn read(
     kafka: &KafkaConfig,
     topic: &str,
@@ -120,6 +121,7 @@ pub fn read(
     only: Option<&[i32]>,
     limit: usize,
     filter: Option<&Filter>,
+    schemas: Option<&Registry>,
 ) -> Result<Matching, RecordsError> {
     let consumer = kafka.reader()?;
     let spans = assign(&consumer, topic, from, only)?;
@@ -129,7 +131,7 @@ pub fn read(
     }
     read_to_end(&consumer, &spans, Instant::now() + Duration::from_secs(10), |m| {
         out.scanned += 1;
-        let v = view(m);
+        let v = view_with(m, schemas);
         if filter.is_none_or(|f| f.matches(&v)) {
             out.records.push(v);
         }

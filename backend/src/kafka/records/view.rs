@@ -1,5 +1,6 @@
 //! A record decoded for reading, and the JSON shapes the commands print it in.
 
+use crate::kafka::registry::Registry;
 use rdkafka::message::{Headers, Message};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -12,10 +13,15 @@ const SHOWN_BYTES: usize = 64 * 1024;
 /// A value decoded for reading: Avro container, JSON, UTF-8 text, else hex; cut at 64 KiB
 /// for a browser.
 pub fn decode(bytes: &[u8]) -> Decoded {
-    decode_within(bytes, SHOWN_BYTES)
+    decode_within(bytes, SHOWN_BYTES, None)
 }
 
-fn decode_within(bytes: &[u8], limit: usize) -> Decoded {
+fn decode_within(bytes: &[u8], limit: usize, schemas: Option<&Registry>) -> Decoded {
+    // The registry's wire format first: its records start with a zero byte, which no JSON or
+    // text does.
+    if let Some(decoded) = schemas.and_then(|s| s.decode(bytes)) {
+        return decoded;
+    }
     if crate::kafka::avro::is_container(bytes)
         && let Ok(d) = crate::kafka::avro::decode(bytes)
     {
@@ -40,15 +46,20 @@ fn decode_within(bytes: &[u8], limit: usize) -> Decoded {
 
 /// A record as the lab shows it, its value cut at 64 KiB.
 pub fn view<M: Message>(m: &M) -> RecordView {
-    view_within(m, SHOWN_BYTES)
+    view_within(m, SHOWN_BYTES, None)
+}
+
+/// [`view`], a value in the registry's wire format decoded with `schemas`.
+pub fn view_with<M: Message>(m: &M, schemas: Option<&Registry>) -> RecordView {
+    view_within(m, SHOWN_BYTES, schemas)
 }
 
 /// A record with its whole value decoded, for the command line, which prints it all.
 pub fn view_whole<M: Message>(m: &M) -> RecordView {
-    view_within(m, usize::MAX)
+    view_within(m, usize::MAX, None)
 }
 
-fn view_within<M: Message>(m: &M, limit: usize) -> RecordView {
+fn view_within<M: Message>(m: &M, limit: usize, schemas: Option<&Registry>) -> RecordView {
     let headers = m
         .headers()
         .map(|hs| {
@@ -67,7 +78,7 @@ fn view_within<M: Message>(m: &M, limit: usize) -> RecordView {
         timestamp_ms: m.timestamp().to_millis(),
         key: m.key().map(|k| String::from_utf8_lossy(k).into_owned()),
         headers,
-        value: m.payload().map(|v| decode_within(v, limit)),
+        value: m.payload().map(|v| decode_within(v, limit, schemas)),
         size: m.payload().map_or(0, <[u8]>::len),
     }
 }
@@ -168,7 +179,7 @@ mod tests {
     #[test]
     fn the_command_line_decodes_a_value_whole_and_the_browser_cuts_it() {
         let long = "x".repeat(SHOWN_BYTES + 10);
-        assert_eq!(decode_within(long.as_bytes(), usize::MAX), Decoded::Text { text: long.clone() });
+        assert_eq!(decode_within(long.as_bytes(), usize::MAX, None), Decoded::Text { text: long.clone() });
         assert_eq!(decode(long.as_bytes()), Decoded::Text { text: long[..SHOWN_BYTES].to_owned() });
     }
 }

@@ -105,7 +105,7 @@ fn reads(writer: &Schema, reader: &Schema, reader_is: &str, writer_is: &str) -> 
     }
     match reader.kind {
         SchemaType::Avro => match (writer.avro(), reader.avro()) {
-            (Some(w), Some(r)) => match apache_avro::schema_compatibility::SchemaCompatibility::can_read(&w, &r) {
+            (Some(w), Some(r)) => match apache_avro::schema_compatibility::SchemaCompatibility::can_read(w, r) {
                 Ok(()) => Vec::new(),
                 Err(e) => vec![avro_problem(&e, reader_is, writer_is)],
             },

@@ -18,15 +18,17 @@ pub mod state;
 
 use crate::kafka::KafkaConfig;
 use crate::kafka::admin::ensure_topics_with;
+use crate::kafka::avro;
 use rdkafka::Message;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use schema::Schema;
+use schema::{Schema, SchemaType};
 use serde_json::Value;
 use state::{Change, Registration, State};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant};
+use streamlab_wire::Decoded;
 
 /// Where the registry keeps its schemas; Confluent's and Redpanda's name, so a course's
 /// notes about it hold.
@@ -140,6 +142,25 @@ impl Registry {
 
     pub fn read(&self) -> RwLockReadGuard<'_, State> {
         self.state.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A record in the registry's wire format (magic byte 0, the schema's id in four bytes,
+    /// then the data), decoded with the schema it names; `None` for any other record, or one
+    /// whose schema this registry does not hold.
+    pub fn decode(&self, bytes: &[u8]) -> Option<Decoded> {
+        let (head, data) = bytes.split_first_chunk::<5>()?;
+        let [0, a, b, c, d] = *head else { return None };
+        let id = u32::from_be_bytes([a, b, c, d]);
+        let state = self.read();
+        let schema = state.schema(id).ok()?;
+        match schema.kind {
+            SchemaType::Avro => {
+                let value = apache_avro::from_avro_datum(schema.avro()?, &mut &data[..], None).ok()?;
+                let name = schema.name().unwrap_or_else(|| "Avro".to_owned());
+                Some(Decoded::Avro { schema: Some(format!("{name}, schema {id}")), record: avro::to_json(value) })
+            }
+            SchemaType::Json => serde_json::from_slice(data).ok().map(|json| Decoded::Json { json }),
+        }
     }
 
     /// Registers `schema` under `subject`; its id.

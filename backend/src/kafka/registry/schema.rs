@@ -40,6 +40,8 @@ pub struct Schema {
     pub text: String,
     /// What the text means, for comparing and checking.
     pub value: Value,
+    /// Avro's own form, parsed once: records are decoded with it.
+    avro: Option<apache_avro::Schema>,
 }
 
 impl Schema {
@@ -52,23 +54,31 @@ impl Schema {
             Err(_) if kind == SchemaType::Avro => Value::String(text.trim().to_owned()),
             Err(e) => return Err(format!("the schema is not JSON: {e}")),
         };
-        match kind {
-            SchemaType::Avro => {
-                apache_avro::Schema::parse(&value).map_err(|e| e.to_string())?;
-            }
+        let avro = match kind {
+            SchemaType::Avro => Some(apache_avro::Schema::parse(&value).map_err(|e| e.to_string())?),
             SchemaType::Json => {
                 if !(value.is_object() || value.is_boolean()) {
                     return Err("a JSON Schema is an object (or true or false)".into());
                 }
                 check_json_schema(&value, "#")?;
+                None
             }
-        }
-        Ok(Schema { kind, text: text.to_owned(), value })
+        };
+        Ok(Schema { kind, text: text.to_owned(), value, avro })
     }
 
-    /// Avro's own form of the schema, for its compatibility checks.
-    pub fn avro(&self) -> Option<apache_avro::Schema> {
-        (self.kind == SchemaType::Avro).then(|| apache_avro::Schema::parse(&self.value).ok()).flatten()
+    /// Avro's own form of an Avro schema.
+    pub fn avro(&self) -> Option<&apache_avro::Schema> {
+        self.avro.as_ref()
+    }
+
+    /// What the schema is called: an Avro record's full name, a JSON Schema's title.
+    pub fn name(&self) -> Option<String> {
+        let name = self.value.get(if self.kind == SchemaType::Avro { "name" } else { "title" })?.as_str()?;
+        match self.value.get("namespace").and_then(Value::as_str) {
+            Some(ns) if self.kind == SchemaType::Avro && !name.contains('.') => Some(format!("{ns}.{name}")),
+            _ => Some(name.to_owned()),
+        }
     }
 }
 

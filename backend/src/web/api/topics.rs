@@ -161,9 +161,11 @@ pub async fn read_records(
     if !["json", "jsonl", "csv"].contains(&format) {
         return Err(ApiError::bad_request(format!("format must be json, jsonl or csv, got `{format}`")));
     }
-    let (kafka, t) = (state.kafka.clone(), topic.clone());
-    let found =
-        blocking(move || records::read(&kafka, &t, from, partitions.as_deref(), limit, filter.as_ref())).await?;
+    let (kafka, t, schemas) = (state.kafka.clone(), topic.clone(), state.schemas.clone());
+    let found = blocking(move || {
+        records::read(&kafka, &t, from, partitions.as_deref(), limit, filter.as_ref(), schemas.as_deref())
+    })
+    .await?;
     let counts = [
         (HeaderName::from_static("x-records-scanned"), HeaderValue::from(found.scanned)),
         (HeaderName::from_static("x-records-matched"), HeaderValue::from(found.records.len())),
