@@ -3,9 +3,12 @@
 
 use crate::cli::KafkaArgs;
 use crate::kafka::{KafkaConfig, admin};
-use crate::load::experiment::{self, ExperimentConfig, ProducerMetrics, config::ExperimentSpec, hash::SecretKey};
+use crate::load::experiment::{
+    self, ExperimentConfig, ProducerMetrics, config::ExperimentSpec, events, hash::SecretKey,
+};
 use crate::shutdown::Shutdown;
 use clap::Args;
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -56,6 +59,12 @@ pub struct ExperimentArgs {
     /// Seed for reproducible ids and temperatures.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Write the events in this Schema Registry's wire format (a zero byte, the schema's id,
+    /// the bare Avro record) instead of one Avro container each: each event's schema is
+    /// registered as `TOPIC-RECORD_NAME` (Confluent's TopicRecordNameStrategy, since one
+    /// topic holds several record types), and AvroDeserializer reads them.
+    #[arg(long, env = "STREAMLAB_SCHEMA_REGISTRY_URL", value_name = "URL")]
+    pub schema_registry: Option<String>,
 }
 
 impl ExperimentArgs {
@@ -95,6 +104,10 @@ pub async fn run(args: ExperimentArgs, kafka: &KafkaArgs, shutdown: Shutdown) ->
         experiments: args.experiments()?,
         secret_key: args.secret_key.clone(),
         seed: args.seed,
+        schema_ids: match &args.schema_registry {
+            Some(url) => Some(register_events(url, &args.topic, args.topic_document.as_deref()).await?),
+            None => None,
+        },
     };
     SecretKey::new(&config.secret_key).map_err(|e| anyhow::anyhow!("--secret-key: {e}"))?;
     let mut topics = vec![config.topic.as_str()];
@@ -122,6 +135,26 @@ pub async fn run(args: ExperimentArgs, kafka: &KafkaArgs, shutdown: Shutdown) ->
     eprintln!("done: {acked} events delivered, experiments {}", report.experiments.join(", "));
     anyhow::ensure!(failed == 0, "{failed} events were not delivered");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Registers every event's schema at `url` under the topic it is written to; their ids.
+async fn register_events(
+    url: &str,
+    topic: &str,
+    document_topic: Option<&str>,
+) -> anyhow::Result<HashMap<&'static str, u32>> {
+    let mut ids = HashMap::new();
+    for name in events::ALL {
+        let schema = events::schema_json(name).expect("a known event");
+        let record: serde_json::Value = serde_json::from_str(&schema)?;
+        let record = record["name"].as_str().unwrap_or(name);
+        let to = if name == events::EXPERIMENT_DOCUMENT { document_topic.unwrap_or(topic) } else { topic };
+        let subject = format!("{to}-{record}");
+        let id = crate::kafka::registry::client::register(url, &subject, &schema).await?;
+        eprintln!("  schema {subject} registered at {url}: id {id}");
+        ids.insert(name, id);
+    }
+    Ok(ids)
 }
 
 /// Serves the course producer's metrics on `addr` ("off": nowhere). A taken port is only a

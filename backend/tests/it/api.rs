@@ -310,6 +310,7 @@ async fn records_are_read_decoded_and_produced(on: Option<TestBroker>) {
         .unwrap(),
         secret_key: streamlab::load::experiment::hash::LAB_SECRET_KEY.into(),
         seed: Some(1),
+        schema_ids: None,
     };
     let k = kafka.clone();
     tokio::task::spawn_blocking(move || {

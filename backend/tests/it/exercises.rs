@@ -423,6 +423,7 @@ async fn run_experiment(s: &Student, experiments: Vec<streamlab::load::experimen
         experiments,
         secret_key: streamlab::load::experiment::hash::LAB_SECRET_KEY.into(),
         seed: None,
+        schema_ids: None,
     };
     let kafka = s.kafka.clone();
     tokio::task::spawn_blocking(move || {

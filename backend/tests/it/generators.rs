@@ -208,6 +208,7 @@ mod experiment {
             experiments: specs.clone(),
             secret_key: LAB_SECRET_KEY.into(),
             seed: Some(3),
+            schema_ids: None,
         };
         let kafka = b.kafka.clone();
         let (report, metrics, records, docs) = tokio::task::spawn_blocking(move || {

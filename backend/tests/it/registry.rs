@@ -124,8 +124,34 @@ async fn registry_on(b: TestBroker) {
     let csv = String::from_utf8_lossy(&out.stdout);
     assert!(csv.contains("s3") && csv.contains("4.5"), "the CSV export holds the decoded records:\n{csv}");
 
+    // The course's experiment producer writes the same way with --schema-registry.
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_streamlab"))
+        .args(["experiment", "-b", &b.bootstrap(), "--topic", "exp", "--schema-registry", &url])
+        .args(["--num-sensors", "1", "--sample-rate", "20", "--stabilization-samples", "1", "--carry-out-samples", "3"])
+        .args(["--metrics-addr", "off", "--seed", "1"])
+        .output()
+        .await
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("schema exp-sensor_temperature_measured registered at"), "{said}");
+    let subjects = curl(&[&format!("{url}/subjects")]).1;
+    for subject in ["exp-ExperimentConfig", "exp-sensor_temperature_measured", "exp-experiment_terminated"] {
+        assert!(subjects.as_array().unwrap().contains(&json!(subject)), "{subject} in {subjects}");
+    }
+    let measured = "filter=headers.record_name%20%3D%3D%20%22sensor_temperature_measured%22";
+    let events = curl(&[&format!("{web}/api/topics/exp/records?from=earliest&{measured}")]).1;
+    let events = events.as_array().unwrap();
+    // One sensor: a stabilization sample and three carried out.
+    assert_eq!(events.len(), 4, "{events:?}");
+    for e in events {
+        let value = &e["value"];
+        assert!(value["schema"].as_str().unwrap().starts_with("sensor_temperature_measured, schema "), "{value}");
+        assert!(value["record"]["temperature"].is_number() && value["record"]["sensor"].is_string(), "{value}");
+    }
+
     // What a student types.
-    let (status, subjects) = curl(&[&format!("{url}/subjects")]);
+    let (status, subjects) = curl(&[&format!("{url}/subjects?subjectPrefix=sensors")]);
     assert_eq!((status, subjects), (200, json!(["sensors-json-value", "sensors-value"])));
     let (_, latest) = curl(&[&format!("{url}/subjects/sensors-value/versions/latest")]);
     assert_eq!((latest["version"].as_u64(), latest["id"].as_u64()), (Some(2), Some(v2_id)));
@@ -146,7 +172,7 @@ async fn registry_on(b: TestBroker) {
     assert_eq!((status, &bad["error_code"]), (422, &json!(42203)));
     // Soft delete hides a version; its number is never reused.
     assert_eq!(curl(&["-X", "DELETE", &format!("{url}/subjects/sensors-json-value")]), (200, json!([1])));
-    assert_eq!(curl(&[&format!("{url}/subjects")]).1, json!(["sensors-value"]));
+    assert_eq!(curl(&[&format!("{url}/subjects?subjectPrefix=sensors")]).1, json!(["sensors-value"]));
 
     // The registry's records are on the broker, in Confluent's shape.
     assert!(topic_exists(&b, "_schemas"));
@@ -162,7 +188,8 @@ async fn registry_on(b: TestBroker) {
     drop(lab);
     let (url, _, _lab) = lab_on(&b).await;
     assert_eq!(curl(&[&format!("{url}/subjects/sensors-value/versions")]).1, json!([1, 2]));
-    assert_eq!(curl(&[&format!("{url}/subjects?deleted=true")]).1, json!(["sensors-json-value", "sensors-value"]));
+    let all = curl(&[&format!("{url}/subjects?deleted=true&subjectPrefix=sensors")]).1;
+    assert_eq!(all, json!(["sensors-json-value", "sensors-value"]));
     assert_eq!(curl(&[&format!("{url}/config/sensors-value")]).1, json!({"compatibilityLevel": "FULL"}));
     let v1 = curl(&[&format!("{url}/subjects/sensors-value/versions/1/schema")]).1;
     let (status, again) = post(&url, "/subjects/sensors-value/versions", &json!({"schema": v1.to_string()}));

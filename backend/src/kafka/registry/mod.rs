@@ -5,6 +5,7 @@
 //! - [`schema`]: a schema, Avro or JSON Schema, parsed and compared by meaning.
 //! - [`compat`]: the compatibility levels and their checks.
 //! - [`state`]: the subjects, versions and levels, and the `_schemas` records that change them.
+//! - [`client`]: registering a schema with a registry over HTTP, as a producer does.
 //!
 //! The schemas live in the compacted topic `_schemas` (created with the first schema) of
 //! whatever broker the lab uses, so they
@@ -12,6 +13,7 @@
 //! `--brokers`. This registry is the topic's one writer: two labs sharing a cluster would each
 //! number schemas on their own.
 
+pub mod client;
 pub mod compat;
 pub mod schema;
 pub mod state;

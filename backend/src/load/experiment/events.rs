@@ -38,21 +38,25 @@ pub fn schema_json(record_name: &str) -> Option<String> {
     })
 }
 
+/// Every event's record name.
+pub const ALL: [&str; 6] = [
+    EXPERIMENT_CONFIGURED,
+    STABILIZATION_STARTED,
+    EXPERIMENT_STARTED,
+    SENSOR_TEMPERATURE_MEASURED,
+    EXPERIMENT_TERMINATED,
+    EXPERIMENT_DOCUMENT,
+];
+
 /// Parsed once: every event of every experiment uses them.
 fn schema(record_name: &str) -> &'static Schema {
     static SCHEMAS: OnceLock<Vec<(&'static str, Schema)>> = OnceLock::new();
     let all = SCHEMAS.get_or_init(|| {
-        [
-            EXPERIMENT_CONFIGURED,
-            STABILIZATION_STARTED,
-            EXPERIMENT_STARTED,
-            SENSOR_TEMPERATURE_MEASURED,
-            EXPERIMENT_TERMINATED,
-            EXPERIMENT_DOCUMENT,
-        ]
-        .into_iter()
-        .map(|n| (n, Schema::parse_str(&schema_json(n).expect("a known event")).expect("the course's schemas parse")))
-        .collect()
+        ALL.into_iter()
+            .map(|n| {
+                (n, Schema::parse_str(&schema_json(n).expect("a known event")).expect("the course's schemas parse"))
+            })
+            .collect()
     });
     &all.iter().find(|(n, _)| *n == record_name).expect("a known event").1
 }
@@ -114,12 +118,32 @@ impl Event {
     pub fn encode(&self) -> Result<Vec<u8>, AvroError> {
         avro::encode(schema(self.record_name()), self)
     }
+
+    /// The event in a Schema Registry's wire format: a zero byte, the id the registry gave
+    /// its schema, then Avro's binary encoding without the schema.
+    pub fn encode_framed(&self, id: u32) -> Result<Vec<u8>, AvroError> {
+        let schema = schema(self.record_name());
+        let value = apache_avro::to_value(self)?.resolve(schema)?;
+        let mut framed = vec![0];
+        framed.extend(id.to_be_bytes());
+        framed.extend(apache_avro::to_avro_datum(schema, value)?);
+        Ok(framed)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_framed_event_is_the_id_and_the_bare_datum() {
+        let event = Event::Marker { name: EXPERIMENT_STARTED, experiment: "e1".into(), timestamp: 1.5 };
+        let framed = event.encode_framed(7).unwrap();
+        assert_eq!(framed[..5], [0, 0, 0, 0, 7]);
+        let read = apache_avro::from_avro_datum(schema(EXPERIMENT_STARTED), &mut &framed[5..], None).unwrap();
+        assert_eq!(avro::to_json(read), json!({"experiment": "e1", "timestamp": 1.5}));
+    }
 
     #[test]
     fn each_event_decodes_with_its_schema() {
