@@ -17,7 +17,7 @@ mod view;
 pub use consume::{Consume, ConsumeError, Start, consume};
 pub use produce::{produce, produce_bytes};
 pub use read::{Matching, Span, assign, fetch, partitions, read, read_to_end};
-pub use view::{bytes_to_json, decode, decoded_json, rpk_json, view, view_whole, view_with};
+pub use view::{bytes_to_json, decode, decoded_json, rpk_json, view, view_whole};
 
 /// The header the lab's own request generator and inference service put on every record
 /// they write: `streamlab-source: generator` or `inference`. The exercise checker counts

@@ -2,7 +2,7 @@
 //! reading starts, and reading up to the end of what is stored when the read began.
 
 use super::RecordsError;
-use super::view::view_with;
+use super::view::view;
 use crate::kafka::KafkaConfig;
 use crate::kafka::metadata::watermarks;
 use crate::kafka::registry::Registry;
@@ -131,7 +131,7 @@ pub fn read(
     }
     read_to_end(&consumer, &spans, Instant::now() + Duration::from_secs(10), |m| {
         out.scanned += 1;
-        let v = view_with(m, schemas);
+        let v = view(m, schemas);
         if filter.is_none_or(|f| f.matches(&v)) {
             out.records.push(v);
         }

@@ -44,13 +44,9 @@ fn decode_within(bytes: &[u8], limit: usize, schemas: Option<&Registry>) -> Deco
     }
 }
 
-/// A record as the lab shows it, its value cut at 64 KiB.
-pub fn view<M: Message>(m: &M) -> RecordView {
-    view_within(m, SHOWN_BYTES, None)
-}
-
-/// [`view`], a value in the registry's wire format decoded with `schemas`.
-pub fn view_with<M: Message>(m: &M, schemas: Option<&Registry>) -> RecordView {
+/// A record as the lab shows it, its value cut at 64 KiB; a value in the registry's wire
+/// format decoded with `schemas`, the lab's registry.
+pub fn view<M: Message>(m: &M, schemas: Option<&Registry>) -> RecordView {
     view_within(m, SHOWN_BYTES, schemas)
 }
 

@@ -171,6 +171,22 @@ fn json_types(schema: &Map<String, Value>) -> Option<Vec<&str>> {
     }
 }
 
+fn properties(schema: &Map<String, Value>) -> Option<&Map<String, Value>> {
+    schema.get("properties")?.as_object()
+}
+
+fn required(schema: &Map<String, Value>) -> Vec<&str> {
+    schema
+        .get("required")
+        .and_then(Value::as_array)
+        .map_or(Vec::new(), |r| r.iter().filter_map(Value::as_str).collect())
+}
+
+/// `additionalProperties: false`: no property but the listed ones.
+fn closed(schema: &Map<String, Value>) -> bool {
+    schema.get("additionalProperties") == Some(&Value::Bool(false))
+}
+
 fn json_reads(writer: &Value, reader: &Value, at: &str, (reader_is, writer_is): (&str, &str), out: &mut Vec<String>) {
     let (w, r) = match (writer, reader) {
         (_, Value::Bool(true)) => return,
@@ -214,14 +230,7 @@ fn json_reads(writer: &Value, reader: &Value, at: &str, (reader_is, writer_is): 
         }
     }
     let empty = Map::new();
-    let props = |s: &'_ Map<String, Value>| s.get("properties").and_then(Value::as_object).unwrap_or(&empty).clone();
-    let required = |s: &Map<String, Value>| -> Vec<String> {
-        s.get("required")
-            .and_then(Value::as_array)
-            .map_or(Vec::new(), |r| r.iter().filter_map(Value::as_str).map(str::to_owned).collect())
-    };
-    let closed = |s: &Map<String, Value>| s.get("additionalProperties") == Some(&Value::Bool(false));
-    let (w_props, r_props) = (props(w), props(r));
+    let (w_props, r_props) = (properties(w).unwrap_or(&empty), properties(r).unwrap_or(&empty));
     let w_required = required(w);
     for name in required(r) {
         if !w_required.contains(&name) {
@@ -230,11 +239,11 @@ fn json_reads(writer: &Value, reader: &Value, at: &str, (reader_is, writer_is): 
                 &format!(
                     "{at}/properties/{name}: the {reader_is} schema requires '{name}', which the {writer_is} schema's data may lack"
                 ),
-                &name,
+                name,
             ));
         }
     }
-    for (name, written) in &w_props {
+    for (name, written) in w_props {
         match r_props.get(name) {
             Some(read) => json_reads(written, read, &format!("{at}/properties/{name}"), (reader_is, writer_is), out),
             None if closed(r) => out.push(problem(
@@ -247,7 +256,7 @@ fn json_reads(writer: &Value, reader: &Value, at: &str, (reader_is, writer_is): 
             None => {}
         }
     }
-    for (name, read) in &r_props {
+    for (name, read) in r_props {
         // What the old schema let through as an extra property may be anything.
         if !w_props.contains_key(name) && !closed(w) && read != &Value::Bool(true) && read != &Value::Object(Map::new())
         {
