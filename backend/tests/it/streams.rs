@@ -129,15 +129,27 @@ async fn streams(on: Option<TestBroker>) {
     );
     assert_eq!(outcome(&report, "joined").0, Outcome::Fail, "{}", render(&report));
 
-    // Both applications, as the README runs them.
+    // The applications, as the README runs them, without its `compile`: `mvn test` above
+    // compiled them, and three builds writing one target/ at once can leave one of them
+    // without its classes. Each one's output goes to a file shown if the check never passes.
     let run = |main: &str| {
-        let mut c = mvn(&project, &["compile", "exec:java", &format!("-Dexec.mainClass=org.example.{main}")]);
-        c.env("BOOTSTRAP_SERVERS", &cluster.bootstrap).stdout(Stdio::null()).stderr(Stdio::null()).kill_on_drop(true);
+        let log = std::fs::File::create(dir.join(format!("{main}.log"))).unwrap();
+        let mut c = mvn(&project, &["exec:java", &format!("-Dexec.mainClass=org.example.{main}")]);
+        c.env("BOOTSTRAP_SERVERS", &cluster.bootstrap).stdout(log.try_clone().unwrap()).stderr(log).kill_on_drop(true);
         c.spawn().unwrap()
+    };
+    let logs = || {
+        ["RidesCount", "RidesJoin", "SplitBySensor"]
+            .map(|main| {
+                let log = std::fs::read_to_string(dir.join(format!("{main}.log"))).unwrap_or_default();
+                let tail: Vec<&str> = log.lines().rev().take(30).collect::<Vec<_>>().into_iter().rev().collect();
+                format!("--- {main}, its last lines:\n{}", tail.join("\n"))
+            })
+            .join("\n")
     };
     let mut apps = [run("RidesCount"), run("RidesJoin"), run("SplitBySensor")];
     send("pickup-locations", "132", "{\"LocationID\": 132, \"Zone\": \"JFK Airport\"}".into()).await;
-    let deadline = Instant::now() + Duration::from_secs(120);
+    let deadline = Instant::now() + Duration::from_secs(180);
     let report = loop {
         let report = check().await;
         if report.passed || Instant::now() > deadline {
@@ -145,7 +157,7 @@ async fn streams(on: Option<TestBroker>) {
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     };
-    assert!(report.passed, "{}", render(&report));
+    assert!(report.passed, "{}\n{}", render(&report), logs());
     assert!(outcome(&report, "counted").1.contains("132: 3, 161: 1, 48: 2"), "{}", render(&report));
     assert!(outcome(&report, "joined").1.contains("each of the 3 pairs"), "{}", render(&report));
     // Exercise 10 by its Kafka Streams route: every sample in its sensor's topic, once.
@@ -156,7 +168,7 @@ async fn streams(on: Option<TestBroker>) {
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     };
-    assert!(split.passed, "{}", render(&split));
+    assert!(split.passed, "{}\n{}", render(&split), logs());
     assert!(outcome(&split, "routed").1.contains("12"), "{}", render(&split));
     // Ctrl-C, as a student stops them: Kafka Streams closes and leaves its state on the disk.
     for app in &mut apps {
