@@ -206,6 +206,11 @@ impl Lab {
         self.registry.as_ref().and_then(|(_, l)| l.local_addr().ok())
     }
 
+    /// The registry's URL for clients: on every interface, at the host the lab advertises.
+    pub fn registry_url(&self) -> Option<String> {
+        self.registry_addr().map(|addr| format!("http://{}", reachable_at(addr, self.config.advertise.as_deref())))
+    }
+
     /// What the lab's own topics keep, in words.
     fn lab_topics_keep(&self) -> String {
         let days = LAB_RETENTION.as_secs() / 86_400;
@@ -279,6 +284,7 @@ impl Lab {
                 sasl_mechanism: security::mechanism(&self.kafka),
                 requests: topics.requests,
                 dead_letters: topics.dead_letters,
+                schema_registry: self.registry_url(),
             }),
             kafka: self.kafka.clone(),
             feeds,
@@ -302,10 +308,10 @@ impl Lab {
         };
         let sessions = state.sessions.clone();
         let registry = self.registry.map(|(registry, listener)| {
-            let stop = clients.child();
+            let (stop, access) = (clients.child(), state.access.clone());
             tokio::spawn(async move {
-                let served = axum::serve(listener, registry_app(registry))
-                    .with_graceful_shutdown(async move { stop.wait().await });
+                let app = registry_app(registry, access).into_make_service_with_connect_info::<SocketAddr>();
+                let served = axum::serve(listener, app).with_graceful_shutdown(async move { stop.wait().await });
                 if let Err(e) = served.await {
                     tracing::warn!("the Schema Registry stopped: {e}");
                 }
@@ -342,6 +348,17 @@ impl Lab {
 
 /// The Schema Registry, read from the broker and bound to `addr`; `None`, said why, when
 /// either fails: the lab is still worth running without it.
+/// `addr` as a client on another machine dials it: a lab listening on every interface is
+/// reached at the host it advertises (this machine's loopback when it advertises none).
+pub fn reachable_at(addr: SocketAddr, advertise: Option<&str>) -> String {
+    match (advertise, addr.ip().is_unspecified()) {
+        (Some(host), true) if host.contains(':') => format!("[{host}]:{}", addr.port()),
+        (Some(host), true) => format!("{host}:{}", addr.port()),
+        (None, true) => format!("127.0.0.1:{}", addr.port()),
+        (_, false) => addr.to_string(),
+    }
+}
+
 async fn open_registry(kafka: &KafkaConfig, addr: SocketAddr) -> Option<(Arc<Registry>, TcpListener)> {
     let listener = match TcpListener::bind(addr).await {
         Ok(l) => l,

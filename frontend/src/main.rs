@@ -22,6 +22,7 @@ mod state;
 use hooks::{use_lab, use_theme};
 use pages::connectors::Connectors;
 use pages::exercises::{Classroom, ExercisePage, Exercises};
+use pages::schemas::Schemas;
 use pages::{groups::Groups, inference::Inference, overview::Overview, rates::Rates, topic::Topic, topics::Topics};
 use provider::LabProvider;
 use route::{PAGES, Route};
@@ -86,6 +87,7 @@ fn shell() -> Html {
                     Route::Rates => html! { <Rates /> },
                     Route::Groups => html! { <Groups /> },
                     Route::Connectors => html! { <Connectors /> },
+                    Route::Schemas => html! { <Schemas /> },
                     Route::Inference => html! { <Inference /> },
                     Route::Exercises => html! { <Exercises /> },
                     Route::Exercise(id) => html! { <ExercisePage id={id.clone()} /> },

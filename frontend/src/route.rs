@@ -9,6 +9,7 @@ pub enum Route {
     Rates,
     Groups,
     Connectors,
+    Schemas,
     Inference,
     Exercises,
     Exercise(String),
@@ -16,12 +17,13 @@ pub enum Route {
 }
 
 /// The navigation bar: each section's address and name.
-pub const PAGES: [(&str, &str); 8] = [
+pub const PAGES: [(&str, &str); 9] = [
     ("#/", "Overview"),
     ("#/topics", "Topics"),
     ("#/rates", "Production rate"),
     ("#/groups", "Consumer groups"),
     ("#/connectors", "Connectors"),
+    ("#/schemas", "Schema Registry"),
     ("#/inference", "Inference"),
     ("#/exercises", "Exercises"),
     ("#/classroom", "Classroom"),
@@ -38,6 +40,7 @@ impl Route {
                 "rates" => Route::Rates,
                 "groups" => Route::Groups,
                 "connectors" => Route::Connectors,
+                "schemas" => Route::Schemas,
                 "inference" => Route::Inference,
                 "exercises" => Route::Exercises,
                 "classroom" => Route::Classroom,
@@ -59,6 +62,7 @@ impl Route {
             Route::Rates => "#/rates",
             Route::Groups => "#/groups",
             Route::Connectors => "#/connectors",
+            Route::Schemas => "#/schemas",
             Route::Inference => "#/inference",
             Route::Exercises | Route::Exercise(_) => "#/exercises",
             Route::Classroom => "#/classroom",
@@ -79,6 +83,7 @@ mod tests {
         assert_eq!(Route::from_hash("#/exercise/01-sandbox-topic"), Route::Exercise("01-sandbox-topic".into()));
         assert_eq!(Route::from_hash("#/classroom"), Route::Classroom);
         assert_eq!(Route::from_hash("#/connectors"), Route::Connectors);
+        assert_eq!(Route::from_hash("#/schemas"), Route::Schemas);
     }
 
     #[test]

@@ -38,17 +38,9 @@ pub async fn run(
         None => String::new(),
     };
     // On every interface, show the address the class uses, if the lab was told it.
-    let shown = match (&config.advertise, web.ip().is_unspecified()) {
-        (Some(host), true) if host.contains(':') => format!("[{host}]:{}", web.port()),
-        (Some(host), true) => format!("{host}:{}", web.port()),
-        (None, true) => format!("127.0.0.1:{}", web.port()),
-        (_, false) => web.to_string(),
-    };
-    let registry = match started.registry_addr() {
-        Some(addr) if addr.ip().is_unspecified() => {
-            format!("\n  schemas http://127.0.0.1:{}/ (Schema Registry)", addr.port())
-        }
-        Some(addr) => format!("\n  schemas http://{addr}/ (Schema Registry)"),
+    let shown = crate::lab::reachable_at(web, config.advertise.as_deref());
+    let registry = match started.registry_url() {
+        Some(url) => format!("\n  schemas {url}/ (Schema Registry)"),
         None => String::new(),
     };
     eprintln!(

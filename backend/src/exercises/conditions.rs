@@ -195,6 +195,26 @@ pub enum Kind {
         #[serde(default)]
         caught_up: bool,
     },
+    /// The Schema Registry's `subject` holds an Avro record with `fields` in its first
+    /// version; with `evolved`, a later version adds a field with a default, each version
+    /// reads the one before, and the subject's level is not NONE.
+    Schema {
+        subject: String,
+        #[serde(default)]
+        fields: Vec<String>,
+        #[serde(default)]
+        evolved: bool,
+    },
+    /// At least `min` records of the topic, and every one, are in the registry's wire format
+    /// with a version of `subject`, written with at least `versions` of them.
+    Framed {
+        topic: String,
+        subject: String,
+        #[serde(default = "one")]
+        min: usize,
+        #[serde(default = "one")]
+        versions: usize,
+    },
 }
 
 fn one_point() -> u32 {
@@ -267,6 +287,9 @@ pub enum Expect {
     /// kafka-python's `NotEnoughReplicasError`, librdkafka's "Not enough in-sync replicas",
     /// Java's `NotEnoughReplicasException`, or its code.
     KafkaError(String),
+    /// The answer is an Avro schema (or the body posted to the registry) that the subject's
+    /// compatibility level refuses: the student's incompatible change.
+    Refused { subject: String },
 }
 
 /// How an output topic follows from an input topic.

@@ -359,7 +359,7 @@ mod tests {
     #[test]
     fn the_built_in_exercises_parse_in_course_order() {
         let catalog = Catalog::embedded().unwrap();
-        assert_eq!(catalog.exercises.len(), 14);
+        assert_eq!(catalog.exercises.len(), 15);
         for (i, e) in catalog.exercises.iter().enumerate() {
             assert_eq!(e.info.number as usize, i + 1);
             assert!(!e.conditions.is_empty(), "{} has no conditions", e.info.id);

@@ -8,13 +8,14 @@ use crate::kafka::connect::{self, Connect, ConnectError};
 use crate::kafka::metadata::watermarks;
 use crate::kafka::readers::Reader;
 use crate::kafka::records::{self, LAB_SOURCE, Span};
+use crate::kafka::registry::{self, state::State};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use streamlab_wire::{ConnectorView, PartitionInfo, TopicConfig};
+use streamlab_wire::{ConnectorView, Decoded, PartitionInfo, TopicConfig};
 
 /// Reading more than this many records of one topic is not what an exercise needs; a check
 /// over a bigger topic looks at the newest ones.
@@ -33,6 +34,8 @@ pub enum ProbeError {
     Connect(#[from] ConnectError),
     #[error("reading Kafka Connect needs the checker's runtime")]
     NoRuntime,
+    #[error("reading the Schema Registry's topic _schemas: {0}")]
+    Schemas(String),
 }
 
 /// One stored record, as the checks compare it.
@@ -44,6 +47,9 @@ pub struct Record {
     pub key: Option<Vec<u8>>,
     pub value: Option<Vec<u8>>,
     pub headers: Vec<(String, Option<Vec<u8>>)>,
+    /// The value decoded with the Schema Registry's schema it names, when it is in the
+    /// registry's wire format (magic byte 0, schema id) and the schema is registered.
+    pub decoded: Option<serde_json::Value>,
 }
 
 impl Record {
@@ -65,8 +71,20 @@ impl Record {
         self.header(LAB_SOURCE).flatten().and_then(|v| std::str::from_utf8(v).ok())
     }
 
+    /// The value as JSON: JSON text, or a value in the registry's wire format decoded.
     pub fn json(&self) -> Option<serde_json::Value> {
+        if let Some(decoded) = &self.decoded {
+            return Some(decoded.clone());
+        }
         self.value.as_deref().and_then(|v| serde_json::from_slice(v).ok())
+    }
+
+    /// The id of the registry's schema the value names, when it is in the wire format.
+    pub fn schema_id(&self) -> Option<u32> {
+        match self.value.as_deref()? {
+            [0, a, b, c, d, ..] => Some(u32::from_be_bytes([*a, *b, *c, *d])),
+            _ => None,
+        }
     }
 
     /// Where it is, for messages: `partition 0 offset 4`.
@@ -109,6 +127,9 @@ pub struct Probe {
     own: Mutex<HashMap<String, Arc<Own>>>,
     /// The Kafka Connect worker, for the `connector` conditions.
     connect: Option<Connect>,
+    /// The Schema Registry's state as its `_schemas` topic holds it, read once when a
+    /// condition or a record in the wire format needs it.
+    schemas: Mutex<Option<Arc<State>>>,
 }
 
 /// A group member: its id, and its assigned partitions of a topic where the broker reports them.
@@ -122,6 +143,7 @@ impl Probe {
             topics: Mutex::new(HashMap::new()),
             own: Mutex::new(HashMap::new()),
             connect: None,
+            schemas: Mutex::new(None),
         })
     }
 
@@ -136,6 +158,19 @@ impl Probe {
         let handle = tokio::runtime::Handle::try_current().map_err(|_| ProbeError::NoRuntime)?;
         let connectors = handle.block_on(connect.connectors())?;
         Ok((connect.url, connectors))
+    }
+
+    /// The Schema Registry's subjects, versions and schemas, read from the broker's
+    /// `_schemas` (empty when nobody registered a schema): what any registry serving this
+    /// cluster answers, without asking one.
+    pub fn schemas(&self) -> Result<Arc<State>, ProbeError> {
+        if let Some(s) = self.schemas.lock().expect("probe cache").as_ref() {
+            return Ok(s.clone());
+        }
+        let (state, _) = registry::replay(&self.kafka).map_err(|e| ProbeError::Schemas(format!("{e:#}")))?;
+        let state = Arc::new(state);
+        *self.schemas.lock().expect("probe cache") = Some(state.clone());
+        Ok(state)
     }
 
     /// Every topic's name and partition count.
@@ -245,11 +280,22 @@ impl Probe {
                     .headers()
                     .map(|hs| hs.iter().map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec))).collect())
                     .unwrap_or_default(),
+                decoded: None,
             });
             true
         })?;
         if !complete {
             return Err(ProbeError::Slow(topic.to_owned()));
+        }
+        if out.iter().any(|r| r.schema_id().is_some()) {
+            let schemas = self.schemas()?;
+            for r in &mut out {
+                r.decoded = r.value.as_deref().and_then(|v| schemas.decode(v)).and_then(|d| match d {
+                    Decoded::Avro { record, .. } => Some(record),
+                    Decoded::Json { json } => Some(json),
+                    _ => None,
+                });
+            }
         }
         out.sort_by_key(|r| (r.timestamp_ms, r.partition, r.offset));
         Ok(out)

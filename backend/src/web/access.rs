@@ -136,6 +136,12 @@ impl Access {
         self.name(caller, act, "topic", name)
     }
 
+    /// May `caller` do `act` to the Schema Registry's subject `name`? A subject is named
+    /// after its topic, so it is its namespace's as the topic is.
+    pub fn subject(&self, caller: &Caller, act: Act, name: &str) -> Result<(), Denied> {
+        self.name(caller, act, "subject", name)
+    }
+
     /// May `caller` do `act` to the consumer group `name`?
     pub fn group(&self, caller: &Caller, act: Act, name: &str) -> Result<(), Denied> {
         self.name(caller, act, "group", name)

@@ -17,7 +17,7 @@
 
 use crate::kafka::KafkaConfig;
 use crate::kafka::records::{self, Span};
-use crate::kafka::registry::Registry;
+use crate::kafka::registry::{Registry, Schemas};
 use crate::shutdown::Shutdown;
 use rdkafka::consumer::BaseConsumer;
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -145,7 +145,7 @@ impl Tail {
                 while !stop.is_triggered() {
                     match consumer.poll(Duration::from_millis(100)) {
                         Some(Ok(m)) => {
-                            let view = records::view(&m, schemas.as_deref());
+                            let view = records::view(&m, schemas.as_deref().map(|r| r as &dyn Schemas));
                             // Encoded at most once, and only when some subscription takes it.
                             let mut encoded: Option<Encoded> = None;
                             readers.lock().expect("readers lock").retain(|r| match r.upgrade() {
@@ -240,7 +240,7 @@ impl Tails {
                 let mut backlog = Vec::new();
                 let deadline = std::time::Instant::now() + Duration::from_secs(10);
                 records::read_to_end(&consumer, &spans, deadline, |m| {
-                    backlog.push(records::view(m, self.schemas.as_deref()));
+                    backlog.push(records::view(m, self.schemas.as_deref().map(|r| r as &dyn Schemas)));
                     true
                 })
                 .map_err(records::RecordsError::from)?;

@@ -49,6 +49,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/model/profile", get(api::inference::profile))
         .route("/api/generator", get(api::generator::generator).post(api::generator::control_generator))
         .route("/api/connect", get(api::connect::connect))
+        .route("/api/schemas", get(api::schemas::schemas))
         .route("/api/exercises", get(api::exercises::exercises))
         .route("/api/exercises/{exercise}/check", get(api::exercises::check_exercise))
         .route("/api/progress", get(api::exercises::progress))

@@ -67,4 +67,6 @@ pub struct LabInfo {
     /// The inference service's request and dead-letter topics, for a redrive.
     pub requests: String,
     pub dead_letters: String,
+    /// The Schema Registry's URL for clients, when the lab serves one.
+    pub schema_registry: Option<String>,
 }

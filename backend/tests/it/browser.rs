@@ -460,7 +460,7 @@ async fn an_exercise_turns_from_failing_to_passed_live() {
     browser.goto(&format!("{base}/#/exercises")).await;
     browser
         .wait_for(
-            "return document.querySelectorAll('ol.exercises li[data-exercise]').length === 14",
+            "return document.querySelectorAll('ol.exercises li[data-exercise]').length === 15",
             long,
             "the exercise list",
         )
@@ -470,7 +470,7 @@ async fn an_exercise_turns_from_failing_to_passed_live() {
         .await;
     browser
         .wait_for(
-            "return document.querySelector('#progress-summary')?.textContent.startsWith('0 of 14')",
+            "return document.querySelector('#progress-summary')?.textContent.startsWith('0 of 15')",
             long,
             "alice's progress",
         )
@@ -539,7 +539,7 @@ async fn an_exercise_turns_from_failing_to_passed_live() {
     browser.goto(&format!("{base}/#/exercises")).await;
     browser
         .wait_for(
-            "return document.querySelector('#progress-summary')?.textContent.startsWith('1 of 14')",
+            "return document.querySelector('#progress-summary')?.textContent.startsWith('1 of 15')",
             long,
             "the progress to count it",
         )

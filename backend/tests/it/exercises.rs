@@ -722,10 +722,10 @@ async fn a_roster_is_graded_as_json() {
         .collect();
     assert_eq!(by_name, [("complete", 11), ("half", 6), ("absent", 0)], "not passed:\n{}", undone.join(""));
     for s in &class.students {
-        assert_eq!(s.exercises.len(), 14);
+        assert_eq!(s.exercises.len(), 15);
         for (i, e) in s.exercises.iter().enumerate() {
-            // Exercise 12 needs three brokers, 13 a Connect worker and 14 Kafka Streams: here
-            // they fail for everyone.
+            // Exercise 12 needs three brokers, 13 a Connect worker, 14 Kafka Streams and 15
+            // a Schema Registry: here they fail for everyone.
             let done = match s.student.as_deref() {
                 Some("complete") => i < 11,
                 Some("half") => i < 6,
@@ -802,23 +802,24 @@ async fn a_roster_is_graded_as_json() {
     let rows: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
     let ids: Vec<&str> = catalog.exercises.iter().map(|e| e.info.id.as_str()).collect();
     assert_eq!(rows[0], [&["student"][..], &ids, &["total", "possible"]].concat(), "{csv}");
-    // complete did exercises 1 to 11; 12 (three brokers) and 14 (Streams) earn nothing here,
-    // and 13 (Connect) only its samples on INGESTION, which exercise 10 wrote: the course's one sensor topic.
+    // complete did exercises 1 to 11; 12 (three brokers), 14 (Streams) and 15 (the Schema
+    // Registry) earn nothing here, and 13 (Connect) only its samples on INGESTION, which
+    // exercise 10 wrote: the course's one sensor topic.
     let complete: Vec<String> = possible[..11].iter().map(u32::to_string).collect();
     let samples = catalog.exercises[12].conditions.iter().find(|c| c.id == "samples").unwrap().points;
     let earned: u32 = possible[..11].iter().sum::<u32>() + samples;
     assert_eq!(rows[1][1..12], complete, "{csv}");
     assert_eq!(
         rows[1][12..],
-        ["0".to_owned(), samples.to_string(), "0".to_owned(), earned.to_string(), total.to_string()],
+        ["0".to_owned(), samples.to_string(), "0".to_owned(), "0".to_owned(), earned.to_string(), total.to_string()],
         "{csv}"
     );
-    // half did exercises 1 to 6: their points, nothing of 7 to 14.
+    // half did exercises 1 to 6: their points, nothing of 7 to 15.
     let half: u32 = possible[..6].iter().sum();
-    let half_row = [&["half"][..], &complete[..6].iter().map(String::as_str).collect::<Vec<_>>(), &["0"; 8]].concat();
-    assert_eq!(rows[2][..15], half_row, "{csv}");
-    assert_eq!(rows[2][15..], [half.to_string(), total.to_string()], "{csv}");
-    assert_eq!(rows[3], [&["absent"][..], &["0"; 14], &["0", &total.to_string()]].concat(), "{csv}");
+    let half_row = [&["half"][..], &complete[..6].iter().map(String::as_str).collect::<Vec<_>>(), &["0"; 9]].concat();
+    assert_eq!(rows[2][..16], half_row, "{csv}");
+    assert_eq!(rows[2][16..], [half.to_string(), total.to_string()], "{csv}");
+    assert_eq!(rows[3], [&["absent"][..], &["0"; 15], &["0", &total.to_string()]].concat(), "{csv}");
     assert!(total > 30 && possible.iter().any(|p| *p > 3), "some conditions are worth more than one point");
     // Exercise 7's consumers ran while the class was checked, as a student's do.
     drop(running);
@@ -920,7 +921,7 @@ async fn the_lab_rechecks_a_watched_exercise_live() {
     let http = reqwest::Client::new();
     let list: Vec<streamlab_wire::ExerciseInfo> =
         http.get(format!("http://{addr}/api/exercises")).send().await.unwrap().json().await.unwrap();
-    assert_eq!(list.len(), 14);
+    assert_eq!(list.len(), 15);
     assert!(list[0].instructions_html.contains("<code>dev_sandbox</code>"));
     let unknown = http.get(format!("http://{addr}/api/exercises/nope/check")).send().await.unwrap();
     assert_eq!(unknown.status(), 404);

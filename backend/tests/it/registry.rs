@@ -196,3 +196,265 @@ async fn registry_on(b: TestBroker) {
     assert_eq!((status, again), (200, json!({"id": v1_id})), "a known schema keeps its id and adds no version");
     assert_eq!(curl(&[&format!("{url}/subjects/sensors-value/versions")]).1, json!([1, 2]));
 }
+
+mod exercise_15_from_its_readme_passes_and_each_mistake_fails_its_condition {
+    #[tokio::test(flavor = "multi_thread")]
+    async fn embedded() {
+        super::exercise_15_on(super::start_broker().await, true).await
+    }
+    #[tokio::test(flavor = "multi_thread")]
+    async fn kafka() {
+        if let Some(b) = super::start_kafka_broker().await {
+            // No browser here: Kafka holds the heavy turn the browser would wait for.
+            super::exercise_15_on(b, false).await
+        }
+    }
+}
+
+/// Runs exercise 15's solution (`tests/python/solutions/ex15_schema_registry.py`, written
+/// from its README) as `student`, with a named mistake and a class token if given.
+async fn solve_15(url: &str, bootstrap: &str, student: &str, mistake: Option<&str>, token: Option<&str>) -> String {
+    let script = format!("{}/tests/python/solutions/ex15_schema_registry.py", env!("CARGO_MANIFEST_DIR"));
+    let mut command = tokio::process::Command::new("timeout");
+    command.args(["180", "python3", &script, "--bootstrap", bootstrap, "--student", student, "--registry", url]);
+    if let Some(m) = mistake {
+        command.args(["--mistake", m]);
+    }
+    if let Some(t) = token {
+        command.args(["--token", t]);
+    }
+    let out = command.output().await.unwrap();
+    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{student}'s solution ({mistake:?}) failed:\n{said}");
+    said
+}
+
+fn result<'a>(report: &'a streamlab_wire::CheckReport, id: &str) -> &'a streamlab_wire::ConditionResult {
+    report.results.iter().find(|r| r.id == id).unwrap()
+}
+
+/// Exercise 15 solved as a class solves it, each attempt its own student on one registry:
+/// the README's solution passes every condition; each common mistake fails exactly its
+/// condition with the condition's failure; a student who did nothing fails with what the
+/// registry holds. Then the lab's Schema Registry page shows the subject's versions with
+/// what changed (in Chromium too, with `browser`).
+async fn exercise_15_on(b: TestBroker, browser: bool) {
+    use streamlab::exercises::check::{Checker, render};
+    use streamlab::exercises::{Catalog, Namespace};
+    use streamlab_wire::Outcome;
+    if !require(python_has_registry_client(), "confluent-kafka with its schema_registry extras") {
+        return;
+    }
+    let (url, web, _lab) = lab_on(&b).await;
+    let attempts = [
+        ("ok", None),
+        ("fields", Some(("wrong-fields", "registered"))),
+        ("nodefault", Some(("no-default", "evolved"))),
+        ("v1only", Some(("v1-only", "produced"))),
+        ("accepted", Some(("compatible-answer", "refused"))),
+    ];
+    let bootstrap = b.bootstrap();
+    let runs = attempts.iter().map(|(student, miss)| solve_15(&url, &bootstrap, student, miss.map(|m| m.0), None));
+    let said = futures::future::join_all(runs).await;
+    assert!(said[0].contains("refused 409 409"), "{}", said[0]);
+
+    let catalog = std::sync::Arc::new(Catalog::embedded().unwrap());
+    let exercise = catalog.find("15").unwrap().clone();
+    let checker = Checker::new(b.kafka.clone(), catalog.clone());
+    for (student, miss) in attempts {
+        let report = checker.check(&exercise, &Namespace::student(Some(student)).unwrap()).await;
+        let shown = render(&report);
+        let failed: Vec<&str> =
+            report.results.iter().filter(|r| r.outcome != Outcome::Pass).map(|r| r.id.as_str()).collect();
+        match miss {
+            None => assert!(report.passed && failed.is_empty(), "the README's solution passes:\n{shown}"),
+            Some((mistake, id)) => {
+                assert_eq!(failed, [id], "the mistake {mistake} fails exactly {id}:\n{shown}");
+                let condition = exercise.conditions.iter().find(|c| c.id == id).unwrap();
+                let message = result(&report, id).message.clone().unwrap_or_default();
+                assert!(message.starts_with(&condition.failure), "{shown}");
+                eprintln!("mistake {mistake} / {id}: {message}");
+            }
+        }
+    }
+    let ok = checker.check(&exercise, &Namespace::student(Some("ok")).unwrap()).await;
+    let seen = |id: &str| result(&ok, id).message.clone().unwrap_or_default();
+    assert!(seen("evolved").contains("adds unit with a default"), "{}", render(&ok));
+    assert!(
+        seen("produced").contains("10 records on ok.sensor_readings decode, written with versions 1 and 2"),
+        "{}",
+        render(&ok)
+    );
+    assert!(seen("refused").contains("READER_FIELD_MISSING_DEFAULT_VALUE"), "{}", render(&ok));
+    let why = |student: &'static str, id: &'static str| {
+        let (checker, exercise) = (checker.clone(), exercise.clone());
+        async move {
+            let report = checker.check(&exercise, &Namespace::student(Some(student)).unwrap()).await;
+            result(&report, id).message.clone().unwrap_or_default()
+        }
+    };
+    assert!(why("fields", "registered").await.contains("without value"));
+    assert!(
+        why("nodefault", "evolved")
+            .await
+            .contains("version 2 of nodefault.sensor_readings-value cannot read version 1")
+    );
+    assert!(why("v1only", "produced").await.contains("were written with version 1 of v1only.sensor_readings-value"));
+    assert!(why("accepted", "refused").await.contains("accepts that schema"));
+    let nothing = why("nobody", "registered").await;
+    assert!(nothing.contains("the Schema Registry has no subject nobody.sensor_readings-value"), "{nothing}");
+    assert!(nothing.contains("ok.sensor_readings-value"), "it names the subjects there are: {nothing}");
+
+    // The command line decodes them too, with the schemas it reads from `_schemas`.
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_streamlab"))
+        .args(["tail", "ok.sensor_readings", "--exit", "--brokers", &bootstrap, "--filter", "value.unit == \"kelvin\""])
+        .output()
+        .await
+        .unwrap();
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{printed}{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<Value> = printed.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 5, "the five readings of version 2:\n{printed}");
+    for line in &lines {
+        assert_eq!(line["value"]["unit"], "kelvin", "{line}");
+        assert!(
+            line["avro_schema"].as_str().unwrap().starts_with("streamlab.sensors.SensorReading, schema "),
+            "{line}"
+        );
+    }
+
+    // The Schema Registry page's data: the versions side by side with what changed.
+    let (status, view) = curl(&[&format!("{web}/api/schemas")]);
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["url"], json!(url), "{view}");
+    assert_eq!(view["global_level"], "BACKWARD");
+    let subject = view["subjects"].as_array().unwrap().iter().find(|s| s["subject"] == "ok.sensor_readings-value");
+    let subject = subject.unwrap_or_else(|| panic!("ok.sensor_readings-value in {view}"));
+    assert_eq!(subject["level"], "BACKWARD");
+    let versions = subject["versions"].as_array().unwrap();
+    assert_eq!(versions.len(), 2, "{subject}");
+    assert_eq!(versions[0]["changes"], json!([]));
+    assert_eq!(versions[1]["changes"], json!([{"kind": "added", "text": "field unit: string = \"celsius\""}]));
+    assert_eq!(versions[1]["name"], "streamlab.sensors.SensorReading");
+    if browser {
+        schemas_page(&web).await;
+    }
+}
+
+/// The Schema Registry page in Chromium: the student's subject with both versions, the
+/// second marked with the field it added.
+async fn schemas_page(web: &str) {
+    let Some(browser) = crate::browser::browser().await else { return };
+    browser.goto(&format!("{web}/#/schemas")).await;
+    let subject = "article.subject[data-subject=\"ok.sensor_readings-value\"]";
+    let added = format!("{subject} .version[data-version=\"2\"] li.change.added");
+    browser
+        .wait_for(
+            &format!("return (document.querySelector('{added}')?.textContent || '').includes('field unit: string')"),
+            std::time::Duration::from_secs(30),
+            "version 2 with the field it added",
+        )
+        .await;
+    let columns = browser.eval(&format!("return document.querySelectorAll('{subject} .version').length")).await;
+    assert_eq!(columns, json!(2));
+    browser.screenshot(&crate::browser::shot("schema-registry")).await;
+}
+
+/// In class mode the registry keeps to the lab's rules: a student registers, changes and
+/// deletes only subjects in her namespace, with her class token sent as confluent-kafka
+/// sends credentials (basic auth); she lists only what she may read; a guest registers
+/// nothing; the teacher may do everything, and alone sets the global level.
+#[tokio::test(flavor = "multi_thread")]
+async fn in_class_mode_a_student_registers_only_in_her_namespace() {
+    use streamlab::exercises::class::Class;
+    use streamlab::web::access::Access;
+    let b = start_broker().await;
+    let class = Class::new("registry class secret", vec!["alice".into(), "bob".into()]);
+    let access =
+        Access { admin_token: Some("teach-token".into()), class: Some(class.clone()), ..crate::support::lab_access() };
+    let options = LabOptions {
+        kafka: Some(b.kafka.clone()),
+        schema_registry: Some("127.0.0.1:0".parse().unwrap()),
+        access,
+        ..LabOptions::default()
+    };
+    let (web, registry, _lab) = serve_lab_with_registry(options).await;
+    let url = format!("http://{}", registry.unwrap());
+    let alice = format!("alice:{}", class.token("alice", None).unwrap());
+    let bob = format!("bob:{}", class.token("bob", None).unwrap());
+    let schema = json!({"schema": "{\"type\": \"record\", \"name\": \"R\", \"fields\": [{\"name\": \"a\", \"type\": \"int\"}]}"});
+    let register = |who: Option<&str>, subject: &str| {
+        let mut args = vec!["-X".to_owned(), "POST".into(), "--data".into(), schema.to_string()];
+        if let Some(who) = who {
+            args.extend(["-u".to_owned(), who.to_owned()]);
+        }
+        args.push(format!("{url}/subjects/{subject}/versions"));
+        curl(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    assert_eq!(register(Some(&alice), "alice.readings-value").0, 200);
+    assert_eq!(register(Some(&bob), "bob.readings-value").0, 200);
+    let (status, refused) = register(Some(&alice), "bob.readings-value");
+    assert_eq!((status, &refused["error_code"]), (403, &json!(40301)), "{refused}");
+    assert!(refused["message"].as_str().unwrap().contains("alice may not write to bob's subject"), "{refused}");
+    let (status, guest) = register(None, "shared-value");
+    assert_eq!((status, &guest["error_code"]), (401, &json!(40101)), "{guest}");
+    assert!(guest["message"].as_str().unwrap().contains("class token"), "{guest}");
+    let (status, wrong) = register(Some("alice:not-a-token"), "alice.readings-value");
+    assert_eq!((status, &wrong["error_code"]), (401, &json!(40101)), "{wrong}");
+    // The teacher's subjects outside any namespace are the lab's: every student reads them.
+    let teacher = ["-H", "Authorization: Bearer teach-token"];
+    let (status, _) = curl(&[
+        teacher[0],
+        teacher[1],
+        "-X",
+        "POST",
+        "--data",
+        &schema.to_string(),
+        &format!("{url}/subjects/sensors-value/versions"),
+    ]);
+    assert_eq!(status, 200);
+    assert_eq!(curl(&["-u", &alice, &format!("{url}/subjects")]).1, json!(["alice.readings-value", "sensors-value"]));
+    assert_eq!(
+        curl(&["-u", &alice, &format!("{url}/schemas/ids/1/subjects")]).1,
+        json!(["alice.readings-value", "sensors-value"])
+    );
+    assert_eq!(curl(&["-u", &alice, &format!("{url}/subjects/bob.readings-value/versions")]).0, 403);
+    assert_eq!(curl(&["-u", &alice, &format!("{url}/subjects/sensors-value/versions")]).0, 200);
+    // Schemas by id stay readable: a deserializer reading a lab topic needs them.
+    assert_eq!(curl(&[&format!("{url}/schemas/ids/1")]).0, 200);
+    let set = |who: &[&str], path: &str| {
+        let mut args: Vec<&str> = who.to_vec();
+        let target = format!("{url}{path}");
+        args.extend(["-X", "PUT", "--data", r#"{"compatibility": "NONE"}"#]);
+        args.push(&target);
+        curl(&args).0
+    };
+    assert_eq!(set(&["-u", &alice], "/config/alice.readings-value"), 200);
+    assert_eq!(set(&["-u", &alice], "/config/sensors-value"), 403);
+    assert_eq!(set(&["-u", &alice], "/config"), 403);
+    assert_eq!(set(&teacher, "/config"), 200);
+    let back = ["-X", "PUT", "--data", r#"{"compatibility": "BACKWARD"}"#];
+    assert_eq!(curl(&[teacher[0], teacher[1], back[0], back[1], back[2], back[3], &format!("{url}/config")]).0, 200);
+    assert_eq!(curl(&["-u", &alice, "-X", "DELETE", &format!("{url}/subjects/bob.readings-value")]).0, 403);
+    assert_eq!(curl(&["-u", &bob, "-X", "DELETE", &format!("{url}/subjects/bob.readings-value")]).1, json!([1]));
+    // The lab's page shows a student what she may read, and nothing of bob's.
+    let alice_token = class.token("alice", None).unwrap();
+    let (_, view) = curl(&["-H", &format!("Authorization: Bearer {alice_token}"), &format!("{web}/api/schemas")]);
+    let shown: Vec<&str> =
+        view["subjects"].as_array().unwrap().iter().map(|s| s["subject"].as_str().unwrap()).collect();
+    assert_eq!(shown, ["alice.readings-value", "sensors-value"], "{view}");
+
+    // confluent-kafka's own client, with the token as `basic.auth.user.info`: exercise 15
+    // solved in alice's namespace passes.
+    if require(python_has_registry_client(), "confluent-kafka with its schema_registry extras") {
+        let token = class.token("alice", None).unwrap();
+        let out = solve_15(&url, &b.bootstrap(), "alice", None, Some(&token)).await;
+        assert!(out.contains("refused 409 409"), "{out}");
+        let catalog = std::sync::Arc::new(streamlab::exercises::Catalog::embedded().unwrap());
+        let checker = streamlab::exercises::check::Checker::new(b.kafka.clone(), catalog.clone());
+        let report = checker
+            .check(catalog.find("15").unwrap(), &streamlab::exercises::Namespace::student(Some("alice")).unwrap())
+            .await;
+        assert!(report.passed, "{}", streamlab::exercises::check::render(&report));
+    }
+}

@@ -562,6 +562,54 @@ pub fn in_namespace(student: &str, name: &str) -> bool {
     name.strip_prefix(student).is_some_and(|rest| rest.starts_with('.'))
 }
 
+/// The Schema Registry as the lab serves it (`GET /api/schemas`): where, its global level,
+/// and the subjects the caller may read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SchemasView {
+    /// The registry's address for clients, or `None` when the lab serves none (the reason
+    /// in `error`).
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub error: Option<String>,
+    /// The compatibility level of subjects without their own.
+    pub global_level: String,
+    pub subjects: Vec<SubjectView>,
+}
+
+/// A subject: its level in force and its live versions, oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SubjectView {
+    pub subject: String,
+    pub level: String,
+    /// Whether the level is the subject's own (else the global one).
+    pub level_set: bool,
+    pub versions: Vec<SchemaVersionView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SchemaVersionView {
+    pub version: i32,
+    pub id: u32,
+    /// `AVRO` or `JSON`.
+    pub kind: String,
+    /// The record's or schema's name, where it has one.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The schema, pretty-printed.
+    pub schema: String,
+    /// What changed since the version before (empty for the first).
+    pub changes: Vec<SchemaChange>,
+}
+
+/// One difference from the version before: a field (Avro) or property (JSON Schema)
+/// `added`, `removed` or `changed`, in words.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SchemaChange {
+    pub kind: String,
+    pub text: String,
+}
+
 /// Kafka Connect as the lab sees it (`GET /api/connect`): the worker it asks, what the
 /// worker said, and its connectors.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

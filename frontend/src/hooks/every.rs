@@ -22,3 +22,27 @@ pub fn use_every(ms: i32, deps: String, tick: Rc<dyn Fn()>) {
         }
     });
 }
+
+/// What `GET url` answered, asked now and every `ms` while the component is shown: `None`
+/// until the first answer.
+#[hook]
+pub fn use_polled<T: serde::de::DeserializeOwned + 'static>(
+    url: &'static str,
+    ms: i32,
+) -> UseStateHandle<Option<Result<T, String>>> {
+    let answer = use_state(|| None::<Result<T, String>>);
+    {
+        let answer = answer.clone();
+        use_every(
+            ms,
+            String::new(),
+            Rc::new(move || {
+                let answer = answer.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    answer.set(Some(crate::http::get::<T>(url).await));
+                });
+            }),
+        );
+    }
+    answer
+}

@@ -5,7 +5,7 @@ mod exercises;
 mod tail;
 mod theme;
 
-pub use every::use_every;
+pub use every::{use_every, use_polled};
 pub use exercises::use_exercises;
 pub use tail::use_tail;
 pub use theme::use_theme;

@@ -3,8 +3,7 @@
 //! Read from the worker every few seconds through the lab (`GET /api/connect`); connectors
 //! are posted with `curl`, as the course does.
 
-use crate::hooks::{use_every, use_lab};
-use crate::http;
+use crate::hooks::{use_lab, use_polled};
 use streamlab_wire::{ConnectView, ConnectorView};
 use yew::prelude::*;
 
@@ -18,23 +17,10 @@ const EXAMPLE: &str = r#"curl -X POST http://127.0.0.1:8083/connectors \
 
 #[function_component(Connectors)]
 pub fn connectors() -> Html {
-    let view = use_state(|| None::<Result<ConnectView, String>>);
+    let view = use_polled::<ConnectView>("/api/connect", 3_000);
     // A sink's group is one of the groups the lab samples each second: its lag comes live.
     let ctx = use_lab();
     let lags: Vec<(String, i64)> = ctx.lab.groups.iter().map(|g| (g.group.clone(), g.total_lag())).collect();
-    {
-        let view = view.clone();
-        use_every(
-            3_000,
-            String::new(),
-            std::rc::Rc::new(move || {
-                let view = view.clone();
-                wasm_bindgen_futures::spawn_local(async move {
-                    view.set(Some(http::get::<ConnectView>("/api/connect").await));
-                });
-            }),
-        );
-    }
     let body = match &*view {
         None => html! { <p class="muted">{ "asking the worker…" }</p> },
         Some(Err(e)) => html! { <p class="error" role="alert">{ e }</p> },

@@ -7,6 +7,7 @@ pub mod inference;
 pub mod lag;
 pub mod overview;
 pub mod rates;
+pub mod schemas;
 pub mod topic;
 pub mod topics;
 

@@ -1,6 +1,7 @@
 //! `answer`: the newest record with a key on the answers topic says what the broker's data
 //! says (a count, a value at an offset, an offset of a value, a committed offset, a peak
-//! rate), within a tolerance for numbers.
+//! rate), within a tolerance for numbers; or names a Kafka error, or is a schema the Schema
+//! Registry refuses.
 
 use super::found::{Found, differs, fail, pass, preview};
 use crate::exercises::Namespace;
@@ -32,6 +33,9 @@ pub fn check(
     }
     if let Expect::KafkaError(name) = expect {
         return kafka_error(&given, name);
+    }
+    if let Expect::Refused { subject } = expect {
+        return super::schema::check_refused(&given, &ns.map(subject), probe);
     }
     let accepted = expected(expect, ns, probe)?;
     let Some(first) = accepted.first() else {
@@ -138,7 +142,7 @@ fn broker_errors() -> Vec<(i32, String, String)> {
 fn expected(expect: &Expect, ns: &Namespace, probe: &Probe) -> Result<Vec<String>, ProbeError> {
     Ok(match expect {
         Expect::Equals(text) => vec![text.clone()],
-        Expect::ReadAtOffset { .. } | Expect::KafkaError(_) => Vec::new(),
+        Expect::ReadAtOffset { .. } | Expect::KafkaError(_) | Expect::Refused { .. } => Vec::new(),
         Expect::Count(topic) => vec![probe.records(&ns.map(topic))?.len().to_string()],
         Expect::ValueAt { topic, partition, offset } => probe
             .records(&ns.map(topic))?

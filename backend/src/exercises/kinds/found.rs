@@ -101,6 +101,7 @@ pub(super) mod sample {
             key: None,
             value: Some(value.as_bytes().to_vec()),
             headers: vec![],
+            decoded: None,
         }
     }
 

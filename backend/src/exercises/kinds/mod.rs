@@ -8,6 +8,7 @@
 //!   and values have modules of their own: `avro_to_json`, `rolling_mean`, `long_messages`
 //!   and `route`; `streams` has Kafka Streams' count per key and windowed join.
 //! - `connector`: a Kafka Connect connector runs (read from the worker's REST API).
+//! - `schema`, `framed`: a Schema Registry subject and the records written with it.
 
 mod answer;
 mod avro_to_json;
@@ -23,6 +24,7 @@ mod outputs;
 mod rate;
 mod rolling_mean;
 mod route;
+mod schema;
 mod streams;
 mod topic;
 
@@ -55,6 +57,10 @@ pub fn evaluate(kind: &Kind, ns: &Namespace, probe: &Probe) -> Result<Found, Pro
         Kind::Duplicates { topic, min } => duplicates::check(ns, probe, topic, *min),
         Kind::Connector { connector, class, topic, caught_up } => {
             connector::check(ns, probe, connector, class, topic, *caught_up)
+        }
+        Kind::Schema { subject, fields, evolved } => schema::check_subject(ns, probe, subject, fields, *evolved),
+        Kind::Framed { topic, subject, min, versions } => {
+            schema::check_framed(ns, probe, topic, subject, *min, *versions)
         }
     };
     match found {

@@ -138,6 +138,7 @@ mod tests {
             key: Some(key.as_bytes().to_vec()),
             value: Some(value.to_vec()),
             headers: Vec::new(),
+            decoded: None,
         }
     }
 

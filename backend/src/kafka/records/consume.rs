@@ -5,6 +5,7 @@
 use super::view::{decoded_json, rpk_json, view_whole};
 use crate::kafka::KafkaConfig;
 use crate::kafka::metadata::{ClusterReader, MetadataError};
+use crate::kafka::registry::{Replayed, Schemas};
 use crate::shutdown::Shutdown;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::KafkaError;
@@ -104,6 +105,7 @@ pub fn consume(
         }
         consumer.commit(&tpl, CommitMode::Sync).map_err(kafka("cannot commit the group's offsets"))
     };
+    let mut schemas = Replayed::new(kafka_config);
     let mut idle_since = Instant::now();
     while !shutdown.is_triggered() && c.num.is_none_or(|n| printed < n) && !(c.exit && ends.is_empty()) {
         if last_commit.elapsed() >= Duration::from_secs(1) {
@@ -117,7 +119,10 @@ pub fn consume(
                 if ends.get(&m.partition()).is_some_and(|end| m.offset() + 1 >= *end) {
                     ends.remove(&m.partition());
                 }
-                if print(c, filter.as_ref(), &m, out)? {
+                // Only a decoded view reads the registry's schemas.
+                let decoding = filter.is_some() || c.decode;
+                let schemas = if decoding { schemas.for_value(m.payload()) } else { None };
+                if print(c, filter.as_ref(), &m, out, schemas.map(|s| s as &dyn Schemas))? {
                     printed += 1;
                 }
             }
@@ -133,14 +138,16 @@ pub fn consume(
 }
 
 /// Prints `m` unless the filter passes over it; true when printed. The value is decoded at
-/// most once, for the filter and the decoded shape alike.
+/// most once, for the filter and the decoded shape alike; a value in the Schema Registry's
+/// wire format with `schemas`, read from the broker's `_schemas`.
 fn print(
     c: &Consume,
     filter: Option<&Filter>,
     m: &BorrowedMessage<'_>,
     out: &mut impl Write,
+    schemas: Option<&dyn Schemas>,
 ) -> Result<bool, ConsumeError> {
-    let view = (filter.is_some() || c.decode).then(|| view_whole(m));
+    let view = (filter.is_some() || c.decode).then(|| view_whole(m, schemas));
     if let (Some(f), Some(v)) = (filter, &view)
         && !f.matches(v)
     {

@@ -5,7 +5,7 @@ use super::RecordsError;
 use super::view::view;
 use crate::kafka::KafkaConfig;
 use crate::kafka::metadata::watermarks;
-use crate::kafka::registry::Registry;
+use crate::kafka::registry::Schemas;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{BorrowedMessage, Message, OwnedMessage};
 use rdkafka::{Offset, TopicPartitionList};
@@ -121,7 +121,7 @@ pub fn read(
     only: Option<&[i32]>,
     limit: usize,
     filter: Option<&Filter>,
-    schemas: Option<&Registry>,
+    schemas: Option<&dyn Schemas>,
 ) -> Result<Matching, RecordsError> {
     let consumer = kafka.reader()?;
     let spans = assign(&consumer, topic, from, only)?;

@@ -1,6 +1,6 @@
 //! A record decoded for reading, and the JSON shapes the commands print it in.
 
-use crate::kafka::registry::Registry;
+use crate::kafka::registry::Schemas;
 use rdkafka::message::{Headers, Message};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -16,7 +16,7 @@ pub fn decode(bytes: &[u8]) -> Decoded {
     decode_within(bytes, SHOWN_BYTES, None)
 }
 
-fn decode_within(bytes: &[u8], limit: usize, schemas: Option<&Registry>) -> Decoded {
+fn decode_within(bytes: &[u8], limit: usize, schemas: Option<&dyn Schemas>) -> Decoded {
     // The registry's wire format first: its records start with a zero byte, which no JSON or
     // text does.
     if let Some(decoded) = schemas.and_then(|s| s.decode(bytes)) {
@@ -45,17 +45,17 @@ fn decode_within(bytes: &[u8], limit: usize, schemas: Option<&Registry>) -> Deco
 }
 
 /// A record as the lab shows it, its value cut at 64 KiB; a value in the registry's wire
-/// format decoded with `schemas`, the lab's registry.
-pub fn view<M: Message>(m: &M, schemas: Option<&Registry>) -> RecordView {
+/// format decoded with `schemas` (the lab's registry).
+pub fn view<M: Message>(m: &M, schemas: Option<&dyn Schemas>) -> RecordView {
     view_within(m, SHOWN_BYTES, schemas)
 }
 
 /// A record with its whole value decoded, for the command line, which prints it all.
-pub fn view_whole<M: Message>(m: &M) -> RecordView {
-    view_within(m, usize::MAX, None)
+pub fn view_whole<M: Message>(m: &M, schemas: Option<&dyn Schemas>) -> RecordView {
+    view_within(m, usize::MAX, schemas)
 }
 
-fn view_within<M: Message>(m: &M, limit: usize, schemas: Option<&Registry>) -> RecordView {
+fn view_within<M: Message>(m: &M, limit: usize, schemas: Option<&dyn Schemas>) -> RecordView {
     let headers = m
         .headers()
         .map(|hs| {

@@ -5,6 +5,7 @@
 //! - [`schema`]: a schema, Avro or JSON Schema, parsed and compared by meaning.
 //! - [`compat`]: the compatibility levels and their checks.
 //! - [`state`]: the subjects, versions and levels, and the `_schemas` records that change them.
+//! - [`diff`]: what changed from one version to the next, for the lab's page.
 //! - [`client`]: registering a schema with a registry over HTTP, as a producer does.
 //!
 //! The schemas live in the compacted topic `_schemas` (created with the first schema) of
@@ -15,16 +16,16 @@
 
 pub mod client;
 pub mod compat;
+pub mod diff;
 pub mod schema;
 pub mod state;
 
 use crate::kafka::KafkaConfig;
 use crate::kafka::admin::ensure_topics_with;
-use crate::kafka::avro;
 use rdkafka::Message;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use schema::{Schema, SchemaType};
+use schema::Schema;
 use serde_json::Value;
 use state::{Change, Registration, State};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -117,6 +118,54 @@ impl RegistryError {
     }
 }
 
+/// Whatever decodes values in the registry's wire format: the registry the lab runs, or its
+/// state read back from `_schemas` by a command that has no registry of its own.
+pub trait Schemas {
+    fn decode(&self, bytes: &[u8]) -> Option<Decoded>;
+}
+
+impl Schemas for Registry {
+    fn decode(&self, bytes: &[u8]) -> Option<Decoded> {
+        self.read().decode(bytes)
+    }
+}
+
+impl Schemas for State {
+    fn decode(&self, bytes: &[u8]) -> Option<Decoded> {
+        State::decode(self, bytes)
+    }
+}
+
+/// The registry's state for a command line reading a topic: read from `_schemas` the first
+/// time a value in the wire format comes, and again (at most every 2 s) when one names a
+/// schema it does not hold yet, registered since. Blocking.
+pub struct Replayed {
+    kafka: KafkaConfig,
+    state: Option<State>,
+    read_at: Option<Instant>,
+}
+
+impl Replayed {
+    pub fn new(kafka: &KafkaConfig) -> Replayed {
+        Replayed { kafka: kafka.clone(), state: None, read_at: None }
+    }
+
+    /// The schemas to decode `value` with, if it is in the wire format.
+    pub fn for_value(&mut self, value: Option<&[u8]>) -> Option<&State> {
+        let [0, a, b, c, d, ..] = *value? else { return None };
+        let id = u32::from_be_bytes([a, b, c, d]);
+        let known = self.state.as_ref().is_some_and(|s| s.schema(id).is_ok());
+        if !known && self.read_at.is_none_or(|at| at.elapsed() >= Duration::from_secs(2)) {
+            self.read_at = Some(Instant::now());
+            match replay(&self.kafka) {
+                Ok((state, _)) => self.state = Some(state),
+                Err(e) => tracing::warn!("cannot read the Schema Registry's {TOPIC} to decode schema {id}: {e:#}"),
+            }
+        }
+        self.state.as_ref()
+    }
+}
+
 /// The registry: its state in memory, kept in step with `_schemas`.
 pub struct Registry {
     kafka: KafkaConfig,
@@ -144,25 +193,6 @@ impl Registry {
 
     pub fn read(&self) -> RwLockReadGuard<'_, State> {
         self.state.read().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// A record in the registry's wire format (magic byte 0, the schema's id in four bytes,
-    /// then the data), decoded with the schema it names; `None` for any other record, or one
-    /// whose schema this registry does not hold.
-    pub fn decode(&self, bytes: &[u8]) -> Option<Decoded> {
-        let (head, data) = bytes.split_first_chunk::<5>()?;
-        let [0, a, b, c, d] = *head else { return None };
-        let id = u32::from_be_bytes([a, b, c, d]);
-        let state = self.read();
-        let schema = state.schema(id).ok()?;
-        match schema.kind {
-            SchemaType::Avro => {
-                let value = apache_avro::from_avro_datum(schema.avro()?, &mut &data[..], None).ok()?;
-                let name = schema.name().unwrap_or_else(|| "Avro".to_owned());
-                Some(Decoded::Avro { schema: Some(format!("{name}, schema {id}")), record: avro::to_json(value) })
-            }
-            SchemaType::Json => serde_json::from_slice(data).ok().map(|json| Decoded::Json { json }),
-        }
     }
 
     /// Registers `schema` under `subject`; its id.
@@ -210,8 +240,10 @@ impl Registry {
     }
 }
 
-/// Everything `_schemas` holds, applied in order, and whether the broker has the topic.
-fn replay(kafka: &KafkaConfig) -> anyhow::Result<(State, bool)> {
+/// Everything `_schemas` holds, applied in order, and whether the broker has the topic:
+/// the registry's state as any reader of the broker can rebuild it (the checker and the
+/// command line do, to decode records without a registry running).
+pub fn replay(kafka: &KafkaConfig) -> anyhow::Result<(State, bool)> {
     let consumer: BaseConsumer = kafka
         .client()
         .set("group.id", "streamlab-schema-registry")

@@ -10,9 +10,12 @@
 
 use super::RegistryError;
 use super::compat::{self, Level};
+use super::diff;
 use super::schema::{Schema, SchemaType};
+use crate::kafka::avro;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
+use streamlab_wire::{Decoded, SchemaVersionView, SubjectView};
 
 /// One version of a subject.
 #[derive(Debug, Clone, PartialEq)]
@@ -144,6 +147,59 @@ impl State {
             }
             _ => {}
         }
+    }
+
+    /// A record in the registry's wire format (magic byte 0, the schema's id in four bytes,
+    /// then the data), decoded with the schema it names; `None` for any other record, or one
+    /// whose schema is not here.
+    pub fn decode(&self, bytes: &[u8]) -> Option<Decoded> {
+        let (head, data) = bytes.split_first_chunk::<5>()?;
+        let [0, a, b, c, d] = *head else { return None };
+        let id = u32::from_be_bytes([a, b, c, d]);
+        let schema = self.schema(id).ok()?;
+        match schema.kind {
+            SchemaType::Avro => {
+                let value = apache_avro::from_avro_datum(schema.avro()?, &mut &data[..], None).ok()?;
+                let name = schema.name().unwrap_or_else(|| "Avro".to_owned());
+                Some(Decoded::Avro { schema: Some(format!("{name}, schema {id}")), record: avro::to_json(value) })
+            }
+            SchemaType::Json => serde_json::from_slice(data).ok().map(|json| Decoded::Json { json }),
+        }
+    }
+
+    /// The live subjects `shown` keeps, each with its level and its versions side by side
+    /// with what changed from the one before: the lab's Schema Registry page.
+    pub fn view(&self, shown: impl Fn(&str) -> bool) -> Vec<SubjectView> {
+        self.subjects
+            .iter()
+            .filter(|(subject, versions)| shown(subject) && versions.iter().any(|v| !v.deleted))
+            .map(|(subject, versions)| {
+                let live: Vec<&Version> = versions.iter().filter(|v| !v.deleted).collect();
+                let mut before: Option<&Schema> = None;
+                let versions = live
+                    .iter()
+                    .filter_map(|v| {
+                        let schema = self.schemas.get(&v.id)?;
+                        let changes = before.map(|b| diff::changes(b, schema)).unwrap_or_default();
+                        before = Some(schema);
+                        Some(SchemaVersionView {
+                            version: v.version,
+                            id: v.id,
+                            kind: schema.kind.name().to_owned(),
+                            name: schema.name(),
+                            schema: diff::pretty(schema),
+                            changes,
+                        })
+                    })
+                    .collect();
+                SubjectView {
+                    subject: subject.clone(),
+                    level: self.level(Some(subject), true).unwrap_or_default().to_string(),
+                    level_set: self.levels.contains_key(subject),
+                    versions,
+                }
+            })
+            .collect()
     }
 
     pub fn subjects(&self, deleted: bool) -> Vec<String> {

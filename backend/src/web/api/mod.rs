@@ -4,7 +4,8 @@
 //!
 //! One module per subject: `topics` (and their records), `groups`, `rates`, `lag`,
 //! `inference` (and redrive), `generator`, `exercises` (checks, progress, the classroom),
-//! `doctor` and `connect` (the Kafka Connect worker beside the lab).
+//! `doctor`, `connect` (the Kafka Connect worker beside the lab) and `schemas` (the Schema
+//! Registry the lab serves).
 
 pub mod connect;
 pub mod doctor;
@@ -14,6 +15,7 @@ pub mod groups;
 pub mod inference;
 pub mod lag;
 pub mod rates;
+pub mod schemas;
 pub mod topics;
 
 use super::error::ApiError;

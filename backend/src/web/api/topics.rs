@@ -4,6 +4,7 @@
 
 use super::{blocking, download};
 use crate::kafka::records::RecordsError;
+use crate::kafka::registry::Schemas;
 use crate::kafka::{admin, configs, records};
 use crate::web::access::{Act, Caller};
 use crate::web::error::ApiError;
@@ -163,7 +164,15 @@ pub async fn read_records(
     }
     let (kafka, t, schemas) = (state.kafka.clone(), topic.clone(), state.schemas.clone());
     let found = blocking(move || {
-        records::read(&kafka, &t, from, partitions.as_deref(), limit, filter.as_ref(), schemas.as_deref())
+        records::read(
+            &kafka,
+            &t,
+            from,
+            partitions.as_deref(),
+            limit,
+            filter.as_ref(),
+            schemas.as_deref().map(|r| r as &dyn Schemas),
+        )
     })
     .await?;
     let counts = [
