@@ -145,9 +145,10 @@ impl Gradebook {
 /// members and committed offsets. Equal fingerprints, equal results.
 pub fn fingerprint(student: &str, topics: &[TopicInfo], groups: &[GroupInfo]) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
-    // The registry's topic too: a schema registered under her subject changes her results.
-    let hers = |name: &str| in_namespace(student, name) || name == crate::kafka::registry::TOPIC;
-    for t in topics.iter().filter(|t| hers(&t.name)) {
+    // Not the registry's `_schemas`: it is the whole class's, and one student's schema would
+    // make every student's results be checked again. Exercise 15's registrations come with
+    // records on her own topics (the serializer registers as it produces), which count here.
+    for t in topics.iter().filter(|t| in_namespace(student, &t.name)) {
         t.name.hash(&mut h);
         for p in &t.partitions {
             (p.id, p.low, p.high).hash(&mut h);
