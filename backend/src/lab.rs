@@ -346,8 +346,6 @@ impl Lab {
     }
 }
 
-/// The Schema Registry, read from the broker and bound to `addr`; `None`, said why, when
-/// either fails: the lab is still worth running without it.
 /// `addr` as a client on another machine dials it: a lab listening on every interface is
 /// reached at the host it advertises (this machine's loopback when it advertises none).
 pub fn reachable_at(addr: SocketAddr, advertise: Option<&str>) -> String {
@@ -359,6 +357,8 @@ pub fn reachable_at(addr: SocketAddr, advertise: Option<&str>) -> String {
     }
 }
 
+/// The Schema Registry, read from the broker and bound to `addr`; `None`, said why, when
+/// either fails: the lab is still worth running without it.
 async fn open_registry(kafka: &KafkaConfig, addr: SocketAddr) -> Option<(Arc<Registry>, TcpListener)> {
     let listener = match TcpListener::bind(addr).await {
         Ok(l) => l,

@@ -81,10 +81,7 @@ impl Record {
 
     /// The id of the registry's schema the value names, when it is in the wire format.
     pub fn schema_id(&self) -> Option<u32> {
-        match self.value.as_deref()? {
-            [0, a, b, c, d, ..] => Some(u32::from_be_bytes([*a, *b, *c, *d])),
-            _ => None,
-        }
+        registry::schema_id(self.value.as_deref()?)
     }
 
     /// Where it is, for messages: `partition 0 offset 4`.

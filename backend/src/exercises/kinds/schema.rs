@@ -20,16 +20,11 @@ use std::collections::BTreeSet;
 /// A subject's live versions, oldest first, with their ids and schemas; a failure that says
 /// which subjects there are when it has none.
 fn versions<'s>(state: &'s State, subject: &str) -> Result<Vec<(i32, u32, &'s Schema)>, String> {
-    let Ok(numbers) = state.versions(subject, false) else {
+    state.live_schemas(subject).map_err(|_| {
         let subjects = state.subjects(false);
         let has = if subjects.is_empty() { "none yet".to_owned() } else { subjects.join(", ") };
-        return Err(format!("the Schema Registry has no subject {subject} (its subjects: {has})"));
-    };
-    Ok(numbers
-        .iter()
-        .filter_map(|v| state.version(subject, &v.to_string(), false).ok())
-        .filter_map(|r| state.schema(r.id).ok().map(|s| (r.version, r.id, s)))
-        .collect())
+        format!("the Schema Registry has no subject {subject} (its subjects: {has})")
+    })
 }
 
 /// An Avro record's fields: name and whether it has a default.
@@ -55,9 +50,8 @@ pub fn check_subject(
         Ok(v) => v,
         Err(why) => return fail(why),
     };
-    let Some(&(_, first_id, first)) = versions.first() else {
-        return fail(format!("{subject} has no live version (all were deleted)"));
-    };
+    // A subject whose versions were all deleted is no subject: `versions` said so above.
+    let &(_, first_id, first) = versions.first().expect("a subject has a live version");
     if first.kind != SchemaType::Avro || first.value.get("type").and_then(Value::as_str) != Some("record") {
         return fail(format!("version {} of {subject} is not an Avro record: {}", versions[0].0, first.text));
     }
@@ -84,7 +78,7 @@ pub fn check_subject(
             "{subject}'s compatibility is NONE: the registry accepts any change there, compatible or not"
         ));
     }
-    let &(last_version, last_id, last) = versions.last().expect("one version at least");
+    let &(last_version, last_id, last) = versions.last().expect("a subject has a live version");
     if versions.len() < 2 {
         return fail(format!("{subject} has one version ({last_version}): nothing has evolved yet"));
     }

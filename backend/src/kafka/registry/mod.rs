@@ -118,6 +118,15 @@ impl RegistryError {
     }
 }
 
+/// The schema id a value in the registry's wire format names: magic byte 0, then the id in
+/// four bytes (big-endian), then the data; `None` for any other value.
+pub fn schema_id(value: &[u8]) -> Option<u32> {
+    match value {
+        [0, a, b, c, d, ..] => Some(u32::from_be_bytes([*a, *b, *c, *d])),
+        _ => None,
+    }
+}
+
 /// Whatever decodes values in the registry's wire format: the registry the lab runs, or its
 /// state read back from `_schemas` by a command that has no registry of its own.
 pub trait Schemas {
@@ -152,8 +161,7 @@ impl Replayed {
 
     /// The schemas to decode `value` with, if it is in the wire format.
     pub fn for_value(&mut self, value: Option<&[u8]>) -> Option<&State> {
-        let [0, a, b, c, d, ..] = *value? else { return None };
-        let id = u32::from_be_bytes([a, b, c, d]);
+        let id = schema_id(value?)?;
         let known = self.state.as_ref().is_some_and(|s| s.schema(id).is_ok());
         if !known && self.read_at.is_none_or(|at| at.elapsed() >= Duration::from_secs(2)) {
             self.read_at = Some(Instant::now());

@@ -153,9 +153,8 @@ impl State {
     /// then the data), decoded with the schema it names; `None` for any other record, or one
     /// whose schema is not here.
     pub fn decode(&self, bytes: &[u8]) -> Option<Decoded> {
-        let (head, data) = bytes.split_first_chunk::<5>()?;
-        let [0, a, b, c, d] = *head else { return None };
-        let id = u32::from_be_bytes([a, b, c, d]);
+        let id = super::schema_id(bytes)?;
+        let data = &bytes[5..];
         let schema = self.schema(id).ok()?;
         match schema.kind {
             SchemaType::Avro => {
@@ -171,25 +170,24 @@ impl State {
     /// with what changed from the one before: the lab's Schema Registry page.
     pub fn view(&self, shown: impl Fn(&str) -> bool) -> Vec<SubjectView> {
         self.subjects
-            .iter()
-            .filter(|(subject, versions)| shown(subject) && versions.iter().any(|v| !v.deleted))
-            .map(|(subject, versions)| {
-                let live: Vec<&Version> = versions.iter().filter(|v| !v.deleted).collect();
+            .keys()
+            .filter(|subject| shown(subject))
+            .filter_map(|subject| Some((subject, self.live_schemas(subject).ok()?)))
+            .map(|(subject, live)| {
                 let mut before: Option<&Schema> = None;
                 let versions = live
-                    .iter()
-                    .filter_map(|v| {
-                        let schema = self.schemas.get(&v.id)?;
+                    .into_iter()
+                    .map(|(version, id, schema)| {
                         let changes = before.map(|b| diff::changes(b, schema)).unwrap_or_default();
                         before = Some(schema);
-                        Some(SchemaVersionView {
-                            version: v.version,
-                            id: v.id,
+                        SchemaVersionView {
+                            version,
+                            id,
                             kind: schema.kind.name().to_owned(),
                             name: schema.name(),
                             schema: diff::pretty(schema),
                             changes,
-                        })
+                        }
                     })
                     .collect();
                 SubjectView {
@@ -218,6 +216,11 @@ impl State {
             return Err(RegistryError::subject_not_found(subject));
         }
         Ok(shown)
+    }
+
+    /// A subject's live versions, oldest first, each with its schema's id and the schema.
+    pub fn live_schemas(&self, subject: &str) -> Result<Vec<(i32, u32, &Schema)>, RegistryError> {
+        Ok(self.live(subject, false)?.iter().map(|v| (v.version, v.id, &self.schemas[&v.id])).collect())
     }
 
     pub fn versions(&self, subject: &str, deleted: bool) -> Result<Vec<i32>, RegistryError> {
@@ -289,12 +292,9 @@ impl State {
         version: Option<&str>,
     ) -> Result<Vec<String>, RegistryError> {
         let level = self.level(Some(subject), true)?;
-        let versions: Vec<&Version> = match self.subjects.get(subject) {
-            Some(vs) => vs.iter().filter(|v| !v.deleted).collect(),
-            None => Vec::new(),
-        };
+        let versions = self.live_schemas(subject).unwrap_or_default();
         let earlier: Vec<(i32, &Schema)> = match version {
-            None => versions.iter().map(|v| (v.version, &self.schemas[&v.id])).collect(),
+            None => versions.iter().map(|&(version, _, schema)| (version, schema)).collect(),
             Some(version) => {
                 if versions.is_empty() {
                     parse_version(version)?;
