@@ -5,9 +5,11 @@
 //! transactional id is refused), no automatic topic creation, and clients on old
 //! librdkafka (Debian's kcat, 2.0.2) fail the handshake.
 
+use super::connection;
 use super::log::{self, LogStorage};
 use anyhow::Context;
 use nisshi_broker::coordinator::group::administrator::{Controller, GroupCoordinatorConfig};
+use nisshi_service::{BytesFrameLayer, BytesFrameService, FrameRouteService};
 use nisshi_storage::{ArcDynStorage, BrokerRegistrationRequest, Storage as _, StorageContainer};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -130,8 +132,7 @@ impl EmbeddedBroker {
             .map_err(|e| BrokerError::Broker(e.to_string()))?;
         let groups = Controller::new(engine.clone(), GroupCoordinatorConfig::default());
         // The connections' services, built once to fail here rather than per connection.
-        nisshi_broker::service::services(CLUSTER_ID, groups.clone(), engine.clone(), None)
-            .map_err(|e| BrokerError::Broker(e.to_string()))?;
+        protocol(groups.clone(), engine.clone()).map_err(BrokerError::Broker)?;
         let task = tokio::spawn(accept(listener, groups, engine.clone()));
         let upkeep = tokio::spawn(upkeep(logs.clone(), engine));
         tracing::info!(%addr, storage = ?storage, "embedded broker listening");
@@ -258,7 +259,7 @@ async fn accept(listener: tokio::net::TcpListener, groups: Controller<ArcDynStor
             }
         };
         let _ = stream.set_nodelay(true);
-        let service = match nisshi_broker::service::services(CLUSTER_ID, groups.clone(), storage.clone(), None) {
+        let service = match protocol(groups.clone(), storage.clone()) {
             Ok(s) => s,
             Err(e) => {
                 tracing::error!(error = %e, "the embedded broker cannot serve a connection");
@@ -266,14 +267,28 @@ async fn accept(listener: tokio::net::TcpListener, groups: Controller<ArcDynStor
             }
         };
         connections.spawn(async move {
-            let stream = rama::tcp::TcpStream::from_tokio_tcp_stream(stream, rama::extensions::Extensions::default());
-            if let Err(e) = rama::Service::serve(&service, stream).await {
+            if let Err(e) = connection::serve(stream, service).await {
                 tracing::debug!(%peer, error = %e, "a client's connection ended");
             }
         });
         // Finished connections are reaped as new ones come, so the set stays small.
         while connections.try_join_next().is_some() {}
     }
+}
+
+/// nisshi's Kafka protocol services (its broker's, without SASL), from a request's bytes to
+/// its answer's; [`connection`] carries them over the client's connection.
+fn protocol(
+    groups: Controller<ArcDynStorage>,
+    storage: ArcDynStorage,
+) -> Result<BytesFrameService<FrameRouteService<nisshi_broker::Error>>, String> {
+    use nisshi_broker::service::{auth, coordinator, storage as stored};
+    let routes = stored::services(FrameRouteService::builder(), storage)
+        .and_then(|b| coordinator::services(b, groups))
+        .and_then(auth::services)
+        .map_err(|e| e.to_string())?;
+    let routes = routes.build().map_err(|e| e.to_string())?;
+    Ok(rama::Layer::into_layer(BytesFrameLayer::default(), routes))
 }
 
 /// Every few seconds, each topic's retention; every ten minutes, the metadata store's own

@@ -2,6 +2,8 @@
 //!
 //! - [`config`]: how clients are configured (`--brokers`, `-X`).
 //! - [`broker`]: the embedded broker and the address it advertises.
+//! - [`connection`]: a client's connection to the embedded broker: requests in order, each
+//!   answer written once what it acknowledges is on the disk.
 //! - [`log`]: the embedded broker's storage of records, a log per partition.
 //! - [`metadata`]: reading the cluster: brokers, topics, watermarks.
 //! - [`admin`]: creating and deleting topics (the one place that does).
@@ -30,6 +32,7 @@ pub mod broker;
 pub mod config;
 pub mod configs;
 pub mod connect;
+pub mod connection;
 pub mod delivery;
 pub mod doctor;
 pub mod groups;

@@ -1,6 +1,7 @@
 //! The embedded broker's storage engine as users depend on it: an acknowledged record
-//! survives `kill -9` with `--data-dir`, retention keeps a long class within its limits, an
-//! old data directory is refused with what to do, and the lab shows what it holds.
+//! survives `kill -9` with `--data-dir`, a producer's pipelined writes are answered in order,
+//! retention keeps a long class within its limits, an old data directory is refused with what
+//! to do, and the lab shows what it holds.
 
 use crate::support::free_port;
 use rdkafka::ClientContext;
@@ -158,6 +159,85 @@ async fn every_acknowledged_record_survives_kill_9_and_the_logs_reopen() {
         .unwrap();
     assert_eq!((after.partition, after.offset), (0, recovered_high));
     drop(again);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// With `--data-dir` the broker answers a produce only once its records are synced, but reads
+/// and appends a connection's next requests meanwhile. What producers rely on still holds: the
+/// answers come in the order of the requests (an idempotent librdkafka producer stops with a
+/// fatal error otherwise, and each record's offset follows the order it was sent in), kafka-python
+/// with its defaults gets its offsets in order, and `acks=0` requests stay unanswered without
+/// upsetting the connection (it still answers the producer's next request).
+#[tokio::test(flavor = "multi_thread")]
+async fn with_data_dir_a_producers_pipelined_writes_are_answered_in_order() {
+    let dir = std::env::temp_dir().join(format!("streamlab-pipelined-{}", uuid::Uuid::new_v4()));
+    let broker = format!("127.0.0.1:{}", free_port());
+    let args = ["--broker-addr", &broker, "--web-addr", "127.0.0.1:0", "--data-dir", dir.to_str().unwrap()];
+    let kafka = KafkaConfig::new(broker.clone());
+    let _lab = spawn_streamlab(&args, &broker);
+    create_topic(&kafka, "ordered", 1, &[]).await;
+
+    // Five one-record requests in flight at a time, each answered after its sync.
+    let acks = Acks::default();
+    let producer: ThreadedProducer<Acks> = kafka
+        .client()
+        .set("enable.idempotence", "true")
+        .set("linger.ms", "0")
+        .set("batch.num.messages", "1")
+        .create_with_context(acks.clone())
+        .unwrap();
+    for i in 0..3_000 {
+        let key = format!("k{i}");
+        let mut record = BaseRecord::to("ordered").key(&key).payload("in order");
+        while let Err((_, back)) = producer.send(record) {
+            record = back;
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    producer.flush(Duration::from_secs(60)).unwrap();
+    assert_eq!(producer.client().fatal_error(), None);
+    // Each record at the offset of its place in the sending order. (The delivery callbacks
+    // themselves may come in another order: flush polls beside the producer's own thread.)
+    let acked = acks.0.lock().unwrap().clone();
+    assert_eq!(acked.len(), 3_000);
+    let misplaced: Vec<_> = acked.iter().filter(|(_, o, k)| *k != format!("k{o}")).take(5).collect();
+    assert!(misplaced.is_empty(), "records out of their sending order: {misplaced:?}");
+
+    // acks=0: no answer at all, and the connection goes on answering what asks for one.
+    let fire: ThreadedProducer<rdkafka::producer::DefaultProducerContext> =
+        kafka.client().set("acks", "0").set("linger.ms", "0").set("batch.num.messages", "1").create().unwrap();
+    for i in 0..500 {
+        let key = format!("z{i}");
+        let mut record = BaseRecord::to("ordered").key(&key).payload("unanswered");
+        while let Err((_, back)) = fire.send(record) {
+            record = back;
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    fire.flush(Duration::from_secs(30)).unwrap();
+    let md = fire.client().fetch_metadata(Some("ordered"), Duration::from_secs(10)).unwrap();
+    assert_eq!(md.topics()[0].partitions().len(), 1);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while watermarks(&kafka, "ordered", 1)[0].1 < 3_500 {
+        assert!(Instant::now() < deadline, "acks=0 records missing: {:?}", watermarks(&kafka, "ordered", 1));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // kafka-python as a student's script uses it: defaults, futures waited for at the end.
+    let script = r#"
+import sys
+from kafka import KafkaProducer
+p = KafkaProducer(bootstrap_servers=sys.argv[1])
+futures = [p.send("ordered", key=b"p%d" % i, value=b"from python") for i in range(2000)]
+p.flush()
+offsets = [f.get(timeout=30).offset for f in futures]
+print("in order" if offsets == list(range(offsets[0], offsets[0] + 2000)) else "out of order: %r" % offsets[:20])
+"#;
+    let out =
+        tokio::process::Command::new("timeout").args(["60", "python3", "-c", script, &broker]).output().await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && stdout.contains("in order"), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(watermarks(&kafka, "ordered", 1)[0].1, 5_500);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -14,7 +14,9 @@
 //! - With `--data-dir`, each segment is a file (`logs/TOPIC-PARTITION/BASE.log` and
 //!   `.index`). A produce is acknowledged once its batch is on the disk: written, then
 //!   `fdatasync`ed, one sync shared by every batch waiting for it (group commit). So neither
-//!   `kill -9` nor a power cut loses an acknowledged record. On start, every segment's index
+//!   `kill -9` nor a power cut loses an acknowledged record. A client's connection
+//!   ([`super::connection`]) appends its next requests while an answer waits for its sync
+//!   ([`deferring_syncs`]), so one producer's pipelined writes share syncs too. On start, every segment's index
 //!   is read and the newest segment is checked batch by batch (length and CRC); a torn tail,
 //!   never acknowledged, is cut off.
 //! - Retention ([`partition::Policy`]): `retention.ms` and `retention.bytes` per topic,
@@ -43,6 +45,7 @@ use nisshi_storage::{
     max_message_bytes,
 };
 use partition::{AppendError, PartitionLog, Policy};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex, RwLock};
@@ -301,14 +304,18 @@ impl LogStorage {
                 }
             }
         };
-        if let Some((file, upto)) = appended.durable {
+        // Readers see a batch once it is appended, as before its sync: only its producer's
+        // acknowledgement waits for the disk.
+        *self.arrived.lock().expect("arrivals lock") += 1;
+        self.arrival.notify_all();
+        if let Some((file, upto)) = appended.durable
+            && let Some((file, upto)) = defer_sync(file, upto)
+        {
             durable(file, upto).await.map_err(|e| {
                 tracing::error!(topic = %tp.topic, partition = tp.partition, error = %e, "cannot sync the log");
                 Error::Api(ErrorCode::KafkaStorageError)
             })?;
         }
-        *self.arrived.lock().expect("arrivals lock") += 1;
-        self.arrival.notify_all();
         Ok(appended.base_offset)
     }
 
@@ -437,6 +444,63 @@ impl LogStorage {
     }
 }
 
+tokio::task_local! {
+    /// What the request being handled has appended and not yet synced, when its connection
+    /// writes the answer only after [`Unsynced::sync`] (see [`deferring_syncs`]).
+    static UNSYNCED: RefCell<Unsynced>;
+}
+
+/// Bytes appended to log files that must be on the disk before the request that appended
+/// them is answered: per file, how far.
+#[derive(Debug, Default)]
+pub struct Unsynced(Vec<(Arc<segment::LogFile>, u64)>);
+
+impl Unsynced {
+    /// Nothing to wait for: in memory, or a request that wrote no records.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Waits until every byte is on the disk; group commit as for a produce that waits itself.
+    pub async fn sync(self) -> std::io::Result<()> {
+        for (file, upto) in self.0 {
+            durable(file, upto).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs `request` (a connection handling one request) so that its produces append and return
+/// without waiting for their sync; returns what they left to sync. The connection answers only
+/// after it, but meanwhile reads and appends its next requests, so one producer's pipelined
+/// writes share a sync instead of each waiting for its own.
+pub async fn deferring_syncs<F: std::future::Future>(request: F) -> (F::Output, Unsynced) {
+    UNSYNCED
+        .scope(RefCell::default(), async {
+            let output = request.await;
+            (output, UNSYNCED.with(|u| std::mem::take(&mut *u.borrow_mut())))
+        })
+        .await
+}
+
+/// Leaves `upto` bytes of `file` to the connection's answer when the request runs inside
+/// [`deferring_syncs`]; otherwise gives them back, for the produce to wait for itself.
+fn defer_sync(file: Arc<segment::LogFile>, upto: u64) -> Option<(Arc<segment::LogFile>, u64)> {
+    let mut file = Some(file);
+    let deferred = UNSYNCED.try_with(|u| {
+        let file = file.take().expect("taken once");
+        let mut u = u.borrow_mut();
+        match u.0.iter_mut().find(|(f, _)| Arc::ptr_eq(f, &file)) {
+            Some((_, to)) => *to = (*to).max(upto),
+            None => u.0.push((file, upto)),
+        }
+    });
+    match deferred {
+        Ok(()) => None,
+        Err(_) => Some((file.expect("not taken outside a scope"), upto)),
+    }
+}
+
 /// Waits until the first `upto` bytes of `file` are on the disk. The first producer to get
 /// here syncs for every batch written so far; the others find their bytes synced when their
 /// turn comes (group commit).
@@ -449,10 +513,9 @@ async fn durable(file: Arc<segment::LogFile>, upto: u64) -> std::io::Result<()> 
     if file.synced.load(Ordering::Acquire) >= upto {
         return Ok(());
     }
-    // Syncing here, on the worker, rather than handing the sync to the blocking pool: nisshi
-    // serves a connection's requests one after another, so each one-record produce waits for
-    // its sync, and the two thread hand-offs per sync cost as much as the sync itself (one
-    // producer's ceiling with --data-dir: 1,875 one-record batches/s handed off, 2,378 here).
+    // Syncing here, on the worker, rather than handing the sync to the blocking pool: a
+    // producer that sends its next record only when the last is acknowledged waits for each
+    // sync, and the two thread hand-offs per sync cost as much as the sync itself.
     // A runtime of one thread (a test's) cannot give its worker away: it hands off.
     if tokio::runtime::Handle::current().runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
         tokio::task::block_in_place(|| file.sync_blocking())
