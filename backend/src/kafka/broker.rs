@@ -1,5 +1,7 @@
 //! The embedded broker: a real Kafka-compatible broker (nisshi) running inside the
-//! streamlab process, so a classroom needs nothing but this binary.
+//! streamlab process, so a classroom needs nothing but this binary. Its records are kept by
+//! [`super::log`], and its clients' connections are carried by [`super::connection`] with
+//! nisshi's protocol services.
 //!
 //! Known gaps, pinned by `tests/it/compat.rs`: no transactions (InitProducerId with a
 //! transactional id is refused), no automatic topic creation, and clients on old

@@ -14,7 +14,8 @@
 //! sync — by the time it asks, the sync has usually covered the requests handled since, which
 //! is group commit within one connection — and only then writes it. No answer is written
 //! before what it acknowledges is on the disk, and the protocol's rule holds: answers go out
-//! in the order of their requests. In memory there is nothing to wait for.
+//! in the order of their requests. An answer with nothing to wait for and none queued before
+//! it (every answer in memory) is written at once, as nisshi's loop does, without the hand-off.
 
 use super::log;
 use bytes::{Bytes, BytesMut};
@@ -23,11 +24,13 @@ use nisshi_service::{DEFAULT_CONNECTION_IDLE_TIMEOUT, DEFAULT_IO_IDLE_TIMEOUT, D
 use rama::extensions::Extensions;
 use std::fmt::Debug;
 use std::io;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::sync::mpsc;
+use tokio::sync::{Mutex, mpsc};
 use tokio::time::timeout;
 
 /// Answers handled but not yet written, at most: past it, the connection reads no further
@@ -57,9 +60,12 @@ where
     S::Error: Debug,
 {
     let (mut reader, writer) = stream.into_split();
+    let writer = Arc::new(Mutex::new(writer));
+    let queued = Arc::new(AtomicUsize::new(0));
     let (answers, queue) = mpsc::channel(ANSWERS_IN_FLIGHT);
     // Its own task, so that a sync (which blocks its worker) never stops the reading.
-    let writing = tokio_util::task::AbortOnDropHandle::new(tokio::spawn(write_answers(writer, queue)));
+    let writing =
+        tokio_util::task::AbortOnDropHandle::new(tokio::spawn(write_answers(writer.clone(), queue, queued.clone())));
     // The connection's own scope, as nisshi's loop makes one: what a request stores in it
     // (its markers below, the client's API versions) stays on this connection.
     let extensions = Extensions::default();
@@ -73,10 +79,25 @@ where
             let suppress = SuppressResponseExtension::take(&extensions);
             let close = CloseAfterResponseExtension::take(&extensions);
             let answer = Answer { frame: (!suppress).then_some(frame), unsynced, close };
+            if answer.unsynced.is_empty() && queued.load(Ordering::Acquire) == 0 {
+                // Nothing to wait for, before it or for it (always so in memory): answered
+                // here, without the hand-off to the writer.
+                let mut writer = writer.lock().await;
+                write(&mut writer, answer).await?;
+                if close {
+                    break;
+                }
+                continue;
+            }
+            queued.fetch_add(1, Ordering::AcqRel);
             if answers.send(answer).await.is_err() || close {
                 // The writer stopped (a failed write or sync), or this was the last answer.
                 break;
             }
+            // The writer, just woken, waits in this worker's next-task slot, which the other
+            // worker cannot take, until this task gives way; with a producer's requests always
+            // waiting on the socket it would not give way for some hundred requests.
+            tokio::task::yield_now().await;
         }
         Ok::<(), io::Error>(())
     };
@@ -87,21 +108,35 @@ where
     read.and(written)
 }
 
-/// Writes the answers in order, each once what it acknowledges is on the disk.
-async fn write_answers(mut writer: OwnedWriteHalf, mut queue: mpsc::Receiver<Answer>) -> io::Result<()> {
-    while let Some(answer) = queue.recv().await {
-        if !answer.unsynced.is_empty() {
-            answer.unsynced.sync().await.inspect_err(|e| {
-                tracing::error!(error = %e, "cannot sync the log: the connection is closed unanswered");
-            })?;
-        }
-        if let Some(frame) = answer.frame {
-            within(DEFAULT_IO_IDLE_TIMEOUT, writer.write_all(&frame)).await?;
-        }
-        if answer.close {
-            let _ = writer.shutdown().await;
+/// Writes the answers in order, each once what it acknowledges is on the disk; `queued`
+/// counts those not yet written.
+async fn write_answers(
+    writer: Arc<Mutex<OwnedWriteHalf>>,
+    mut queue: mpsc::Receiver<Answer>,
+    queued: Arc<AtomicUsize>,
+) -> io::Result<()> {
+    while let Some(mut answer) = queue.recv().await {
+        std::mem::take(&mut answer.unsynced).sync().await.inspect_err(|e| {
+            tracing::error!(error = %e, "cannot sync the log: the connection is closed unanswered");
+        })?;
+        let close = answer.close;
+        write(&mut *writer.lock().await, answer).await?;
+        // Only now: the reader answers by itself only when every answer before is written.
+        queued.fetch_sub(1, Ordering::AcqRel);
+        if close {
             break;
         }
+    }
+    Ok(())
+}
+
+/// Writes an answer whose records are on the disk.
+async fn write(writer: &mut OwnedWriteHalf, answer: Answer) -> io::Result<()> {
+    if let Some(frame) = answer.frame {
+        within(DEFAULT_IO_IDLE_TIMEOUT, writer.write_all(&frame)).await?;
+    }
+    if answer.close {
+        let _ = writer.shutdown().await;
     }
     Ok(())
 }
