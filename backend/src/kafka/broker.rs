@@ -133,7 +133,9 @@ impl EmbeddedBroker {
             .await
             .map_err(|e| BrokerError::Broker(e.to_string()))?;
         let groups = Controller::new(engine.clone(), GroupCoordinatorConfig::default());
-        // The connections' services, built once to fail here rather than per connection.
+        // The connections' services, built once to fail here rather than per connection. Each
+        // connection still gets its own, as nisshi's broker does: with SASL they would hold that
+        // connection's authentication.
         protocol(groups.clone(), engine.clone()).map_err(BrokerError::Broker)?;
         let task = tokio::spawn(accept(listener, groups, engine.clone()));
         let upkeep = tokio::spawn(upkeep(logs.clone(), engine));

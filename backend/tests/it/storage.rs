@@ -82,6 +82,20 @@ fn watermarks(kafka: &KafkaConfig, topic: &str, partitions: i32) -> Vec<(i64, i6
     (0..partitions).map(|p| c.fetch_watermarks(topic, p, Duration::from_secs(10)).unwrap()).collect()
 }
 
+/// Sends one record, waiting while the producer's queue is full.
+fn send_one<C: ProducerContext<DeliveryOpaque = ()>>(
+    producer: &ThreadedProducer<C>,
+    topic: &str,
+    key: &str,
+    value: &str,
+) {
+    let mut record = BaseRecord::to(topic).key(key).payload(value);
+    while let Err((_, back)) = producer.send(record) {
+        record = back;
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
 fn read_all(kafka: &KafkaConfig, topic: &str, n: usize) -> Vec<OwnedMessage> {
     crate::support::read_from_start(kafka, topic, n)
 }
@@ -110,13 +124,7 @@ async fn every_acknowledged_record_survives_kill_9_and_the_logs_reopen() {
     let mut i = 0u64;
     while Instant::now() < deadline {
         if producer.in_flight_count() < 3_000 {
-            let key = format!("k{i}");
-            let value = format!("record {i}");
-            let mut record = BaseRecord::to("durable").key(&key).payload(&value);
-            while let Err((_, back)) = producer.send(record) {
-                record = back;
-                std::thread::sleep(Duration::from_millis(1));
-            }
+            send_one(&producer, "durable", &format!("k{i}"), &format!("record {i}"));
             i += 1;
         } else {
             tokio::time::sleep(Duration::from_millis(1)).await;
@@ -187,12 +195,7 @@ async fn with_data_dir_a_producers_pipelined_writes_are_answered_in_order() {
         .create_with_context(acks.clone())
         .unwrap();
     for i in 0..3_000 {
-        let key = format!("k{i}");
-        let mut record = BaseRecord::to("ordered").key(&key).payload("in order");
-        while let Err((_, back)) = producer.send(record) {
-            record = back;
-            std::thread::sleep(Duration::from_millis(1));
-        }
+        send_one(&producer, "ordered", &format!("k{i}"), "in order");
     }
     producer.flush(Duration::from_secs(60)).unwrap();
     assert_eq!(producer.client().fatal_error(), None);
@@ -207,12 +210,7 @@ async fn with_data_dir_a_producers_pipelined_writes_are_answered_in_order() {
     let fire: ThreadedProducer<rdkafka::producer::DefaultProducerContext> =
         kafka.client().set("acks", "0").set("linger.ms", "0").set("batch.num.messages", "1").create().unwrap();
     for i in 0..500 {
-        let key = format!("z{i}");
-        let mut record = BaseRecord::to("ordered").key(&key).payload("unanswered");
-        while let Err((_, back)) = fire.send(record) {
-            record = back;
-            std::thread::sleep(Duration::from_millis(1));
-        }
+        send_one(&fire, "ordered", &format!("z{i}"), "unanswered");
     }
     fire.flush(Duration::from_secs(30)).unwrap();
     let md = fire.client().fetch_metadata(Some("ordered"), Duration::from_secs(10)).unwrap();

@@ -16,9 +16,9 @@
 //!   `fdatasync`ed, one sync shared by every batch waiting for it (group commit). So neither
 //!   `kill -9` nor a power cut loses an acknowledged record. A client's connection
 //!   ([`super::connection`]) appends its next requests while an answer waits for its sync
-//!   ([`deferring_syncs`]), so one producer's pipelined writes share syncs too. On start, every segment's index
-//!   is read and the newest segment is checked batch by batch (length and CRC); a torn tail,
-//!   never acknowledged, is cut off.
+//!   ([`deferring_syncs`]), so one producer's pipelined writes share syncs too. On start,
+//!   every segment's index is read and the newest segment is checked batch by batch (length
+//!   and CRC); a torn tail, never acknowledged, is cut off.
 //! - Retention ([`partition::Policy`]): `retention.ms` and `retention.bytes` per topic,
 //!   a segment at a time, as Kafka does; segments close at `segment.bytes` or `segment.ms`.
 //!   [`engine`] answers nisshi's `Storage` calls: records here, the rest to the metadata store.
@@ -486,19 +486,14 @@ pub async fn deferring_syncs<F: std::future::Future>(request: F) -> (F::Output, 
 /// Leaves `upto` bytes of `file` to the connection's answer when the request runs inside
 /// [`deferring_syncs`]; otherwise gives them back, for the produce to wait for itself.
 fn defer_sync(file: Arc<segment::LogFile>, upto: u64) -> Option<(Arc<segment::LogFile>, u64)> {
-    let mut file = Some(file);
     let deferred = UNSYNCED.try_with(|u| {
-        let file = file.take().expect("taken once");
         let mut u = u.borrow_mut();
         match u.0.iter_mut().find(|(f, _)| Arc::ptr_eq(f, &file)) {
             Some((_, to)) => *to = (*to).max(upto),
-            None => u.0.push((file, upto)),
+            None => u.0.push((file.clone(), upto)),
         }
     });
-    match deferred {
-        Ok(()) => None,
-        Err(_) => Some((file.expect("not taken outside a scope"), upto)),
-    }
+    deferred.is_err().then_some((file, upto))
 }
 
 /// Waits until the first `upto` bytes of `file` are on the disk. The first producer to get
