@@ -13,7 +13,8 @@
 //!   batch by the segment's index, then reads what was asked (O(log n), not O(batches)).
 //! - With `--data-dir`, each segment is a file (`logs/TOPIC-PARTITION/BASE.log` and
 //!   `.index`). A produce is acknowledged once its batch is on the disk: written, then
-//!   `fdatasync`ed, one sync shared by every batch waiting for it (group commit). So neither
+//!   `fdatasync`ed by one thread ([`syncer`]), one sync shared by every batch waiting for
+//!   it (group commit), while the runtime's workers go on serving. So neither
 //!   `kill -9` nor a power cut loses an acknowledged record. A client's connection
 //!   ([`super::connection`]) appends its next requests while an answer waits for its sync
 //!   ([`deferring_syncs`]), so one producer's pipelined writes share syncs too. On start,
@@ -37,6 +38,7 @@ mod engine;
 pub mod partition;
 mod producers;
 mod segment;
+mod syncer;
 
 use nisshi_sans_io::describe_configs_response::DescribeConfigsResult;
 use nisshi_sans_io::{ConfigResource, ErrorCode, ListOffset};
@@ -311,7 +313,7 @@ impl LogStorage {
         if let Some((file, upto)) = appended.durable
             && let Some((file, upto)) = defer_sync(file, upto)
         {
-            durable(file, upto).await.map_err(|e| {
+            syncer::durable(&file, upto).await.map_err(|e| {
                 tracing::error!(topic = %tp.topic, partition = tp.partition, error = %e, "cannot sync the log");
                 Error::Api(ErrorCode::KafkaStorageError)
             })?;
@@ -464,7 +466,7 @@ impl Unsynced {
     /// Waits until every byte is on the disk; group commit as for a produce that waits itself.
     pub async fn sync(self) -> std::io::Result<()> {
         for (file, upto) in self.0 {
-            durable(file, upto).await?;
+            syncer::durable(&file, upto).await?;
         }
         Ok(())
     }
@@ -494,28 +496,4 @@ fn defer_sync(file: Arc<segment::LogFile>, upto: u64) -> Option<(Arc<segment::Lo
         }
     });
     deferred.is_err().then_some((file, upto))
-}
-
-/// Waits until the first `upto` bytes of `file` are on the disk. The first producer to get
-/// here syncs for every batch written so far; the others find their bytes synced when their
-/// turn comes (group commit).
-async fn durable(file: Arc<segment::LogFile>, upto: u64) -> std::io::Result<()> {
-    use std::sync::atomic::Ordering;
-    if file.synced.load(Ordering::Acquire) >= upto {
-        return Ok(());
-    }
-    let _turn = file.syncing.lock().await;
-    if file.synced.load(Ordering::Acquire) >= upto {
-        return Ok(());
-    }
-    // Syncing here, on the worker, rather than handing the sync to the blocking pool: a
-    // producer that sends its next record only when the last is acknowledged waits for each
-    // sync, and the two thread hand-offs per sync cost as much as the sync itself.
-    // A runtime of one thread (a test's) cannot give its worker away: it hands off.
-    if tokio::runtime::Handle::current().runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
-        tokio::task::block_in_place(|| file.sync_blocking())
-    } else {
-        let f = file.clone();
-        tokio::task::spawn_blocking(move || f.sync_blocking()).await.map_err(std::io::Error::other)?
-    }
 }

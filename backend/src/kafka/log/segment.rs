@@ -95,7 +95,7 @@ impl IndexEntry {
 }
 
 /// A segment's file and how much of it is on disk for sure, shared with the producers
-/// that wait for their batch to be synced (see [`super::durable`]).
+/// that wait for their batch to be synced (see [`super::syncer`]).
 #[derive(Debug)]
 pub struct LogFile {
     pub file: File,
@@ -103,13 +103,17 @@ pub struct LogFile {
     pub written: AtomicU64,
     /// Bytes known to be on the disk (after `fdatasync`), so a power cut loses none of them.
     pub synced: AtomicU64,
-    /// Held by the one producer that syncs; the others wait and find their bytes synced.
-    pub syncing: tokio::sync::Mutex<()>,
+    /// What the syncer keeps of this file: whether it is queued, who waits, a failed sync.
+    pub(super) sync: super::syncer::FileSync,
 }
 
 impl LogFile {
-    /// Makes the first `upto` bytes durable, sharing one `fdatasync` with every batch
-    /// written before it (group commit). Blocking.
+    fn new(file: File, len: u64, synced: u64) -> LogFile {
+        LogFile { file, written: AtomicU64::new(len), synced: AtomicU64::new(synced), sync: Default::default() }
+    }
+
+    /// Makes every byte written so far durable, with one `fdatasync` for all the batches
+    /// written since the last one (group commit). Blocking.
     pub fn sync_blocking(&self) -> io::Result<()> {
         let upto = self.written.load(Ordering::Acquire);
         if self.synced.load(Ordering::Acquire) >= upto {
@@ -188,12 +192,7 @@ impl Segment {
         // An index left by a crash before its log was created is stale: start it empty.
         let index = OpenOptions::new().write(true).create(true).truncate(true).open(index_path(dir, base_offset))?;
         sync_dir(dir)?;
-        let log = Arc::new(LogFile {
-            file: log,
-            written: AtomicU64::new(0),
-            synced: AtomicU64::new(0),
-            syncing: tokio::sync::Mutex::new(()),
-        });
+        let log = Arc::new(LogFile::new(log, 0, 0));
         Ok(Segment::with_store(base_offset, Store::File { log, index, dir: dir.to_owned() }))
     }
 
@@ -214,12 +213,7 @@ impl Segment {
         }
         let created = log.metadata()?.created().or_else(|_| log.metadata()?.modified())?;
         let index_file = OpenOptions::new().append(true).create(true).open(index_path(dir, base_offset))?;
-        let file = Arc::new(LogFile {
-            file: log,
-            written: AtomicU64::new(len),
-            synced: AtomicU64::new(len),
-            syncing: tokio::sync::Mutex::new(()),
-        });
+        let file = Arc::new(LogFile::new(log, len, len));
         let mut segment =
             Segment::with_store(base_offset, Store::File { log: file, index: index_file, dir: dir.to_owned() });
         segment.created = created;
