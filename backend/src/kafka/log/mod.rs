@@ -455,7 +455,7 @@ tokio::task_local! {
 /// Bytes appended to log files that must be on the disk before the request that appended
 /// them is answered: per file, how far.
 #[derive(Debug, Default)]
-pub struct Unsynced(Vec<(Arc<segment::LogFile>, u64)>);
+pub struct Unsynced(Vec<(Arc<syncer::LogFile>, u64)>);
 
 impl Unsynced {
     /// Nothing to wait for: in memory, or a request that wrote no records.
@@ -487,7 +487,7 @@ pub async fn deferring_syncs<F: std::future::Future>(request: F) -> (F::Output, 
 
 /// Leaves `upto` bytes of `file` to the connection's answer when the request runs inside
 /// [`deferring_syncs`]; otherwise gives them back, for the produce to wait for itself.
-fn defer_sync(file: Arc<segment::LogFile>, upto: u64) -> Option<(Arc<segment::LogFile>, u64)> {
+fn defer_sync(file: Arc<syncer::LogFile>, upto: u64) -> Option<(Arc<syncer::LogFile>, u64)> {
     let deferred = UNSYNCED.try_with(|u| {
         let mut u = u.borrow_mut();
         match u.0.iter_mut().find(|(f, _)| Arc::ptr_eq(f, &file)) {

@@ -6,7 +6,8 @@
 //! found by a binary search of the segments' base offsets, the batch by the segment's index.
 
 use super::producers::{Producers, Sequence};
-use super::segment::{self, LogFile, Segment};
+use super::segment::{self, Segment};
+use super::syncer::LogFile;
 use bytes::Bytes;
 use nisshi_sans_io::ErrorCode;
 use nisshi_sans_io::record::{deflated, inflated};

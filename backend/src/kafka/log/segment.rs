@@ -11,8 +11,10 @@ use std::io::{self, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::SystemTime;
+
+use super::syncer::LogFile;
 
 /// Bytes of a batch before its records: base offset (8), length (4), leader epoch (4), magic
 /// (1), CRC (4), attributes (2), last offset delta (4), first and max timestamp (8 + 8),
@@ -91,37 +93,6 @@ impl IndexEntry {
     fn from_bytes(b: &[u8]) -> IndexEntry {
         let at = |i: usize| i64::from_be_bytes(b[i..i + 8].try_into().expect("8 bytes"));
         IndexEntry { offset: at(0), position: at(8) as u64, max_timestamp_before: at(16) }
-    }
-}
-
-/// A segment's file and how much of it is on disk for sure, shared with the producers
-/// that wait for their batch to be synced (see [`super::syncer`]).
-#[derive(Debug)]
-pub struct LogFile {
-    pub file: File,
-    /// Bytes written (with `write`, so a killed process loses none of them).
-    pub written: AtomicU64,
-    /// Bytes known to be on the disk (after `fdatasync`), so a power cut loses none of them.
-    pub synced: AtomicU64,
-    /// What the syncer keeps of this file: whether it is queued, who waits, a failed sync.
-    pub(super) sync: super::syncer::FileSync,
-}
-
-impl LogFile {
-    fn new(file: File, len: u64, synced: u64) -> LogFile {
-        LogFile { file, written: AtomicU64::new(len), synced: AtomicU64::new(synced), sync: Default::default() }
-    }
-
-    /// Makes every byte written so far durable, with one `fdatasync` for all the batches
-    /// written since the last one (group commit). Blocking.
-    pub fn sync_blocking(&self) -> io::Result<()> {
-        let upto = self.written.load(Ordering::Acquire);
-        if self.synced.load(Ordering::Acquire) >= upto {
-            return Ok(());
-        }
-        self.file.sync_data()?;
-        self.synced.fetch_max(upto, Ordering::AcqRel);
-        Ok(())
     }
 }
 

@@ -10,15 +10,47 @@
 //! to it so far, and wakes who waited. No worker waits for the disk, and under load one pass
 //! answers every connection waiting on a file (group commit across connections).
 
-use super::segment::LogFile;
+use std::fs::File;
 use std::io;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use tokio::sync::Notify;
 
+/// A segment's file and how much of it is on disk for sure, shared with the producers
+/// that wait for their batch to be synced.
+#[derive(Debug)]
+pub struct LogFile {
+    pub file: File,
+    /// Bytes written (with `write`, so a killed process loses none of them).
+    pub written: AtomicU64,
+    /// Bytes known to be on the disk (after `fdatasync`), so a power cut loses none of them.
+    pub synced: AtomicU64,
+    /// What the syncer keeps of this file: whether it is queued, who waits, a failed sync.
+    sync: FileSync,
+}
+
+impl LogFile {
+    /// `len` bytes written, of which `synced` are on the disk.
+    pub fn new(file: File, len: u64, synced: u64) -> LogFile {
+        LogFile { file, written: AtomicU64::new(len), synced: AtomicU64::new(synced), sync: FileSync::default() }
+    }
+
+    /// Makes every byte written so far durable, with one `fdatasync` for all the batches
+    /// written since the last one (group commit). Blocking.
+    pub fn sync_blocking(&self) -> io::Result<()> {
+        let upto = self.written.load(Ordering::Acquire);
+        if self.synced.load(Ordering::Acquire) >= upto {
+            return Ok(());
+        }
+        self.file.sync_data()?;
+        self.synced.fetch_max(upto, Ordering::AcqRel);
+        Ok(())
+    }
+}
+
 /// The syncer's state of one file.
 #[derive(Debug, Default)]
-pub struct FileSync {
+struct FileSync {
     /// Queued for the thread, so that a thousand waiters queue it once.
     queued: AtomicBool,
     /// Signalled after each sync of the file.
@@ -98,37 +130,40 @@ pub async fn durable(file: &Arc<LogFile>, upto: u64) -> io::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::segment::{Segment, tests::batch};
+    use super::LogFile;
+    use std::os::unix::fs::FileExt;
+    use std::sync::atomic::Ordering;
     use std::sync::{Arc, Mutex};
 
-    /// Producers appending to one segment and waiting for their batch, on a runtime of two
+    /// Producers appending to one file and waiting for their bytes, on a runtime of two
     /// workers as the lab's: each wait ends with its bytes on the disk, none waits forever.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn every_wait_ends_with_its_bytes_synced() {
-        let dir = std::env::temp_dir().join(format!("streamlab-syncer-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let segment = Arc::new(Mutex::new(Segment::create(&dir, 0).unwrap()));
-        let next = Arc::new(Mutex::new(0i64));
+        let path = std::env::temp_dir().join(format!("streamlab-syncer-{}.log", uuid::Uuid::new_v4()));
+        let file = Arc::new(LogFile::new(std::fs::File::create(&path).unwrap(), 0, 0));
+        // Appends in order, as a partition's log makes them (under its lock).
+        let appending = Arc::new(Mutex::new(()));
         let mut producers = Vec::new();
         for _ in 0..8 {
-            let (segment, next) = (segment.clone(), next.clone());
+            let (file, appending) = (file.clone(), appending.clone());
             producers.push(tokio::spawn(async move {
                 for _ in 0..50 {
-                    let (file, upto) = {
-                        let mut s = segment.lock().unwrap();
-                        let mut o = next.lock().unwrap();
-                        s.append(&batch(*o, 1_000, &[b'x'; 100])).unwrap();
-                        *o += 1;
-                        (s.log_file().unwrap(), s.size())
+                    let upto = {
+                        let _turn = appending.lock().unwrap();
+                        let at = file.written.load(Ordering::Acquire);
+                        file.file.write_all_at(&[b'x'; 100], at).unwrap();
+                        file.written.store(at + 100, Ordering::Release);
+                        at + 100
                     };
                     super::durable(&file, upto).await.unwrap();
-                    assert!(file.synced.load(std::sync::atomic::Ordering::Acquire) >= upto);
+                    assert!(file.synced.load(Ordering::Acquire) >= upto);
                 }
             }));
         }
         for p in producers {
             tokio::time::timeout(std::time::Duration::from_secs(60), p).await.expect("no wait hangs").unwrap();
         }
-        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(file.synced.load(Ordering::Acquire), 8 * 50 * 100);
+        std::fs::remove_file(&path).unwrap();
     }
 }
