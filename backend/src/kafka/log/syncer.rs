@@ -36,13 +36,21 @@ impl LogFile {
     }
 
     /// Makes every byte written so far durable, with one `fdatasync` for all the batches
-    /// written since the last one (group commit). Blocking.
+    /// written since the last one (group commit). Blocking. Used by the syncer and by a
+    /// segment closing, so a failure either of them meets is the file's for good.
     pub fn sync_blocking(&self) -> io::Result<()> {
+        if let Some(e) = self.sync.failed.get() {
+            return Err(io::Error::other(format!("the log could not be synced: {e}")));
+        }
         let upto = self.written.load(Ordering::Acquire);
         if self.synced.load(Ordering::Acquire) >= upto {
             return Ok(());
         }
-        self.file.sync_data()?;
+        if let Err(e) = self.file.sync_data() {
+            tracing::error!(error = %e, "cannot sync the log: nothing more is acknowledged from it");
+            let _ = self.sync.failed.set(e.to_string());
+            return Err(e);
+        }
         self.synced.fetch_max(upto, Ordering::AcqRel);
         Ok(())
     }
@@ -94,12 +102,8 @@ impl Syncer {
                 // Cleared before the sync reads how much is written: a waiter that finds the
                 // file still queued is covered by this sync (the swap orders its write first).
                 file.sync.queued.swap(false, Ordering::AcqRel);
-                if file.sync.failed.get().is_none()
-                    && let Err(e) = file.sync_blocking()
-                {
-                    tracing::error!(error = %e, "cannot sync the log: nothing more is acknowledged from it");
-                    let _ = file.sync.failed.set(e.to_string());
-                }
+                // A failure is kept on the file, for its waiters to find.
+                let _ = file.sync_blocking();
                 file.sync.synced.notify_waiters();
             }
         }
