@@ -174,7 +174,9 @@ impl Lab {
                 let broker =
                     EmbeddedBroker::start_with(config.broker_addr, config.advertise.as_deref(), storage, config.engine)
                         .await?;
-                (KafkaConfig::new(broker.bootstrap()), Some(broker))
+                // The lab's pages and checks read the broker's logs directly (see
+                // `kafka::log::reads`).
+                (KafkaConfig::new(broker.bootstrap()).with_local(broker.logs()), Some(broker))
             }
         };
         let ready = kafka.clone();

@@ -1,5 +1,6 @@
 //! Reading a broker for the checks: whole topics (cached for one check run), partition
-//! counts, a group's committed offsets and its members. Blocking; the checker runs it on
+//! counts, a group's committed offsets and its members. A topic's records and watermarks
+//! come straight from the embedded broker's logs when it runs in this process. Blocking; the checker runs it on
 //! blocking threads within each condition's time limit.
 
 use crate::kafka::KafkaConfig;
@@ -28,6 +29,9 @@ pub enum ProbeError {
     NoTopic(String),
     #[error("Kafka: {0}")]
     Kafka(#[from] rdkafka::error::KafkaError),
+    /// The embedded broker's logs, read directly, failed (a disk error).
+    #[error("{0}")]
+    Storage(#[from] std::io::Error),
     #[error("reading {0} did not reach its end in time")]
     Slow(String),
     #[error(transparent)]
@@ -53,6 +57,22 @@ pub struct Record {
 }
 
 impl Record {
+    /// A record as a consumer received it.
+    fn of(m: &impl Message) -> Record {
+        Record {
+            partition: m.partition(),
+            offset: m.offset(),
+            timestamp_ms: m.timestamp().to_millis().unwrap_or(0),
+            key: m.key().map(<[u8]>::to_vec),
+            value: m.payload().map(<[u8]>::to_vec),
+            headers: m
+                .headers()
+                .map(|hs| hs.iter().map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec))).collect())
+                .unwrap_or_default(),
+            decoded: None,
+        }
+    }
+
     pub fn text(&self) -> Option<&str> {
         self.value.as_deref().and_then(|v| std::str::from_utf8(v).ok())
     }
@@ -215,6 +235,14 @@ impl Probe {
 
     /// Every partition's watermarks.
     pub fn watermarks(&self, topic: &str) -> Result<Vec<PartitionInfo>, ProbeError> {
+        if let Some(logs) = self.kafka.local() {
+            let marks = logs.watermarks(topic)?.filter(|m| !m.is_empty());
+            let marks = marks.ok_or_else(|| ProbeError::NoTopic(topic.to_owned()))?;
+            return Ok(marks
+                .into_iter()
+                .map(|m| PartitionInfo { id: m.partition, low: m.low, high: m.high })
+                .collect());
+        }
         let n = self.partitions(topic)?;
         let asked: Vec<(&str, i32)> = (0..n as i32).map(|id| (topic, id)).collect();
         let marks = watermarks(&*self.metadata_client, &asked, TIMEOUT)?;
@@ -250,39 +278,48 @@ impl Probe {
     fn read(&self, topic: &str) -> Result<Vec<Record>, ProbeError> {
         let marks = self.watermarks(topic)?;
         let total: i64 = marks.iter().map(|m| m.high - m.low).sum();
-        let consumer = self.kafka.reader()?;
-        let mut tpl = TopicPartitionList::new();
-        let mut parts = Vec::new();
-        for &PartitionInfo { id, low, high } in &marks {
-            // A share of the cap per partition, by its size, keeping the newest.
-            let keep = if total as usize > MAX_RECORDS {
-                ((high - low) as f64 * MAX_RECORDS as f64 / total as f64) as i64
-            } else {
-                high - low
-            };
-            let start = (high - keep).max(low);
-            tpl.add_partition_offset(topic, id, Offset::Offset(start))?;
-            parts.push(Span { partition: id, start, end: high });
-        }
-        consumer.assign(&tpl)?;
+        let parts: Vec<Span> = marks
+            .iter()
+            .map(|&PartitionInfo { id, low, high }| {
+                // A share of the cap per partition, by its size, keeping the newest.
+                let keep = if total as usize > MAX_RECORDS {
+                    ((high - low) as f64 * MAX_RECORDS as f64 / total as f64) as i64
+                } else {
+                    high - low
+                };
+                Span { partition: id, start: (high - keep).max(low), end: high }
+            })
+            .collect();
         let mut out = Vec::new();
-        let complete = records::read_to_end(&consumer, &parts, Instant::now() + Duration::from_secs(60), |m| {
-            out.push(Record {
-                partition: m.partition(),
-                offset: m.offset(),
-                timestamp_ms: m.timestamp().to_millis().unwrap_or(0),
-                key: m.key().map(<[u8]>::to_vec),
-                value: m.payload().map(<[u8]>::to_vec),
-                headers: m
-                    .headers()
-                    .map(|hs| hs.iter().map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec))).collect())
-                    .unwrap_or_default(),
-                decoded: None,
-            });
-            true
-        })?;
-        if !complete {
-            return Err(ProbeError::Slow(topic.to_owned()));
+        let local = self.kafka.local().map(|logs| {
+            parts.iter().try_for_each(|s| {
+                logs.read(topic, s.partition, s.start, s.end, |m| {
+                    out.push(Record::of(&m));
+                    true
+                })
+                .map(drop)
+            })
+        });
+        if let Some(Err(e)) = &local {
+            // What the logs could not give (a batch they cannot inflate), a consumer may.
+            tracing::warn!(topic, error = %e, "reading through a consumer instead");
+            out.clear();
+        }
+        if !matches!(local, Some(Ok(()))) {
+            let consumer = self.kafka.reader()?;
+            let mut tpl = TopicPartitionList::new();
+            for s in &parts {
+                tpl.add_partition_offset(topic, s.partition, Offset::Offset(s.start))?;
+            }
+            consumer.assign(&tpl)?;
+            let deadline = Instant::now() + Duration::from_secs(60);
+            let complete = records::read_to_end(&consumer, &parts, deadline, |m| {
+                out.push(Record::of(m));
+                true
+            })?;
+            if !complete {
+                return Err(ProbeError::Slow(topic.to_owned()));
+            }
         }
         if out.iter().any(|r| r.schema_id().is_some()) {
             let schemas = self.schemas()?;
@@ -301,6 +338,9 @@ impl Probe {
     /// The group's committed offset per partition of `topic` (None: nothing committed).
     pub fn committed(&self, group: &str, topic: &str) -> Result<Vec<(i32, Option<i64>)>, ProbeError> {
         let n = self.partitions(topic)?;
+        if let Some(logs) = self.kafka.local() {
+            return Ok(logs.committed(group, topic, n)?);
+        }
         let client: BaseConsumer =
             self.kafka.client().set("group.id", group).set("enable.auto.commit", "false").create()?;
         let mut tpl = TopicPartitionList::new();

@@ -6,7 +6,9 @@ use rdkafka::admin::AdminClient;
 use rdkafka::client::DefaultClientContext;
 use rdkafka::error::KafkaError;
 
+use super::log::{LocalLogs, LogStorage};
 use super::readers::{Reader, Readers};
+use std::sync::Arc;
 
 /// Where the cluster is and how to talk to it: `--brokers` plus kcat-style `-X` properties.
 #[derive(Debug, Clone, Default)]
@@ -16,11 +18,26 @@ pub struct KafkaConfig {
     pub properties: Vec<(String, String)>,
     /// Consumers kept between one-off reads of this cluster, shared by every clone.
     readers: Readers,
+    /// The embedded broker's logs, when it runs in this process: the lab's one-off reads
+    /// take the records from them, not through a consumer.
+    local: Option<LocalLogs>,
 }
 
 impl KafkaConfig {
     pub fn new(bootstrap: impl Into<String>) -> Self {
-        KafkaConfig { bootstrap: bootstrap.into(), properties: Vec::new(), readers: Readers::default() }
+        KafkaConfig { bootstrap: bootstrap.into(), properties: Vec::new(), readers: Readers::default(), local: None }
+    }
+
+    /// The same cluster, whose broker runs in this process and keeps its records in `logs`.
+    /// Called on the broker's runtime.
+    pub fn with_local(mut self, logs: Option<Arc<LogStorage>>) -> Self {
+        self.local = logs.map(LocalLogs::new);
+        self
+    }
+
+    /// The broker's logs, when it runs in this process ([`Self::with_local`]).
+    pub fn local(&self) -> Option<&LocalLogs> {
+        self.local.as_ref()
     }
 
     /// The same cluster with these `-X` properties.

@@ -82,6 +82,7 @@ impl From<RecordsError> for ApiError {
             RecordsError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             RecordsError::Invalid(_) => StatusCode::BAD_REQUEST,
             RecordsError::Kafka(_) => StatusCode::BAD_GATEWAY,
+            RecordsError::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         Self::new(status, e)
     }

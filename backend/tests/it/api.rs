@@ -110,6 +110,7 @@ macro_rules! lab_on_both_brokers {
 lab_on_both_brokers!(
     cluster_and_topic_admin,
     records_are_read_decoded_and_produced,
+    a_page_of_records_is_what_a_plain_consumer_reads,
     groups_are_described_pushed_and_reset,
     a_stopped_groups_lag_grows_at_the_generators_rate_and_shrinks_when_it_resumes,
     topic_settings_retention_compaction_and_trim
@@ -281,6 +282,105 @@ async fn wait_log_start(api: &Api, topic: &str, done: impl Fn(i64) -> bool) -> i
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+}
+
+/// The records API reads the embedded broker's logs directly, and Kafka through a consumer:
+/// either way a page holds what a consumer that knows nothing of the lab reads, from batches
+/// of many records, compressed or not, and a read may start in the middle of a batch.
+async fn a_page_of_records_is_what_a_plain_consumer_reads(on: Option<TestBroker>) {
+    use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
+    let (addr, _stop) = lab_on(&on).await;
+    let api = Api::new(addr);
+    assert_eq!(api.post("/api/topics", json!({"name": "pages", "partitions": 3})).await.0, StatusCode::CREATED);
+    api.wait_topic("pages").await;
+    let kafka = api.cluster().await;
+    for (i, compression) in ["none", "lz4"].into_iter().enumerate() {
+        // Lingering, so that the records go in batches of many.
+        let producer: FutureProducer =
+            kafka.client().set("linger.ms", "50").set("compression.type", compression).create().unwrap();
+        let mut sent = Vec::new();
+        for n in 0..150 {
+            let (key, value, count) = (format!("k{i}-{n}"), format!("v{i}-{n}"), n.to_string());
+            let headers = OwnedHeaders::new().insert(Header { key: "n", value: Some(&count) });
+            let record = FutureRecord::to("pages").key(&key).payload(&value).headers(headers);
+            sent.push(producer.send_result(record).map_err(|(e, _)| e).unwrap());
+        }
+        for delivery in sent {
+            delivery.await.unwrap().map_err(|(e, _)| e).unwrap();
+        }
+    }
+    // (partition, offset, timestamp, key, value, header n) of every record, in offset order.
+    type Seen = (i32, i64, i64, String, String, String);
+    let k = kafka.clone();
+    let consumed =
+        tokio::task::spawn_blocking(move || crate::support::read_from_start(&k, "pages", 300)).await.unwrap();
+    let text = |b: Option<&[u8]>| String::from_utf8_lossy(b.unwrap_or_default()).into_owned();
+    let mut all: Vec<Seen> = consumed
+        .iter()
+        .map(|m| {
+            let n = m.headers().and_then(|hs| hs.iter().find(|h| h.key == "n")).and_then(|h| h.value);
+            (m.partition(), m.offset(), m.timestamp().to_millis().unwrap(), text(m.key()), text(m.payload()), text(n))
+        })
+        .collect();
+    all.sort();
+    assert_eq!(all.len(), 300);
+    let seen = |page: &[RecordView]| -> Vec<Seen> {
+        let mut out: Vec<Seen> = page
+            .iter()
+            .map(|r| {
+                let value = match &r.value {
+                    Some(Decoded::Text { text }) => text.clone(),
+                    other => panic!("{other:?}"),
+                };
+                let n = r.headers.iter().find(|h| h.key == "n").and_then(|h| h.value.clone()).unwrap_or_default();
+                (r.partition, r.offset, r.timestamp_ms.unwrap(), r.key.clone().unwrap(), value, n)
+            })
+            .collect();
+        out.sort();
+        out
+    };
+    let get = |q: String| {
+        let api = &api;
+        async move { api.get::<Vec<RecordView>>(&format!("/api/topics/pages/records?{q}")).await }
+    };
+    assert_eq!(seen(&get("from=earliest&limit=1000".into()).await), all);
+
+    // From an offset in the middle of the biggest partition, which the batching put in the
+    // middle of a batch.
+    let biggest = (0..3).max_by_key(|p| all.iter().filter(|s| s.0 == *p).count()).unwrap();
+    let of = |p: i32| all.iter().filter(|s| s.0 == p).cloned().collect::<Vec<_>>();
+    let part = of(biggest);
+    let mid = part[part.len() / 2].1;
+    let page = get(format!("partitions={biggest}&from=offset:{mid}&limit=5")).await;
+    assert_eq!(seen(&page), part.iter().filter(|s| s.1 >= mid).take(5).cloned().collect::<Vec<_>>());
+
+    // The newest 7 of each partition.
+    let newest: Vec<Seen> = (0..3)
+        .flat_map(|p| {
+            let part = of(p);
+            part[part.len().saturating_sub(7)..].to_vec()
+        })
+        .collect();
+    let mut newest = newest;
+    newest.sort();
+    assert_eq!(seen(&get("from=newest:7".into()).await), newest);
+
+    // From a time: in each partition, from its first record at or after it.
+    let at = part[part.len() / 2].2;
+    let mut since: Vec<Seen> = (0..3)
+        .flat_map(|p| {
+            let part = of(p);
+            let first = part.iter().position(|s| s.2 >= at).unwrap_or(part.len());
+            part[first..].to_vec()
+        })
+        .collect();
+    since.sort();
+    assert_eq!(seen(&get(format!("from=timestamp:{at}&limit=1000")).await), since);
+
+    // A limit is a limit, whatever the broker.
+    let page = seen(&get("from=earliest&limit=10".into()).await);
+    assert_eq!(page.len(), 10);
+    assert!(page.iter().all(|s| all.contains(s)));
 }
 
 async fn records_are_read_decoded_and_produced(on: Option<TestBroker>) {

@@ -27,6 +27,8 @@
 //!   own limits.
 //! - Idempotent producers ([`producers`]): a batch sent again is answered with its first
 //!   offset, a gap in sequences is refused.
+//! - The lab's own reads ([`reads`]): its pages and exercise checks, in the same process,
+//!   read the logs directly ([`LocalLogs`]) instead of through a client and the broker.
 //! - The metadata store's answers that every fetch and produce asks for (the topic's
 //!   metadata, its configs) are kept until a topic is created, deleted or altered, so an idle
 //!   consumer's fetches do not query SQLite hundreds of times a second.
@@ -37,6 +39,7 @@
 mod engine;
 pub mod partition;
 mod producers;
+mod reads;
 mod segment;
 mod syncer;
 
@@ -47,6 +50,7 @@ use nisshi_storage::{
     max_message_bytes,
 };
 use partition::{AppendError, PartitionLog, Policy};
+pub use reads::{LocalLogs, Marks};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::PathBuf;

@@ -4,7 +4,8 @@
 //! - [`view`]: a record decoded for reading (Avro container, JSON, text, else hex) and its
 //!   JSON renderings: rpk's shape and the lab's decoded one.
 //! - [`read`]: a topic's partitions and watermarks, a consumer assigned at a start, reading up
-//!   to the end of what is stored now, one record by its offset.
+//!   to the end of what is stored now, one record by its offset; from the embedded broker's
+//!   logs directly when it runs in this process.
 //! - [`consume`]: `topic consume` and `tail`: records printed until a count, the end or a
 //!   shutdown, alone or as a group that commits what was printed.
 //! - [`produce`]: one record produced, checked first, or bytes sent again as stored.
@@ -42,4 +43,7 @@ pub enum RecordsError {
     Invalid(String),
     #[error("Kafka: {0}")]
     Kafka(#[from] rdkafka::error::KafkaError),
+    /// The embedded broker's logs, read directly, failed (a disk error).
+    #[error("{0}")]
+    Storage(#[from] std::io::Error),
 }

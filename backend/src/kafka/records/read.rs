@@ -4,6 +4,7 @@
 use super::RecordsError;
 use super::view::view;
 use crate::kafka::KafkaConfig;
+use crate::kafka::log::LocalLogs;
 use crate::kafka::metadata::watermarks;
 use crate::kafka::registry::Schemas;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -36,15 +37,7 @@ pub fn partitions(
         .filter(|t| t.error().is_none() && !t.partitions().is_empty())
         .ok_or_else(|| RecordsError::NoTopic(topic.into()))?;
     let all: Vec<i32> = t.partitions().iter().map(|p| p.id()).collect();
-    let chosen = match only {
-        Some(ids) => {
-            if let Some(&missing) = ids.iter().find(|id| !all.contains(id)) {
-                return Err(RecordsError::NoPartition { topic: topic.into(), partition: missing });
-            }
-            ids.to_vec()
-        }
-        None => all,
-    };
+    let chosen = choose(topic, &all, only)?;
     let asked: Vec<(&str, i32)> = chosen.iter().map(|id| (topic, *id)).collect();
     let marks = watermarks(consumer, &asked, timeout)?;
     Ok(chosen
@@ -54,6 +47,41 @@ pub fn partitions(
             PartitionInfo { id, low, high }
         })
         .collect())
+}
+
+/// The partitions asked for (`only`), or all of them; an error names one that is not there.
+fn choose(topic: &str, all: &[i32], only: Option<&[i32]>) -> Result<Vec<i32>, RecordsError> {
+    match only {
+        Some(ids) => match ids.iter().find(|id| !all.contains(id)) {
+            Some(&missing) => Err(RecordsError::NoPartition { topic: topic.into(), partition: missing }),
+            None => Ok(ids.to_vec()),
+        },
+        None => Ok(all.to_vec()),
+    }
+}
+
+/// The partitions of `topic` (all, or the ones asked for) with their watermarks, as the
+/// embedded broker's logs hold them.
+fn local_partitions(logs: &LocalLogs, topic: &str, only: Option<&[i32]>) -> Result<Vec<PartitionInfo>, RecordsError> {
+    let marks = logs.watermarks(topic)?.filter(|m| !m.is_empty()).ok_or_else(|| RecordsError::NoTopic(topic.into()))?;
+    let all: Vec<i32> = marks.iter().map(|m| m.partition).collect();
+    let chosen = choose(topic, &all, only)?;
+    Ok(marks
+        .into_iter()
+        .filter(|m| chosen.contains(&m.partition))
+        .map(|m| PartitionInfo { id: m.partition, low: m.low, high: m.high })
+        .collect())
+}
+
+/// Where reading a partition with watermarks `low` and `high` starts, for every `from` but a
+/// timestamp (which the broker turns into offsets).
+fn start_at(from: StartPosition, low: i64, high: i64) -> i64 {
+    match from {
+        StartPosition::Earliest => low,
+        StartPosition::Latest | StartPosition::Timestamp { .. } => high,
+        StartPosition::Offset { offset } => offset.clamp(low, high),
+        StartPosition::Newest { count } => (high - count.max(0)).max(low),
+    }
 }
 
 /// Assigns `consumer` to `topic` at `from`. Returns, per partition, the offset reading
@@ -67,15 +95,7 @@ pub fn assign(
     let parts = partitions(consumer, topic, only)?;
     let mut spans: Vec<Span> = parts
         .iter()
-        .map(|&PartitionInfo { id, low, high }| {
-            let start = match from {
-                StartPosition::Earliest => low,
-                StartPosition::Latest | StartPosition::Timestamp { .. } => high,
-                StartPosition::Offset { offset } => offset.clamp(low, high),
-                StartPosition::Newest { count } => (high - count.max(0)).max(low),
-            };
-            Span { partition: id, start, end: high }
-        })
+        .map(|&PartitionInfo { id, low, high }| Span { partition: id, start: start_at(from, low, high), end: high })
         .collect();
     if let StartPosition::Timestamp { ms } = from {
         // The broker turns the timestamp into each partition's first offset at or after it;
@@ -123,6 +143,13 @@ pub fn read(
     filter: Option<&Filter>,
     schemas: Option<&dyn Schemas>,
 ) -> Result<Matching, RecordsError> {
+    if let Some(logs) = kafka.local() {
+        match read_local(logs, topic, from, only, limit, filter, schemas) {
+            // What the logs could not give (a batch they cannot inflate), a consumer may.
+            Err(RecordsError::Storage(e)) => tracing::warn!(topic, error = %e, "reading through a consumer instead"),
+            done => return done,
+        }
+    }
     let consumer = kafka.reader()?;
     let spans = assign(&consumer, topic, from, only)?;
     let mut out = Matching::default();
@@ -138,6 +165,43 @@ pub fn read(
         out.records.len() < limit
     })?;
     out.records.sort_by_key(|r| (r.timestamp_ms, r.partition, r.offset));
+    Ok(out)
+}
+
+/// [`read`] from the embedded broker's logs. Each partition is read to its first `limit`
+/// matches, and the oldest `limit` of them all are kept.
+fn read_local(
+    logs: &LocalLogs,
+    topic: &str,
+    from: StartPosition,
+    only: Option<&[i32]>,
+    limit: usize,
+    filter: Option<&Filter>,
+    schemas: Option<&dyn Schemas>,
+) -> Result<Matching, RecordsError> {
+    let mut out = Matching::default();
+    let parts = local_partitions(logs, topic, only)?;
+    if limit == 0 {
+        return Ok(out);
+    }
+    for PartitionInfo { id, low, high } in parts {
+        let start = match from {
+            StartPosition::Timestamp { ms } => logs.offset_for_time(topic, id, ms)?.unwrap_or(high),
+            _ => start_at(from, low, high),
+        };
+        let mut here = 0;
+        logs.read(topic, id, start, high, |m| {
+            out.scanned += 1;
+            let v = view(&m, schemas);
+            if filter.is_none_or(|f| f.matches(&v)) {
+                out.records.push(v);
+                here += 1;
+            }
+            here < limit
+        })?;
+    }
+    out.records.sort_by_key(|r| (r.timestamp_ms, r.partition, r.offset));
+    out.records.truncate(limit);
     Ok(out)
 }
 
@@ -187,8 +251,14 @@ fn transient(e: &rdkafka::error::KafkaError) -> bool {
 /// The record at `partition` and `offset` of `topic`, its bytes as they are stored: for
 /// sending it again. Blocking.
 pub fn fetch(kafka: &KafkaConfig, topic: &str, partition: i32, offset: i64) -> Result<OwnedMessage, RecordsError> {
-    let consumer = kafka.reader()?;
+    if let Some(logs) = kafka.local() {
+        match fetch_local(logs, topic, partition, offset) {
+            Err(RecordsError::Storage(e)) => tracing::warn!(topic, error = %e, "reading through a consumer instead"),
+            done => return done,
+        }
+    }
     let missing = || RecordsError::NoRecord { topic: topic.into(), partition, offset };
+    let consumer = kafka.reader()?;
     let parts = partitions(&consumer, topic, Some(&[partition]))?;
     let &PartitionInfo { low, high, .. } = parts.first().ok_or_else(missing)?;
     if !(low..high).contains(&offset) {
@@ -210,5 +280,21 @@ pub fn fetch(kafka: &KafkaConfig, topic: &str, partition: i32, offset: i64) -> R
             false
         },
     )?;
+    found.ok_or_else(missing)
+}
+
+/// [`fetch`] from the embedded broker's logs.
+fn fetch_local(logs: &LocalLogs, topic: &str, partition: i32, offset: i64) -> Result<OwnedMessage, RecordsError> {
+    let missing = || RecordsError::NoRecord { topic: topic.into(), partition, offset };
+    let parts = local_partitions(logs, topic, Some(&[partition]))?;
+    let &PartitionInfo { low, high, .. } = parts.first().ok_or_else(missing)?;
+    let mut found = None;
+    if (low..high).contains(&offset) {
+        logs.read(topic, partition, offset, high, |m| {
+            // A compacted topic may have no record at this offset; the next one is not it.
+            found = (m.offset() == offset).then_some(m);
+            false
+        })?;
+    }
     found.ok_or_else(missing)
 }
