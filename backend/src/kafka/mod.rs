@@ -4,7 +4,8 @@
 //! - [`broker`]: the embedded broker and the address it advertises.
 //! - [`connection`]: a client's connection to the embedded broker: requests in order, each
 //!   answer written once what it acknowledges is on the disk.
-//! - [`log`]: the embedded broker's storage of records, a log per partition.
+//! - [`log`]: the embedded broker's storage of records, a log per partition, which the lab's
+//!   one-off reads use directly when the broker runs in its process.
 //! - [`metadata`]: reading the cluster: brokers, topics, watermarks.
 //! - [`admin`]: creating and deleting topics (the one place that does).
 //! - [`configs`]: a topic's settings and deleting its oldest records (rpk's `alter-config`,

@@ -80,8 +80,10 @@ impl LocalLogs {
     /// committed none), as Kafka's `OffsetFetch` answers. Blocking.
     pub fn committed(&self, group: &str, topic: &str, count: usize) -> io::Result<Vec<(i32, Option<i64>)>> {
         let asked: Vec<Topition> = (0..count as i32).map(|p| Topition::new(topic.to_owned(), p)).collect();
-        let found =
-            self.runtime.block_on(self.logs.meta.offset_fetch(Some(group), &asked, Some(false))).map_err(storage_error)?;
+        let found = self
+            .runtime
+            .block_on(self.logs.meta.offset_fetch(Some(group), &asked, Some(false)))
+            .map_err(storage_error)?;
         Ok(asked.iter().map(|tp| (tp.partition, found.get(tp).copied().filter(|o| *o >= 0))).collect())
     }
 
