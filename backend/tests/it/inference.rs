@@ -284,7 +284,11 @@ pub(crate) fn spawn_infer_logged(brokers: &str, c: &InferenceConfig, extra: &[&s
 }
 
 fn count_records(kafka: &KafkaConfig, topic: &str) -> i64 {
-    let c: BaseConsumer = kafka.client().create().unwrap();
+    count_records_with(&kafka.client().create().unwrap(), topic)
+}
+
+/// [`count_records`] with a client already connected: a new one costs some 50 ms to connect.
+fn count_records_with(c: &BaseConsumer, topic: &str) -> i64 {
     let md = c.fetch_metadata(Some(topic), Duration::from_secs(10)).unwrap();
     md.topics()[0]
         .partitions()
@@ -296,8 +300,11 @@ fn count_records(kafka: &KafkaConfig, topic: &str) -> i64 {
 /// Kills `child` once at least `at_least` but not all requests have outputs.
 fn kill_mid_backlog(mut child: Child, kafka: &KafkaConfig, c: &InferenceConfig, n: i64, at_least: i64) -> i64 {
     let deadline = Instant::now() + Duration::from_secs(60);
+    // One client for every count: with a new one per count, each look took long enough for
+    // a fast service to finish the whole backlog between two looks.
+    let counter: BaseConsumer = kafka.client().create().unwrap();
     loop {
-        let done = count_records(kafka, &c.predictions) + count_records(kafka, &c.dead_letters);
+        let done = count_records_with(&counter, &c.predictions) + count_records_with(&counter, &c.dead_letters);
         if done >= at_least {
             child.kill().unwrap();
             child.wait().unwrap();
