@@ -73,9 +73,18 @@ async fn create_like_the_lab(kafka: &KafkaConfig, c: &InferenceConfig) {
         let md = consumer.fetch_metadata(Some(t), Duration::from_secs(10)).unwrap();
         let replicas: Vec<usize> = md.topics()[0].partitions().iter().map(|p| p.replicas().len()).collect();
         assert_eq!(replicas, [3; 4], "{t}: the cluster's default.replication.factor, not 1");
-        let configs = admin.describe_configs(&[ResourceSpecifier::Topic(t)], &AdminOptions::new()).await.unwrap();
-        let resource = configs.into_iter().next().unwrap().unwrap();
-        let isr = resource.get("min.insync.replicas").and_then(|e| e.value.clone());
+        // A node that has not yet learned of the new topic describes it without its settings
+        // (seen once in CI): asked again until one answers with them.
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let isr = loop {
+            let configs = admin.describe_configs(&[ResourceSpecifier::Topic(t)], &AdminOptions::new()).await.unwrap();
+            let resource = configs.into_iter().next().unwrap();
+            let isr = resource.ok().and_then(|r| r.get("min.insync.replicas").and_then(|e| e.value.clone()));
+            if isr.is_some() || Instant::now() > deadline {
+                break isr;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
         assert_eq!(isr.as_deref(), Some("2"), "{t}: min.insync.replicas");
     }
 }
