@@ -12,7 +12,7 @@ use super::LogStorage;
 use nisshi_sans_io::TimestampType;
 use nisshi_sans_io::record::{deflated, inflated};
 use nisshi_storage::{Storage, Topition};
-use rdkafka::message::{Header, OwnedHeaders, OwnedMessage, Timestamp};
+use rdkafka::message::{Header, Message, OwnedHeaders, OwnedMessage, Timestamp};
 use std::fmt;
 use std::io;
 use std::sync::Arc;
@@ -118,13 +118,13 @@ impl LocalLogs {
                 let after = batch.base_offset + i64::from(batch.last_offset_delta) + 1;
                 if !batch.is_control() {
                     for m in messages(topic, partition, &batch)? {
-                        if m.offset < next {
+                        if m.offset() < next {
                             continue;
                         }
-                        if m.offset >= end {
+                        if m.offset() >= end {
                             return Ok(true);
                         }
-                        if !take(m.message) {
+                        if !take(m) {
                             return Ok(false);
                         }
                     }
@@ -144,13 +144,8 @@ impl LocalLogs {
     }
 }
 
-struct Positioned {
-    offset: i64,
-    message: OwnedMessage,
-}
-
 /// A stored batch's records as a consumer receives them.
-fn messages(topic: &str, partition: i32, batch: &deflated::Batch) -> io::Result<Vec<Positioned>> {
+fn messages(topic: &str, partition: i32, batch: &deflated::Batch) -> io::Result<Vec<OwnedMessage>> {
     let batch = inflated::Batch::try_from(batch).map_err(storage_error)?;
     let log_append_time = TimestampType::from(batch.attributes) == TimestampType::LogAppendTime;
     Ok(batch
@@ -166,7 +161,7 @@ fn messages(topic: &str, partition: i32, batch: &deflated::Batch) -> io::Result<
                     hs.insert(Header { key: &key, value: h.value.as_deref() })
                 })
             });
-            let message = OwnedMessage::new(
+            OwnedMessage::new(
                 r.value.as_ref().map(|v| v.to_vec()),
                 r.key.as_ref().map(|k| k.to_vec()),
                 topic.to_owned(),
@@ -174,8 +169,7 @@ fn messages(topic: &str, partition: i32, batch: &deflated::Batch) -> io::Result<
                 partition,
                 offset,
                 headers,
-            );
-            Positioned { offset, message }
+            )
         })
         .collect())
 }
