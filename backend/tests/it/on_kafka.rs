@@ -31,8 +31,9 @@ const REQUESTS: i64 = 20_000;
 
 /// Records on the service's output topics so far (aborted ones and markers included: this
 /// only says how far along the backlog is). 0 while a lost broker's partitions move.
-fn outputs_so_far(kafka: &KafkaConfig, c: &InferenceConfig) -> i64 {
-    let consumer: BaseConsumer = kafka.client().create().unwrap();
+/// `consumer` stays connected between looks: a new client per look takes long enough for the
+/// service to finish the backlog between a look and the kill.
+fn outputs_so_far(consumer: &BaseConsumer, c: &InferenceConfig) -> i64 {
     let mut total = 0;
     for topic in [&c.predictions, &c.dead_letters] {
         let Ok(md) = consumer.fetch_metadata(Some(topic), Duration::from_secs(5)) else { return 0 };
@@ -47,9 +48,9 @@ fn outputs_so_far(kafka: &KafkaConfig, c: &InferenceConfig) -> i64 {
 }
 
 /// Waits until `at_least` outputs; a stall fails with the end of the running instance's log.
-fn wait_for_outputs(kafka: &KafkaConfig, c: &InferenceConfig, at_least: i64, service: &Service) {
+fn wait_for_outputs(counter: &BaseConsumer, c: &InferenceConfig, at_least: i64, service: &Service) {
     let deadline = Instant::now() + Duration::from_secs(180);
-    while outputs_so_far(kafka, c) < at_least {
+    while outputs_so_far(counter, c) < at_least {
         if Instant::now() > deadline {
             let log = std::fs::read_to_string(&service.log).unwrap_or_default();
             let tail: Vec<&str> = log.lines().rev().take(30).collect();
@@ -99,17 +100,18 @@ fn through_three_kills_and_a_lost_broker(
     read_committed: bool,
 ) -> HashMap<(i32, i64), usize> {
     let kafka = cluster.kafka();
+    let counter: BaseConsumer = kafka.client().create().unwrap();
     for (i, percent) in [15, 40, 65].into_iter().enumerate() {
         let service = Service::spawn(cluster, c, extra);
         if i == 1 {
-            wait_for_outputs(&kafka, c, REQUESTS * 25 / 100, &service);
+            wait_for_outputs(&counter, c, REQUESTS * 25 / 100, &service);
             cluster.kill_node(3);
         }
-        wait_for_outputs(&kafka, c, REQUESTS * percent / 100, &service);
+        wait_for_outputs(&counter, c, REQUESTS * percent / 100, &service);
         drop(service);
         // Outputs of transactions aborted by the kill count too, so this only shows that the
         // kill came before the end.
-        let outputs = outputs_so_far(&kafka, c);
+        let outputs = outputs_so_far(&counter, c);
         assert!(outputs < REQUESTS, "the backlog was done before kill {} ({outputs} outputs)", i + 1);
     }
     let _last = Service::spawn(cluster, c, extra);
