@@ -143,6 +143,9 @@ fn passthrough(kafka: &KafkaConfig, from: &str, to: &str, n: usize) -> Duration 
         .set("group.id", format!("bench-{to}"))
         .set("enable.auto.commit", "false")
         .set("auto.offset.reset", "earliest")
+        // As the service does (InferenceConfig::consumer_config): with the default 1 s, a
+        // pass-through with a full local queue waits for the broker most of each second.
+        .set("fetch.queue.backoff.ms", "10")
         .create()
         .unwrap();
     consumer.subscribe(&[from]).unwrap();

@@ -8,7 +8,15 @@ import sys, time
 from confluent_kafka import Consumer, Producer
 
 bootstrap, source, target, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"bench-{target}", "auto.offset.reset": "earliest"})
+# fetch.queue.backoff.ms as (a) and the service set it: the default 1 s idles a drain.
+consumer = Consumer(
+    {
+        "bootstrap.servers": bootstrap,
+        "group.id": f"bench-{target}",
+        "auto.offset.reset": "earliest",
+        "fetch.queue.backoff.ms": 10,
+    }
+)
 consumer.subscribe([source])
 producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5, "queue.buffering.max.messages": 1000000})
 acked = 0
