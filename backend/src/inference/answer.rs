@@ -8,7 +8,6 @@ use super::metrics::InferenceMetrics;
 use crate::kafka::records::{FROM_INFERENCE, LAB_SOURCE};
 use ndarray::Array2;
 use rdkafka::message::{Header, Headers, Message, OwnedHeaders, OwnedMessage};
-use rdkafka::producer::FutureRecord;
 use rdkafka::{Offset, TopicPartitionList};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -67,18 +66,6 @@ pub struct Output {
     /// Some(class) for a prediction, for the metrics.
     pub class: Option<streamlab_model::Class>,
     pub request_timestamp_ms: Option<i64>,
-}
-
-impl Output {
-    pub(super) fn record<'a>(&'a self, config: &'a InferenceConfig) -> FutureRecord<'a, [u8], [u8]> {
-        let record = FutureRecord::to(self.destination.topic(config))
-            .payload(self.payload.as_slice())
-            .headers(self.headers.clone());
-        match &self.key {
-            Some(k) => record.key(k.as_slice()),
-            None => record,
-        }
-    }
 }
 
 pub(super) fn now_ms() -> i64 {

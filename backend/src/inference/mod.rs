@@ -11,12 +11,13 @@
 //! crash means what was not committed is answered again on restart; each output names its
 //! request's partition and offset so a subscriber can drop the duplicate.
 //!
-//! Exactly once (`--exactly-once`): each round is one Kafka transaction holding the
-//! outputs and the consumer offsets (`send_offsets_to_transaction`). It needs a broker with
+//! Exactly once (`--exactly-once`): Kafka transactions, each holding the outputs of the
+//! batches read in its 100 ms and their offsets (`send_offsets_to_transaction`). It needs a broker with
 //! transactions (Kafka, Redpanda); the embedded broker refuses them.
 //!
 //! - [`config`]: the settings, the Kafka clients they make, and taking a batch.
 //! - [`answer`]: a round's requests → outputs (no I/O).
+//! - [`answering`]: the threads that answer batches, in the order they were read.
 //! - [`service`]: sessions and restarts, at least once or exactly once.
 //! - [`pipeline`]: the at-least-once reader → worker → producer pipeline.
 //! - [`idle`]: in the lab, an idle service stops fetching and waits for its broker's news.
@@ -26,6 +27,7 @@
 //! - [`redrive`]: dead letters of one reason sent back to the request topic.
 
 pub mod answer;
+mod answering;
 pub mod config;
 mod idle;
 pub mod metrics;

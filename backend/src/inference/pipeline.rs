@@ -5,7 +5,7 @@
 //! - the **reader** (the caller's thread) polls the consumer, records each request's offset
 //!   in the [`Windows`], hands batches on ([`Handoff`]), and commits what the windows allow
 //!   on a timer, on revocation and at the end;
-//! - the **answering threads**, one per core, parse and predict ([`super::answer`]), each
+//! - the **answering threads** ([`super::answering`]), one per core, parse and predict, each
 //!   batch on whichever is free;
 //! - the **sender** produces each batch's outputs in the order the batches were read, so
 //!   outputs keep the order of their partition;
@@ -17,7 +17,8 @@
 //! stays full for a second it pauses its partitions and keeps polling, so rebalances are
 //! still served; it resumes at half.
 
-use super::answer::{Output, answer, now_ms};
+use super::answer::now_ms;
+use super::answering::{Answering, Slot};
 use super::config::{InferenceConfig, next_batch};
 use super::idle::Idle;
 use super::metrics::InferenceMetrics;
@@ -34,7 +35,7 @@ use rdkafka::message::OwnedMessage;
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext};
 use rdkafka::{Message, Offset, TopicPartitionList};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
+use std::sync::mpsc::{SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use streamlab_model::{Artifact, Class};
@@ -171,30 +172,16 @@ pub(super) fn session(
     let producer = Polled::create(&config.producer_config(kafka), Acks(shared.clone()))
         .context("cannot create the inference producer")?;
     let version = model.version();
-    let answering = answering_threads();
-    tracing::info!(group = %config.group, topic = %config.requests, model = %version, max_batch = config.max_batch, max_in_flight = config.max_in_flight, linger_ms = config.linger_ms, answering, "inference running (pipelined, at least once)");
 
     // A few batches may wait for an answer; more would only add latency.
-    let (order, slots) = sync_channel::<Receiver<Answered>>(4);
-    let (jobs, queue) = channel::<(Vec<OwnedMessage>, SyncSender<Answered>)>();
-    let handoff = Handoff { jobs, order };
-    let queue = Mutex::new(queue);
+    let (order, slots) = sync_channel::<Slot>(4);
     let sender_stop = AtomicBool::new(false);
     let result = std::thread::scope(|scope| {
+        let answering = Answering::start(scope, model, &version, metrics)?;
+        tracing::info!(group = %config.group, topic = %config.requests, model = %version, max_batch = config.max_batch, max_in_flight = config.max_in_flight, linger_ms = config.linger_ms, answering = answering.threads, "inference running (pipelined, at least once)");
+        let handoff = Handoff { answering, order };
         // Named, so a profiler or `top -H` shows where the service's time goes.
         let named = |name: String| std::thread::Builder::new().name(name);
-        for i in 0..answering {
-            let spawned = named(format!("answer-{i}")).spawn_scoped(scope, || {
-                loop {
-                    // Holding the lock while waiting is what hands each batch to one thread.
-                    let job = queue.lock().expect("queue lock").recv();
-                    let Ok((batch, done)) = job else { return };
-                    let outputs = answer(&batch, model, &version, metrics);
-                    let _ = done.send((batch, outputs));
-                }
-            });
-            spawned.context("cannot start an answering thread")?;
-        }
         let sender = named("send".to_owned()).spawn_scoped(scope, || {
             // Slots come in read order; waiting on each in turn keeps every partition's
             // outputs in the order of its requests, whichever thread answered first.
@@ -250,28 +237,18 @@ pub(super) fn session(
     committed
 }
 
-/// A batch and its outputs, answered.
-type Answered = (Vec<OwnedMessage>, Vec<Output>);
-
-/// How the reader hands batches on: the job goes to whichever answering thread is free, and a
-/// slot for its answer goes, in read order, to the sender.
+/// How the reader hands batches on: the batch goes to whichever answering thread is free,
+/// and the slot for its answer goes, in read order, to the sender.
 struct Handoff {
-    jobs: Sender<(Vec<OwnedMessage>, SyncSender<Answered>)>,
-    order: SyncSender<Receiver<Answered>>,
+    answering: Answering,
+    order: SyncSender<Slot>,
 }
 
 impl Handoff {
     /// False once the sender has stopped. Blocks while four batches wait for the sender.
     fn send(&self, batch: Vec<OwnedMessage>) -> bool {
-        let (done, slot) = sync_channel(1);
-        self.order.send(slot).is_ok() && self.jobs.send((batch, done)).is_ok()
+        self.order.send(self.answering.submit(batch)).is_ok()
     }
-}
-
-/// Threads that parse and predict: one per core (at most four), since the forest is most of
-/// a request's work and the Kafka I/O runs on librdkafka's own threads.
-fn answering_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4)
 }
 
 /// Sends one output, waiting while the producer's local queue is full (acknowledgements

@@ -1,10 +1,17 @@
-//! Exactly once (`--exactly-once`): consume → answer ([`super::answer`]) → Kafka transactions
-//! holding the outputs and the consumer's offsets. A transaction goes on taking batches for
-//! `commit_interval` (100 ms, as Kafka Streams does under exactly once) or until
+//! Exactly once (`--exactly-once`): consume → answer ([`super::answering`]) → Kafka
+//! transactions holding the outputs and the consumer's offsets. A transaction goes on taking
+//! batches for `commit_interval` (100 ms, as Kafka Streams does under exactly once) or until
 //! `max_in_flight` outputs, its outputs on their way meanwhile, then commits them all with
 //! the offsets: one commit, which costs the broker several writes, carries thousands of
-//! requests rather than one batch. Nothing is in flight across transactions. It needs a
-//! broker with transactions (Kafka, Redpanda); the embedded broker refuses them.
+//! requests rather than one batch. It needs a broker with transactions (Kafka, Redpanda);
+//! the embedded broker refuses them.
+//!
+//! The answering threads work [`AHEAD`] batches ahead of the one being produced, also while a
+//! transaction commits: the reading thread only reads and produces, and the coordinators'
+//! round trips no longer stop the forest. A batch belongs to the transaction that produces
+//! its outputs, and its offsets go into that transaction, so one read during a commit goes
+//! into the next. A transaction that fails is aborted and the session ends; the next one
+//! starts from the committed offsets, so the batches read ahead are read again.
 //!
 //! The calls that talk to the coordinators run on a thread of their own and are given up
 //! after their timeout and a margin ([`bounded`]): librdkafka 2.10 and later can wait
@@ -13,23 +20,32 @@
 //! killed). The session then ends; the next one's producer, with the same transactional id,
 //! fences the stuck one and its open transaction is aborted, so exactly once still holds.
 
-use super::answer::{Output, answer, next_offsets, now_ms};
+use super::answer::{Output, next_offsets, now_ms};
+use super::answering::{Answering, Slot};
 use super::config::{InferenceConfig, next_batch};
 use super::metrics::InferenceMetrics;
 use crate::kafka::KafkaConfig;
+use crate::kafka::producer::Polled;
 use crate::shutdown::Shutdown;
 use anyhow::Context;
-use futures::future::join_all;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::OwnedMessage;
-use rdkafka::producer::{DeliveryFuture, FutureProducer, Producer};
+use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer};
 use rdkafka::{Offset, TopicPartitionList};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use streamlab_model::Artifact;
+
+/// How many batches the answering threads may work on ahead of the one being produced: enough
+/// to keep them busy through a commit, few enough that little is read twice after a failure.
+const AHEAD: usize = 8;
+
+/// The transactional producer. Acknowledgements need no handling of their own:
+/// `commit_transaction` waits for every output and fails if one failed.
+type TxnProducer = Polled<DefaultProducerContext>;
 
 /// One session of transactions; returns when `shutdown` is triggered or with the first error
 /// (the transaction in flight is then aborted, and its requests answered again by the next
@@ -47,41 +63,85 @@ pub(super) fn session(
     consumer.subscribe(&[&config.requests]).context("cannot subscribe to the request topic")?;
     let producer = Arc::new(transactional_producer(kafka, config, transactional_id)?);
     let version = model.version();
-    tracing::info!(group = %config.group, topic = %config.requests, model = %version, "inference running (exactly once)");
+    std::thread::scope(|scope| {
+        let answering = Answering::start(scope, model, &version, metrics)?;
+        tracing::info!(group = %config.group, topic = %config.requests, model = %version, answering = answering.threads, "inference running (exactly once)");
+        let reader = Reader { consumer: &consumer, answering, ahead: VecDeque::new(), max_batch: config.max_batch };
+        transactions(reader, &producer, config, metrics, shutdown)
+    })
+}
+
+/// Reads batches and keeps up to [`AHEAD`] of them with the answering threads.
+struct Reader<'a> {
+    consumer: &'a BaseConsumer,
+    answering: Answering,
+    ahead: VecDeque<Slot>,
+    max_batch: usize,
+}
+
+impl Reader<'_> {
+    /// Hands what the consumer has to the answering threads, waiting up to `wait` for a first
+    /// batch only when none is ahead.
+    fn read_ahead(&mut self, wait: Duration) {
+        while self.ahead.len() < AHEAD {
+            let wait = if self.ahead.is_empty() { wait } else { Duration::ZERO };
+            let batch = next_batch(self.consumer, self.max_batch, wait);
+            if batch.is_empty() {
+                return;
+            }
+            self.ahead.push_back(self.answering.submit(batch));
+        }
+    }
+
+    /// The oldest batch read, answered.
+    fn next_answered(&mut self) -> anyhow::Result<Option<(Vec<OwnedMessage>, Vec<Output>)>> {
+        let Some(slot) = self.ahead.pop_front() else { return Ok(None) };
+        // Only a panic in an answering thread drops a slot unanswered.
+        slot.recv().map(Some).map_err(|_| anyhow::anyhow!("an answering thread stopped"))
+    }
+}
+
+fn transactions(
+    mut reader: Reader<'_>,
+    producer: &Arc<TxnProducer>,
+    config: &InferenceConfig,
+    metrics: &InferenceMetrics,
+    shutdown: &Shutdown,
+) -> anyhow::Result<()> {
     while !shutdown.is_triggered() {
-        let first = next_batch(&consumer, config.max_batch, Duration::from_millis(100));
-        if first.is_empty() {
+        reader.read_ahead(Duration::from_millis(100));
+        if reader.ahead.is_empty() {
             continue;
         }
         producer.begin_transaction()?;
         let mut txn = Transaction::default();
         let result = (|| -> anyhow::Result<()> {
             let opened = Instant::now();
-            let mut batch = first;
             loop {
+                let left = config.commit_interval.saturating_sub(opened.elapsed());
+                if left.is_zero() || txn.answered.len() >= config.max_in_flight || shutdown.is_triggered() {
+                    break;
+                }
+                reader.read_ahead(left);
+                let Some((batch, outputs)) = reader.next_answered()? else { continue };
                 metrics.requests.fetch_add(batch.len() as u64, Ordering::Relaxed);
                 metrics.batch_size.observe(batch.len() as f64);
                 txn.read(&batch)?;
-                for o in answer(&batch, model, &version, metrics) {
-                    txn.send(&producer, config, o)?;
+                for o in outputs {
+                    txn.send(producer, config, o)?;
                 }
-                let left = config.commit_interval.saturating_sub(opened.elapsed());
-                if left.is_zero() || txn.pending.len() >= config.max_in_flight || shutdown.is_triggered() {
-                    break;
-                }
-                batch = next_batch(&consumer, config.max_batch, left);
             }
-            let metadata = consumer.group_metadata().context("the consumer has no group metadata")?;
+            let metadata = reader.consumer.group_metadata().context("the consumer has no group metadata")?;
             let offsets = txn.offsets()?;
             let p = producer.clone();
-            bounded("send_offsets_to_transaction", move || {
-                p.send_offsets_to_transaction(&offsets, &metadata, TIMEOUT)
-            })??;
-            let p = producer.clone();
-            bounded("commit_transaction", move || p.commit_transaction(TIMEOUT))??;
-            for r in futures::executor::block_on(join_all(std::mem::take(&mut txn.pending))) {
-                r.map_err(|_| anyhow::anyhow!("delivery cancelled"))?.map_err(|(e, _)| e)?;
-            }
+            let committing = start_bounded("commit_transaction", move || -> anyhow::Result<()> {
+                p.send_offsets_to_transaction(&offsets, &metadata, TIMEOUT)?;
+                p.commit_transaction(TIMEOUT)?;
+                Ok(())
+            })?;
+            // The next transaction's batches are answered while this one commits.
+            reader.read_ahead(Duration::ZERO);
+            committing.wait()??;
             Ok(())
         })();
         if let Err(e) = result {
@@ -109,37 +169,59 @@ const GIVEN_UP_AFTER: Duration = Duration::from_secs(45);
 /// A call that has not returned by then is left to its thread (see the module's
 /// documentation), and this says so.
 fn bounded<T: Send + 'static>(what: &'static str, call: impl FnOnce() -> T + Send + 'static) -> anyhow::Result<T> {
-    bounded_by(what, GIVEN_UP_AFTER, call)
+    start_bounded(what, call)?.wait()
 }
 
-fn bounded_by<T: Send + 'static>(
+/// [`bounded`], with the caller free until it waits.
+fn start_bounded<T: Send + 'static>(
+    what: &'static str,
+    call: impl FnOnce() -> T + Send + 'static,
+) -> anyhow::Result<Bounded<T>> {
+    start_bounded_by(what, GIVEN_UP_AFTER, call)
+}
+
+/// A call to the coordinators on its way.
+struct Bounded<T> {
+    what: &'static str,
+    deadline: Instant,
+    limit: Duration,
+    result: std::sync::mpsc::Receiver<T>,
+}
+
+fn start_bounded_by<T: Send + 'static>(
     what: &'static str,
     limit: Duration,
     call: impl FnOnce() -> T + Send + 'static,
-) -> anyhow::Result<T> {
-    let (tx, rx) = std::sync::mpsc::channel();
+) -> anyhow::Result<Bounded<T>> {
+    let (tx, result) = std::sync::mpsc::channel();
     std::thread::Builder::new()
         .name(format!("txn-{what}"))
         .spawn(move || {
             let _ = tx.send(call());
         })
         .context("cannot start a thread for a transactional call")?;
-    rx.recv_timeout(limit).map_err(|_| {
-        anyhow::anyhow!(
-            "librdkafka's {what} did not return within {:?} (its timeout is {:?}): the \
-             coordinator's broker may have left the cluster (confluentinc/librdkafka#5511); a new \
-             producer with the same transactional id fences this one",
-            limit,
-            TIMEOUT
-        )
-    })
+    Ok(Bounded { what, deadline: Instant::now() + limit, limit, result })
 }
 
-/// What one open transaction holds: its outputs on their way, what to count once it is
-/// committed, and the next offset per request partition.
+impl<T> Bounded<T> {
+    fn wait(self) -> anyhow::Result<T> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        self.result.recv_timeout(left).map_err(|_| {
+            anyhow::anyhow!(
+                "librdkafka's {} did not return within {:?} (its timeout is {:?}): the \
+                 coordinator's broker may have left the cluster (confluentinc/librdkafka#5511); a new \
+                 producer with the same transactional id fences this one",
+                self.what,
+                self.limit,
+                TIMEOUT
+            )
+        })
+    }
+}
+
+/// What one open transaction holds: what to count once it is committed, and the next offset per request partition.
 #[derive(Default)]
 struct Transaction {
-    pending: Vec<DeliveryFuture>,
     answered: Vec<(Option<streamlab_model::Class>, Option<i64>)>,
     next: BTreeMap<(String, i32), i64>,
 }
@@ -157,19 +239,22 @@ impl Transaction {
 
     /// Hands `output` to the producer, waiting while its queue is full (a long transaction
     /// on a slow broker) rather than failing the transaction.
-    fn send(&mut self, producer: &FutureProducer, config: &InferenceConfig, output: Output) -> anyhow::Result<()> {
-        let mut record = output.record(config);
-        let future = loop {
-            match producer.send_result(record) {
-                Ok(f) => break f,
+    fn send(&mut self, producer: &TxnProducer, config: &InferenceConfig, output: Output) -> anyhow::Result<()> {
+        let mut record =
+            BaseRecord::to(output.destination.topic(config)).payload(output.payload.as_slice()).headers(output.headers);
+        if let Some(k) = &output.key {
+            record = record.key(k.as_slice());
+        }
+        loop {
+            match producer.send(record) {
+                Ok(()) => break,
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
                     record = back;
                     std::thread::sleep(Duration::from_millis(1));
                 }
                 Err((e, _)) => return Err(e.into()),
             }
-        };
-        self.pending.push(future);
+        }
         self.answered.push((output.class, output.request_timestamp_ms));
         Ok(())
     }
@@ -183,10 +268,10 @@ impl Transaction {
     }
 }
 
-fn transactional_producer(kafka: &KafkaConfig, config: &InferenceConfig, id: &str) -> anyhow::Result<FutureProducer> {
+fn transactional_producer(kafka: &KafkaConfig, config: &InferenceConfig, id: &str) -> anyhow::Result<TxnProducer> {
     let mut c = config.producer_config(kafka);
     c.set("transactional.id", id);
-    let producer: FutureProducer = c.create().context("cannot create the inference producer")?;
+    let producer = Polled::create(&c, DefaultProducerContext).context("cannot create the inference producer")?;
     producer.init_transactions(TIMEOUT).context(
         "the broker refused transactions (--exactly-once needs Kafka or Redpanda; the embedded broker has none)",
     )?;
@@ -199,15 +284,17 @@ mod tests {
 
     #[test]
     fn a_call_that_returns_in_time_gives_its_result() {
-        assert_eq!(bounded_by("commit_transaction", Duration::from_secs(5), || 42).unwrap(), 42);
+        assert_eq!(start_bounded_by("commit_transaction", Duration::from_secs(5), || 42).unwrap().wait().unwrap(), 42);
     }
 
     #[test]
     fn a_call_that_does_not_return_is_given_up_and_named() {
         let started = Instant::now();
-        let stuck = bounded_by("send_offsets_to_transaction", Duration::from_millis(50), || {
+        let stuck = start_bounded_by("send_offsets_to_transaction", Duration::from_millis(50), || {
             std::thread::sleep(Duration::from_secs(3600));
-        });
+        })
+        .unwrap()
+        .wait();
         let error = stuck.unwrap_err().to_string();
         assert!(started.elapsed() < Duration::from_secs(5), "waited for the stuck call");
         assert!(error.contains("send_offsets_to_transaction did not return within 50ms"), "{error}");
