@@ -6,9 +6,9 @@
 //! requests rather than one batch. It needs a broker with transactions (Kafka, Redpanda);
 //! the embedded broker refuses them.
 //!
-//! The answering threads work [`AHEAD`] batches ahead of the one being produced, also while a
-//! transaction commits: the reading thread only reads and produces, and the coordinators'
-//! round trips no longer stop the forest. A batch belongs to the transaction that produces
+//! A thread of its own reads, and the answering threads work up to [`AHEAD`] batches ahead of
+//! the one being produced, also while a transaction commits: the coordinators' round trips no
+//! longer stop the reading and the forest. A batch belongs to the transaction that produces
 //! its outputs, and its offsets go into that transaction, so one read during a commit goes
 //! into the next. A transaction that fails is aborted and the session ends; the next one
 //! starts from the committed offsets, so the batches read ahead are read again.
@@ -21,7 +21,7 @@
 //! fences the stuck one and its open transaction is aborted, so exactly once still holds.
 
 use super::answer::{Output, next_offsets, now_ms};
-use super::answering::{Answering, Slot};
+use super::answering::{Answered, Answering, Slot};
 use super::config::{InferenceConfig, next_batch};
 use super::metrics::InferenceMetrics;
 use crate::kafka::KafkaConfig;
@@ -33,14 +33,16 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::OwnedMessage;
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer};
 use rdkafka::{Offset, TopicPartitionList};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, sync_channel};
 use std::time::{Duration, Instant};
 use streamlab_model::Artifact;
 
-/// How many batches the answering threads may work on ahead of the one being produced: enough
-/// to keep them busy through a commit, few enough that little is read twice after a failure.
+/// How many batches may be read and answered ahead of the one being produced: enough to keep
+/// the answering threads busy through a commit, few enough that little is read twice after a
+/// failure.
 const AHEAD: usize = 8;
 
 /// The transactional producer. Acknowledgements need no handling of their own:
@@ -50,6 +52,13 @@ type TxnProducer = Polled<DefaultProducerContext>;
 /// One session of transactions; returns when `shutdown` is triggered or with the first error
 /// (the transaction in flight is then aborted, and its requests answered again by the next
 /// session).
+///
+/// Three kinds of thread: the **reader** polls the consumer and gives each batch to the
+/// answering threads, its slot to the caller's thread in read order; the **answering
+/// threads** parse and predict; the caller's thread produces each batch's outputs in a
+/// transaction and commits. Produce and commit on one thread, read on another: a profile of
+/// the transactions on one thread had it busy reading a quarter of the time, producing a
+/// third and waiting for commits a fifth, the pace of the whole service.
 pub(super) fn session(
     kafka: &KafkaConfig,
     config: &InferenceConfig,
@@ -63,85 +72,84 @@ pub(super) fn session(
     consumer.subscribe(&[&config.requests]).context("cannot subscribe to the request topic")?;
     let producer = Arc::new(transactional_producer(kafka, config, transactional_id)?);
     let version = model.version();
+    let stop_reading = AtomicBool::new(false);
     std::thread::scope(|scope| {
         let answering = Answering::start(scope, model, &version, metrics)?;
         tracing::info!(group = %config.group, topic = %config.requests, model = %version, answering = answering.threads, "inference running (exactly once)");
-        let reader = Reader { consumer: &consumer, answering, ahead: VecDeque::new(), max_batch: config.max_batch };
-        transactions(reader, &producer, config, metrics, shutdown)
+        let (order, slots) = sync_channel::<Slot>(AHEAD);
+        let (consumer, stop) = (&consumer, &stop_reading);
+        std::thread::Builder::new()
+            .name("read".to_owned())
+            .spawn_scoped(scope, move || {
+                while !stop.load(Ordering::Relaxed) && !shutdown.is_triggered() {
+                    let batch = next_batch(consumer, config.max_batch, Duration::from_millis(100));
+                    // Fails once the transactions have ended.
+                    if !batch.is_empty() && order.send(answering.submit(batch)).is_err() {
+                        return;
+                    }
+                }
+            })
+            .context("cannot start the reading thread")?;
+        let result = transactions(consumer, &slots, &producer, config, metrics, shutdown);
+        stop_reading.store(true, Ordering::Relaxed);
+        // A reader waiting for room in the channel learns it has ended.
+        drop(slots);
+        result
     })
 }
 
-/// Reads batches and keeps up to [`AHEAD`] of them with the answering threads.
-struct Reader<'a> {
-    consumer: &'a BaseConsumer,
-    answering: Answering,
-    ahead: VecDeque<Slot>,
-    max_batch: usize,
-}
-
-impl Reader<'_> {
-    /// Hands what the consumer has to the answering threads, waiting up to `wait` for a first
-    /// batch only when none is ahead.
-    fn read_ahead(&mut self, wait: Duration) {
-        while self.ahead.len() < AHEAD {
-            let wait = if self.ahead.is_empty() { wait } else { Duration::ZERO };
-            let batch = next_batch(self.consumer, self.max_batch, wait);
-            if batch.is_empty() {
-                return;
-            }
-            self.ahead.push_back(self.answering.submit(batch));
-        }
-    }
-
-    /// The oldest batch read, answered.
-    fn next_answered(&mut self) -> anyhow::Result<Option<(Vec<OwnedMessage>, Vec<Output>)>> {
-        let Some(slot) = self.ahead.pop_front() else { return Ok(None) };
-        // Only a panic in an answering thread drops a slot unanswered.
-        slot.recv().map(Some).map_err(|_| anyhow::anyhow!("an answering thread stopped"))
-    }
+/// The oldest batch read, answered, or None after `wait` or once the reader has stopped.
+fn next_answered(slots: &Receiver<Slot>, wait: Duration) -> anyhow::Result<Option<Answered>> {
+    let slot = match slots.recv_timeout(wait) {
+        Ok(slot) => slot,
+        Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => return Ok(None),
+    };
+    // Only a panic in an answering thread drops a slot unanswered.
+    slot.recv().map(Some).map_err(|_| anyhow::anyhow!("an answering thread stopped"))
 }
 
 fn transactions(
-    mut reader: Reader<'_>,
+    consumer: &BaseConsumer,
+    slots: &Receiver<Slot>,
     producer: &Arc<TxnProducer>,
     config: &InferenceConfig,
     metrics: &InferenceMetrics,
     shutdown: &Shutdown,
 ) -> anyhow::Result<()> {
     while !shutdown.is_triggered() {
-        reader.read_ahead(Duration::from_millis(100));
-        if reader.ahead.is_empty() {
-            continue;
-        }
+        let Some(mut answered) = next_answered(slots, Duration::from_millis(100))? else { continue };
         producer.begin_transaction()?;
         let mut txn = Transaction::default();
         let result = (|| -> anyhow::Result<()> {
             let opened = Instant::now();
             loop {
-                let left = config.commit_interval.saturating_sub(opened.elapsed());
-                if left.is_zero() || txn.answered.len() >= config.max_in_flight || shutdown.is_triggered() {
-                    break;
-                }
-                reader.read_ahead(left);
-                let Some((batch, outputs)) = reader.next_answered()? else { continue };
+                let (batch, outputs) = answered;
                 metrics.requests.fetch_add(batch.len() as u64, Ordering::Relaxed);
                 metrics.batch_size.observe(batch.len() as f64);
                 txn.read(&batch)?;
                 for o in outputs {
                     txn.send(producer, config, o)?;
                 }
+                let left = config.commit_interval.saturating_sub(opened.elapsed());
+                if left.is_zero() || txn.answered.len() >= config.max_in_flight || shutdown.is_triggered() {
+                    break;
+                }
+                match next_answered(slots, left)? {
+                    Some(next) => answered = next,
+                    None => break,
+                }
             }
-            let metadata = reader.consumer.group_metadata().context("the consumer has no group metadata")?;
+            // Meanwhile the reader and the answering threads go on with the next transaction's
+            // batches.
+            let metadata = consumer.group_metadata().context("the consumer has no group metadata")?;
             let offsets = txn.offsets()?;
             let p = producer.clone();
-            let committing = start_bounded("commit_transaction", move || -> anyhow::Result<()> {
+            bounded("commit_transaction", move || -> anyhow::Result<()> {
                 p.send_offsets_to_transaction(&offsets, &metadata, TIMEOUT)?;
+                wait_acknowledged(&p, TIMEOUT)?;
                 p.commit_transaction(TIMEOUT)?;
                 Ok(())
-            })?;
-            // The next transaction's batches are answered while this one commits.
-            reader.read_ahead(Duration::ZERO);
-            committing.wait()??;
+            })??;
             Ok(())
         })();
         if let Err(e) = result {
@@ -159,6 +167,24 @@ fn transactions(
     Ok(())
 }
 
+/// Waits until the broker has acknowledged every output produced.
+///
+/// rust-rdkafka's `commit_transaction` first flushes, and its flush polls the producer's queue
+/// in waits of 100 ms until nothing is in flight. Here the producer's own thread ([`Polled`])
+/// takes the acknowledgements, so the flush's wait often ran its whole 100 ms for nothing:
+/// librdkafka's log (`-X debug=eos`) showed a quarter of the commits on one Kafka node
+/// taking 101 ms instead of 1–5. With nothing in flight the flush returns at once.
+fn wait_acknowledged(producer: &TxnProducer, timeout: Duration) -> anyhow::Result<()> {
+    let deadline = Instant::now() + timeout;
+    while producer.in_flight_count() > 0 {
+        if Instant::now() >= deadline {
+            anyhow::bail!("{} outputs not acknowledged after {timeout:?}", producer.in_flight_count());
+        }
+        std::thread::sleep(Duration::from_micros(100));
+    }
+    Ok(())
+}
+
 /// How long a transactional call may take (librdkafka caps it to `transaction.timeout.ms`).
 const TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -169,54 +195,30 @@ const GIVEN_UP_AFTER: Duration = Duration::from_secs(45);
 /// A call that has not returned by then is left to its thread (see the module's
 /// documentation), and this says so.
 fn bounded<T: Send + 'static>(what: &'static str, call: impl FnOnce() -> T + Send + 'static) -> anyhow::Result<T> {
-    start_bounded(what, call)?.wait()
+    bounded_by(what, GIVEN_UP_AFTER, call)
 }
 
-/// [`bounded`], with the caller free until it waits.
-fn start_bounded<T: Send + 'static>(
-    what: &'static str,
-    call: impl FnOnce() -> T + Send + 'static,
-) -> anyhow::Result<Bounded<T>> {
-    start_bounded_by(what, GIVEN_UP_AFTER, call)
-}
-
-/// A call to the coordinators on its way.
-struct Bounded<T> {
-    what: &'static str,
-    deadline: Instant,
-    limit: Duration,
-    result: std::sync::mpsc::Receiver<T>,
-}
-
-fn start_bounded_by<T: Send + 'static>(
+fn bounded_by<T: Send + 'static>(
     what: &'static str,
     limit: Duration,
     call: impl FnOnce() -> T + Send + 'static,
-) -> anyhow::Result<Bounded<T>> {
-    let (tx, result) = std::sync::mpsc::channel();
+) -> anyhow::Result<T> {
+    let (tx, rx) = std::sync::mpsc::channel();
     std::thread::Builder::new()
         .name(format!("txn-{what}"))
         .spawn(move || {
             let _ = tx.send(call());
         })
         .context("cannot start a thread for a transactional call")?;
-    Ok(Bounded { what, deadline: Instant::now() + limit, limit, result })
-}
-
-impl<T> Bounded<T> {
-    fn wait(self) -> anyhow::Result<T> {
-        let left = self.deadline.saturating_duration_since(Instant::now());
-        self.result.recv_timeout(left).map_err(|_| {
-            anyhow::anyhow!(
-                "librdkafka's {} did not return within {:?} (its timeout is {:?}): the \
-                 coordinator's broker may have left the cluster (confluentinc/librdkafka#5511); a new \
-                 producer with the same transactional id fences this one",
-                self.what,
-                self.limit,
-                TIMEOUT
-            )
-        })
-    }
+    rx.recv_timeout(limit).map_err(|_| {
+        anyhow::anyhow!(
+            "librdkafka's {what} did not return within {:?} (its timeout is {:?}): the \
+             coordinator's broker may have left the cluster (confluentinc/librdkafka#5511); a new \
+             producer with the same transactional id fences this one",
+            limit,
+            TIMEOUT
+        )
+    })
 }
 
 /// What one open transaction holds: what to count once it is committed, and the next offset per request partition.
@@ -284,17 +286,15 @@ mod tests {
 
     #[test]
     fn a_call_that_returns_in_time_gives_its_result() {
-        assert_eq!(start_bounded_by("commit_transaction", Duration::from_secs(5), || 42).unwrap().wait().unwrap(), 42);
+        assert_eq!(bounded_by("commit_transaction", Duration::from_secs(5), || 42).unwrap(), 42);
     }
 
     #[test]
     fn a_call_that_does_not_return_is_given_up_and_named() {
         let started = Instant::now();
-        let stuck = start_bounded_by("send_offsets_to_transaction", Duration::from_millis(50), || {
+        let stuck = bounded_by("send_offsets_to_transaction", Duration::from_millis(50), || {
             std::thread::sleep(Duration::from_secs(3600));
-        })
-        .unwrap()
-        .wait();
+        });
         let error = stuck.unwrap_err().to_string();
         assert!(started.elapsed() < Duration::from_secs(5), "waited for the stuck call");
         assert!(error.contains("send_offsets_to_transaction did not return within 50ms"), "{error}");
