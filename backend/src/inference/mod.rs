@@ -12,8 +12,8 @@
 //! request's partition and offset so a subscriber can drop the duplicate.
 //!
 //! Exactly once (`--exactly-once`): Kafka transactions, each holding the outputs of the
-//! batches read in its 100 ms and their offsets (`send_offsets_to_transaction`). It needs a broker with
-//! transactions (Kafka, Redpanda); the embedded broker refuses them.
+//! batches read in its 100 ms and their offsets (`send_offsets_to_transaction`). It needs a
+//! broker with transactions (Kafka, Redpanda); the embedded broker refuses them.
 //!
 //! - [`config`]: the settings, the Kafka clients they make, and taking a batch.
 //! - [`answer`]: a round's requests → outputs (no I/O).

@@ -146,7 +146,9 @@ fn transactions(
             let p = producer.clone();
             bounded("commit_transaction", move || -> anyhow::Result<()> {
                 p.send_offsets_to_transaction(&offsets, &metadata, TIMEOUT)?;
-                wait_acknowledged(&p, TIMEOUT)?;
+                // `Polled::flush`: then the flush inside `commit_transaction` finds nothing in
+                // flight and does not wait.
+                p.flush(TIMEOUT)?;
                 p.commit_transaction(TIMEOUT)?;
                 Ok(())
             })??;
@@ -163,24 +165,6 @@ fn transactions(
         for (class, requested) in txn.answered {
             metrics.answered(class, requested, acked);
         }
-    }
-    Ok(())
-}
-
-/// Waits until the broker has acknowledged every output produced.
-///
-/// rust-rdkafka's `commit_transaction` first flushes, and its flush polls the producer's queue
-/// in waits of 100 ms until nothing is in flight. Here the producer's own thread ([`Polled`])
-/// takes the acknowledgements, so the flush's wait often ran its whole 100 ms for nothing:
-/// librdkafka's log (`-X debug=eos`) showed a quarter of the commits on one Kafka node
-/// taking 101 ms instead of 1–5. With nothing in flight the flush returns at once.
-fn wait_acknowledged(producer: &TxnProducer, timeout: Duration) -> anyhow::Result<()> {
-    let deadline = Instant::now() + timeout;
-    while producer.in_flight_count() > 0 {
-        if Instant::now() >= deadline {
-            anyhow::bail!("{} outputs not acknowledged after {timeout:?}", producer.in_flight_count());
-        }
-        std::thread::sleep(Duration::from_micros(100));
     }
     Ok(())
 }
@@ -221,7 +205,8 @@ fn bounded_by<T: Send + 'static>(
     })
 }
 
-/// What one open transaction holds: what to count once it is committed, and the next offset per request partition.
+/// What one open transaction holds: what to count once it is committed, and the next offset
+/// per request partition.
 #[derive(Default)]
 struct Transaction {
     answered: Vec<(Option<streamlab_model::Class>, Option<i64>)>,

@@ -16,7 +16,7 @@ use rdkafka::ClientContext;
 use rdkafka::config::FromClientConfigAndContext;
 use rdkafka::error::{KafkaError, KafkaResult};
 use rdkafka::message::OwnedHeaders;
-use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, ProducerContext};
+use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
 use rdkafka::types::RDKafkaErrorCode;
 use std::ops::Deref;
 use std::sync::Arc;
@@ -53,6 +53,24 @@ impl<C: ProducerContext + 'static> Polled<C> {
                 .map_err(|e| KafkaError::ClientCreation(format!("cannot start the producer's thread: {e}")))?
         };
         Ok(Polled { producer, stop, thread: Some(thread) })
+    }
+
+    /// Waits until every record handed to the producer is acknowledged (or has failed), up to
+    /// `timeout`. Called instead of `BaseProducer::flush`, which this shadows: rust-rdkafka's
+    /// flush polls the producer's queue in waits of up to 100 ms until nothing is in flight,
+    /// and here this producer's own thread takes the acknowledgements from that queue, so the
+    /// flush's wait often ran its whole 100 ms for nothing. In the inference service's
+    /// transactions (`commit_transaction` flushes first) a quarter of the commits on one Kafka
+    /// node took 101 ms instead of 1–5 (librdkafka's log, `-X debug=eos`).
+    pub fn flush(&self, timeout: Duration) -> KafkaResult<()> {
+        let deadline = Instant::now() + timeout;
+        while self.producer.in_flight_count() > 0 {
+            if Instant::now() >= deadline {
+                return Err(KafkaError::Flush(RDKafkaErrorCode::OperationTimedOut));
+            }
+            std::thread::sleep(Duration::from_micros(100));
+        }
+        Ok(())
     }
 }
 
