@@ -1,5 +1,5 @@
 //! `cargo bench -p streamlab --bench storage [-- --max N] [--rounds-secs S] [--engines nisshi,logs]
-//! [--storages memory,disk]`
+//! [--storages memory,disk] [--disk-busy]`
 //!
 //! Does the lab stay real-time as it fills? Each row runs the lab (`streamlab`, the binary) as a
 //! class does: its inference service on, the requests written by default producers, one
@@ -20,6 +20,13 @@
 //!
 //! Then, per engine, `--data-dir` produce throughput: 2,000,000 requests from one producer
 //! batching as librdkafka does by default. Prints one table of each.
+//!
+//! Each lab starts on a quiet disk: what the build and earlier rows wrote is put on the disk
+//! first (`sync`). A bench binary just linked left hundreds of MB for the kernel to write back
+//! in the first row's minute, and a sync of the lab's logs waits behind that. `--disk-busy`
+//! measures exactly that on purpose: beside every row a writer writes 1 GiB to the temporary
+//! directory, leaves it to the kernel's writeback and starts again 3 s later, as a build or
+//! a download beside the lab does.
 
 mod support;
 
@@ -50,6 +57,7 @@ struct Lab {
 
 impl Lab {
     fn start(engine: &str, on_disk: bool) -> Lab {
+        let _ = Command::new("sync").status();
         let (broker, web) = (format!("127.0.0.1:{}", free_port()), format!("127.0.0.1:{}", free_port()));
         let data_dir =
             on_disk.then(|| std::env::temp_dir().join(format!("streamlab-storage-bench-{}", uuid::Uuid::new_v4())));
@@ -292,6 +300,29 @@ fn idle_cpu(lab: &Lab) -> f64 {
     })
 }
 
+/// Writes 1 GiB into the temporary directory, without syncing, every 3 s until `stop`.
+fn busy_disk(stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        use std::io::Write;
+        let path = std::env::temp_dir().join(format!("streamlab-storage-bench-busy-{}", uuid::Uuid::new_v4()));
+        let chunk = vec![0x5a_u8; 1 << 20];
+        while !stop.load(Ordering::Relaxed) {
+            let mut f = std::fs::File::create(&path).unwrap();
+            for _ in 0..1024 {
+                f.write_all(&chunk).unwrap();
+            }
+            drop(f);
+            for _ in 0..30 {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        let _ = std::fs::remove_file(&path);
+    })
+}
+
 /// Records/s acknowledged writing `n` requests from one producer batching by default.
 fn produce_throughput(kafka: &KafkaConfig, n: u64) -> f64 {
     let producer: BaseProducer = kafka.client().set("queue.buffering.max.messages", "1000000").create().unwrap();
@@ -331,11 +362,19 @@ fn main() {
         None => vec![false, true],
     };
     let fills = [0u64, 10_000, 1_000_000, 10_000_000];
+    let disk_busy = args.iter().any(|a| a == "--disk-busy");
+    let stop_busy = Arc::new(AtomicBool::new(false));
+    let busy = disk_busy.then(|| busy_disk(stop_busy.clone()));
     let mut rows = Vec::new();
     for on_disk in storages {
         for engine in &engines {
             let engine = engine.as_str();
-            let storage = if on_disk { "--data-dir" } else { "memory" };
+            let storage = match (on_disk, disk_busy) {
+                (true, true) => "--data-dir, disk busy",
+                (true, false) => "--data-dir",
+                (false, true) => "memory, disk busy",
+                (false, false) => "memory",
+            };
             let lab = Lab::start(engine, on_disk);
             let mut stored = 0;
             // Requests written so far: the fills and each latency round's.
@@ -385,6 +424,10 @@ fn main() {
                 rows.push(row);
             }
         }
+    }
+    stop_busy.store(true, Ordering::Relaxed);
+    if let Some(busy) = busy {
+        busy.join().unwrap();
     }
     let mut throughput = Vec::new();
     for engine in &engines {
