@@ -138,7 +138,9 @@ impl Storage for LogStorage {
         retention_time_ms: Option<Duration>,
         offsets: &[(Topition, OffsetCommitRequest)],
     ) -> Result<Vec<(Topition, ErrorCode)>> {
-        self.meta.offset_commit(group_id, retention_time_ms, offsets).await
+        let committed = self.meta.offset_commit(group_id, retention_time_ms, offsets).await;
+        self.committed.forget(group_id);
+        committed
     }
 
     async fn offset_fetch(
@@ -147,7 +149,17 @@ impl Storage for LogStorage {
         topics: &[Topition],
         require_stable: Option<bool>,
     ) -> Result<BTreeMap<Topition, i64>> {
-        self.meta.offset_fetch(group_id, topics, require_stable).await
+        // No transaction reaches this engine, so there are never offsets pending in one and
+        // `require_stable` asks nothing more.
+        let Some(group) = group_id else { return self.meta.offset_fetch(group_id, topics, require_stable).await };
+        if let Some(kept) = self.committed.get(group, topics) {
+            return Ok(kept);
+        }
+        let changes = self.committed.changes();
+        let all = self.meta.committed_offset_topitions(group).await?;
+        let answer = topics.iter().map(|t| (t.clone(), all.get(t).copied().unwrap_or(-1))).collect();
+        self.committed.keep(group, all, changes);
+        Ok(answer)
     }
 
     async fn committed_offset_topitions(&self, group_id: &str) -> Result<BTreeMap<Topition, i64>> {
@@ -189,7 +201,9 @@ impl Storage for LogStorage {
     }
 
     async fn delete_groups(&self, group_ids: Option<&[String]>) -> Result<Vec<DeletableGroupResult>> {
-        self.meta.delete_groups(group_ids).await
+        let deleted = self.meta.delete_groups(group_ids).await;
+        self.committed.forget_all();
+        deleted
     }
 
     async fn describe_groups(
@@ -247,7 +261,9 @@ impl Storage for LogStorage {
     }
 
     async fn txn_offset_commit(&self, offsets: TxnOffsetCommitRequest) -> Result<Vec<TxnOffsetCommitResponseTopic>> {
-        self.meta.txn_offset_commit(offsets).await
+        let committed = self.meta.txn_offset_commit(offsets).await;
+        self.committed.forget_all();
+        committed
     }
 
     async fn txn_end(
@@ -257,11 +273,16 @@ impl Storage for LogStorage {
         producer_epoch: i16,
         committed: bool,
     ) -> Result<ErrorCode> {
-        self.meta.txn_end(transaction_id, producer_id, producer_epoch, committed).await
+        let ended = self.meta.txn_end(transaction_id, producer_id, producer_epoch, committed).await;
+        self.committed.forget_all();
+        ended
     }
 
     async fn maintain(&self, now: SystemTime) -> Result<()> {
-        self.meta.maintain(now).await
+        // The store's upkeep may expire committed offsets.
+        let maintained = self.meta.maintain(now).await;
+        self.committed.forget_all();
+        maintained
     }
 
     async fn maintain_transactions(&self, now: SystemTime) -> Result<()> {

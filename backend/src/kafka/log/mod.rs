@@ -31,11 +31,14 @@
 //!   read the logs directly ([`LocalLogs`]) instead of through a client and the broker.
 //! - The metadata store's answers that every fetch and produce asks for (the topic's
 //!   metadata, its configs) are kept until a topic is created, deleted or altered, so an idle
-//!   consumer's fetches do not query SQLite hundreds of times a second.
+//!   consumer's fetches do not query SQLite hundreds of times a second. Each group's
+//!   committed offsets are kept too ([`committed`]), until it commits again: the lab's
+//!   sampler reads every group's offsets once a second.
 //!
 //! What this engine does not do: transactions (the broker refuses them before they reach
 //! storage), and compaction (`cleanup.policy=compact` is kept as a config, not applied).
 
+mod committed;
 mod engine;
 pub mod partition;
 mod producers;
@@ -121,6 +124,7 @@ pub struct LogStorage {
     /// The metadata store's answers every fetch or produce asks for, until a topic changes.
     metadata_cache: Mutex<HashMap<String, MetadataResponse>>,
     config_cache: Mutex<HashMap<String, DescribeConfigsResult>>,
+    committed: committed::CommittedOffsets,
     defaults: Defaults,
     /// How many batches have been stored since the start, and a signal on each: the lab's
     /// own services, in this process, wait on it instead of fetching from an idle broker.
@@ -147,6 +151,7 @@ impl LogStorage {
             logs: RwLock::default(),
             metadata_cache: Mutex::default(),
             config_cache: Mutex::default(),
+            committed: committed::CommittedOffsets::default(),
             defaults,
             arrived: Mutex::new(0),
             arrival: Condvar::new(),
@@ -228,6 +233,8 @@ impl LogStorage {
     fn topics_changed(&self) {
         self.metadata_cache.lock().expect("cache lock").clear();
         self.config_cache.lock().expect("cache lock").clear();
+        // A deleted topic's committed offsets go with it.
+        self.committed.forget_all();
     }
 
     /// The partition count of `topic`, `None` when it does not exist.

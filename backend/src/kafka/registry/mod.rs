@@ -22,9 +22,9 @@ pub mod state;
 
 use crate::kafka::KafkaConfig;
 use crate::kafka::admin::ensure_topics_with;
+use crate::kafka::producer::{AsyncProducer, Outgoing};
 use rdkafka::Message;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::producer::{FutureProducer, FutureRecord};
 use schema::Schema;
 use serde_json::Value;
 use state::{Change, Registration, State};
@@ -180,8 +180,10 @@ pub struct Registry {
     topic_exists: AtomicBool,
     state: RwLock<State>,
     /// Held while a change is planned, written and applied, so two changes never plan
-    /// from the same state (two new versions numbered alike).
-    writer: tokio::sync::Mutex<FutureProducer>,
+    /// from the same state (two new versions numbered alike). Not rdkafka's `FutureProducer`:
+    /// its polling thread spun a millisecond in every hundred, a quarter of an idle lab's CPU
+    /// (perf, `kafka::producer`).
+    writer: tokio::sync::Mutex<AsyncProducer>,
 }
 
 impl Registry {
@@ -190,7 +192,7 @@ impl Registry {
     pub async fn open(kafka: &KafkaConfig) -> anyhow::Result<Registry> {
         let reader = kafka.clone();
         let (state, exists) = tokio::task::spawn_blocking(move || replay(&reader)).await??;
-        let producer: FutureProducer = kafka.client().set("acks", "all").set("message.timeout.ms", "10000").create()?;
+        let producer = AsyncProducer::create(kafka.client().set("acks", "all").set("message.timeout.ms", "10000"))?;
         Ok(Registry {
             kafka: kafka.clone(),
             topic_exists: AtomicBool::new(exists),
@@ -227,7 +229,7 @@ impl Registry {
         Ok(answer)
     }
 
-    async fn write(&self, producer: &FutureProducer, changes: Vec<Change>) -> Result<(), RegistryError> {
+    async fn write(&self, producer: &AsyncProducer, changes: Vec<Change>) -> Result<(), RegistryError> {
         if !changes.is_empty() && !self.topic_exists.load(Ordering::Acquire) {
             // Compacted and kept for ever: a schema is needed as long as a record written with it.
             let settings = [("cleanup.policy", "compact"), ("retention.ms", "-1"), ("retention.bytes", "-1")];
@@ -237,11 +239,13 @@ impl Registry {
         for change in changes {
             let key = change.key.to_string();
             let value = change.value.as_ref().map(Value::to_string);
-            let mut record = FutureRecord::<String, String>::to(TOPIC).key(&key).partition(0);
-            if let Some(value) = &value {
-                record = record.payload(value);
-            }
-            producer.send(record, Duration::from_secs(10)).await.map_err(|(e, _)| RegistryError::store(e))?;
+            let record = Outgoing {
+                key: Some(key.as_bytes()),
+                value: value.as_deref().map(str::as_bytes),
+                headers: None,
+                partition: Some(0),
+            };
+            producer.send(TOPIC, record, Duration::from_secs(10)).await.map_err(RegistryError::store)?;
             self.state.write().unwrap_or_else(std::sync::PoisonError::into_inner).apply(&change);
         }
         Ok(())
