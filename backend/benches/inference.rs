@@ -509,10 +509,10 @@ fn worker_profile(kafka: &KafkaConfig, n: usize) -> Vec<(&'static str, f64)> {
     let producer: ThreadedProducer<rdkafka::producer::DefaultProducerContext> =
         kafka.client().set("linger.ms", "5").set("queue.buffering.max.messages", "1000000").create().unwrap();
     let t = Instant::now();
-    for o in &outputs {
+    for (m, o) in messages.iter().zip(&outputs) {
         let mut record = BaseRecord::to("bench_profile").payload(o.payload.as_slice()).headers(o.headers.clone());
-        if let Some(k) = &o.key {
-            record = record.key(k.as_slice());
+        if let Some(k) = m.key() {
+            record = record.key(k);
         }
         producer.send(record).map_err(|(e, _)| e).unwrap();
     }

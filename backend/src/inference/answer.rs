@@ -57,10 +57,10 @@ impl Destination {
     }
 }
 
-/// One record to produce for a request.
+/// One record to produce for a request, under the request's own key (the sender takes it
+/// from the request rather than a copy per output).
 pub struct Output {
     pub destination: Destination,
-    pub key: Option<Vec<u8>>,
     pub payload: Vec<u8>,
     pub headers: OwnedHeaders,
     /// Some(class) for a prediction, for the metrics.
@@ -95,7 +95,6 @@ pub fn answer(
                 offset: m.offset(),
                 timestamp_ms: m.timestamp().to_millis(),
             };
-            let key = m.key().map(<[u8]>::to_vec);
             match r {
                 Ok(_) => {
                     let p = probabilities.next().expect("one probability per valid request");
@@ -112,8 +111,7 @@ pub fn answer(
                     };
                     Output {
                         destination: Destination::Predictions,
-                        key,
-                        payload: serde_json::to_vec(&value).expect("prediction serialises"),
+                        payload: prediction_json(&value),
                         headers: OwnedHeaders::new()
                             .insert(Header { key: "content-type", value: Some("application/json") })
                             .insert(Header { key: "model-version", value: Some(model_version) })
@@ -143,7 +141,6 @@ pub fn answer(
                     }
                     Output {
                         destination: Destination::DeadLetters,
-                        key,
                         payload: m.payload().unwrap_or_default().to_vec(),
                         headers,
                         class: None,
@@ -154,6 +151,16 @@ pub fn answer(
         })
         .collect()
 }
+
+/// A prediction's JSON, written into room for all of it: `serde_json::to_vec` starts at 128
+/// bytes and grew twice for each prediction (some 300 bytes).
+fn prediction_json(value: &PredictionValue<'_>) -> Vec<u8> {
+    let mut json = Vec::with_capacity(PREDICTION_ROOM);
+    serde_json::to_writer(&mut json, value).expect("prediction serialises");
+    json
+}
+
+const PREDICTION_ROOM: usize = 384;
 
 /// The offsets to commit after a batch: one past the last record of each partition.
 pub fn next_offsets(batch: &[OwnedMessage]) -> anyhow::Result<TopicPartitionList> {

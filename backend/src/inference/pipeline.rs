@@ -205,8 +205,8 @@ pub(super) fn session(
                     let mut record = BaseRecord::with_opaque_to(o.destination.topic(config), sent)
                         .payload(o.payload.as_slice())
                         .headers(o.headers);
-                    if let Some(k) = &o.key {
-                        record = record.key(k.as_slice());
+                    if let Some(k) = m.key() {
+                        record = record.key(k);
                     }
                     if let Err(e) = send_retrying(&producer, record, &sender_stop) {
                         shared.failed.lock().expect("failure lock").get_or_insert_with(|| e);

@@ -28,6 +28,7 @@ use crate::kafka::KafkaConfig;
 use crate::kafka::producer::Polled;
 use crate::shutdown::Shutdown;
 use anyhow::Context;
+use rdkafka::Message;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::OwnedMessage;
@@ -127,8 +128,8 @@ fn transactions(
                 metrics.requests.fetch_add(batch.len() as u64, Ordering::Relaxed);
                 metrics.batch_size.observe(batch.len() as f64);
                 txn.read(&batch)?;
-                for o in outputs {
-                    txn.send(producer, config, o)?;
+                for (m, o) in batch.iter().zip(outputs) {
+                    txn.send(producer, config, m.key(), o)?;
                 }
                 let left = config.commit_interval.saturating_sub(opened.elapsed());
                 if left.is_zero() || txn.answered.len() >= config.max_in_flight || shutdown.is_triggered() {
@@ -224,13 +225,19 @@ impl Transaction {
         Ok(())
     }
 
-    /// Hands `output` to the producer, waiting while its queue is full (a long transaction
+    /// Hands `output` to the producer under its request's key, waiting while its queue is full (a long transaction
     /// on a slow broker) rather than failing the transaction.
-    fn send(&mut self, producer: &TxnProducer, config: &InferenceConfig, output: Output) -> anyhow::Result<()> {
+    fn send(
+        &mut self,
+        producer: &TxnProducer,
+        config: &InferenceConfig,
+        key: Option<&[u8]>,
+        output: Output,
+    ) -> anyhow::Result<()> {
         let mut record =
             BaseRecord::to(output.destination.topic(config)).payload(output.payload.as_slice()).headers(output.headers);
-        if let Some(k) = &output.key {
-            record = record.key(k.as_slice());
+        if let Some(k) = key {
+            record = record.key(k);
         }
         loop {
             match producer.send(record) {

@@ -5,17 +5,58 @@
 //! or one past the highest offset read when nothing is outstanding. An output that fails
 //! is never acknowledged, so the commit stops below it and a restart answers it again.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 #[derive(Debug, Default)]
 struct Partition {
-    /// Offsets read whose output is not acknowledged yet, with how many reads each has
-    /// (a re-read after a rebalance can read an offset twice).
-    pending: BTreeMap<i64, u32>,
+    /// Offsets read, ascending, with how many reads of each are not acknowledged yet (a
+    /// re-read after a rebalance can read an offset twice). An acknowledged offset stays
+    /// until every offset below it is acknowledged too, so the front is always the lowest
+    /// unacknowledged one. A deque, not a map: offsets are read in order and mostly
+    /// acknowledged in order, so both ends are where the work is (a map's insert and remove
+    /// per request were a lock held on every acknowledgement).
+    pending: VecDeque<(i64, u32)>,
     /// One past the highest offset read.
     next: Option<i64>,
     /// What was last committed, so an unchanged offset is not committed again.
     committed: Option<i64>,
+}
+
+impl Partition {
+    fn read(&mut self, offset: i64) {
+        match self.pending.back() {
+            Some(&(last, _)) if last >= offset => match self.pending.binary_search_by_key(&offset, |e| e.0) {
+                Ok(i) => self.pending[i].1 += 1,
+                Err(i) => self.pending.insert(i, (offset, 1)),
+            },
+            _ => self.pending.push_back((offset, 1)),
+        }
+        self.next = Some(self.next.map_or(offset + 1, |n| n.max(offset + 1)));
+    }
+
+    /// True when `offset` had a read waiting for this acknowledgement.
+    fn ack(&mut self, offset: i64) -> bool {
+        let at = match self.pending.front() {
+            Some(&(first, _)) if first == offset => 0,
+            _ => match self.pending.binary_search_by_key(&offset, |e| e.0) {
+                Ok(i) => i,
+                Err(_) => return false,
+            },
+        };
+        let reads = &mut self.pending[at].1;
+        if *reads == 0 {
+            return false;
+        }
+        *reads -= 1;
+        while self.pending.front().is_some_and(|e| e.1 == 0) {
+            self.pending.pop_front();
+        }
+        true
+    }
+
+    fn in_flight(&self) -> usize {
+        self.pending.iter().map(|e| e.1 as usize).sum()
+    }
 }
 
 /// The in-flight window of every partition the service reads.
@@ -28,9 +69,7 @@ pub struct Windows {
 impl Windows {
     /// A request at `offset` was read; its output is on its way.
     pub fn read(&mut self, partition: i32, offset: i64) {
-        let p = self.partitions.entry(partition).or_default();
-        *p.pending.entry(offset).or_default() += 1;
-        p.next = Some(p.next.map_or(offset + 1, |n| n.max(offset + 1)));
+        self.partitions.entry(partition).or_default().read(offset);
         self.in_flight += 1;
     }
 
@@ -38,11 +77,7 @@ impl Windows {
     /// revoked meanwhile) are ignored.
     pub fn ack(&mut self, partition: i32, offset: i64) {
         let Some(p) = self.partitions.get_mut(&partition) else { return };
-        if let Some(reads) = p.pending.get_mut(&offset) {
-            *reads -= 1;
-            if *reads == 0 {
-                p.pending.remove(&offset);
-            }
+        if p.ack(offset) {
             self.in_flight -= 1;
         }
     }
@@ -54,7 +89,7 @@ impl Windows {
 
     /// Outputs not yet acknowledged in these partitions.
     pub fn in_flight_of(&self, partitions: &[i32]) -> usize {
-        partitions.iter().filter_map(|p| self.partitions.get(p)).map(|p| p.pending.values().sum::<u32>() as usize).sum()
+        partitions.iter().filter_map(|p| self.partitions.get(p)).map(Partition::in_flight).sum()
     }
 
     /// The offset to commit per partition: the lowest unacknowledged, else one past the
@@ -62,7 +97,7 @@ impl Windows {
     pub fn committable(&self) -> Vec<(i32, i64)> {
         self.partitions
             .iter()
-            .filter_map(|(&id, p)| p.pending.keys().next().copied().or(p.next).map(|o| (id, o)))
+            .filter_map(|(&id, p)| p.pending.front().map(|e| e.0).or(p.next).map(|o| (id, o)))
             .collect()
     }
 
@@ -83,7 +118,7 @@ impl Windows {
     pub fn forget(&mut self, partitions: &[i32]) {
         for id in partitions {
             if let Some(p) = self.partitions.remove(id) {
-                self.in_flight -= p.pending.values().sum::<u32>() as usize;
+                self.in_flight -= p.in_flight();
             }
         }
     }
@@ -152,5 +187,29 @@ mod tests {
         assert_eq!(w.committable(), vec![(0, 5)]);
         w.ack(0, 5);
         assert_eq!(w.committable(), vec![(0, 6)]);
+    }
+
+    #[test]
+    fn a_re_read_below_or_among_acknowledged_offsets_is_waited_for_again() {
+        let mut w = Windows::default();
+        for o in 0..4 {
+            w.read(0, o);
+        }
+        w.ack(0, 0);
+        w.ack(0, 2);
+        assert_eq!(w.committable(), vec![(0, 1)]);
+        // After a seek back, 0 and 2 are read again: they are in flight once more.
+        w.read(0, 0);
+        w.read(0, 2);
+        assert_eq!(w.in_flight(), 4);
+        assert_eq!(w.committable(), vec![(0, 0)]);
+        w.ack(0, 2); // a late duplicate acknowledgement counts once
+        w.ack(0, 2);
+        assert_eq!(w.in_flight(), 3);
+        for o in [1, 0, 3] {
+            w.ack(0, o);
+        }
+        assert_eq!(w.in_flight(), 0);
+        assert_eq!(w.committable(), vec![(0, 4)]);
     }
 }
