@@ -225,8 +225,8 @@ impl Transaction {
         Ok(())
     }
 
-    /// Hands `output` to the producer under its request's key, waiting while its queue is full (a long transaction
-    /// on a slow broker) rather than failing the transaction.
+    /// Hands `output` to the producer under its request's key, waiting while its queue is
+    /// full (a long transaction on a slow broker) rather than failing the transaction.
     fn send(
         &mut self,
         producer: &TxnProducer,

@@ -25,11 +25,10 @@ struct Inner {
 }
 
 impl CommittedOffsets {
-    /// `topics`' committed offsets in `group` (-1: none, as the store answers), if kept.
+    /// `topics`' committed offsets in `group` ([`answer`]), if kept.
     pub fn get(&self, group: &str, topics: &[Topition]) -> Option<BTreeMap<Topition, i64>> {
         let inner = self.inner.lock().expect("committed offsets lock");
-        let offsets = inner.groups.get(group)?;
-        Some(topics.iter().map(|t| (t.clone(), offsets.get(t).copied().unwrap_or(-1))).collect())
+        Some(answer(inner.groups.get(group)?, topics))
     }
 
     /// The count of changes so far, to read before reading a group from the store.
@@ -59,6 +58,11 @@ impl CommittedOffsets {
         inner.changes += 1;
         inner.groups.clear();
     }
+}
+
+/// `topics`' offsets from all of a group's: -1 where it committed none, as the store answers.
+pub(super) fn answer(offsets: &BTreeMap<Topition, i64>, topics: &[Topition]) -> BTreeMap<Topition, i64> {
+    topics.iter().map(|t| (t.clone(), offsets.get(t).copied().unwrap_or(-1))).collect()
 }
 
 #[cfg(test)]

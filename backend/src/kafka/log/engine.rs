@@ -157,7 +157,7 @@ impl Storage for LogStorage {
         }
         let changes = self.committed.changes();
         let all = self.meta.committed_offset_topitions(group).await?;
-        let answer = topics.iter().map(|t| (t.clone(), all.get(t).copied().unwrap_or(-1))).collect();
+        let answer = super::committed::answer(&all, topics);
         self.committed.keep(group, all, changes);
         Ok(answer)
     }
