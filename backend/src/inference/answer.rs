@@ -152,15 +152,60 @@ pub fn answer(
         .collect()
 }
 
-/// A prediction's JSON, written into room for all of it: `serde_json::to_vec` starts at 128
-/// bytes and grew twice for each prediction (some 300 bytes).
+/// A prediction's JSON, the bytes `serde_json::to_vec(value)` gives (a test holds them to
+/// it), written field by field into room for all of it. Through serde every field name went
+/// through the string escaper byte by byte, and the buffer grew twice from 128 bytes: some
+/// 0.3 µs of each request's 2.3 on the answering threads.
 fn prediction_json(value: &PredictionValue<'_>) -> Vec<u8> {
     let mut json = Vec::with_capacity(PREDICTION_ROOM);
-    serde_json::to_writer(&mut json, value).expect("prediction serialises");
+    json.extend_from_slice(b"{\"class\":");
+    string(&mut json, &value.class);
+    json.extend_from_slice(b",\"label\":");
+    integer(&mut json, value.label);
+    json.extend_from_slice(b",\"probability\":");
+    float(&mut json, value.probability);
+    json.extend_from_slice(b",\"probability_poisonous\":");
+    float(&mut json, value.probability_poisonous);
+    json.extend_from_slice(b",\"model_version\":");
+    string(&mut json, &value.model_version);
+    json.extend_from_slice(b",\"request\":{\"topic\":");
+    string(&mut json, &value.request.topic);
+    json.extend_from_slice(b",\"partition\":");
+    integer(&mut json, value.request.partition);
+    json.extend_from_slice(b",\"offset\":");
+    integer(&mut json, value.request.offset);
+    json.extend_from_slice(b",\"timestamp_ms\":");
+    match value.request.timestamp_ms {
+        Some(ts) => integer(&mut json, ts),
+        None => json.extend_from_slice(b"null"),
+    }
+    json.extend_from_slice(b"},\"predicted_at_ms\":");
+    integer(&mut json, value.predicted_at_ms);
+    json.push(b'}');
     json
 }
 
 const PREDICTION_ROOM: usize = 384;
+
+/// A JSON string, escaped as serde_json escapes it.
+fn string(json: &mut Vec<u8>, s: &str) {
+    serde_json::to_writer(json, s).expect("a string serialises");
+}
+
+fn integer(json: &mut Vec<u8>, n: impl Into<i64>) {
+    use serde_json::ser::{CompactFormatter, Formatter};
+    CompactFormatter.write_i64(json, n.into()).expect("writing to a Vec cannot fail");
+}
+
+/// As serde_json writes an `f64`: its shortest form, `null` when not finite.
+fn float(json: &mut Vec<u8>, x: f64) {
+    use serde_json::ser::{CompactFormatter, Formatter};
+    if x.is_finite() {
+        CompactFormatter.write_f64(json, x).expect("writing to a Vec cannot fail");
+    } else {
+        json.extend_from_slice(b"null");
+    }
+}
 
 /// The offsets to commit after a batch: one past the last record of each partition.
 pub fn next_offsets(batch: &[OwnedMessage]) -> anyhow::Result<TopicPartitionList> {
@@ -188,5 +233,40 @@ mod tests {
         assert_eq!(read_request(None).unwrap_err().reason, "not_json");
         let big = vec![b' '; MAX_REQUEST_BYTES + 1];
         assert_eq!(read_request(Some(&big)).unwrap_err().reason, "too_large");
+    }
+
+    /// Subscribers parse what serde_json writes; the field-by-field writer must give the
+    /// same bytes, whatever the numbers and whatever a topic or version needs escaped.
+    #[test]
+    fn a_prediction_is_written_as_serde_json_writes_it() {
+        let probabilities = [0.0, 1.0, 0.5, 0.52, 1.0 / 3.0, 0.999_999_999_7, 1e-7, 0.1 + 0.2, f64::NAN];
+        let texts = ["mushroom_inference_request", "rf-d0b4cb628392", "", "quote\"back\\slash\ttab\u{1}é"];
+        let mut checked = 0;
+        for (i, &p) in probabilities.iter().enumerate() {
+            for topic in texts {
+                for timestamp_ms in [None, Some(1_764_000_000_123), Some(-1)] {
+                    let value = PredictionValue {
+                        class: Cow::Borrowed(if p > 0.5 { "poisonous" } else { "edible" }),
+                        label: u8::from(p > 0.5),
+                        probability: p.max(1.0 - p),
+                        probability_poisonous: p,
+                        model_version: Cow::Borrowed(texts[i % texts.len()]),
+                        request: RequestRef {
+                            topic: Cow::Borrowed(topic),
+                            partition: i as i32 - 1,
+                            offset: [0, 42, i64::MAX, -1001][i % 4],
+                            timestamp_ms,
+                        },
+                        predicted_at_ms: 1_764_000_000_456 + i as i64,
+                    };
+                    assert_eq!(
+                        String::from_utf8(prediction_json(&value)).unwrap(),
+                        serde_json::to_string(&value).unwrap()
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert_eq!(checked, 9 * 4 * 3);
     }
 }
