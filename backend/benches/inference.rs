@@ -1,5 +1,5 @@
-//! `cargo bench -p streamlab --bench inference [-- --requests N] [-- --no-peers] [-- --no-kafka]
-//! [-- --broker-engine nisshi]`
+//! `cargo bench -p streamlab --bench inference [-- --requests N] [-- --rounds N] [-- --no-peers]
+//! [-- --no-kafka] [-- --no-embedded] [-- --broker-engine nisshi]`
 //!
 //! First a profile of the worker's stages without Kafka (read, predict, build outputs, hand
 //! to librdkafka), per request. Then drains one backlog of N requests (default 100,000) on
@@ -24,7 +24,11 @@
 //! the data set is at ../shared/data (or $STREAMLAB_DATA). Prints one table per broker.
 //!
 //! `--broker-engine nisshi` keeps the broker's records in nisshi's own engine instead of
-//! streamlab's logs, to compare the drain on both.
+//! streamlab's logs, to compare the drain on both. `--rounds N` drains N times instead of
+//! three; `--no-embedded` leaves out the embedded broker's drains and latency (its worker
+//! profile stays), for long runs on Kafka alone. On Kafka the ratios to the ceiling are also
+//! given round by round: a round's pipelines run back to back, so a round's ratio moves less
+//! with whatever else the machine does than the ratio of medians.
 
 use futures::future::join_all;
 use rdkafka::client::ClientContext;
@@ -50,11 +54,11 @@ use streamlab_model::forest::{LEAF, Node, RandomForest, Tree};
 use streamlab_model::profile::{COMBINATION_KEY, DataProfile, MEASUREMENTS};
 use streamlab_model::{Artifact, MushroomFeatures};
 use streamlab_wire::PredictionValue;
-use support::KafkaNode;
+use support::{KafkaNode, cpu_seconds, machine_busy_seconds};
 
 mod support;
 
-/// How many times each pipeline drains the backlog.
+/// How many times each pipeline drains the backlog, unless `--rounds N`.
 const ROUNDS: usize = 3;
 // The pipelines, named as in the table (sorted by these names).
 const A: &str = "(a) rdkafka pass-through, free-running";
@@ -529,18 +533,20 @@ fn worker_profile(kafka: &KafkaConfig, n: usize) -> Vec<(&'static str, f64)> {
     ]
 }
 
-/// Every pipeline drains the backlog on `bench_requests` ROUNDS times, in turn (a, e, b, then
+/// Every pipeline drains the backlog on `bench_requests` `rounds` times, in turn (a, e, b, then
 /// again), each time as a new group writing to its own topic: a pass-through drains it in a
 /// few tenths of a second, so one run is at the mercy of whatever else the machine does.
 /// `peers` (the data set) adds the Python peers; `exactly_once` adds (b) in transactions.
 async fn drain_rounds(
     kafka: &KafkaConfig,
     n: usize,
+    rounds: usize,
     peers: Option<&std::path::Path>,
     exactly_once: bool,
-) -> BTreeMap<&'static str, Vec<(usize, f64)>> {
-    let mut runs: BTreeMap<&'static str, Vec<(usize, f64)>> = BTreeMap::new();
-    for round in 0..ROUNDS {
+    broker: Option<u32>,
+) -> Runs {
+    let mut runs = Runs::new();
+    for round in 0..rounds {
         let out = |base: &str| format!("{base}_{round}");
         let created: Vec<String> = [
             "bench_passthrough",
@@ -553,81 +559,180 @@ async fn drain_rounds(
         .map(out)
         .into();
         ensure_topics(kafka, &created.iter().map(String::as_str).collect::<Vec<_>>(), 3).await.unwrap();
-        eprintln!("round {} of {ROUNDS}: (a) rdkafka pass-through ...", round + 1);
+        eprintln!("round {} of {rounds}: (a) rdkafka pass-through ...", round + 1);
         let (k, to) = (kafka.clone(), out("bench_passthrough"));
+        let busy = Clocks::read(broker);
         let a = tokio::task::spawn_blocking(move || passthrough(&k, "bench_requests", &to, n)).await.unwrap();
-        runs.entry(A).or_default().push((n, a.as_secs_f64()));
-        eprintln!("round {} of {ROUNDS}: (e) Python pass-through ...", round + 1);
-        if let Some(run) =
+        runs.entry(A).or_default().push(Run::new(n, a, busy));
+        eprintln!("round {} of {rounds}: (e) Python pass-through ...", round + 1);
+        let busy = Clocks::read(broker);
+        if let Some((count, secs)) =
             python_peer("peer_passthrough.py", kafka, "bench_requests", &out("bench_py_passthrough"), None, n)
         {
-            runs.entry(E).or_default().push(run);
+            runs.entry(E).or_default().push(Run::new(count, Duration::from_secs_f64(secs), busy));
         }
-        eprintln!("round {} of {ROUNDS}: (b) streamlab infer ...", round + 1);
+        eprintln!("round {} of {rounds}: (b) streamlab infer ...", round + 1);
         let config = drain_config(out("bench_predictions"), format!("bench-infer-{round}"));
         let k = kafka.clone();
+        let busy = Clocks::read(broker);
         let b = tokio::task::spawn_blocking(move || drain_with_service(&k, config, Artifact::shipped().unwrap(), n))
             .await
             .unwrap();
-        runs.entry(B).or_default().push((n, b.as_secs_f64()));
+        runs.entry(B).or_default().push(Run::new(n, b, busy));
         if exactly_once {
-            eprintln!("round {} of {ROUNDS}: (b) streamlab infer --exactly-once ...", round + 1);
+            eprintln!("round {} of {rounds}: (b) streamlab infer --exactly-once ...", round + 1);
             let config = InferenceConfig {
                 exactly_once: true,
                 transactional_id: Some(format!("bench-eos-{round}")),
                 ..drain_config(out("bench_predictions_eos"), format!("bench-infer-eos-{round}"))
             };
             let k = kafka.clone();
+            let busy = Clocks::read(broker);
             let b =
                 tokio::task::spawn_blocking(move || drain_with_service(&k, config, Artifact::shipped().unwrap(), n))
                     .await
                     .unwrap();
-            runs.entry(BE).or_default().push((n, b.as_secs_f64()));
+            runs.entry(BE).or_default().push(Run::new(n, b, busy));
         }
         let Some(csv) = peers else { continue };
-        eprintln!("round {} of {ROUNDS}: (b0) streamlab infer with a one-leaf model ...", round + 1);
+        eprintln!("round {} of {rounds}: (b0) streamlab infer with a one-leaf model ...", round + 1);
         let config = drain_config(out("bench_predictions_leaf"), format!("bench-infer-leaf-{round}"));
         let k = kafka.clone();
+        let busy = Clocks::read(broker);
         let b0 =
             tokio::task::spawn_blocking(move || drain_with_service(&k, config, one_leaf_model(), n)).await.unwrap();
-        runs.entry(B0).or_default().push((n, b0.as_secs_f64()));
-        eprintln!("round {} of {ROUNDS}: (d) batched Python peer ...", round + 1);
-        if let Some(run) = python_peer("peer_batched.py", kafka, "bench_requests", &out("bench_batched"), Some(csv), n)
+        runs.entry(B0).or_default().push(Run::new(n, b0, busy));
+        eprintln!("round {} of {rounds}: (d) batched Python peer ...", round + 1);
+        let busy = Clocks::read(broker);
+        if let Some((count, secs)) =
+            python_peer("peer_batched.py", kafka, "bench_requests", &out("bench_batched"), Some(csv), n)
         {
-            runs.entry(D).or_default().push(run);
+            runs.entry(D).or_default().push(Run::new(count, Duration::from_secs_f64(secs), busy));
         }
     }
     if let Some(csv) = peers {
         eprintln!("(c) naive Python peer (2,000 requests, once) ...");
-        if let Some(run) = python_peer("peer_naive.py", kafka, "bench_requests", "bench_naive", Some(csv), n.min(2_000))
+        let busy = Clocks::read(broker);
+        if let Some((count, secs)) =
+            python_peer("peer_naive.py", kafka, "bench_requests", "bench_naive", Some(csv), n.min(2_000))
         {
-            runs.entry(C).or_default().push(run);
+            runs.entry(C).or_default().push(Run::new(count, Duration::from_secs_f64(secs), busy));
         }
     }
     runs
 }
 
-/// Per pipeline: the median rate and the range over its runs.
-fn rates(runs: &BTreeMap<&'static str, Vec<(usize, f64)>>) -> Vec<(&'static str, f64, f64, f64)> {
+/// One drain of one pipeline.
+struct Run {
+    count: usize,
+    secs: f64,
+    /// The whole machine's busy CPU time over the drain (the broker's too) per request, in
+    /// µs: what a request costs, which on two cores sets the pace more than any one thread.
+    cpu_us: f64,
+    /// Of it, the broker's process (NaN for the embedded broker, which is the bench's own).
+    broker_us: f64,
+}
+
+/// The CPU clocks a drain is measured by, read before it starts.
+#[derive(Clone, Copy)]
+struct Clocks {
+    machine: f64,
+    broker: Option<(u32, f64)>,
+}
+
+impl Clocks {
+    fn read(broker: Option<u32>) -> Clocks {
+        Clocks { machine: machine_busy_seconds(), broker: broker.map(|pid| (pid, cpu_seconds(pid))) }
+    }
+}
+
+impl Run {
+    fn new(count: usize, took: Duration, since: Clocks) -> Run {
+        let per_request = |seconds: f64| seconds * 1e6 / count as f64;
+        Run {
+            count,
+            secs: took.as_secs_f64(),
+            cpu_us: per_request(machine_busy_seconds() - since.machine),
+            broker_us: since.broker.map_or(f64::NAN, |(pid, before)| per_request(cpu_seconds(pid) - before)),
+        }
+    }
+
+    fn rate(&self) -> f64 {
+        self.count as f64 / self.secs
+    }
+}
+
+type Runs = BTreeMap<&'static str, Vec<Run>>;
+
+/// A pipeline's figures over its runs (medians, and the range of its rate).
+struct Rates {
+    name: &'static str,
+    median: f64,
+    low: f64,
+    high: f64,
+    cpu_us: f64,
+    broker_us: f64,
+}
+
+fn rates(runs: &Runs) -> Vec<Rates> {
     runs.iter()
         .map(|(name, runs)| {
-            let mut r: Vec<f64> = runs.iter().map(|(count, secs)| *count as f64 / secs).collect();
+            let mut r: Vec<f64> = runs.iter().map(Run::rate).collect();
             r.sort_by(f64::total_cmp);
-            (*name, r[r.len() / 2], r[0], r[r.len() - 1])
+            Rates {
+                name,
+                median: r[r.len() / 2],
+                low: r[0],
+                high: r[r.len() - 1],
+                cpu_us: median_of(runs.iter().map(|r| r.cpu_us).collect()),
+                broker_us: median_of(runs.iter().map(|r| r.broker_us).collect()),
+            }
         })
         .collect()
 }
 
-fn print_drain(broker: &str, n: usize, rates: &[(&'static str, f64, f64, f64)]) {
-    let median = |name: &str| rates.iter().find(|r| r.0 == name).map_or(f64::NAN, |r| r.1);
-    let rb = median(B);
+fn find<'a>(rates: &'a [Rates], name: &str) -> Option<&'a Rates> {
+    rates.iter().find(|r| r.name == name)
+}
+
+/// `of`'s rate as a share of `to`'s, round by round, in per cent. A round's pipelines run
+/// back to back, so their ratio moves less with the rest of the machine than their medians.
+fn round_ratios(runs: &Runs, of: &str, to: &str) -> Vec<f64> {
+    match (runs.get(of), runs.get(to)) {
+        (Some(of), Some(to)) => of.iter().zip(to).map(|(x, y)| 100.0 * x.rate() / y.rate()).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn median_of(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+fn percents(v: &[f64]) -> String {
+    v.iter().map(|r| format!("{r:.0} %")).collect::<Vec<_>>().join(", ")
+}
+
+fn print_drain(broker: &str, n: usize, rounds: usize, rates: &[Rates]) {
+    let rb = find(rates, B).map_or(f64::NAN, |r| r.median);
     println!(
-        "\nbacklog drain on {broker}, {n} requests, this machine ({} cores), median of {ROUNDS} rounds\n",
+        "\nbacklog drain on {broker}, {n} requests, this machine ({} cores), median of {rounds} rounds; CPU time of the whole machine per request, and of it the broker's process\n",
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
-    println!("{:<44} {:>12} {:>22} {:>10}", "pipeline", "msg/s", "range", "(b) is ×");
-    for (name, rate, low, high) in rates {
-        println!("{name:<44} {rate:>12.0} {:>22} {:>10.2}", format!("{low:.0}–{high:.0}"), rb / rate);
+    println!(
+        "{:<44} {:>12} {:>22} {:>10} {:>14} {:>10}",
+        "pipeline", "msg/s", "range", "(b) is ×", "CPU µs/req", "broker"
+    );
+    for r in rates {
+        println!(
+            "{:<44} {:>12.0} {:>22} {:>10.2} {:>14.2} {:>10.2}",
+            r.name,
+            r.median,
+            format!("{:.0}–{:.0}", r.low, r.high),
+            rb / r.median,
+            r.cpu_us,
+            r.broker_us
+        );
     }
 }
 
@@ -658,8 +763,18 @@ async fn main() {
         .and_then(|i| args.get(i + 1))
         .and_then(|s| s.parse().ok())
         .unwrap_or(100_000);
+    let rounds: usize = args
+        .iter()
+        .position(|a| a == "--rounds")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(ROUNDS)
+        .max(1);
     let peers = !args.iter().any(|a| a == "--no-peers");
     let with_kafka = !args.iter().any(|a| a == "--no-kafka");
+    // Only the worker's profile and the Kafka rows: the embedded broker's drains and latency
+    // take most of a long run, and the Kafka goals are ratios within Kafka's own rows.
+    let with_embedded = !args.iter().any(|a| a == "--no-embedded");
     let csv = std::env::var_os("STREAMLAB_DATA")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/mushroom_cleaned.csv"));
@@ -677,9 +792,9 @@ async fn main() {
     ensure_topics(&kafka, &topics, 3).await.unwrap();
     eprintln!("profile of the worker's stages ...");
     let k = kafka.clone();
-    let profile = tokio::task::spawn_blocking(move || worker_profile(&k, n)).await.unwrap();
-    eprintln!("producing a backlog of {n} requests on the embedded broker ...");
-    produce(&kafka, "bench_requests", &requests(n)).await;
+    // Its outputs all wait in one producer's queue (a million at most).
+    let profiled = n.min(500_000);
+    let profile = tokio::task::spawn_blocking(move || worker_profile(&k, profiled)).await.unwrap();
 
     let python_ok = std::process::Command::new("python3")
         .args(["-c", "import sklearn, pandas, kafka, confluent_kafka"])
@@ -691,17 +806,24 @@ async fn main() {
             "Python peers skipped: need python3 with scikit-learn, pandas, kafka-python, confluent-kafka and the data set"
         );
     }
-    let embedded = rates(&drain_rounds(&kafka, n, with_peers.then_some(csv.as_path()), false).await);
-    eprintln!("latency floor: 500 single-record round trips ...");
-    let k = kafka.clone();
-    let (floor, floor_default) = tokio::task::spawn_blocking(move || {
-        (latency_floor(&k, "bench_floor", 500, Some(10)), latency_floor(&k, "bench_floor", 100, None))
-    })
-    .await
-    .unwrap();
-    eprintln!("latency at 1,000 requests/s for 10 s ...");
-    let embedded_latency =
-        vec![(1000, latency_at(&kafka, 1000, 10, 1).await), (10_000, latency_at(&kafka, 10_000, 5, 1).await)];
+    let embedded_rows = if with_embedded {
+        eprintln!("producing a backlog of {n} requests on the embedded broker ...");
+        produce(&kafka, "bench_requests", &requests(n)).await;
+        let runs = drain_rounds(&kafka, n, rounds, with_peers.then_some(csv.as_path()), false, None).await;
+        eprintln!("latency floor: 500 single-record round trips ...");
+        let k = kafka.clone();
+        let floors = tokio::task::spawn_blocking(move || {
+            (latency_floor(&k, "bench_floor", 500, Some(10)), latency_floor(&k, "bench_floor", 100, None))
+        })
+        .await
+        .unwrap();
+        eprintln!("latency at 1,000 requests/s for 10 s ...");
+        let latency =
+            vec![(1000, latency_at(&kafka, 1000, 10, 1).await), (10_000, latency_at(&kafka, 10_000, 5, 1).await)];
+        Some((runs, floors, latency))
+    } else {
+        None
+    };
     drop(broker);
 
     // The same on one Apache Kafka node, in the same run (./lab kafka start).
@@ -712,7 +834,7 @@ async fn main() {
             ensure_topics(&kafka, &["bench_requests", "bench_dead", "bench_floor"], 3).await.unwrap();
             eprintln!("producing a backlog of {n} requests on Kafka ...");
             produce(&kafka, "bench_requests", &requests(n)).await;
-            let rates = rates(&drain_rounds(&kafka, n, None, true).await);
+            let runs = drain_rounds(&kafka, n, rounds, None, true, node.pid()).await;
             let k = kafka.clone();
             let floor = tokio::task::spawn_blocking(move || latency_floor(&k, "bench_floor", 100, None)).await.unwrap();
             eprintln!("latency on Kafka at 1,000 and 10,000 requests/s ...");
@@ -723,34 +845,61 @@ async fn main() {
                 (1000, latency_at(&kafka, 1000, 10, KAFKA_WARM_SECONDS).await),
                 (10_000, latency_at(&kafka, 10_000, 5, 1).await),
             ];
-            Some((rates, floor, latency))
+            Some((runs, floor, latency))
         }
         None => None,
     };
     drop(on_kafka);
 
-    println!("\nthe worker's share, per request, one core, {n} requests\n");
+    println!("\nthe worker's share, per request, one core, {profiled} requests\n");
     println!("{:<44} {:>9} {:>12}", "stage", "µs", "rows/s");
     for (stage, us) in &profile {
         println!("{stage:<44} {us:>9.2} {:>12.0}", 1e6 / us);
     }
-    let median =
-        |rates: &[(&str, f64, f64, f64)], name: &str| rates.iter().find(|r| r.0 == name).map_or(f64::NAN, |r| r.1);
-    print_drain("the embedded broker", n, &embedded);
-    let (ra, rb, rb0) = (median(&embedded, A), median(&embedded, B), median(&embedded, B0));
-    println!(
-        "\n(b) reaches {:.0} % of the ceiling (a); without the forest (b0), {:.0} %",
-        100.0 * rb / ra,
-        100.0 * rb0 / ra
-    );
-    println!("(a) is {:.2} × the Python pass-through (e)", ra / median(&embedded, E));
-    if let Some((rates, kafka_floor, latency)) = &kafka_rows {
-        print_drain("one Apache Kafka 4.4 node", n, rates);
-        let (ka, kb, ke) = (median(rates, A), median(rates, B), median(rates, BE));
+    let median = |rates: &[Rates], name: &str| find(rates, name).map_or(f64::NAN, |r| r.median);
+    if let Some((runs, _, _)) = &embedded_rows {
+        let embedded = rates(runs);
+        print_drain("the embedded broker", n, rounds, &embedded);
+        let (ra, rb, rb0) = (median(&embedded, A), median(&embedded, B), median(&embedded, B0));
+        println!(
+            "\n(b) reaches {:.0} % of the ceiling (a); without the forest (b0), {:.0} %",
+            100.0 * rb / ra,
+            100.0 * rb0 / ra
+        );
+        println!("(a) is {:.2} × the Python pass-through (e)", ra / median(&embedded, E));
+    }
+    if let Some((runs, kafka_floor, latency)) = &kafka_rows {
+        let rates = rates(runs);
+        print_drain("one Apache Kafka 4.4 node", n, rounds, &rates);
+        let (ka, kb, ke) = (median(&rates, A), median(&rates, B), median(&rates, BE));
         println!(
             "\non Kafka, (b) at least once reaches {:.0} % of the ceiling (a) (goal ≥ 50 %), --exactly-once {:.0} % (goal ≥ 25 %)",
             100.0 * kb / ka,
             100.0 * ke / ka
+        );
+        let (at_least, exactly) = (round_ratios(runs, B, A), round_ratios(runs, BE, A));
+        println!(
+            "round by round, (b) at least once / (a): {} (median {:.0} %); --exactly-once / (a): {} (median {:.0} %); (b) / (e): {}",
+            percents(&at_least),
+            median_of(at_least.clone()),
+            percents(&exactly),
+            median_of(exactly.clone()),
+            percents(&round_ratios(runs, B, E)),
+        );
+        // What the machine allows at best: (b) does what (a) does and answers too, and
+        // answer() alone costs `whole` µs a request on one core.
+        let cpu = |name: &str| find(&rates, name).map_or(f64::NAN, |r| r.cpu_us);
+        let broker = |name: &str| find(&rates, name).map_or(f64::NAN, |r| r.broker_us);
+        let whole = profile.iter().find(|p| p.0.starts_with("answer()")).map_or(f64::NAN, |p| p.1);
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+        let bound = cores * 1e6 / (cpu(A) + whole);
+        println!(
+            "CPU per request: (a) {:.2} µs (the broker {:.2}), (b) {:.2} µs (the broker {:.2}); (a)'s plus answer()'s {whole:.2} µs on {cores} cores allow at most {bound:.0} msg/s, {:.0} % of (a)",
+            cpu(A),
+            broker(A),
+            cpu(B),
+            broker(B),
+            100.0 * bound / ka
         );
         println!(
             "\nlatency floor on Kafka, produce → consume of one record, librdkafka default: p50 {:.1} ms, p99 {:.1} ms",
@@ -760,9 +909,11 @@ async fn main() {
     } else {
         println!("\n(no Kafka rows: --no-kafka, or ./lab kafka start could not start a node)");
     }
-    println!(
-        "\nlatency floor on the embedded broker, produce → consume of one record: fetch.wait.max.ms=10: p50 {:.1} ms, p99 {:.1} ms; librdkafka default: p50 {:.1} ms, p99 {:.1} ms",
-        floor.0, floor.1, floor_default.0, floor_default.1
-    );
-    print_latency("the embedded broker", &embedded_latency);
+    if let Some((_, (floor, floor_default), latency)) = &embedded_rows {
+        println!(
+            "\nlatency floor on the embedded broker, produce → consume of one record: fetch.wait.max.ms=10: p50 {:.1} ms, p99 {:.1} ms; librdkafka default: p50 {:.1} ms, p99 {:.1} ms",
+            floor.0, floor.1, floor_default.0, floor_default.1
+        );
+        print_latency("the embedded broker", latency);
+    }
 }

@@ -22,6 +22,17 @@ pub fn cpu_seconds(pid: u32) -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
+/// Seconds of CPU time the machine's cores have spent busy since boot (`/proc/stat`, in its
+/// 1/100 s ticks; all but idle and iowait), NaN where there is no /proc.
+pub fn machine_busy_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/stat") else { return f64::NAN };
+    let ticks: Vec<f64> =
+        stat.lines().next().unwrap_or_default().split_whitespace().skip(1).filter_map(|t| t.parse().ok()).collect();
+    // user nice system idle iowait irq softirq steal …
+    let idle = ticks.get(3).copied().unwrap_or(0.0) + ticks.get(4).copied().unwrap_or(0.0);
+    (ticks.iter().take(8).sum::<f64>() - idle) / 100.0
+}
+
 /// A field of /proc/PID/status in KiB (`VmRSS:`, `VmHWM:`), 0 once the process is gone.
 pub fn status_kb(pid: u32, field: &str) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
@@ -42,6 +53,11 @@ pub struct KafkaNode {
 }
 
 impl KafkaNode {
+    /// The node's JVM (`./lab kafka` keeps each node's pid in its directory).
+    pub fn pid(&self) -> Option<u32> {
+        std::fs::read_to_string(self.dir.join("node-1.pid")).ok()?.trim().parse().ok()
+    }
+
     pub fn start() -> Option<KafkaNode> {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
         let dir = std::env::temp_dir().join(format!("streamlab-bench-kafka-{}", uuid::Uuid::new_v4()));
